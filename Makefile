@@ -1,0 +1,135 @@
+# pclusterfs build. `make` builds ./pclusterfs; `make check` runs every test
+# (also under AddressSanitizer + UndefinedBehaviorSanitizer); `make run`
+# mounts ./clusters on the local cloud; `make stop` unmounts it.
+#
+# Sources are discovered, not listed: fs/*.c, aws/*.c and slurm/*.c form one
+# library (fs/main.c excepted); every tests/unit/test_*.c is a unit-test
+# program linked with it; every tests/fuzz/fuzz_*.c is a libFuzzer harness.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+PYTHON  := /usr/bin/python3
+SHARED  ?= $(abspath ../shared)
+
+PKGS       := fuse3 libcurl openssl jansson inih expat
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS   ?= -O2 -g
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -I. -MMD -MP
+SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_FLAGS  = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DPCFS_FUZZING
+
+# Files compiled into the binary from scripts/ (the node bootstrap).
+EMBED_SRCS := $(wildcard scripts/embed/*)
+GEN_SRC    := build/gen/embedded.c
+
+LIB_SRCS   := $(filter-out fs/main.c,$(wildcard fs/*.c)) $(wildcard aws/*.c) $(wildcard slurm/*.c)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+UNIT_NAMES := $(UNIT_SRCS:tests/unit/%.c=%)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+
+.PHONY: all check unit unit-rel unit-asan fuzz-check fuzz integration valgrind \
+        run stop install clean deps bench asan
+all: pclusterfs
+
+# The embedded files become C arrays; scripts/embed.sh writes them.
+$(GEN_SRC): scripts/embed.sh $(EMBED_SRCS)
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $@ $(EMBED_SRCS)
+
+# variant(name, compiler, extra flags)
+define variant
+build/$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$(2) $$(BASE_CFLAGS) $$(CFLAGS) $(3) $$(PKG_CFLAGS) -c $$< -o $$@
+build/$(1)/embedded.o: $(GEN_SRC)
+	@mkdir -p $$(dir $$@)
+	$(2) $$(BASE_CFLAGS) $$(CFLAGS) $(3) -c $$< -o $$@
+build/$(1)/libpcfs.a: $$(LIB_SRCS:%.c=build/$(1)/%.o) build/$(1)/embedded.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/pclusterfs: build/$(1)/fs/main.o build/$(1)/libpcfs.a
+	$(2) $$(CFLAGS) $(3) -pthread -o $$@ $$^ $$(PKG_LIBS)
+build/$(1)/unit/%: build/$(1)/tests/unit/%.o build/$(1)/libpcfs.a
+	@mkdir -p $$(dir $$@)
+	$(2) $$(CFLAGS) $(3) -pthread -o $$@ $$^ $$(PKG_LIBS)
+-include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call variant,rel,$(CC),))
+$(eval $(call variant,asan,$(CC),$(SAN_FLAGS)))
+$(eval $(call variant,fuzz,clang,$(FUZZ_FLAGS)))
+
+build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o build/fuzz/libpcfs.a
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(PKG_LIBS)
+
+pclusterfs: build/rel/pclusterfs
+	cp $< $@
+
+asan: build/asan/pclusterfs
+
+deps:
+	@scripts/install-deps
+
+# ---------------------------------------------------------------- tests
+FUZZ_SECONDS ?= 30
+TEST_ENV = PCFS_SHARED=$(SHARED) PCFS_ROOT=$(CURDIR)
+
+unit-rel: $(UNIT_NAMES:%=build/rel/unit/%)
+	@set -e; for t in $^; do echo "== $$t"; $(TEST_ENV) $$t; done
+unit-asan: $(UNIT_NAMES:%=build/asan/unit/%)
+	@set -e; for t in $^; do echo "== $$t"; $(TEST_ENV) ASAN_OPTIONS=detect_leaks=1 $$t; done
+unit: unit-rel unit-asan
+
+# Each fuzzer runs FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/<name>),
+# working on a copy so runs do not grow the committed corpus.
+fuzz-check: $(FUZZ_NAMES:%=build/fuzz/bin/%)
+	@set -e; for f in $(FUZZ_NAMES); do \
+	  echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
+	  rm -rf build/fuzz/work/$$f; mkdir -p build/fuzz/work/$$f; \
+	  cp -r tests/fuzz/corpus/$$f/. build/fuzz/work/$$f/ 2>/dev/null || true; \
+	  build/fuzz/bin/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/work/$$f 2>build/fuzz/$$f.log \
+	    || { tail -n 40 build/fuzz/$$f.log; exit 1; }; \
+	  grep -E '^Done|#[0-9]+.*DONE' build/fuzz/$$f.log | tail -n 1; \
+	done
+fuzz: FUZZ_SECONDS = 600
+fuzz: fuzz-check
+
+# Integration tests mount for real. The release binary runs everything; the
+# sanitizer binary runs again everything that does not boot instances.
+integration: pclusterfs build/asan/pclusterfs
+	$(TEST_ENV) PCLUSTERFS_BIN=$(CURDIR)/build/asan/pclusterfs \
+	  $(PYTHON) -m pytest -q -m "not boot and not slow" -p no:cacheprovider tests/integration
+	$(TEST_ENV) PCLUSTERFS_BIN=$(CURDIR)/pclusterfs \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+check: deps
+	$(MAKE) pclusterfs build/asan/pclusterfs
+	$(MAKE) unit
+	$(MAKE) fuzz-check
+	$(MAKE) integration
+
+bench: deps pclusterfs
+	$(TEST_ENV) $(PYTHON) tests/bench/run.py
+
+# ---------------------------------------------------------------- run
+run: deps pclusterfs
+	@scripts/run-local start
+
+stop:
+	@scripts/run-local stop
+
+# ---------------------------------------------------------------- install
+install: pclusterfs
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 pclusterfs $(DESTDIR)$(BINDIR)/pclusterfs
+	install -m 0644 man/pclusterfs.1 $(DESTDIR)$(MANDIR)/man1/pclusterfs.1
+
+clean:
+	rm -rf build pclusterfs
