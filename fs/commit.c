@@ -1,0 +1,247 @@
+#include "fs/commit.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/config.h"
+#include "fs/events.h"
+#include "fs/names.h"
+
+#define MSG_MAX 1024
+
+/* Shows the new state: a commit is not done until reads see it. */
+static void publish(struct pcfs *fs)
+{
+    char err[256];
+    if (controller_pass(fs->controller, err, sizeof(err)) != 0)
+        fprintf(stderr, "pclusterfs: refresh after commit failed: %s\n", err);
+}
+
+/* Records a failed commit in events and last_error, and returns rc. */
+static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
+{
+    char msg[MSG_MAX], err[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fs->store.ops->set_last_error(fs->store.impl, cluster, msg, err, sizeof(err));
+    events_append(&fs->store, cluster, "error", "%s", msg);
+    publish(fs);
+    return rc;
+}
+
+static void clear_last_error(struct pcfs *fs, const char *cluster)
+{
+    char err[256];
+    fs->store.ops->set_last_error(fs->store.impl, cluster, NULL, err, sizeof(err));
+}
+
+/* The cluster as the current snapshot shows it; -ENOENT/-EBUSY otherwise. */
+static int find_cluster(struct snapshot *snap, const char *cluster,
+                        const struct snap_cluster **out)
+{
+    const struct snap_cluster *c = snapshot_find(snap, cluster);
+    if (!c)
+        return -ENOENT;
+    if (c->desired->deleting)
+        return -EBUSY;
+    *out = c;
+    return 0;
+}
+
+static bool same_bytes(const struct blob *b, const char *data, size_t len)
+{
+    return b && b->len == len && memcmp(b->data, data, len) == 0;
+}
+
+/* A live cluster cannot change some fields; a new or failed one can. */
+static int check_update(const struct snap_cluster *c, const struct cluster_config *next,
+                        char *msg, size_t msglen)
+{
+    if (!c->desired->config || c->status == ST_NO_CONFIG || c->status == ST_CREATE_FAILED)
+        return 0;
+    struct config_limits unlimited = {.max_instances = 1 << 30};
+    struct cluster_config *prev = NULL;
+    char ignored[MSG_MAX];
+    if (config_parse(c->desired->config->data, c->desired->config->len, &unlimited, &prev, ignored,
+                     sizeof(ignored)) != 0)
+        return 0; /* a stored config that no longer parses cannot constrain */
+    int rc = config_check_update(prev, next, msg, msglen);
+    config_free(prev);
+    return rc;
+}
+
+static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
+                                const char *data, size_t len)
+{
+    const struct snap_cluster *c;
+    int rc = find_cluster(snap, cluster, &c);
+    if (rc)
+        return rc;
+    if (len > CONFIG_MAX_BYTES)
+        return fail(fs, cluster, -EFBIG, "config is %zu bytes; the limit is %d", len,
+                    CONFIG_MAX_BYTES);
+    if (same_bytes(c->desired->config, data, len))
+        return 0; /* rewriting the same bytes is not an update */
+
+    char msg[MSG_MAX];
+    struct config_limits limits = {.max_instances = fs->opts.max_instances};
+    struct cluster_config *cfg = NULL;
+    rc = config_parse(data, len, &limits, &cfg, msg, sizeof(msg));
+    if (rc)
+        return fail(fs, cluster, -EINVAL, "%s", msg);
+    rc = check_update(c, cfg, msg, sizeof(msg));
+    if (rc) {
+        config_free(cfg);
+        return fail(fs, cluster, -EINVAL, "%s", msg);
+    }
+
+    struct blob *b = blob_new(data, len);
+    if (!b) {
+        config_free(cfg);
+        return -ENOMEM;
+    }
+    rc = fs->store.ops->put_config(fs->store.impl, cluster, b, time(NULL), msg, sizeof(msg));
+    blob_unref(b);
+    if (rc) {
+        config_free(cfg);
+        return fail(fs, cluster, rc == -ENOENT ? -ENOENT : -EIO, "config not stored: %s", msg);
+    }
+    clear_last_error(fs, cluster);
+    events_append(&fs->store, cluster, "info", "config committed (%zu bytes, generation %d)", len,
+                  c->desired->generation + 1);
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        events_append(&fs->store, cluster, "warn", "%s", cfg->warnings[i]);
+    config_free(cfg);
+    publish(fs);
+    return 0;
+}
+
+int commit_config(struct pcfs *fs, const char *cluster, const char *data, size_t len)
+{
+    pthread_mutex_lock(&fs->commit_lock);
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    int rc = commit_config_locked(fs, snap, cluster, data, len);
+    snapshot_unref(snap);
+    pthread_mutex_unlock(&fs->commit_lock);
+    return rc;
+}
+
+static int commit_hook_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
+                              enum hook_stage stage, const char *name, const char *data,
+                              size_t len)
+{
+    const struct snap_cluster *c;
+    int rc = find_cluster(snap, cluster, &c);
+    if (rc)
+        return rc;
+    const char *st = hook_stage_name(stage);
+    char msg[MSG_MAX];
+    rc = names_check_file(name, msg, sizeof(msg));
+    if (rc)
+        return fail(fs, cluster, rc, "hooks/%s: %s", st, msg);
+    if (len > HOOK_MAX_BYTES)
+        return fail(fs, cluster, -EFBIG, "hooks/%s/%s is %zu bytes; the limit is %d", st, name,
+                    len, HOOK_MAX_BYTES);
+    const struct desired_hook *existing = desired_find_hook(c->desired, stage, name);
+    if (existing && same_bytes(existing->content, data, len))
+        return 0;
+    if (!existing && c->desired->n_hooks[stage] >= HOOKS_PER_STAGE_MAX)
+        return fail(fs, cluster, -ENOSPC, "hooks/%s already holds %d scripts, the limit", st,
+                    HOOKS_PER_STAGE_MAX);
+    struct blob *b = blob_new(data, len);
+    if (!b)
+        return -ENOMEM;
+    rc = fs->store.ops->put_hook(fs->store.impl, cluster, stage, name, b, time(NULL), msg,
+                                 sizeof(msg));
+    blob_unref(b);
+    if (rc)
+        return fail(fs, cluster, -EIO, "hooks/%s/%s not stored: %s", st, name, msg);
+    events_append(&fs->store, cluster, "info",
+                  "hooks/%s/%s stored (%zu bytes); nodes launched from now on run it", st, name,
+                  len);
+    publish(fs);
+    return 0;
+}
+
+int commit_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage, const char *name,
+                const char *data, size_t len)
+{
+    pthread_mutex_lock(&fs->commit_lock);
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    int rc = commit_hook_locked(fs, snap, cluster, stage, name, data, len);
+    snapshot_unref(snap);
+    pthread_mutex_unlock(&fs->commit_lock);
+    return rc;
+}
+
+int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage,
+                       const char *name)
+{
+    char msg[MSG_MAX];
+    pthread_mutex_lock(&fs->commit_lock);
+    int rc = fs->store.ops->delete_hook(fs->store.impl, cluster, stage, name, time(NULL), msg,
+                                        sizeof(msg));
+    if (rc == 0) {
+        events_append(&fs->store, cluster, "info", "hooks/%s/%s removed", hook_stage_name(stage),
+                      name);
+        publish(fs);
+    } else if (rc != -ENOENT) {
+        rc = fail(fs, cluster, -EIO, "hooks/%s/%s not removed: %s", hook_stage_name(stage), name,
+                  msg);
+    }
+    pthread_mutex_unlock(&fs->commit_lock);
+    return rc;
+}
+
+int commit_create_cluster(struct pcfs *fs, const char *cluster)
+{
+    char msg[MSG_MAX];
+    int rc = names_check_cluster(cluster, msg, sizeof(msg));
+    if (rc) {
+        fprintf(stderr, "pclusterfs: mkdir %s: %s\n", cluster, msg);
+        return rc;
+    }
+    pthread_mutex_lock(&fs->commit_lock);
+    rc = fs->store.ops->create_cluster(fs->store.impl, cluster, time(NULL), msg, sizeof(msg));
+    if (rc == 0) {
+        events_append(&fs->store, cluster, "info", "cluster directory created; write config to "
+                                                   "create the cluster");
+        publish(fs);
+    } else if (rc != -EEXIST && rc != -EBUSY) {
+        fprintf(stderr, "pclusterfs: mkdir %s: %s\n", cluster, msg);
+        rc = -EIO;
+    }
+    pthread_mutex_unlock(&fs->commit_lock);
+    return rc;
+}
+
+int commit_delete_cluster(struct pcfs *fs, const char *cluster)
+{
+    char msg[MSG_MAX];
+    pthread_mutex_lock(&fs->commit_lock);
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    const struct snap_cluster *c = snapshot_find(snap, cluster);
+    int rc = 0;
+    if (!c)
+        rc = -ENOENT;
+    else if (!c->desired->deleting)
+        rc = fs->store.ops->mark_deleting(fs->store.impl, cluster, msg, sizeof(msg));
+    snapshot_unref(snap);
+    if (rc == 0) {
+        events_append(&fs->store, cluster, "info", "deletion requested");
+        publish(fs);
+        controller_wake(fs->controller);
+    } else if (rc != -ENOENT) {
+        fprintf(stderr, "pclusterfs: rmdir %s: %s\n", cluster, msg);
+        rc = -EIO;
+    }
+    pthread_mutex_unlock(&fs->commit_lock);
+    return rc;
+}

@@ -1,0 +1,21 @@
+/* Commits: the only FUSE-driven changes of the desired state (config and
+ * hook writes, hook removal, mkdir, rmdir). Each validates first and changes
+ * nothing on failure; failures are also recorded in the cluster's events and
+ * status.json's last_error so a user whose tool ignores close()'s result
+ * still learns what went wrong. A commit returns after the store holds the
+ * change and a new snapshot shows it. All return 0 or a negative errno. */
+#ifndef PCFS_COMMIT_H
+#define PCFS_COMMIT_H
+#include <stddef.h>
+
+#include "fs/pcfs.h"
+
+int commit_config(struct pcfs *fs, const char *cluster, const char *data, size_t len);
+int commit_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage, const char *name,
+                const char *data, size_t len);
+int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage,
+                       const char *name);
+int commit_create_cluster(struct pcfs *fs, const char *cluster);
+int commit_delete_cluster(struct pcfs *fs, const char *cluster);
+
+#endif

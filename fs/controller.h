@@ -1,0 +1,34 @@
+/* The controller: the only writer of snapshots. A pass loads the desired
+ * state, observes the cloud, reconciles the two (deletions end here once
+ * nothing of a cluster is left) and swaps in a new snapshot. Passes run on
+ * its own thread every refresh period, when woken, or synchronously for a
+ * commit that must show its effect before it returns. */
+#ifndef PCFS_CONTROLLER_H
+#define PCFS_CONTROLLER_H
+#include <stddef.h>
+
+#include "fs/memfile.h"
+#include "fs/snapshot.h"
+#include "fs/store.h"
+
+struct controller_deps {
+    struct store *store;
+    struct snapshot_holder *snaps;
+    struct memfile_table *memfiles;
+    const char *mount_region;
+    int refresh_seconds;
+};
+
+struct controller;
+
+struct controller *controller_new(const struct controller_deps *deps);
+/* Starts the refresh thread; 0 or negative errno. */
+int controller_start(struct controller *ctl);
+/* Runs one pass now, in the caller's thread; 0 or negative errno + err. */
+int controller_pass(struct controller *ctl, char *err, size_t errlen);
+/* Asks the thread for a pass soon, without waiting for it. */
+void controller_wake(struct controller *ctl);
+/* Stops the thread (if started) and frees the controller. */
+void controller_free(struct controller *ctl);
+
+#endif

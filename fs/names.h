@@ -1,0 +1,26 @@
+/* The naming rules of the tree (DESIGN.md section 1): which cluster and hook
+ * names are valid, and which file names are editor or tool scratch that lives
+ * in memory only until renamed onto a real name. */
+#ifndef PCFS_NAMES_H
+#define PCFS_NAMES_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CLUSTER_NAME_MAX 60
+#define FILE_NAME_MAX 255
+
+/* 0 if name matches ^[a-zA-Z][a-zA-Z0-9-]{0,59}$; -ENAMETOOLONG past 255
+ * bytes; else -EINVAL with the reason in msg. */
+int names_check_cluster(const char *name, char *msg, size_t msglen);
+
+/* 0 if name can be a hook script: 1..255 bytes of printable UTF-8, not "."
+ * or "..". -ENAMETOOLONG / -EINVAL with the reason in msg. */
+int names_check_file(const char *name, char *msg, size_t msglen);
+
+/* Scratch in hooks/pre and hooks/post: ".name", "name~", "sedXXXXXX". */
+bool names_is_hook_scratch(const char *name);
+
+/* The files a cluster directory always has. */
+bool names_is_cluster_entry(const char *name);
+
+#endif

@@ -1,0 +1,48 @@
+#include "fs/observed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct observed_state *observed_new_empty(time_t now)
+{
+    struct observed_state *os = calloc(1, sizeof(*os));
+    if (os)
+        os->observed_at = now;
+    return os;
+}
+
+static void node_clear(struct observed_node *n)
+{
+    free(n->name);
+    free(n->instance_id);
+    free(n->instance_type);
+    free(n->private_ip);
+    free(n->public_ip);
+    free(n->ec2_state);
+    free(n->slurm_state);
+    free(n->bootstrap);
+    free(n->bootstrap_log);
+}
+
+void observed_free(struct observed_state *os)
+{
+    if (!os)
+        return;
+    for (size_t i = 0; i < os->n; i++) {
+        for (size_t k = 0; k < os->clusters[i].n_nodes; k++)
+            node_clear(&os->clusters[i].nodes[k]);
+        free(os->clusters[i].nodes);
+        free(os->clusters[i].name);
+    }
+    free(os->clusters);
+    free(os->stale_reason);
+    free(os);
+}
+
+const struct observed_cluster *observed_find(const struct observed_state *os, const char *name)
+{
+    for (size_t i = 0; os && i < os->n; i++)
+        if (strcmp(os->clusters[i].name, name) == 0)
+            return &os->clusters[i];
+    return NULL;
+}

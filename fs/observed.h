@@ -1,0 +1,41 @@
+/* What the controller last saw in the cloud and in Slurm, per cluster and
+ * node: the "observed" half of reconciliation. The refresh loop fills it;
+ * the snapshot builder joins it with the desired state. */
+#ifndef PCFS_OBSERVED_H
+#define PCFS_OBSERVED_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct observed_node {
+    char *name;          /* "head" or a Slurm node name */
+    char *instance_id;   /* "" when none */
+    char *instance_type;
+    char *private_ip;
+    char *public_ip;
+    char *ec2_state;     /* pending|running|...|none */
+    char *slurm_state;   /* sinfo %T word, or "none" */
+    char *bootstrap;     /* pending|pre|configuring|post|done|failed */
+    char *bootstrap_log; /* sanitized tail of hook output */
+    time_t launch_time;
+};
+
+struct observed_cluster {
+    char *name;
+    struct observed_node *nodes; /* sorted by name */
+    size_t n_nodes;
+};
+
+struct observed_state {
+    time_t observed_at;
+    bool stale;         /* the backend could not be reached */
+    char *stale_reason; /* why, when stale */
+    struct observed_cluster *clusters; /* sorted by name */
+    size_t n;
+};
+
+struct observed_state *observed_new_empty(time_t now);
+void observed_free(struct observed_state *os);
+const struct observed_cluster *observed_find(const struct observed_state *os, const char *name);
+
+#endif

@@ -1,0 +1,31 @@
+/* The daemon's context: one struct passed down to every FUSE handler (as
+ * fuse_get_context()->private_data) and to the commit paths. No other state
+ * is global. */
+#ifndef PCFS_PCFS_H
+#define PCFS_PCFS_H
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "fs/controller.h"
+#include "fs/memfile.h"
+#include "fs/options.h"
+#include "fs/snapshot.h"
+#include "fs/store.h"
+
+#define CONFIG_MAX_BYTES (64 * 1024)
+#define HOOK_MAX_BYTES (1024 * 1024)
+#define HOOKS_PER_STAGE_MAX 100
+
+struct pcfs {
+    struct pcfs_options opts;
+    char *mount_region;           /* resolved default region */
+    struct store store;           /* the desired state */
+    struct snapshot_holder snaps; /* what reads see */
+    struct controller *controller;
+    struct memfile_table memfiles; /* scratch and files being created */
+    pthread_mutex_t commit_lock;   /* one commit at a time */
+    uid_t uid;
+    gid_t gid;
+};
+
+#endif

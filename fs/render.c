@@ -1,0 +1,141 @@
+/* fs/ uses jansson here only to render the .json files of the tree; it never
+ * parses JSON from the network (that is slurm/'s job). */
+#include "fs/render.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/timefmt.h"
+
+static json_t *time_or_null(time_t t)
+{
+    if (t <= 0)
+        return json_null();
+    char buf[RFC3339_LEN];
+    timefmt_rfc3339(t, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+static struct blob *json_to_blob(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    json_decref(doc);
+    if (!text)
+        return NULL;
+    size_t len = strlen(text);
+    struct blob *b = blob_new(text, len + 1);
+    free(text);
+    if (b)
+        b->data[len] = '\n'; /* text ends with a newline */
+    return b;
+}
+
+/* Counts nodes per EC2 state and per Slurm state. */
+static json_t *node_counts(const struct observed_cluster *oc)
+{
+    json_t *ec2 = json_object(), *slurm = json_object();
+    size_t total = oc ? oc->n_nodes : 0;
+    for (size_t i = 0; i < total; i++) {
+        const struct observed_node *n = &oc->nodes[i];
+        const char *keys[2] = {n->ec2_state, n->slurm_state};
+        json_t *maps[2] = {ec2, slurm};
+        for (int k = 0; k < 2; k++) {
+            if (!keys[k] || !*keys[k] || strcmp(keys[k], "none") == 0)
+                continue;
+            json_int_t prev = json_integer_value(json_object_get(maps[k], keys[k]));
+            json_object_set_new(maps[k], keys[k], json_integer(prev + 1));
+        }
+    }
+    return json_pack("{s:I, s:o, s:o}", "total", (json_int_t)total, "ec2", ec2, "slurm", slurm);
+}
+
+static json_t *head_node(const struct observed_cluster *oc)
+{
+    for (size_t i = 0; oc && i < oc->n_nodes; i++) {
+        const struct observed_node *n = &oc->nodes[i];
+        if (strcmp(n->name, "head") != 0)
+            continue;
+        return json_pack("{s:o, s:o, s:o, s:o, s:o}", "instanceId", str_or_null(n->instance_id),
+                         "state", str_or_null(n->ec2_state), "privateIpAddress",
+                         str_or_null(n->private_ip), "publicIpAddress", str_or_null(n->public_ip),
+                         "instanceType", str_or_null(n->instance_type));
+    }
+    return json_null();
+}
+
+struct blob *render_status_json(const struct status_json_inputs *in)
+{
+    const struct desired_cluster *dc = in->desired;
+    json_t *hooks = json_object();
+    for (int s = 0; s < HOOK_STAGES; s++) {
+        json_t *names = json_array();
+        for (size_t h = 0; h < dc->n_hooks[s]; h++)
+            json_array_append_new(names, json_string(dc->hooks[s][h].name));
+        json_object_set_new(hooks, hook_stage_name((enum hook_stage)s), names);
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
+        "clusterName", dc->name, "region", in->region, "clusterStatus", status_name(in->status),
+        "generation", dc->generation, "creationTime", time_or_null(dc->created_at),
+        "lastUpdatedTime", time_or_null(dc->updated_at), "headNode", head_node(in->observed),
+        "nodes", node_counts(in->observed), "hooks", hooks, "failures", json_array(),
+        "last_error", str_or_null(dc->last_error), "observed_at", time_or_null(in->observed_at),
+        "stale", in->stale, "stale_reason", str_or_null(in->stale ? in->stale_reason : NULL));
+    if (!doc)
+        return NULL;
+    return json_to_blob(doc);
+}
+
+static struct blob *line_blob(const char *value)
+{
+    const char *v = value ? value : "";
+    size_t len = strlen(v);
+    struct blob *b = blob_new(v, len + (len ? 1 : 0));
+    if (b && len)
+        b->data[len] = '\n';
+    return b;
+}
+
+int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node)
+{
+    static const char *const names[] = {"bootstrap",   "bootstrap.log", "ec2_state",
+                                        "instance_id", "instance_type", "node.json",
+                                        "private_ip",  "slurm_state"};
+    const char *none_if_empty[2] = {on->ec2_state, on->slurm_state};
+    for (int i = 0; i < 2; i++)
+        if (!none_if_empty[i] || !*none_if_empty[i])
+            none_if_empty[i] = "none";
+    json_t *doc = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "name", on->name, "instanceId",
+        str_or_null(on->instance_id), "instanceType", str_or_null(on->instance_type),
+        "privateIpAddress", str_or_null(on->private_ip), "publicIpAddress",
+        str_or_null(on->public_ip), "ec2State", none_if_empty[0], "slurmState", none_if_empty[1],
+        "bootstrap", str_or_null(on->bootstrap), "launchTime", time_or_null(on->launch_time));
+    struct blob *contents[NODE_FILES] = {
+        line_blob(on->bootstrap ? on->bootstrap : "pending"),
+        blob_from_str(on->bootstrap_log ? on->bootstrap_log : ""),
+        line_blob(none_if_empty[0]),
+        line_blob(on->instance_id),
+        line_blob(on->instance_type),
+        doc ? json_to_blob(doc) : NULL,
+        line_blob(on->private_ip),
+        line_blob(none_if_empty[1]),
+    };
+    node->name = strdup(on->name);
+    node->n_files = NODE_FILES;
+    node->mtime = observed_at;
+    int rc = node->name ? 0 : -ENOMEM;
+    for (int i = 0; i < NODE_FILES; i++) {
+        node->files[i] = (struct snap_file){names[i], contents[i], observed_at};
+        if (!contents[i])
+            rc = -ENOMEM;
+    }
+    return rc;
+}

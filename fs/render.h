@@ -1,0 +1,24 @@
+/* Rendering of the read-only files: status, status.json, and each node's
+ * one-value files and node.json. Pure functions from state to bytes. */
+#ifndef PCFS_RENDER_H
+#define PCFS_RENDER_H
+#include "fs/blob.h"
+#include "fs/observed.h"
+#include "fs/snapshot.h"
+
+struct status_json_inputs {
+    const struct desired_cluster *desired;
+    const struct observed_cluster *observed; /* may be NULL */
+    enum cluster_status status;
+    const char *region;
+    time_t observed_at;
+    bool stale;
+    const char *stale_reason;
+};
+
+struct blob *render_status_json(const struct status_json_inputs *in);
+
+/* Fills node->files from what was observed of the node; 0 or -ENOMEM. */
+int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node);
+
+#endif

@@ -1,0 +1,177 @@
+#include "fs/snapshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/render.h"
+
+static void node_clear(struct snap_node *n)
+{
+    free(n->name);
+    for (size_t i = 0; i < n->n_files; i++)
+        blob_unref(n->files[i].content);
+}
+
+static void cluster_clear(struct snap_cluster *c)
+{
+    blob_unref(c->config);
+    blob_unref(c->status_file.content);
+    blob_unref(c->status_json.content);
+    blob_unref(c->events.content);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        node_clear(&c->nodes[i]);
+    free(c->nodes);
+}
+
+static void snapshot_free(struct snapshot *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        cluster_clear(&s->clusters[i]);
+    free(s->clusters);
+    desired_state_free(s->desired);
+    free(s);
+}
+
+static int build_cluster(struct snap_cluster *c, const struct desired_cluster *dc,
+                         const struct observed_state *obs, const struct snapshot_inputs *in)
+{
+    const struct observed_cluster *oc = observed_find(obs, dc->name);
+    c->desired = dc;
+    c->name = dc->name;
+    c->status = status_derive(dc, oc);
+    c->config = dc->config ? blob_ref(dc->config) : blob_new("", 0);
+
+    const char *word = status_name(c->status);
+    struct blob *st = blob_new(word, strlen(word) + 1);
+    if (st)
+        st->data[st->len - 1] = '\n';
+    c->status_file = (struct snap_file){"status", st, obs->observed_at};
+
+    struct status_json_inputs sj = {
+        .desired = dc,
+        .observed = oc,
+        .status = c->status,
+        .region = in->mount_region,
+        .observed_at = obs->observed_at,
+        .stale = obs->stale,
+        .stale_reason = obs->stale_reason,
+    };
+    c->status_json = (struct snap_file){"status.json", render_status_json(&sj), obs->observed_at};
+    c->events = (struct snap_file){"events", blob_ref(dc->events), dc->updated_at};
+    if (!c->config || !st || !c->status_json.content)
+        return -1;
+
+    if (oc && oc->n_nodes) {
+        c->nodes = calloc(oc->n_nodes, sizeof(*c->nodes));
+        if (!c->nodes)
+            return -1;
+        for (size_t i = 0; i < oc->n_nodes; i++) {
+            c->n_nodes = i + 1;
+            if (render_node(&oc->nodes[i], obs->observed_at, &c->nodes[i]) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+struct snapshot *snapshot_build(struct desired_state *desired, const struct observed_state *obs,
+                                const struct snapshot_inputs *in)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    if (!s) {
+        desired_state_free(desired);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->desired = desired;
+    s->observed_at = obs->observed_at;
+    if (desired->n) {
+        s->clusters = calloc(desired->n, sizeof(*s->clusters));
+        if (!s->clusters)
+            goto fail;
+    }
+    for (size_t i = 0; i < desired->n; i++) {
+        s->n = i + 1;
+        if (build_cluster(&s->clusters[i], &desired->clusters[i], obs, in) != 0)
+            goto fail;
+    }
+    return s;
+fail:
+    snapshot_free(s);
+    return NULL;
+}
+
+struct snapshot *snapshot_ref(struct snapshot *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void snapshot_unref(struct snapshot *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        snapshot_free(s);
+}
+
+const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *name)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, s->clusters[mid].name);
+        if (c == 0)
+            return &s->clusters[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (strcmp(c->nodes[i].name, name) == 0)
+            return &c->nodes[i];
+    return NULL;
+}
+
+const struct snap_file *snap_node_find_file(const struct snap_node *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_files; i++)
+        if (strcmp(n->files[i].name, name) == 0)
+            return &n->files[i];
+    return NULL;
+}
+
+void snapshot_holder_init(struct snapshot_holder *h, struct snapshot *initial)
+{
+    pthread_mutex_init(&h->lock, NULL);
+    h->current = initial;
+}
+
+struct snapshot *snapshot_holder_get(struct snapshot_holder *h)
+{
+    pthread_mutex_lock(&h->lock);
+    struct snapshot *s = snapshot_ref(h->current);
+    pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+void snapshot_holder_swap(struct snapshot_holder *h, struct snapshot *next)
+{
+    pthread_mutex_lock(&h->lock);
+    struct snapshot *old = h->current;
+    h->current = next;
+    pthread_mutex_unlock(&h->lock);
+    snapshot_unref(old);
+}
+
+void snapshot_holder_destroy(struct snapshot_holder *h)
+{
+    snapshot_unref(h->current);
+    h->current = NULL;
+    pthread_mutex_destroy(&h->lock);
+}

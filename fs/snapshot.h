@@ -1,0 +1,74 @@
+/* The snapshot: an immutable, reference-counted picture of every cluster,
+ * with each read-only file already rendered. FUSE handlers read only this;
+ * the controller builds a new one and swaps it in (snapshot_holder), so a
+ * read never waits on the network and never sees half an update. */
+#ifndef PCFS_SNAPSHOT_H
+#define PCFS_SNAPSHOT_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "fs/blob.h"
+#include "fs/observed.h"
+#include "fs/status.h"
+#include "fs/store.h"
+
+/* A read-only file of the tree: its bytes and its time. */
+struct snap_file {
+    const char *name;
+    struct blob *content;
+    time_t mtime;
+};
+
+#define NODE_FILES 8
+struct snap_node {
+    char *name;
+    struct snap_file files[NODE_FILES]; /* instance_id ... node.json */
+    size_t n_files;
+    time_t mtime;
+};
+
+struct snap_cluster {
+    const struct desired_cluster *desired; /* config, hooks, events */
+    const char *name;
+    enum cluster_status status;
+    struct blob *config;                   /* "" before the first commit */
+    struct snap_file status_file, status_json, events;
+    struct snap_node *nodes;               /* sorted by name */
+    size_t n_nodes;
+};
+
+struct snapshot {
+    atomic_int refs;
+    time_t observed_at;
+    struct desired_state *desired;   /* owned */
+    struct snap_cluster *clusters;   /* sorted by name, parallel to desired */
+    size_t n;
+};
+
+/* What the builder needs besides the two states. */
+struct snapshot_inputs {
+    const char *mount_region; /* the default region of clusters without one */
+};
+
+/* Builds a snapshot; takes ownership of desired (even on failure). */
+struct snapshot *snapshot_build(struct desired_state *desired, const struct observed_state *obs,
+                                const struct snapshot_inputs *in);
+struct snapshot *snapshot_ref(struct snapshot *s);
+void snapshot_unref(struct snapshot *s);
+const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *name);
+const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name);
+const struct snap_file *snap_node_find_file(const struct snap_node *n, const char *name);
+
+/* The current snapshot, swapped atomically. */
+struct snapshot_holder {
+    pthread_mutex_t lock;
+    struct snapshot *current;
+};
+void snapshot_holder_init(struct snapshot_holder *h, struct snapshot *initial);
+struct snapshot *snapshot_holder_get(struct snapshot_holder *h); /* a new reference */
+void snapshot_holder_swap(struct snapshot_holder *h, struct snapshot *next);
+void snapshot_holder_destroy(struct snapshot_holder *h);
+
+#endif

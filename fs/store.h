@@ -1,0 +1,82 @@
+/* The desired-state store: what must survive a crash, a remount or a second
+ * workstation (DESIGN.md section 2): each cluster's config, hooks, events,
+ * last commit error and deletion marker. An interface with one implementation
+ * per backend (memory now; the state bucket with the AWS layer), so the
+ * commit paths and the controller never know which one they talk to.
+ *
+ * Every call may block on the backend; FUSE reads never call it. Calls
+ * return 0 or a negative errno with a human-readable reason in err. */
+#ifndef PCFS_STORE_H
+#define PCFS_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "fs/blob.h"
+
+enum hook_stage { HOOK_PRE = 0, HOOK_POST = 1, HOOK_STAGES = 2 };
+
+struct desired_hook {
+    char *name;
+    struct blob *content;
+    time_t mtime;
+};
+
+struct desired_cluster {
+    char *name;
+    struct blob *config; /* NULL until the first good commit */
+    int generation;      /* number of good config commits */
+    time_t created_at;
+    time_t updated_at; /* last change of config or hooks */
+    bool deleting;
+    struct desired_hook *hooks[HOOK_STAGES]; /* sorted by name (byte order) */
+    size_t n_hooks[HOOK_STAGES];
+    struct blob *events;  /* one event a line, oldest first; never NULL */
+    char *last_error;     /* last failed commit, NULL after a good one */
+};
+
+/* Everything the store holds, clusters sorted by name. */
+struct desired_state {
+    struct desired_cluster *clusters;
+    size_t n;
+};
+
+struct store_ops {
+    int (*load)(void *impl, struct desired_state **out, char *err, size_t errlen);
+    /* -EEXIST if the cluster exists, -EBUSY if it is being deleted. */
+    int (*create_cluster)(void *impl, const char *cluster, time_t now, char *err, size_t errlen);
+    int (*put_config)(void *impl, const char *cluster, struct blob *config, time_t now, char *err,
+                      size_t errlen);
+    int (*put_hook)(void *impl, const char *cluster, enum hook_stage stage, const char *name,
+                    struct blob *content, time_t now, char *err, size_t errlen);
+    /* -ENOENT if there is no such hook. */
+    int (*delete_hook)(void *impl, const char *cluster, enum hook_stage stage, const char *name,
+                       time_t now, char *err, size_t errlen);
+    int (*mark_deleting)(void *impl, const char *cluster, char *err, size_t errlen);
+    /* Removes every object of the cluster: the end of a deletion. */
+    int (*remove_cluster)(void *impl, const char *cluster, char *err, size_t errlen);
+    /* Appends lines (each ending in "\n") to the cluster's events. */
+    int (*append_events)(void *impl, const char *cluster, const char *lines, char *err,
+                         size_t errlen);
+    /* Sets (msg) or clears (NULL) the cluster's last commit error. */
+    int (*set_last_error)(void *impl, const char *cluster, const char *msg, char *err,
+                          size_t errlen);
+    void (*destroy)(void *impl);
+};
+
+struct store {
+    const struct store_ops *ops;
+    void *impl;
+};
+
+/* The in-memory backend (state lasts as long as the process). */
+int store_mem_open(struct store *out);
+
+void desired_state_free(struct desired_state *ds);
+void desired_cluster_clear(struct desired_cluster *dc); /* frees its members */
+const struct desired_cluster *desired_find(const struct desired_state *ds, const char *name);
+const struct desired_hook *desired_find_hook(const struct desired_cluster *dc,
+                                             enum hook_stage stage, const char *name);
+const char *hook_stage_name(enum hook_stage stage);
+
+#endif
