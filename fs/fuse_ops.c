@@ -36,6 +36,7 @@ struct handle {
     size_t limit;          /* largest size a write may reach */
     bool dirty;            /* differs from what is stored */
     bool written;          /* written or truncated since open or the last commit */
+    bool failed;           /* a write was refused (EFBIG): never commit a torn file */
 };
 
 static struct handle *handle_new(enum handle_kind kind, const char *cluster)
@@ -463,6 +464,8 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
     int rc = memfile_write(h->buf, buf, size, off, h->limit);
     if (rc >= 0)
         h->dirty = h->written = true;
+    else
+        h->failed = true;
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -489,7 +492,7 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
 static int commit_dirty(struct pcfs *fs, struct handle *h)
 {
     bool commits = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending && h->buf->linked);
-    if (!h->dirty || !commits)
+    if (!h->dirty || !commits || h->failed)
         return 0;
     int rc = commit_handle(fs, h);
     h->dirty = h->written = false;
