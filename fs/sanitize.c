@@ -42,9 +42,6 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xc0) != 0x80)
             return 0;
-    /* C1 controls (U+0080..U+009F) are terminal controls too. */
-    if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
-        return 0;
     return n;
 }
 
@@ -66,6 +63,8 @@ size_t sanitize_text(const char *src, size_t len, char *dst, size_t dstlen, int 
             i++;
         } else if (c < 0x20 || c == 0x7f) {
             i++;
+        } else if (c == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] < 0xa0) {
+            i += 2; /* C1 controls (U+0080..U+009F) are terminal controls too */
         } else if (c < 0x80) {
             dst[o++] = (char)c;
             i++;

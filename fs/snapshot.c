@@ -1,8 +1,10 @@
 #include "fs/snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/config.h"
 #include "fs/render.h"
 
 static void node_clear(struct snap_node *n)
@@ -32,6 +34,23 @@ static void snapshot_free(struct snapshot *s)
     free(s);
 }
 
+/* The cluster's region: its config's aws_region_name, else the mount's. */
+static void cluster_region(const struct desired_cluster *dc, const char *mount_region, char *buf,
+                           size_t buflen)
+{
+    snprintf(buf, buflen, "%s", mount_region);
+    if (!dc->config)
+        return;
+    struct config_limits unlimited = {.max_instances = 1 << 30};
+    struct cluster_config *cfg = NULL;
+    char err[256];
+    if (config_parse(dc->config->data, dc->config->len, &unlimited, &cfg, err, sizeof(err)) != 0)
+        return;
+    if (cfg->region[0])
+        snprintf(buf, buflen, "%s", cfg->region);
+    config_free(cfg);
+}
+
 static int build_cluster(struct snap_cluster *c, const struct desired_cluster *dc,
                          const struct observed_state *obs, const struct snapshot_inputs *in)
 {
@@ -47,11 +66,13 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
         st->data[st->len - 1] = '\n';
     c->status_file = (struct snap_file){"status", st, obs->observed_at};
 
+    char region[64];
+    cluster_region(dc, in->mount_region, region, sizeof(region));
     struct status_json_inputs sj = {
         .desired = dc,
         .observed = oc,
         .status = c->status,
-        .region = in->mount_region,
+        .region = region,
         .observed_at = obs->observed_at,
         .stale = obs->stale,
         .stale_reason = obs->stale_reason,

@@ -1,0 +1,90 @@
+/* Unit tests of the naming rules (fs/names.c) and of text sanitizing
+ * (fs/sanitize.c). */
+#include <errno.h>
+
+#include "fs/names.h"
+#include "fs/sanitize.h"
+#include "tests/unit/check.h"
+
+static void cluster_names(void)
+{
+    char msg[256];
+    CHECK_INT(names_check_cluster("lab3", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_cluster("A-b-9", msg, sizeof(msg)), 0);
+    char sixty[61], sixty_one[62], long_name[300];
+    memset(sixty, 'a', 60);
+    sixty[60] = '\0';
+    memset(sixty_one, 'a', 61);
+    sixty_one[61] = '\0';
+    memset(long_name, 'a', 299);
+    long_name[299] = '\0';
+    CHECK_INT(names_check_cluster(sixty, msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_cluster(sixty_one, msg, sizeof(msg)), -EINVAL);
+    CHECK_CONTAINS(msg, "1 to 60");
+    CHECK_INT(names_check_cluster(long_name, msg, sizeof(msg)), -ENAMETOOLONG);
+    CHECK_INT(names_check_cluster("", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_cluster("3lab", msg, sizeof(msg)), -EINVAL);
+    CHECK_CONTAINS(msg, "start with a letter");
+    CHECK_INT(names_check_cluster("lab_3", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_cluster("lab\n3", msg, sizeof(msg)), -EINVAL);
+}
+
+static void file_names(void)
+{
+    char msg[256];
+    CHECK_INT(names_check_file("10-setup.sh", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_file("$(touch x);'\"", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_file("caf\xc3\xa9.sh", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_file("a\nb", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_file("\xff\xfe", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_file("\xc0\xaf", msg, sizeof(msg)), -EINVAL);    /* overlong */
+    CHECK_INT(names_check_file("\xc2\x9b", msg, sizeof(msg)), -EINVAL);    /* C1 CSI */
+    CHECK_INT(names_check_file("\xed\xa0\x80", msg, sizeof(msg)), -EINVAL); /* surrogate */
+    CHECK_INT(names_check_file("..", msg, sizeof(msg)), -EINVAL);
+    char n255[256], n256[257];
+    memset(n255, 'x', 255);
+    n255[255] = '\0';
+    memset(n256, 'x', 256);
+    n256[256] = '\0';
+    CHECK_INT(names_check_file(n255, msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_file(n256, msg, sizeof(msg)), -ENAMETOOLONG);
+}
+
+static void scratch_names(void)
+{
+    CHECK(names_is_hook_scratch(".10.sh.swp"));
+    CHECK(names_is_hook_scratch("10.sh~"));
+    CHECK(names_is_hook_scratch("sedAb12Cd"));
+    CHECK(names_is_hook_scratch(".ansible_tmpabc"));
+    CHECK(!names_is_hook_scratch("10.sh"));
+    CHECK(!names_is_hook_scratch("sedentary.sh"));
+    CHECK(!names_is_hook_scratch("sed"));
+    CHECK(names_is_cluster_entry("config"));
+    CHECK(names_is_cluster_entry("status.json"));
+    CHECK(!names_is_cluster_entry("config.new"));
+}
+
+static void sanitizing(void)
+{
+    char out[128];
+    const char *in = "ok \x1b[31mred\x1b[0m \x1b]0;title\x07" "end\r\n\tx\x01y \xff!";
+    sanitize_text(in, strlen(in), out, sizeof(out), 0);
+    CHECK_STR(out, "ok red end xy ?!");
+    sanitize_text("a\nb", 3, out, sizeof(out), 1);
+    CHECK_STR(out, "a\nb");
+    sanitize_text("caf\xc3\xa9 \xc2\x9b", 8, out, sizeof(out), 0);
+    CHECK_STR(out, "caf\xc3\xa9 ");
+    sanitize_text("abcdef", 6, out, 4, 0);
+    CHECK_STR(out, "abc");
+    sanitize_text("\x1b[", 2, out, sizeof(out), 0); /* unterminated escape */
+    CHECK_STR(out, "");
+}
+
+int main(void)
+{
+    RUN(cluster_names);
+    RUN(file_names);
+    RUN(scratch_names);
+    RUN(sanitizing);
+    return check_finish();
+}

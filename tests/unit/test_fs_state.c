@@ -1,0 +1,114 @@
+/* Unit tests of the in-memory desired-state store (fs/store_mem.c) and of
+ * snapshots built from it (fs/snapshot.c, fs/status.c, fs/render.c). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fs/observed.h"
+#include "fs/snapshot.h"
+#include "fs/store.h"
+#include "tests/unit/check.h"
+
+static struct snapshot *snap_of(struct store *st, const struct observed_state *obs)
+{
+    struct desired_state *ds = NULL;
+    char err[128];
+    CHECK_INT(st->ops->load(st->impl, &ds, err, sizeof(err)), 0);
+    struct snapshot_inputs in = {.mount_region = "eu-west-1"};
+    return snapshot_build(ds, obs, &in);
+}
+
+static void store_round_trip(void)
+{
+    struct store st;
+    char err[128];
+    CHECK_INT(store_mem_open(&st), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "b", 100, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "a", 100, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "a", 100, err, sizeof(err)), -EEXIST);
+    struct blob *cfg = blob_from_str("[cluster default]\n");
+    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 200, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->put_config(st.impl, "zz", cfg, 200, err, sizeof(err)), -ENOENT);
+    struct blob *h = blob_from_str("echo\n");
+    CHECK_INT(st.ops->put_hook(st.impl, "a", HOOK_PRE, "20", h, 300, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->put_hook(st.impl, "a", HOOK_PRE, "10", h, 300, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->delete_hook(st.impl, "a", HOOK_POST, "10", 300, err, sizeof(err)), -ENOENT);
+    CHECK_INT(st.ops->append_events(st.impl, "a", "one\n", err, sizeof(err)), 0);
+    CHECK_INT(st.ops->append_events(st.impl, "a", "two\n", err, sizeof(err)), 0);
+    CHECK_INT(st.ops->set_last_error(st.impl, "b", "config:1: bad", err, sizeof(err)), 0);
+
+    struct observed_state *obs = observed_new_empty(400);
+    struct snapshot *s = snap_of(&st, obs);
+    CHECK(s != NULL);
+    CHECK_INT(s->n, 2);
+    CHECK_STR(s->clusters[0].name, "a"); /* sorted */
+    const struct snap_cluster *a = snapshot_find(s, "a");
+    CHECK_INT(a->status, ST_CREATE_IN_PROGRESS);
+    CHECK_STR(a->status_file.content->data, "CREATE_IN_PROGRESS\n");
+    CHECK_STR(a->events.content->data, "one\ntwo\n");
+    CHECK_INT(a->desired->n_hooks[HOOK_PRE], 2);
+    CHECK_STR(a->desired->hooks[HOOK_PRE][0].name, "10"); /* byte order */
+    CHECK_CONTAINS(a->status_json.content->data, "\"generation\": 1");
+    const struct snap_cluster *b = snapshot_find(s, "b");
+    CHECK_INT(b->status, ST_NO_CONFIG);
+    CHECK_STR(b->config->data, "");
+    CHECK_CONTAINS(b->status_json.content->data, "\"last_error\": \"config:1: bad\"");
+    CHECK_CONTAINS(b->status_json.content->data, "\"region\": \"eu-west-1\"");
+    CHECK(snapshot_find(s, "c") == NULL);
+
+    /* A snapshot is immutable: later changes show only in the next one. */
+    CHECK_INT(st.ops->mark_deleting(st.impl, "a", err, sizeof(err)), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "a", 500, err, sizeof(err)), -EBUSY);
+    struct snapshot *s2 = snap_of(&st, obs);
+    CHECK_INT(snapshot_find(s, "a")->status, ST_CREATE_IN_PROGRESS);
+    CHECK_INT(snapshot_find(s2, "a")->status, ST_DELETE_IN_PROGRESS);
+    CHECK_INT(st.ops->remove_cluster(st.impl, "a", err, sizeof(err)), 0);
+    struct snapshot *s3 = snap_of(&st, obs);
+    CHECK_INT(s3->n, 1);
+    snapshot_unref(s);
+    snapshot_unref(s2);
+    snapshot_unref(s3);
+    observed_free(obs);
+    blob_unref(cfg);
+    blob_unref(h);
+    st.ops->destroy(st.impl);
+}
+
+static void observed_nodes_render(void)
+{
+    struct store st;
+    char err[128];
+    CHECK_INT(store_mem_open(&st), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "c", 1, err, sizeof(err)), 0);
+    struct observed_state *obs = observed_new_empty(10);
+    obs->n = 1;
+    obs->clusters = calloc(1, sizeof(*obs->clusters));
+    obs->clusters[0].name = strdup("c");
+    obs->clusters[0].n_nodes = 1;
+    obs->clusters[0].nodes = calloc(1, sizeof(struct observed_node));
+    struct observed_node *n = &obs->clusters[0].nodes[0];
+    n->name = strdup("head");
+    n->instance_id = strdup("i-0123");
+    n->ec2_state = strdup("running");
+    n->private_ip = strdup("10.0.0.5");
+    struct snapshot *s = snap_of(&st, obs);
+    const struct snap_cluster *c = snapshot_find(s, "c");
+    CHECK_INT(c->n_nodes, 1);
+    const struct snap_node *head = snap_cluster_find_node(c, "head");
+    CHECK_STR(snap_node_find_file(head, "instance_id")->content->data, "i-0123\n");
+    CHECK_STR(snap_node_find_file(head, "ec2_state")->content->data, "running\n");
+    CHECK_STR(snap_node_find_file(head, "slurm_state")->content->data, "none\n");
+    CHECK_STR(snap_node_find_file(head, "instance_type")->content->data, "");
+    CHECK_CONTAINS(snap_node_find_file(head, "node.json")->content->data, "\"i-0123\"");
+    CHECK_CONTAINS(c->status_json.content->data, "\"privateIpAddress\": \"10.0.0.5\"");
+    CHECK_CONTAINS(c->status_json.content->data, "\"running\": 1");
+    snapshot_unref(s);
+    observed_free(obs);
+    st.ops->destroy(st.impl);
+}
+
+int main(void)
+{
+    RUN(store_round_trip);
+    RUN(observed_nodes_render);
+    return check_finish();
+}
