@@ -53,9 +53,10 @@ int config_parse(const char *text, size_t len, const struct config_limits *limit
     if (!text && len) {
         config_error_set(&e, 0, "no text");
         rc = -EINVAL;
-    } else if (len > 1024 * 1024) {
-        /* The mount caps a config at 64 KiB; this is only a backstop. */
-        config_error_set(&e, 0, "the config is %zu bytes; a config may hold at most 1 MiB", len);
+    } else if (len > CONFIG_TEXT_MAX) {
+        /* The mount refuses bigger writes (EFBIG); this is a backstop. */
+        config_error_set(&e, 0, "the config is %zu bytes; a config may hold at most %d bytes", len,
+                         CONFIG_TEXT_MAX);
         rc = -EINVAL;
     } else {
         rc = config_read_doc(text ? text : "", len, &doc);

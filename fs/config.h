@@ -19,6 +19,7 @@
 #define CONFIG_MAX_QUEUES 5       /* v2: at most 5 [queue] sections */
 #define CONFIG_MAX_RESOURCES 3    /* v2: at most 3 compute resources a queue */
 #define CONFIG_NODE_NAME_MAX 96
+#define CONFIG_TEXT_MAX 65536     /* DESIGN.md: config <= 64 KiB */
 
 struct config_limits {
     int max_instances; /* head + sum of max sizes > max_instances is refused */

@@ -83,7 +83,7 @@ static bool bool_of(const struct config_section *s, const char *key, bool def)
 
 static int check_entry(struct ctx *c, const struct config_section *s, struct config_entry *e)
 {
-    char sn[96], why[256];
+    char sn[96];
     const struct config_key_spec *k = config_spec_key(s->spec, e->key);
     if (!k) {
         const char *hint = config_spec_suggest_key(s->spec, e->key);
@@ -113,9 +113,22 @@ static int check_entry(struct ctx *c, const struct config_section *s, struct con
                          e->key, e->line, e->key);
         return -EINVAL;
     }
-    if (!*e->value)
+    return 0;
+}
+
+/* Values are checked in the sections the chosen cluster uses (and the
+ * global ones): like v2, other [cluster] templates and the sections only
+ * they use may hold values for other setups (awsbatch's "optimal"). */
+static int check_values(struct ctx *c, const struct config_section *s)
+{
+    char why[256];
+    if (!s)
         return 0;
-    if (config_spec_check_value(k, e->value, why, sizeof(why)) != 0) {
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const struct config_entry *e = &s->entries[i];
+        const struct config_key_spec *k = e->spec;
+        if (!k || !*e->value || config_spec_check_value(k, e->value, why, sizeof(why)) == 0)
+            continue;
         /* Show the value's first line only: the message is one line. */
         int shown = (int)strcspn(e->value, "\n");
         if (shown > 80)
@@ -193,7 +206,7 @@ static const struct config_section *follow(struct ctx *c, const struct config_en
     const char *kind = e->spec->ref;
     const struct config_section *s = config_doc_find(c->doc, kind, label);
     if (s)
-        return s;
+        return check_values(c, s) == 0 ? s : NULL;
     const char *req = required_keys_of(kind);
     if (e->spec->type == CT_REF)
         config_error_set(c->err, e->line,
@@ -640,10 +653,13 @@ int config_validate(const struct config_doc *doc, const struct config_limits *li
         return -EINVAL;
 
     const struct config_section *aws = config_doc_find(doc, "aws", "");
+    const struct config_section *global = config_doc_find(doc, "global", "");
+    if (check_values(&c, aws) != 0 || check_values(&c, global) != 0 ||
+        check_values(&c, config_doc_find(doc, "aliases", "")) != 0)
+        return -EINVAL;
     const struct config_entry *region = value_of(aws, "aws_region_name");
     copy(cfg->region, sizeof(cfg->region), region ? region->value : "");
 
-    const struct config_section *global = config_doc_find(doc, "global", "");
     const struct config_entry *sanity = value_of(global, "sanity_check");
     bool sane;
     if (sanity && config_parse_bool(sanity->value, &sane) && !sane)
@@ -654,7 +670,7 @@ int config_validate(const struct config_doc *doc, const struct config_limits *li
         warn_unimplemented(&c, aliases);
 
     c.cluster = choose_cluster(&c);
-    if (!c.cluster)
+    if (!c.cluster || check_values(&c, c.cluster) != 0)
         return -EINVAL;
     int rc = fill_cluster(&c, limits);
     if (rc == 0 && c.oom) {

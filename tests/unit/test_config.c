@@ -74,6 +74,14 @@ static const char *bad(const char *text)
     return bad_len(text, strlen(text));
 }
 
+/* example + "[vpc public]" + lines (the vpc section's first key on line 10). */
+static const char *vpc_with(const char *lines)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof(buf), "%s[vpc public]\n%s", example, lines);
+    return buf;
+}
+
 /* ------------------------------------------------------------ acceptance */
 
 static void test_acceptance_example_refused(void)
@@ -523,17 +531,58 @@ static void test_vpc_rules(void)
     CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = slurm\n"
                        "vpc_settings = v\n[vpc v]\n"),
                    "config:6: [vpc v] has no vpc_id");
-    CHECK_STR(bad("[vpc v]\nvpc_id = vpc-0123\n"),
-              "config:2: vpc_id = vpc-0123: vpc_id must be an id like vpc-0123456789abcdef0 "
+    CHECK_STR(bad(vpc_with("vpc_id = vpc-0123\nmaster_subnet_id = subnet-01234567\n")),
+              "config:10: vpc_id = vpc-0123: vpc_id must be an id like vpc-0123456789abcdef0 "
               "(vpc- and 8 or 17 lowercase hex digits)");
-    CHECK_CONTAINS(bad("[vpc v]\nvpc_id = vpc-0123456789ABCDEF0\n"), "config:2: vpc_id = ");
-    CHECK_CONTAINS(bad("[vpc v]\nmaster_subnet_id = sub-01234567\n"),
-                   "master_subnet_id must be an id like subnet-");
-    CHECK_CONTAINS(bad("[vpc v]\ncompute_subnet_id = subnet-0123456789\n"),
-                   "compute_subnet_id must be an id like subnet-");
-    CHECK_CONTAINS(bad("[vpc v]\nadditional_sg = sg-xyz\n"), "additional_sg must be an id like sg-");
-    CHECK_CONTAINS(bad("[vpc v]\nssh_from = 10.0.0.0/33\n"), "ssh_from must be an IPv4 CIDR");
-    CHECK_CONTAINS(bad("[vpc v]\nuse_public_ips = maybe\n"), "use_public_ips must be true or false");
+    CHECK_CONTAINS(bad(vpc_with("vpc_id = vpc-0123456789ABCDEF0\n")), "config:10: vpc_id = ");
+    CHECK_CONTAINS(bad(vpc_with("vpc_id = vpc-01234567\nmaster_subnet_id = sub-01234567\n")),
+                   "config:11: master_subnet_id = sub-01234567: master_subnet_id must be an id "
+                   "like subnet-");
+    const char *ok_ids = "vpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
+    char t[1024];
+    snprintf(t, sizeof(t), "%scompute_subnet_id = subnet-0123456789\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "config:12: compute_subnet_id = subnet-0123456789: "
+                                     "compute_subnet_id must be an id like subnet-");
+    snprintf(t, sizeof(t), "%sadditional_sg = sg-xyz\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "additional_sg must be an id like sg-");
+    snprintf(t, sizeof(t), "%sssh_from = 10.0.0.0/33\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "ssh_from must be an IPv4 CIDR");
+    snprintf(t, sizeof(t), "%suse_public_ips = maybe\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "use_public_ips must be true or false");
+    snprintf(t, sizeof(t), "%scompute_subnet_cidr = 10.0.1.0/24\nssh_from = 203.0.113.0/24\n",
+             ok_ids);
+    struct cluster_config *cfg = ok(vpc_with(t));
+    if (cfg) {
+        CHECK_STR(cfg->ssh_from, "203.0.113.0/24");
+        CHECK_INT(cfg->n_warnings, 2);
+        config_free(cfg);
+    }
+}
+
+/* Like v2, values are checked only in the sections the chosen cluster uses:
+ * another template may be for another setup (awsbatch's "optimal"). */
+static void test_unused_sections_values_not_checked(void)
+{
+    struct cluster_config *cfg = ok(with("[cluster batch]\nscheduler = awsbatch\n"
+                                         "compute_instance_type = optimal\nvpc_settings = other\n"
+                                         "[vpc other]\nvpc_id = vpc-nothex00\n"));
+    config_free(cfg);
+    /* ... but their key names are. */
+    CHECK_CONTAINS(bad(with("[vpc other]\nvpc_idd = vpc-01234567\n")),
+                   "config:14: unknown key 'vpc_idd' in [vpc other]; did you mean 'vpc_id'?");
+}
+
+static void test_size_backstop(void)
+{
+    size_t n = 65537;
+    char *t = malloc(n);
+    if (!t)
+        return;
+    memset(t, '\n', n);
+    CHECK_STR(bad_len(t, n), "config: the config is 65537 bytes; a config may hold at most 65536 "
+                             "bytes");
+    CHECK_CONTAINS(bad_len(t, n - 1), "config: the config is empty");
+    free(t);
 }
 
 static void test_type_rules(void)
@@ -1012,6 +1061,8 @@ int main(void)
     RUN(test_scheduler_rules);
     RUN(test_base_os_rules);
     RUN(test_vpc_rules);
+    RUN(test_unused_sections_values_not_checked);
+    RUN(test_size_backstop);
     RUN(test_type_rules);
     RUN(test_queue_size_rules);
     RUN(test_cost_guard);
