@@ -195,9 +195,31 @@ int config_doc_add_entry(struct config_doc *doc, const char *key, const char *va
                          lower);
         return -EINVAL;
     }
+    char d[96];
+    const struct config_key_spec *k = config_spec_key(s->spec, lower);
+    if (!k) {
+        const char *hint = config_spec_suggest_key(s->spec, lower);
+        const char *home = config_spec_key_home(lower);
+        if (hint)
+            config_error_set(&doc->error, line, "unknown key '%s' in %s; did you mean '%s'?",
+                             lower, display(s->kind, s->label, d, sizeof(d)), hint);
+        else if (home)
+            config_error_set(&doc->error, line,
+                             "key '%s' does not belong in %s; it goes in a [%s%s] section", lower,
+                             display(s->kind, s->label, d, sizeof(d)), home,
+                             config_spec_section(home)->labelled ? " NAME" : "");
+        else
+            config_error_set(&doc->error, line,
+                             "unknown key '%s' in %s; it is not a ParallelCluster v2 key", lower,
+                             display(s->kind, s->label, d, sizeof(d)));
+        return -EINVAL;
+    }
+    if (k->support == CS_REFUSED) {
+        config_error_set(&doc->error, line, "%s is refused: %s", lower, k->note);
+        return -EINVAL;
+    }
     struct config_entry *dup = config_section_get(s, lower);
     if (dup) {
-        char d[96];
         config_error_set(&doc->error, line, "%s is set twice in %s (first on line %d); keep one",
                          lower, display(s->kind, s->label, d, sizeof(d)), dup->line);
         return -EINVAL;
@@ -220,6 +242,7 @@ int config_doc_add_entry(struct config_doc *doc, const char *key, const char *va
         return nomem(doc);
     }
     e->line = e->last_line = line;
+    e->spec = k;
     s->n_entries++;
     return 0;
 }
@@ -233,6 +256,13 @@ int config_doc_continue_entry(struct config_doc *doc, const char *value, int lin
         return -EINVAL;
     }
     struct config_entry *e = &s->entries[s->n_entries - 1];
+    if (e->spec && e->spec->type != CT_JSON) {
+        config_error_set(&doc->error, line,
+                         "this indented line continues %s from line %d, but %s is one line; "
+                         "remove the indentation",
+                         e->key, e->line, e->key);
+        return -EINVAL;
+    }
     size_t a = strlen(e->value), b = strlen(value);
     char *nv = realloc(e->value, a + b + 2);
     if (!nv)

@@ -26,7 +26,7 @@ struct config_entry {
     char *value;     /* continuation lines joined with '\n' */
     int line;        /* line of "key = value" */
     int last_line;   /* last continuation line, == line when none */
-    const struct config_key_spec *spec; /* set by the validator */
+    const struct config_key_spec *spec; /* the key's entry in fs/config_spec.c */
 };
 
 struct config_section {
@@ -53,9 +53,11 @@ void config_doc_free(struct config_doc *doc);
  * duplicates). 0, or -EINVAL with doc->error set, or -ENOMEM. */
 int config_doc_begin_section(struct config_doc *doc, const char *header, int line);
 /* Add key = value to the current section (checks: a section is open, the key
- * is not there yet). */
+ * is one of the section's (fs/config_spec.c) and not refused, and is not
+ * there yet). */
 int config_doc_add_entry(struct config_doc *doc, const char *key, const char *value, int line);
-/* Continue the last entry with an indented line. */
+/* Continue the last entry with an indented line; only JSON values (tags,
+ * extra_json) may span lines, as every other v2 value is one line. */
 int config_doc_continue_entry(struct config_doc *doc, const char *value, int line);
 
 struct config_section *config_doc_find(const struct config_doc *doc, const char *kind,

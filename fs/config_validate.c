@@ -79,42 +79,7 @@ static bool bool_of(const struct config_section *s, const char *key, bool def)
     return e && config_parse_bool(e->value, &v) ? v : def;
 }
 
-/* ---------------------------------------------------------------- keys */
-
-static int check_entry(struct ctx *c, const struct config_section *s, struct config_entry *e)
-{
-    char sn[96];
-    const struct config_key_spec *k = config_spec_key(s->spec, e->key);
-    if (!k) {
-        const char *hint = config_spec_suggest_key(s->spec, e->key);
-        const char *home = config_spec_key_home(e->key);
-        if (hint)
-            config_error_set(c->err, e->line, "unknown key '%s' in %s; did you mean '%s'?", e->key,
-                             sec_name(s, sn, sizeof(sn)), hint);
-        else if (home)
-            config_error_set(c->err, e->line, "key '%s' does not belong in %s; it goes in a [%s%s] "
-                             "section", e->key, sec_name(s, sn, sizeof(sn)), home,
-                             config_spec_section(home)->labelled ? " NAME" : "");
-        else
-            config_error_set(c->err, e->line,
-                             "unknown key '%.64s' in %s; it is not a ParallelCluster v2 key", e->key,
-                             sec_name(s, sn, sizeof(sn)));
-        return -EINVAL;
-    }
-    e->spec = k;
-    if (k->support == CS_REFUSED) {
-        config_error_set(c->err, e->line, "%s is refused: %s", e->key, k->note);
-        return -EINVAL;
-    }
-    if (e->last_line != e->line && k->type != CT_JSON) {
-        config_error_set(c->err, e->line + 1,
-                         "this indented line continues %s from line %d, but %s is one line; "
-                         "remove the indentation",
-                         e->key, e->line, e->key);
-        return -EINVAL;
-    }
-    return 0;
-}
+/* ---------------------------------------------------------------- values */
 
 /* Values are checked in the sections the chosen cluster uses (and the
  * global ones): like v2, other [cluster] templates and the sections only
@@ -136,17 +101,6 @@ static int check_values(struct ctx *c, const struct config_section *s)
         config_error_set(c->err, e->line, "%s = %.*s%s: %s %s", e->key, shown, e->value,
                          e->value[shown] ? "..." : "", e->key, why);
         return -EINVAL;
-    }
-    return 0;
-}
-
-static int check_all_entries(struct ctx *c)
-{
-    for (size_t i = 0; i < c->doc->n_sections; i++) {
-        const struct config_section *s = &c->doc->sections[i];
-        for (size_t j = 0; j < s->n_entries; j++)
-            if (check_entry(c, s, &s->entries[j]) != 0)
-                return -EINVAL;
     }
     return 0;
 }
@@ -649,9 +603,6 @@ int config_validate(const struct config_doc *doc, const struct config_limits *li
                                  "the [vpc NAME] section it names");
         return -EINVAL;
     }
-    if (check_all_entries(&c) != 0)
-        return -EINVAL;
-
     const struct config_section *aws = config_doc_find(doc, "aws", "");
     const struct config_section *global = config_doc_find(doc, "global", "");
     if (check_values(&c, aws) != 0 || check_values(&c, global) != 0 ||

@@ -3,6 +3,7 @@
  * line numbers with CRLF and continuation lines, long lines, comments,
  * credentials, updates, node names. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,16 @@ static void test_keys_case_insensitive_and_colon(void)
         CHECK_STR(cfg->base_os, "alinux2");
         config_free(cfg);
     }
+}
+
+/* Syntax errors come in line order: the first one in the file is reported. */
+static void test_first_error_by_line(void)
+{
+    CHECK_CONTAINS(bad("[cluster default]\nfoo = 1\n[clustr x]\n"), "config:2: unknown key 'foo'");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = a\n  b\n[clustr x]\n"),
+                   "config:3: this indented line continues key_name");
+    CHECK_CONTAINS(bad("[cluster default]\nscheduler = sge\n[aws]\naws_access_key_id = A\n"),
+                   "config:4: aws_access_key_id is refused");
 }
 
 static void test_key_outside_section(void)
@@ -1026,6 +1037,40 @@ static void test_node_names(void)
     CHECK_INT(config_node_name(buf, 10, "gpu", "dy", "p3dn24xlarge", 12), -ENAMETOOLONG);
 }
 
+/* The fuzzer's seeds mean what their names say: the valid ones parse. */
+static void test_seed_corpus(void)
+{
+    const char *root = getenv("PCFS_ROOT");
+    static const struct {
+        const char *file;
+        bool valid;
+    } seeds[] = {
+        { "example_ok.ini", true },      { "example_crlf.ini", true },
+        { "queues.ini", true },          { "single_full.ini", true },
+        { "example_no_vpc.ini", false }, { "credentials.ini", false },
+        { "sge.ini", false },            { "junk.ini", false },
+    };
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        char path[4096], text[65536];
+        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/fuzz_config/%s", root ? root : ".",
+                 seeds[i].file);
+        FILE *f = fopen(path, "rb");
+        CHECK(f != NULL);
+        if (!f) {
+            fprintf(stderr, "  cannot open %s\n", path);
+            continue;
+        }
+        size_t n = fread(text, 1, sizeof(text), f);
+        fclose(f);
+        struct cluster_config *cfg = NULL;
+        int rc = config_parse(text, n, NULL, &cfg, err, sizeof(err));
+        if ((rc == 0) != seeds[i].valid)
+            fprintf(stderr, "  %s: rc %d: %s\n", seeds[i].file, rc, err);
+        CHECK_INT(rc == 0, seeds[i].valid);
+        config_free(cfg);
+    }
+}
+
 static void test_error_buffer_small(void)
 {
     char small[16];
@@ -1052,6 +1097,7 @@ int main(void)
     RUN(test_inline_comments_stripped_as_v2);
     RUN(test_duplicates);
     RUN(test_keys_case_insensitive_and_colon);
+    RUN(test_first_error_by_line);
     RUN(test_key_outside_section);
     RUN(test_empty_configs);
     RUN(test_bytes);
@@ -1072,6 +1118,7 @@ int main(void)
     RUN(test_warnings);
     RUN(test_update_rules);
     RUN(test_node_names);
+    RUN(test_seed_corpus);
     RUN(test_error_buffer_small);
     return check_finish();
 }
