@@ -7,7 +7,28 @@
  * a line is known. Warnings (v2 keys accepted but not implemented yet) come
  * back in cfg->warnings, one line each, also "config:LINE: ...".
  * fs/config_spec.c is the table of every section and key: what is
- * implemented, what is accepted with a warning, what is refused. */
+ * implemented, what is accepted with a warning, what is refused.
+ *
+ * How v2 is read (v2 = aws-parallelcluster 2.x, its configparser and its
+ * cli/pcluster/config/mappings.py):
+ *  - key_name, base_os and scheduler are required, as in v2's mappings;
+ *    scheduler must be slurm (sge/torque: support ended 2021-12-31;
+ *    awsbatch: not supported); base_os one of alinux2, centos7, ubuntu1804,
+ *    ubuntu2004. vpc_settings and its [vpc] vpc_id and master_subnet_id are
+ *    required too (instances need a subnet).
+ *  - Comments as v2's configparser(inline_comment_prefixes=("#", ";")):
+ *    "key = v   # note" gives "v" (v2's own examples write such comments).
+ *  - Key names are case-insensitive (configparser lowercased them); section
+ *    names are not. "key: value" works as "key = value". An empty value
+ *    means "not set". Booleans are true/false in any case.
+ *  - Indented lines continue a value (inih and configparser agree), but
+ *    only JSON values (tags, extra_json) may span lines; anywhere else an
+ *    indented line is refused with its line number.
+ *  - Key names are checked in every section; values only in the sections
+ *    the chosen [cluster] uses (v2 ignored other templates).
+ *  - Without queue_settings, v2's own conversion applies: queue "compute",
+ *    one resource named after compute_instance_type; initial_queue_size
+ *    becomes min_count if maintain_initial_size else initial_count. */
 #ifndef PCFS_CONFIG_H
 #define PCFS_CONFIG_H
 #include <stdbool.h>
@@ -100,7 +121,7 @@ struct cluster_config {
 
 /* Parse and validate text (need not be NUL-terminated). Returns 0 and *out
  * (free with config_free), or -EINVAL and a one-line message in err, or
- * -ENOMEM. limits may be NULL (then max_instances is 64). */
+ * -ENOMEM. limits may be NULL, or max_instances <= 0: then the limit is 64. */
 int config_parse(const char *text, size_t len, const struct config_limits *limits,
                  struct cluster_config **out, char *err, size_t errlen);
 void config_free(struct cluster_config *cfg);
