@@ -1,9 +1,10 @@
-/* Validation of a config document and the v2 defaults. Order of checks:
- * every key of every section (known, allowed, typed), then the cluster
- * section chosen by [global] cluster_template, then what it references
- * (vpc, queues, compute resources, scaling and the not-yet-implemented
- * sections), then the cross-field rules and the cost guard. The first
- * error found is the one reported. */
+/* Validation of a config document and the v2 defaults. Key names were
+ * checked while reading (fs/config_doc.c), in line order. Here, in order:
+ * the values of [aws], [global] and [aliases]; the cluster section chosen by
+ * [global] cluster_template and its values; then each section it references
+ * (vpc, queues, compute resources, scaling, the not-yet-implemented ones),
+ * whose values are checked when first followed; then the cross-field rules
+ * and the cost guard. The first error found is the one reported. */
 #include "fs/config_validate.h"
 
 #include <ctype.h>
@@ -40,6 +41,9 @@ static void warn(struct ctx *c, int line, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     snprintf(full, sizeof(full), "config:%d: %s", line, msg);
+    for (size_t i = 0; i < c->cfg->n_warnings; i++)
+        if (strcmp(c->cfg->warnings[i], full) == 0)
+            return; /* a section referenced twice warns once */
     char **nw = realloc(c->cfg->warnings, (c->cfg->n_warnings + 1) * sizeof(*nw));
     if (!nw) {
         c->oom = true;

@@ -867,6 +867,24 @@ static void test_queue_rules(void)
     }
     CHECK_STR(bad(t), "config:14: disable_hyperthreading is set both in [cluster default] and in "
                       "[queue spot]; set it in one place only");
+    /* One [compute_resource] used by two queues warns once for its spot_price. */
+    snprintf(t, sizeof(t), "%s", queues_with(21, "compute_resource_settings = spot_i2"));
+    q = strstr(t, "instance_type = t3.micro\n[queue ondemand]");
+    if (q) {
+        char rest[8192];
+        snprintf(rest, sizeof(rest), "instance_type = t3.micro\nspot_price = 0.5\n%s",
+                 q + strlen("instance_type = t3.micro\n"));
+        strcpy(q, rest);
+    }
+    struct cluster_config *shared = ok(t);
+    if (shared) {
+        CHECK_INT(shared->n_warnings, 2); /* compute_type = spot, spot_price once */
+        if (shared->n_warnings == 2)
+            CHECK_STR(shared->warnings[1],
+                      "config:20: spot_price is accepted but not implemented yet; ignored");
+        CHECK_STR(shared->queues[1].resources[0].section, "spot_i2");
+        config_free(shared);
+    }
     /* Cost guard over all compute resources: 1 + 10 + 10 + 5 = 26. */
     struct config_limits lim = { .max_instances = 25 };
     struct cluster_config *cfg;
