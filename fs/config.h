@@ -1,0 +1,146 @@
+/* The ParallelCluster v2 INI config of one cluster: parse, validate, apply the
+ * v2 defaults, and compare two configs for a live update. Pure functions of
+ * the text: nothing here touches the network (the cloud-side checks — key
+ * pair, VPC, subnets, AMI — belong to the lifecycle code).
+ *
+ * Errors are -EINVAL plus one human line in `err`, "config:LINE: ..." whenever
+ * a line is known. Warnings (v2 keys accepted but not implemented yet) come
+ * back in cfg->warnings, one line each, also "config:LINE: ...".
+ * fs/config_spec.c is the table of every section and key: what is
+ * implemented, what is accepted with a warning, what is refused.
+ *
+ * How v2 is read (v2 = aws-parallelcluster 2.x, its configparser and its
+ * cli/pcluster/config/mappings.py):
+ *  - key_name, base_os and scheduler are required, as in v2's mappings;
+ *    scheduler must be slurm (sge/torque: support ended 2021-12-31;
+ *    awsbatch: not supported); base_os one of alinux2, centos7, ubuntu1804,
+ *    ubuntu2004. vpc_settings and its [vpc] vpc_id and master_subnet_id are
+ *    required too (instances need a subnet).
+ *  - Comments as v2's configparser(inline_comment_prefixes=("#", ";")):
+ *    "key = v   # note" gives "v" (v2's own examples write such comments).
+ *  - Key names are case-insensitive (configparser lowercased them); section
+ *    names are not. "key: value" works as "key = value". An empty value
+ *    means "not set". Booleans are true/false in any case.
+ *  - Indented lines continue a value (inih and configparser agree), but
+ *    only JSON values (tags, extra_json) may span lines; anywhere else an
+ *    indented line is refused with its line number.
+ *  - Key names are checked in every section; values only in the sections
+ *    the chosen [cluster] uses (v2 ignored other templates).
+ *  - Without queue_settings, v2's own conversion applies: queue "compute",
+ *    one resource named after compute_instance_type; initial_queue_size
+ *    becomes min_count if maintain_initial_size else initial_count. */
+#ifndef PCFS_CONFIG_H
+#define PCFS_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Every value sits on one line of at most 199 bytes, so values fit here. */
+#define CONFIG_VALUE_MAX 200
+#define CONFIG_NAME_MAX 32        /* section labels: v2 allowed at most 30 */
+#define CONFIG_MAX_QUEUES 5       /* v2: at most 5 [queue] sections */
+#define CONFIG_MAX_RESOURCES 3    /* v2: at most 3 compute resources a queue */
+#define CONFIG_NODE_NAME_MAX 96
+#define CONFIG_TEXT_MAX 65536     /* DESIGN.md: config <= 64 KiB */
+
+struct config_limits {
+    int max_instances; /* head + sum of max sizes > max_instances is refused */
+};
+
+struct config_compute_resource {
+    /* Slurm node names use this, as v2 did: the instance type without its
+     * dots (t2.micro -> t2micro). Unique within a queue. */
+    char name[CONFIG_NAME_MAX + 8];
+    /* The [compute_resource LABEL] it came from; "default" for a config
+     * without queue_settings (v2's conversion named it so). */
+    char section[CONFIG_NAME_MAX];
+    char instance_type[CONFIG_NAME_MAX + 8];
+    int min_count;      /* v2 min_count: static nodes v2 always kept */
+    int max_count;      /* v2 max_count */
+    int initial_count;  /* v2 initial_count: nodes launched at creation */
+    /* Nodes pclusterfs launches and keeps: initial_count. v2 launched
+     * initial_count nodes and let those beyond min_count scale down when
+     * idle; pclusterfs has no scale-down yet, so every initial node is kept
+     * and named {queue}-st-{name}-{N}. */
+    int static_count;
+    double spot_price;  /* 0 = on-demand price cap */
+    bool disable_hyperthreading; /* from the queue, else the cluster */
+};
+
+struct config_queue {
+    char name[CONFIG_NAME_MAX];      /* "compute" without queue_settings */
+    bool spot;                       /* compute_type = spot */
+    bool disable_hyperthreading;
+    bool enable_efa;
+    char placement_group[CONFIG_VALUE_MAX];
+    size_t n_resources;
+    struct config_compute_resource resources[CONFIG_MAX_RESOURCES];
+};
+
+struct cluster_config {
+    char region[CONFIG_VALUE_MAX];        /* [aws] aws_region_name; "" = mount's */
+    char cluster_section[CONFIG_NAME_MAX]; /* LABEL of the [cluster LABEL] used */
+    char key_name[CONFIG_VALUE_MAX];
+    char base_os[16];                      /* alinux2|centos7|ubuntu1804|ubuntu2004 */
+    char scheduler[16];                    /* always "slurm" */
+    char master_instance_type[CONFIG_NAME_MAX + 8];
+    char custom_ami[CONFIG_NAME_MAX];      /* "" = the ParallelCluster image */
+
+    /* [vpc LABEL] named by vpc_settings */
+    char vpc_section[CONFIG_NAME_MAX];
+    char vpc_id[CONFIG_NAME_MAX];
+    char master_subnet_id[CONFIG_NAME_MAX];
+    char compute_subnet_id[CONFIG_NAME_MAX]; /* defaults to master_subnet_id */
+    char additional_sg[CONFIG_NAME_MAX];     /* "" when not given */
+    char vpc_security_group_id[CONFIG_NAME_MAX];
+    bool use_public_ips;                     /* v2 default true */
+    char ssh_from[CONFIG_NAME_MAX];          /* v2 default 0.0.0.0/0 */
+
+    char pre_install[CONFIG_VALUE_MAX];      /* URL or "" */
+    char pre_install_args[CONFIG_VALUE_MAX];
+    char post_install[CONFIG_VALUE_MAX];
+    char post_install_args[CONFIG_VALUE_MAX];
+
+    /* The v2 single-queue keys as written (or defaulted); meaningful when
+     * queue_settings is absent, 0/false otherwise. */
+    bool queue_settings_used;
+    char compute_instance_type[CONFIG_NAME_MAX + 8];
+    int initial_queue_size;
+    int max_queue_size;
+    bool maintain_initial_size;
+    bool disable_hyperthreading;
+    int scaledown_idletime;                  /* [scaling] minutes, v2 default 10 */
+
+    size_t n_queues;
+    struct config_queue queues[CONFIG_MAX_QUEUES];
+
+    int max_instances_needed;                /* 1 (head) + sum of max counts */
+
+    char **warnings;                         /* "config:LINE: KEY is accepted..." */
+    size_t n_warnings;
+};
+
+/* Parse and validate text (need not be NUL-terminated). Returns 0 and *out
+ * (free with config_free), or -EINVAL and a one-line message in err, or
+ * -ENOMEM. limits may be NULL, or max_instances <= 0: then the limit is 64. */
+int config_parse(const char *text, size_t len, const struct config_limits *limits,
+                 struct cluster_config **out, char *err, size_t errlen);
+void config_free(struct cluster_config *cfg);
+
+/* An update of a live cluster from old to new: 0 if allowed, else -EINVAL
+ * with a message naming every field that cannot change (region, base_os,
+ * key_name, vpc and subnets, head node type, scheduler, custom_ami). Queue
+ * sizes and compute instance types may change. */
+int config_check_update(const struct cluster_config *old, const struct cluster_config *new,
+                        char *err, size_t errlen);
+
+/* The static node names, ParallelCluster style {queue}-st-{resource}-{N}
+ * with N from 1, queue by queue in config order. *names is a malloc'd array
+ * of malloc'd strings (free with config_free_node_names). 0 or -ENOMEM. */
+int config_static_node_names(const struct cluster_config *cfg, char ***names, size_t *count);
+void config_free_node_names(char **names, size_t count);
+
+/* One node name into buf: kind is "st" or "dy". Returns 0, or -ENAMETOOLONG. */
+int config_node_name(char *buf, size_t len, const char *queue, const char *kind,
+                     const char *resource, int n);
+
+#endif

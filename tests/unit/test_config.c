@@ -1,0 +1,1142 @@
+/* Unit tests of the ParallelCluster v2 config parser and validator
+ * (fs/config*.c): every rule, every default, the acceptance example,
+ * line numbers with CRLF and continuation lines, long lines, comments,
+ * credentials, updates, node names. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/config.h"
+#include "tests/unit/check.h"
+
+static char err[1024];
+
+/* The acceptance example from the ParallelCluster 101 guide. */
+static const char example[] = "[aws]\n"
+                              "aws_region_name = ap-northeast-1\n"
+                              "\n"
+                              "[cluster default]\n"
+                              "key_name = lab-3-your-key\n"
+                              "vpc_settings = public\n"
+                              "base_os = alinux2\n"
+                              "scheduler = slurm\n";
+
+static const char vpc_public[] = "\n[vpc public]\n"
+                                 "vpc_id = vpc-0123456789abcdef0\n"
+                                 "master_subnet_id = subnet-0123456789abcdef0\n";
+
+/* example + vpc_public + extra, in a static buffer. */
+static const char *with(const char *extra)
+{
+    static char buf[16384];
+    snprintf(buf, sizeof(buf), "%s%s%s", example, vpc_public, extra);
+    return buf;
+}
+
+static struct cluster_config *parse_lim(const char *text, int max_instances)
+{
+    struct config_limits lim = { .max_instances = max_instances };
+    struct cluster_config *cfg = NULL;
+    int rc = config_parse(text, strlen(text), &lim, &cfg, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "  unexpected failure %d: %s\n", rc, err);
+        CHECK(cfg == NULL);
+        return NULL;
+    }
+    return cfg;
+}
+
+static struct cluster_config *ok(const char *text)
+{
+    struct cluster_config *cfg = parse_lim(text, 64);
+    CHECK(cfg != NULL);
+    return cfg;
+}
+
+/* Expect -EINVAL; returns the message for further checks. */
+static const char *bad_len(const char *text, size_t len)
+{
+    struct config_limits lim = { .max_instances = 64 };
+    struct cluster_config *cfg = (struct cluster_config *)0x1;
+    int rc = config_parse(text, len, &lim, &cfg, err, sizeof(err));
+    CHECK_INT(rc, -EINVAL);
+    CHECK(cfg == NULL);
+    if (rc == 0)
+        config_free(cfg);
+    CHECK(strncmp(err, "config:", 7) == 0);
+    CHECK(strchr(err, '\n') == NULL);
+    return err;
+}
+
+static const char *bad(const char *text)
+{
+    return bad_len(text, strlen(text));
+}
+
+/* example + "[vpc public]" + lines (the vpc section's first key on line 10). */
+static const char *vpc_with(const char *lines)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof(buf), "%s[vpc public]\n%s", example, lines);
+    return buf;
+}
+
+/* ------------------------------------------------------------ acceptance */
+
+static void test_acceptance_example_refused(void)
+{
+    CHECK_STR(bad(example), "config:6: vpc_settings = public names a [vpc public] section that "
+                            "the file does not have; add it with vpc_id and master_subnet_id");
+}
+
+static void test_acceptance_example_with_vpc_passes(void)
+{
+    struct cluster_config *cfg = ok(with(""));
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->region, "ap-northeast-1");
+    CHECK_STR(cfg->cluster_section, "default");
+    CHECK_STR(cfg->key_name, "lab-3-your-key");
+    CHECK_STR(cfg->base_os, "alinux2");
+    CHECK_STR(cfg->scheduler, "slurm");
+    CHECK_STR(cfg->vpc_section, "public");
+    CHECK_STR(cfg->vpc_id, "vpc-0123456789abcdef0");
+    CHECK_STR(cfg->master_subnet_id, "subnet-0123456789abcdef0");
+    CHECK_INT(cfg->n_warnings, 0);
+    config_free(cfg);
+}
+
+/* ------------------------------------------------------------ defaults */
+
+static void test_v2_defaults(void)
+{
+    struct cluster_config *cfg = ok(with(""));
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->master_instance_type, "t2.micro");
+    CHECK_STR(cfg->compute_instance_type, "t2.micro");
+    CHECK_INT(cfg->initial_queue_size, 0);
+    CHECK_INT(cfg->max_queue_size, 10);
+    CHECK(!cfg->maintain_initial_size);
+    CHECK_STR(cfg->custom_ami, "");
+    CHECK_STR(cfg->compute_subnet_id, "subnet-0123456789abcdef0"); /* master's */
+    CHECK_STR(cfg->additional_sg, "");
+    CHECK_STR(cfg->vpc_security_group_id, "");
+    CHECK(cfg->use_public_ips);
+    CHECK_STR(cfg->ssh_from, "0.0.0.0/0");
+    CHECK_STR(cfg->pre_install, "");
+    CHECK_STR(cfg->pre_install_args, "");
+    CHECK_STR(cfg->post_install, "");
+    CHECK_STR(cfg->post_install_args, "");
+    CHECK(!cfg->queue_settings_used);
+    CHECK(!cfg->disable_hyperthreading);
+    CHECK_INT(cfg->scaledown_idletime, 10);
+    CHECK_INT(cfg->n_queues, 1);
+    CHECK_STR(cfg->queues[0].name, "compute");
+    CHECK(!cfg->queues[0].spot);
+    CHECK_INT(cfg->queues[0].n_resources, 1);
+    const struct config_compute_resource *r = &cfg->queues[0].resources[0];
+    CHECK_STR(r->name, "t2micro");
+    CHECK_STR(r->section, "default");
+    CHECK_STR(r->instance_type, "t2.micro");
+    CHECK_INT(r->min_count, 0);
+    CHECK_INT(r->initial_count, 0);
+    CHECK_INT(r->static_count, 0);
+    CHECK_INT(r->max_count, 10);
+    CHECK_INT(cfg->max_instances_needed, 11);
+    config_free(cfg);
+}
+
+static void test_no_aws_section_means_mount_region(void)
+{
+    const char *t = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = centos7\n"
+                    "scheduler = slurm\n[vpc v]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\ncompute_subnet_id = subnet-89abcdef\n";
+    struct cluster_config *cfg = ok(t);
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->region, "");
+    CHECK_STR(cfg->compute_subnet_id, "subnet-89abcdef");
+    CHECK_STR(cfg->vpc_id, "vpc-01234567");
+    config_free(cfg);
+}
+
+static void test_values_set(void)
+{
+    const char *t = "[aws]\naws_region_name = us-east-1\n"
+                    "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = ubuntu2004\n"
+                    "scheduler = slurm\nmaster_instance_type = c5.xlarge\n"
+                    "compute_instance_type = c5n.18xlarge\ninitial_queue_size = 2\n"
+                    "max_queue_size = 4\ncustom_ami = ami-0123456789abcdef0\n"
+                    "pre_install = s3://bucket/pre.sh\npre_install_args = \"a b\"\n"
+                    "post_install = https://example.com/post.sh\npost_install_args = x y\n"
+                    "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n"
+                    "additional_sg = sg-0123456789abcdef0\nvpc_security_group_id = sg-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->master_instance_type, "c5.xlarge");
+    CHECK_STR(cfg->compute_instance_type, "c5n.18xlarge");
+    CHECK_STR(cfg->queues[0].resources[0].name, "c5n18xlarge");
+    CHECK_INT(cfg->initial_queue_size, 2);
+    CHECK_INT(cfg->max_queue_size, 4);
+    CHECK_STR(cfg->custom_ami, "ami-0123456789abcdef0");
+    CHECK_STR(cfg->pre_install, "s3://bucket/pre.sh");
+    CHECK_STR(cfg->pre_install_args, "\"a b\"");
+    CHECK_STR(cfg->post_install, "https://example.com/post.sh");
+    CHECK_STR(cfg->post_install_args, "x y");
+    CHECK_STR(cfg->additional_sg, "sg-0123456789abcdef0");
+    CHECK_STR(cfg->vpc_security_group_id, "sg-01234567");
+    CHECK_INT(cfg->max_instances_needed, 5);
+    config_free(cfg);
+}
+
+static void test_empty_value_means_unset(void)
+{
+    const char *t = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
+                    "scheduler = slurm\ncustom_ami =\nmax_queue_size =\n"
+                    "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->custom_ami, "");
+    CHECK_INT(cfg->max_queue_size, 10);
+    config_free(cfg);
+}
+
+/* ------------------------------------------------------------ syntax */
+
+static void test_crlf_line_numbers(void)
+{
+    char crlf[2048];
+    size_t j = 0;
+    for (size_t i = 0; example[i]; i++) {
+        if (example[i] == '\n')
+            crlf[j++] = '\r';
+        crlf[j++] = example[i];
+    }
+    crlf[j] = '\0';
+    CHECK_CONTAINS(bad(crlf), "config:6: vpc_settings = public names a [vpc public]");
+    strcat(crlf, "[vpc public]\r\nvpc_id = vpc-0123456789abcdef0\r\n"
+                 "master_subnet_id = subnet-0123456789abcdef0\r\n");
+    struct cluster_config *cfg = ok(crlf);
+    if (cfg) {
+        CHECK_STR(cfg->key_name, "lab-3-your-key");
+        CHECK_STR(cfg->master_subnet_id, "subnet-0123456789abcdef0");
+        config_free(cfg);
+    }
+}
+
+static void test_lone_cr_refused(void)
+{
+    CHECK_CONTAINS(bad("[aws]\raws_region_name = us-east-1\n"), "config:1: carriage return");
+}
+
+static void test_no_final_newline(void)
+{
+    char t[2048];
+    snprintf(t, sizeof(t), "%s%s", example, vpc_public);
+    t[strlen(t) - 1] = '\0';
+    struct cluster_config *cfg = ok(t);
+    if (cfg)
+        CHECK_STR(cfg->master_subnet_id, "subnet-0123456789abcdef0");
+    config_free(cfg);
+}
+
+static void test_continuation_refused_for_one_line_keys(void)
+{
+    const char *t = "[cluster default]\nkey_name = lab\n  more\nvpc_settings = v\n";
+    CHECK_STR(bad(t), "config:3: this indented line continues key_name from line 2, but "
+                      "key_name is one line; remove the indentation");
+    /* An indented [section] after a key is a continuation too (inih and
+     * configparser agree), so it is refused rather than read as a section. */
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = lab\n  [vpc v]\n"),
+                   "config:3: this indented line continues key_name");
+}
+
+static void test_continuation_allowed_for_json_and_lines_count(void)
+{
+    /* tags spans lines 9-11; the unknown key after it is on line 12. */
+    const char *t = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
+                    "scheduler = slurm\n[vpc v]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\n"
+                    "[cluster other]\ntags = {\"a\": \"b\",\n    \"c\": \"d\"}\n"
+                    "\n"
+                    "max_queue_sise = 3\n";
+    CHECK_STR(bad(t), "config:13: unknown key 'max_queue_sise' in [cluster other]; did you mean "
+                      "'max_queue_size'?");
+    const char *t2 = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
+                     "scheduler = slurm\ntags = {\"a\": \"b\",\n    \"c\": \"d\"}\n"
+                     "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t2);
+    if (cfg) {
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_STR(cfg->warnings[0],
+                      "config:6: tags is accepted but not implemented yet; ignored");
+        config_free(cfg);
+    }
+    CHECK_CONTAINS(bad("[cluster default]\ntags = {\"a\":\n  }}\n"), "config:2: tags = ");
+}
+
+static void test_long_lines(void)
+{
+    char line[400], t[4096];
+    /* "pre_install_args = " is 19 bytes; 180 more make 199: accepted. */
+    memset(line, 'a', 180);
+    line[180] = '\0';
+    snprintf(t, sizeof(t), "%s%s[cluster default]\npre_install_args = %s\n", vpc_public, "", line);
+    /* Build a full valid config with that line last in [cluster default]. */
+    snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_INT(strlen(cfg->pre_install_args), 180);
+        config_free(cfg);
+    }
+    /* 200 bytes: refused with its line number, not cut by inih. */
+    memset(line, 'a', 181);
+    line[181] = '\0';
+    snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
+    CHECK_STR(bad(t), "config:9: line is 200 bytes long; a config line may hold at most 199 "
+                      "bytes (comments not counted)");
+    /* CRLF does not count. */
+    memset(line, 'a', 180);
+    line[180] = '\0';
+    snprintf(t, sizeof(t), "%spre_install_args = %s\r\n%s", example, line, vpc_public);
+    cfg = ok(t);
+    config_free(cfg);
+    /* A long comment is fine, and so is a long trailing comment. */
+    memset(line, '-', 300);
+    line[300] = '\0';
+    snprintf(t, sizeof(t), "# %s\n%s%s", line, example, vpc_public);
+    cfg = ok(t);
+    config_free(cfg);
+    snprintf(t, sizeof(t), "%smaster_instance_type = t2.small # %s\n%s", example, line, vpc_public);
+    cfg = ok(t);
+    if (cfg) {
+        CHECK_STR(cfg->master_instance_type, "t2.small");
+        config_free(cfg);
+    }
+    /* ... and the line numbers after it stay right. */
+    snprintf(t, sizeof(t), "# %s\n%s", line, example);
+    CHECK_CONTAINS(bad(t), "config:7: vpc_settings = public");
+}
+
+static void test_inline_comments_stripped_as_v2(void)
+{
+    /* v2 read configs with configparser(inline_comment_prefixes=("#", ";")),
+     * and its own examples carry such comments. */
+    const char *t = "[global]   # global settings\n"
+                    "cluster_template = default ; the one below\n"
+                    "[cluster default]\n"
+                    "key_name = k\n"
+                    "base_os = alinux2                   # optional, defaults to alinux2\n"
+                    "scheduler = slurm\t# tab before\n"
+                    "vpc_settings = v\n"
+                    "pre_install_args = a#b;c\n"
+                    "  # an indented comment line\n"
+                    "    ; another\n"
+                    "[vpc v]\nvpc_id = vpc-01234567 # id\nmaster_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->base_os, "alinux2");
+    CHECK_STR(cfg->scheduler, "slurm");
+    CHECK_STR(cfg->vpc_id, "vpc-01234567");
+    CHECK_STR(cfg->pre_install_args, "a#b;c");
+    config_free(cfg);
+    /* A value that is only a comment is empty. */
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = # none\nbase_os = alinux2\n"),
+                   "config:1: [cluster default] has no key_name");
+}
+
+static void test_duplicates(void)
+{
+    CHECK_STR(bad(with("[vpc public]\nvpc_id = vpc-01234567\n")),
+              "config:13: section [vpc public] appears twice (first on line 10); merge them "
+              "into one");
+    /* Repeated directly: inih alone would merge these silently. */
+    CHECK_CONTAINS(bad("[aws]\n[aws]\n"), "config:2: section [aws] appears twice");
+    CHECK_STR(bad("[cluster default]\nkey_name = a\nKEY_NAME = b\n"),
+              "config:3: key_name is set twice in [cluster default] (first on line 2); keep one");
+}
+
+static void test_keys_case_insensitive_and_colon(void)
+{
+    const char *t = "[cluster default]\nKey_Name: k\nvpc_settings = v\nBASE_OS = alinux2\n"
+                    "scheduler=slurm\n[vpc v]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_STR(cfg->key_name, "k");
+        CHECK_STR(cfg->base_os, "alinux2");
+        config_free(cfg);
+    }
+}
+
+/* Syntax errors come in line order: the first one in the file is reported. */
+static void test_first_error_by_line(void)
+{
+    CHECK_CONTAINS(bad("[cluster default]\nfoo = 1\n[clustr x]\n"), "config:2: unknown key 'foo'");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = a\n  b\n[clustr x]\n"),
+                   "config:3: this indented line continues key_name");
+    CHECK_CONTAINS(bad("[cluster default]\nscheduler = sge\n[aws]\naws_access_key_id = A\n"),
+                   "config:4: aws_access_key_id is refused");
+}
+
+static void test_key_outside_section(void)
+{
+    CHECK_STR(bad("# hello\nkey_name = k\n[cluster default]\n"),
+              "config:2: key 'key_name' is outside any section; put it under [aws], [global] or "
+              "[cluster NAME]");
+}
+
+static void test_empty_configs(void)
+{
+    CHECK_CONTAINS(bad(""), "config: the config is empty");
+    CHECK_CONTAINS(bad("\n\n   \n"), "config: the config is empty");
+    CHECK_CONTAINS(bad("# only\n; comments\n"), "config: the config is empty");
+    CHECK_CONTAINS(bad("[aws]\naws_region_name = us-east-1\n"),
+                   "config: the config has no [cluster default] section");
+}
+
+static void test_bytes(void)
+{
+    static const char nul[] = "[aws]\naws_region_name = us\0east-1\n";
+    CHECK_STR(bad_len(nul, sizeof(nul) - 1), "config:2: NUL byte in the config; a config is text");
+    CHECK_CONTAINS(bad("[aws]\n\n# caf\xe9\n"), "config:3: byte 0xe9 is not UTF-8 text");
+    CHECK_CONTAINS(bad("[aws]\n# \xc0\xaf overlong\n"), "config:2: byte 0xc0 is not UTF-8");
+    CHECK_CONTAINS(bad("[aws]\n# \xed\xa0\x80 surrogate\n"), "config:2: byte 0xed is not UTF-8");
+    CHECK_CONTAINS(bad("[aws]\n# \x1b[31m\n"), "config:2: control character 0x1b");
+    /* UTF-8 text and a BOM are fine. */
+    char t[2048];
+    snprintf(t, sizeof(t), "\xef\xbb\xbf%spre_install_args = caf\xc3\xa9 \xe2\x9c\x93\n%s", example,
+             vpc_public);
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_STR(cfg->pre_install_args, "caf\xc3\xa9 \xe2\x9c\x93");
+        CHECK_STR(cfg->region, "ap-northeast-1");
+        config_free(cfg);
+    }
+}
+
+static void test_section_syntax(void)
+{
+    CHECK_STR(bad("[clustr default]\n"),
+              "config:1: unknown section [clustr default]; did you mean [cluster ...]?");
+    CHECK_CONTAINS(bad("[foo]\n"), "config:1: unknown section [foo]; ParallelCluster v2 sections");
+    CHECK_CONTAINS(bad("[DEFAULT]\n"), "config:1: unknown section [DEFAULT]");
+    CHECK_STR(bad("[aws]\n[vpc]\n"), "config:2: section [vpc] needs a name: write [vpc NAME]");
+    CHECK_STR(bad("[aws x]\n"), "config:1: section [aws] takes no name: write [aws]");
+    CHECK_CONTAINS(bad("[cluster a.b]\n"), "config:1: section name 'a.b' in [cluster ...] is not "
+                                           "valid");
+    CHECK_CONTAINS(bad("[cluster abcdefghijabcdefghijabcdefghijk]\n"), "is not valid");
+    CHECK_CONTAINS(bad("[aws\n"), "config:1: section header has no closing ']'");
+    CHECK_CONTAINS(bad("[aws] x\n"), "config:1: text after the section header's ']'");
+    CHECK_CONTAINS(bad("[]\n"), "config:1: empty section header");
+    CHECK_STR(bad("[aws]\njust words\n"),
+              "config:2: 'just words' is not a [section], a key = value line, or a comment");
+    CHECK_CONTAINS(bad("[aws]\n= value\n"), "config:2: a line starts with '=' or ':'");
+    /* Outer blanks inside the brackets are forgiven, a comment after ']' too. */
+    const char *t = "[ cluster default ]  # main\nkey_name = k\nvpc_settings = v\n"
+                    "base_os = alinux2\nscheduler = slurm\n[vpc v]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    config_free(cfg);
+}
+
+static void test_unknown_keys(void)
+{
+    CHECK_STR(bad(with("[cluster other]\nmax_queue_sise = 5\n")),
+              "config:14: unknown key 'max_queue_sise' in [cluster other]; did you mean "
+              "'max_queue_size'?");
+    CHECK_STR(bad("[cluster default]\nvpc_id = vpc-01234567\n"),
+              "config:2: key 'vpc_id' does not belong in [cluster default]; it goes in a [vpc "
+              "NAME] section");
+    CHECK_CONTAINS(bad("[cluster default]\nfrobnicate = 1\n"),
+                   "config:2: unknown key 'frobnicate' in [cluster default]; it is not a "
+                   "ParallelCluster v2 key");
+    CHECK_CONTAINS(bad("[ebs e]\nvolume_sise = 3\n"), "config:2: unknown key 'volume_sise' in "
+                                                      "[ebs e]; did you mean 'volume_size'?");
+}
+
+/* ------------------------------------------------------------ rules */
+
+static void test_credentials_refused(void)
+{
+    const char *msg = bad("[aws]\naws_region_name = us-east-1\n"
+                          "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n");
+    CHECK_CONTAINS(msg, "config:3: aws_access_key_id is refused: credentials come from the AWS "
+                        "credential chain only");
+    CHECK(strstr(msg, "AKIAIOSFODNN7EXAMPLE") == NULL);
+    msg = bad("[aws]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n");
+    CHECK_CONTAINS(msg, "config:2: aws_secret_access_key is refused: credentials come from the "
+                        "AWS credential chain only");
+    CHECK(strstr(msg, "wJalrXUtnFEMI") == NULL);
+    /* Refused wherever it appears in the file, before anything else. */
+    CHECK_CONTAINS(bad(with("[aws]\naws_secret_access_key = s\n")), "section [aws] appears twice");
+}
+
+static void test_scheduler_rules(void)
+{
+    char t[2048];
+    const char *sched[] = { "sge", "torque" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(t, sizeof(t),
+                 "[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = %s\n"
+                 "vpc_settings = v\n[vpc v]\nvpc_id = vpc-01234567\n"
+                 "master_subnet_id = subnet-01234567\n",
+                 sched[i]);
+        const char *m = bad(t);
+        CHECK_CONTAINS(m, "config:4: scheduler = ");
+        CHECK_CONTAINS(m, sched[i]);
+        CHECK_CONTAINS(m, "support for SGE and Torque ended on 2021-12-31; use scheduler = slurm");
+    }
+    CHECK_STR(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = awsbatch\n"),
+              "config:4: scheduler = awsbatch is not supported by pclusterfs; use scheduler = "
+              "slurm");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = pbs\n"),
+                   "config:4: scheduler = pbs is not a ParallelCluster scheduler");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\n"),
+                   "config:1: [cluster default] has no scheduler; add scheduler = slurm");
+}
+
+static void test_base_os_rules(void)
+{
+    const char *oses[] = { "alinux2", "centos7", "ubuntu1804", "ubuntu2004" };
+    char t[2048];
+    for (int i = 0; i < 4; i++) {
+        snprintf(t, sizeof(t),
+                 "[cluster default]\nkey_name = k\nbase_os = %s\nscheduler = slurm\n"
+                 "vpc_settings = v\n[vpc v]\nvpc_id = vpc-01234567\n"
+                 "master_subnet_id = subnet-01234567\n",
+                 oses[i]);
+        struct cluster_config *cfg = ok(t);
+        if (cfg)
+            CHECK_STR(cfg->base_os, oses[i]);
+        config_free(cfg);
+    }
+    CHECK_STR(bad("[cluster default]\nkey_name = k\nbase_os = centos8\n"),
+              "config:3: base_os = centos8 is not supported; use one of alinux2, centos7, "
+              "ubuntu1804, ubuntu2004");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nscheduler = slurm\n"),
+                   "config:1: [cluster default] has no base_os; add base_os = alinux2");
+    CHECK_CONTAINS(bad("[cluster default]\nbase_os = alinux2\n"),
+                   "config:1: [cluster default] has no key_name");
+}
+
+static void test_vpc_rules(void)
+{
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = slurm\n"),
+                   "config:1: [cluster default] has no vpc_settings; add vpc_settings = NAME");
+    CHECK_STR(bad(
+                  "[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = slurm\n"
+                  "vpc_settings = v\n[vpc v]\nmaster_subnet_id = subnet-01234567\n"),
+              "config:6: [vpc v] has no vpc_id; add vpc_id = vpc-...");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = slurm\n"
+                       "vpc_settings = v\n[vpc v]\nvpc_id = vpc-01234567\n"),
+                   "config:6: [vpc v] has no master_subnet_id");
+    /* An empty [vpc v] exists: the message says what it lacks, not that it is missing. */
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nbase_os = alinux2\nscheduler = slurm\n"
+                       "vpc_settings = v\n[vpc v]\n"),
+                   "config:6: [vpc v] has no vpc_id");
+    CHECK_STR(bad(vpc_with("vpc_id = vpc-0123\nmaster_subnet_id = subnet-01234567\n")),
+              "config:10: vpc_id = vpc-0123: vpc_id must be an id like vpc-0123456789abcdef0 "
+              "(vpc- and 8 or 17 lowercase hex digits)");
+    CHECK_CONTAINS(bad(vpc_with("vpc_id = vpc-0123456789ABCDEF0\n")), "config:10: vpc_id = ");
+    CHECK_CONTAINS(bad(vpc_with("vpc_id = vpc-01234567\nmaster_subnet_id = sub-01234567\n")),
+                   "config:11: master_subnet_id = sub-01234567: master_subnet_id must be an id "
+                   "like subnet-");
+    const char *ok_ids = "vpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
+    char t[1024];
+    snprintf(t, sizeof(t), "%scompute_subnet_id = subnet-0123456789\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "config:12: compute_subnet_id = subnet-0123456789: "
+                                     "compute_subnet_id must be an id like subnet-");
+    snprintf(t, sizeof(t), "%sadditional_sg = sg-xyz\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "additional_sg must be an id like sg-");
+    snprintf(t, sizeof(t), "%sssh_from = 10.0.0.0/33\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "ssh_from must be an IPv4 CIDR");
+    snprintf(t, sizeof(t), "%suse_public_ips = maybe\n", ok_ids);
+    CHECK_CONTAINS(bad(vpc_with(t)), "use_public_ips must be true or false");
+    snprintf(t, sizeof(t), "%scompute_subnet_cidr = 10.0.1.0/24\nssh_from = 203.0.113.0/24\n",
+             ok_ids);
+    struct cluster_config *cfg = ok(vpc_with(t));
+    if (cfg) {
+        CHECK_STR(cfg->ssh_from, "203.0.113.0/24");
+        CHECK_INT(cfg->n_warnings, 2);
+        config_free(cfg);
+    }
+}
+
+/* Like v2, values are checked only in the sections the chosen cluster uses:
+ * another template may be for another setup (awsbatch's "optimal"). */
+static void test_unused_sections_values_not_checked(void)
+{
+    struct cluster_config *cfg = ok(with("[cluster batch]\nscheduler = awsbatch\n"
+                                         "compute_instance_type = optimal\nvpc_settings = other\n"
+                                         "[vpc other]\nvpc_id = vpc-nothex00\n"));
+    config_free(cfg);
+    /* ... but their key names are. */
+    CHECK_CONTAINS(bad(with("[vpc other]\nvpc_idd = vpc-01234567\n")),
+                   "config:14: unknown key 'vpc_idd' in [vpc other]; did you mean 'vpc_id'?");
+}
+
+static void test_size_backstop(void)
+{
+    size_t n = 65537;
+    char *t = malloc(n);
+    if (!t)
+        return;
+    memset(t, '\n', n);
+    CHECK_STR(bad_len(t, n), "config: the config is 65537 bytes; a config may hold at most 65536 "
+                             "bytes");
+    CHECK_CONTAINS(bad_len(t, n - 1), "config: the config is empty");
+    free(t);
+}
+
+static void test_type_rules(void)
+{
+    CHECK_STR(bad("[cluster default]\ninitial_queue_size = abc\n"),
+              "config:2: initial_queue_size = abc: initial_queue_size must be a whole number from "
+              "0 to 100000");
+    CHECK_CONTAINS(bad("[cluster default]\ninitial_queue_size = -1\n"), "config:2: initial_queue_size");
+    CHECK_CONTAINS(bad("[cluster default]\nmax_queue_size = 1.5\n"), "must be a whole number");
+    CHECK_CONTAINS(bad("[cluster default]\nmax_queue_size = 99999999999999999999\n"),
+                   "must be a whole number");
+    CHECK_CONTAINS(bad("[cluster default]\nmaintain_initial_size = yes\n"),
+                   "maintain_initial_size must be true or false");
+    CHECK_CONTAINS(bad("[cluster default]\nmaster_instance_type = t2micro\n"),
+                   "master_instance_type must be an EC2 instance type like t2.micro");
+    CHECK_CONTAINS(bad("[cluster default]\ncompute_instance_type = T2.micro\n"),
+                   "compute_instance_type must be an EC2 instance type");
+    CHECK_CONTAINS(bad("[cluster default]\ncustom_ami = ami-123\n"), "custom_ami must be an id like "
+                                                                     "ami-");
+    CHECK_CONTAINS(bad("[cluster default]\npre_install = ftp://x/y.sh\n"),
+                   "pre_install must be an s3://, https:// or http:// URL");
+    CHECK_CONTAINS(bad("[cluster default]\npost_install = /local/file.sh\n"), "post_install must be");
+    CHECK_CONTAINS(bad("[aws]\naws_region_name = Tokyo\n"), "aws_region_name must be an AWS region");
+    CHECK_CONTAINS(bad("[aws]\naws_region_name = us-east\n"), "aws_region_name must be an AWS region");
+    CHECK_CONTAINS(bad("[global]\nsanity_check = 1\n"), "sanity_check must be true or false");
+    CHECK_CONTAINS(bad("[global]\ncluster_template = a b\n"), "cluster_template must be a section name");
+    CHECK_CONTAINS(bad("[cluster default]\ncluster_type = cheap\n"),
+                   "cluster_type must be one of: ondemand spot");
+    CHECK_CONTAINS(bad("[cluster default]\nmaster_root_volume_size = 10\n"),
+                   "must be a whole number from 25");
+    CHECK_CONTAINS(bad("[cluster default]\nspot_price = -1\n"), "spot_price must be a number");
+    CHECK_CONTAINS(bad("[cluster default]\ntags = [1, 2]\n"), "tags must be a JSON object");
+    CHECK_CONTAINS(bad("[cluster default]\nebs_settings = a,,b\n"), "has an empty item");
+    CHECK_CONTAINS(bad("[cluster default]\nebs_settings = a,b,c,d,e,f\n"), "at most 5 are allowed");
+    CHECK_CONTAINS(bad("[cluster default]\nvpc_settings = a,b\n"), "must name one [vpc NAME] "
+                                                                   "section");
+    /* Booleans in any case. */
+    struct cluster_config *cfg = ok(with("use_public_ips = FALSE\n"));
+    if (cfg) {
+        CHECK(!cfg->use_public_ips);
+        config_free(cfg);
+    }
+}
+
+static void test_queue_size_rules(void)
+{
+    CHECK_STR(bad(with("[cluster default]\n")), "config:13: section [cluster default] appears "
+                                                "twice (first on line 4); merge them into one");
+    char t[2048];
+    snprintf(t, sizeof(t), "%sinitial_queue_size = 5\nmax_queue_size = 3\n%s", example, vpc_public);
+    CHECK_STR(bad(t), "config:9: initial_queue_size (5) is larger than max_queue_size (3); raise "
+                      "max_queue_size or lower initial_queue_size");
+    snprintf(t, sizeof(t), "%smax_queue_size = 0\n%s", example, vpc_public);
+    CHECK_STR(bad(t), "config:9: max_queue_size must be at least 1");
+    snprintf(t, sizeof(t), "%smaintain_initial_size = true\n%s", example, vpc_public);
+    CHECK_STR(bad(t), "config:9: maintain_initial_size = true needs initial_queue_size of at "
+                      "least 1");
+    /* maintain_initial_size = true: v2 made them min_count (static). */
+    snprintf(t, sizeof(t), "%sinitial_queue_size = 2\nmaintain_initial_size = true\n%s", example,
+             vpc_public);
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        const struct config_compute_resource *r = &cfg->queues[0].resources[0];
+        CHECK_INT(r->min_count, 2);
+        CHECK_INT(r->initial_count, 2);
+        CHECK_INT(r->static_count, 2);
+        CHECK(cfg->maintain_initial_size);
+        config_free(cfg);
+    }
+    /* false: v2 made them initial_count; pclusterfs keeps them all for now. */
+    snprintf(t, sizeof(t), "%sinitial_queue_size = 3\nmax_queue_size = 5\n%s", example, vpc_public);
+    cfg = ok(t);
+    if (cfg) {
+        const struct config_compute_resource *r = &cfg->queues[0].resources[0];
+        CHECK_INT(r->min_count, 0);
+        CHECK_INT(r->initial_count, 3);
+        CHECK_INT(r->static_count, 3);
+        CHECK_INT(r->max_count, 5);
+        config_free(cfg);
+    }
+}
+
+static void test_cost_guard(void)
+{
+    char t[2048];
+    snprintf(t, sizeof(t), "%smax_queue_size = 64\n%s", example, vpc_public);
+    CHECK_STR(bad(t), "config:9: this cluster can grow to 65 instances (1 head node + "
+                      "max_queue_size 64), more than this mount's max_instances of 64; lower "
+                      "max_queue_size or raise max_instances");
+    snprintf(t, sizeof(t), "%smax_queue_size = 63\n%s", example, vpc_public);
+    struct cluster_config *cfg = ok(t);
+    if (cfg)
+        CHECK_INT(cfg->max_instances_needed, 64);
+    config_free(cfg);
+    /* A lower mount limit refuses the default max_queue_size of 10. */
+    cfg = parse_lim(with(""), 11);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    struct config_limits lim = { .max_instances = 10 };
+    const char *w = with("");
+    CHECK_INT(config_parse(w, strlen(w), &lim, &cfg, err, sizeof(err)), -EINVAL);
+    CHECK_STR(err, "config:4: this cluster can grow to 11 instances (1 head node + max_queue_size "
+                   "10), more than this mount's max_instances of 10; lower max_queue_size or "
+                   "raise max_instances");
+    /* NULL limits: the default 64. */
+    snprintf(t, sizeof(t), "%smax_queue_size = 64\n%s", example, vpc_public);
+    CHECK_INT(config_parse(t, strlen(t), NULL, &cfg, err, sizeof(err)), -EINVAL);
+    CHECK_CONTAINS(err, "max_instances of 64");
+}
+
+/* ------------------------------------------------------------ queues */
+
+static const char queues[] = "[cluster default]\n"                      /* 1 */
+                             "key_name = k\n"                           /* 2 */
+                             "base_os = alinux2\n"                      /* 3 */
+                             "scheduler = slurm\n"                      /* 4 */
+                             "vpc_settings = v\n"                       /* 5 */
+                             "queue_settings = spot, ondemand\n"        /* 6 */
+                             "[vpc v]\n"                                /* 7 */
+                             "vpc_id = vpc-01234567\n"                  /* 8 */
+                             "master_subnet_id = subnet-01234567\n"     /* 9 */
+                             "[queue spot]\n"                           /* 10 */
+                             "compute_resource_settings = spot_i1,spot_i2\n" /* 11 */
+                             "compute_type = spot\n"                    /* 12 */
+                             "[compute_resource spot_i1]\n"             /* 13 */
+                             "instance_type = c5.xlarge\n"              /* 14 */
+                             "min_count = 1\n"                          /* 15 */
+                             "initial_count = 2\n"                      /* 16 */
+                             "max_count = 10\n"                         /* 17 */
+                             "[compute_resource spot_i2]\n"             /* 18 */
+                             "instance_type = t3.micro\n"               /* 19 */
+                             "[queue ondemand]\n"                       /* 20 */
+                             "compute_resource_settings = od\n"         /* 21 */
+                             "[compute_resource od]\n"                  /* 22 */
+                             "instance_type = t3.micro\n"               /* 23 */
+                             "min_count = 2\n"                          /* 24 */
+                             "max_count = 5\n";                         /* 25 */
+
+static void test_queue_settings(void)
+{
+    struct cluster_config *cfg = ok(queues);
+    if (!cfg)
+        return;
+    CHECK(cfg->queue_settings_used);
+    CHECK_INT(cfg->n_queues, 2);
+    CHECK_STR(cfg->queues[0].name, "spot");
+    CHECK(cfg->queues[0].spot);
+    CHECK_INT(cfg->queues[0].n_resources, 2);
+    const struct config_compute_resource *r = &cfg->queues[0].resources[0];
+    CHECK_STR(r->name, "c5xlarge");
+    CHECK_STR(r->section, "spot_i1");
+    CHECK_STR(r->instance_type, "c5.xlarge");
+    CHECK_INT(r->min_count, 1);
+    CHECK_INT(r->initial_count, 2);
+    CHECK_INT(r->static_count, 2);
+    CHECK_INT(r->max_count, 10);
+    r = &cfg->queues[0].resources[1];
+    CHECK_STR(r->name, "t3micro");
+    CHECK_INT(r->min_count, 0);
+    CHECK_INT(r->initial_count, 0); /* defaults to min_count */
+    CHECK_INT(r->max_count, 10);
+    CHECK_STR(cfg->queues[1].name, "ondemand");
+    CHECK(!cfg->queues[1].spot);
+    r = &cfg->queues[1].resources[0];
+    CHECK_STR(r->name, "t3micro");
+    CHECK_INT(r->static_count, 2);
+    CHECK_INT(cfg->max_instances_needed, 26);
+    CHECK_INT(cfg->n_warnings, 1);
+    if (cfg->n_warnings)
+        CHECK_STR(cfg->warnings[0], "config:12: compute_type = spot is accepted but not "
+                                    "implemented yet; nodes launch on demand");
+
+    char **names = NULL;
+    size_t n = 0;
+    CHECK_INT(config_static_node_names(cfg, &names, &n), 0);
+    CHECK_INT(n, 4);
+    if (n == 4) {
+        CHECK_STR(names[0], "spot-st-c5xlarge-1");
+        CHECK_STR(names[1], "spot-st-c5xlarge-2");
+        CHECK_STR(names[2], "ondemand-st-t3micro-1");
+        CHECK_STR(names[3], "ondemand-st-t3micro-2");
+    }
+    config_free_node_names(names, n);
+    config_free(cfg);
+}
+
+/* queues with line `line` (1-based) replaced by `repl` (may hold several lines). */
+static const char *queues_with(int line, const char *repl)
+{
+    static char buf[8192];
+    const char *p = queues;
+    size_t off = 0;
+    for (int l = 1; *p; l++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = (size_t)(nl - p) + 1;
+        if (l == line)
+            off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\n", repl);
+        else {
+            memcpy(buf + off, p, len);
+            off += len;
+        }
+        p += len;
+    }
+    buf[off] = '\0';
+    return buf;
+}
+
+static void test_queue_rules(void)
+{
+    CHECK_STR(bad(queues_with(6, "queue_settings = spot, ondemand, gpu")),
+              "config:6: queue_settings names 'gpu', but the file has no [queue gpu] section; "
+              "add it with compute_resource_settings");
+    CHECK_STR(bad(queues_with(11, "compute_resource_settings = spot_i1,spot_i3")),
+              "config:11: compute_resource_settings names 'spot_i3', but the file has no "
+              "[compute_resource spot_i3] section; add it with instance_type");
+    CHECK_CONTAINS(bad(queues_with(6, "queue_settings = spot, spot")),
+                   "config:6: queue_settings names 'spot' twice");
+    CHECK_CONTAINS(bad(queues_with(6, "queue_settings = a,b,c,d,e,f")),
+                   "config:6: queue_settings = a,b,c,d,e,f: queue_settings names 6 sections; at "
+                   "most 5 are allowed");
+    CHECK_CONTAINS(bad(queues_with(11, "compute_resource_settings = a,b,c,d")),
+                   "at most 3 are allowed");
+    /* Queue names: lowercase, digits, '-', start with a letter, not "default". */
+    const char *names[] = { "Spot", "default", "my_queue", "1q" };
+    for (int i = 0; i < 4; i++) {
+        char t[8192], l6[64], l10[64];
+        snprintf(l6, sizeof(l6), "queue_settings = %s, ondemand", names[i]);
+        snprintf(l10, sizeof(l10), "[queue %s]", names[i]);
+        snprintf(t, sizeof(t), "%s", queues_with(6, l6));
+        char *q = strstr(t, "[queue spot]");
+        CHECK(q != NULL);
+        if (!q)
+            continue;
+        char rest[8192];
+        snprintf(rest, sizeof(rest), "%s%s", l10, q + strlen("[queue spot]"));
+        strcpy(q, rest);
+        CHECK_CONTAINS(bad(t), "is not valid: a queue name starts with a lowercase letter");
+    }
+    CHECK_STR(bad(queues_with(19, "instance_type = c5.xlarge")),
+              "config:11: queue spot uses instance type c5.xlarge twice ([compute_resource "
+              "spot_i1] and [compute_resource spot_i2]); compute resources of a queue need "
+              "different instance types");
+    CHECK_STR(bad(queues_with(17, "max_count = 0")),
+              "config:17: max_count = 0: max_count must be a whole number from 1 to 100000");
+    CHECK_STR(bad(queues_with(15, "min_count = 11")),
+              "config:17: max_count (10) is less than min_count (11) in [compute_resource "
+              "spot_i1]");
+    CHECK_STR(bad(queues_with(16, "initial_count = 0")),
+              "config:16: initial_count (0) must be from min_count (1) to max_count (10) in "
+              "[compute_resource spot_i1]");
+    CHECK_CONTAINS(bad(queues_with(14, "instance_type = ")),
+                   "config:13: [compute_resource spot_i1] has no instance_type");
+    CHECK_CONTAINS(bad(queues_with(11, "compute_type = spot")),
+                   "config:12: compute_type is set twice in [queue spot] (first on line 11)");
+    CHECK_CONTAINS(bad(queues_with(21, "")),
+                   "config:20: [queue ondemand] has no compute_resource_settings");
+    CHECK_STR(bad(queues_with(5, "vpc_settings = v\ncompute_instance_type = t2.micro")),
+              "config:6: compute_instance_type cannot be used with queue_settings; set it per "
+              "queue in [queue]/[compute_resource] sections, or remove queue_settings");
+    CHECK_CONTAINS(bad(queues_with(5, "vpc_settings = v\nmax_queue_size = 3")),
+                   "config:6: max_queue_size cannot be used with queue_settings");
+    /* disable_hyperthreading in the cluster and in a queue. */
+    char t[8192];
+    snprintf(t, sizeof(t), "%s", queues_with(5, "vpc_settings = v\ndisable_hyperthreading = true"));
+    char *q = strstr(t, "compute_type = spot\n");
+    if (q) {
+        char rest[8192];
+        snprintf(rest, sizeof(rest), "compute_type = spot\ndisable_hyperthreading = false\n%s",
+                 q + strlen("compute_type = spot\n"));
+        strcpy(q, rest);
+    }
+    CHECK_STR(bad(t), "config:14: disable_hyperthreading is set both in [cluster default] and in "
+                      "[queue spot]; set it in one place only");
+    /* One [compute_resource] used by two queues warns once for its spot_price. */
+    snprintf(t, sizeof(t), "%s", queues_with(21, "compute_resource_settings = spot_i2"));
+    q = strstr(t, "instance_type = t3.micro\n[queue ondemand]");
+    if (q) {
+        char rest[8192];
+        snprintf(rest, sizeof(rest), "instance_type = t3.micro\nspot_price = 0.5\n%s",
+                 q + strlen("instance_type = t3.micro\n"));
+        strcpy(q, rest);
+    }
+    struct cluster_config *shared = ok(t);
+    if (shared) {
+        CHECK_INT(shared->n_warnings, 2); /* compute_type = spot, spot_price once */
+        if (shared->n_warnings == 2)
+            CHECK_STR(shared->warnings[1],
+                      "config:20: spot_price is accepted but not implemented yet; ignored");
+        CHECK_STR(shared->queues[1].resources[0].section, "spot_i2");
+        config_free(shared);
+    }
+    /* Cost guard over all compute resources: 1 + 10 + 10 + 5 = 26. */
+    struct config_limits lim = { .max_instances = 25 };
+    struct cluster_config *cfg;
+    CHECK_INT(config_parse(queues, strlen(queues), &lim, &cfg, err, sizeof(err)), -EINVAL);
+    CHECK_STR(err, "config:6: this cluster can grow to 26 instances (1 head node + the max_count "
+                   "of every compute resource), more than this mount's max_instances of 25; lower "
+                   "max_count or raise max_instances");
+}
+
+/* ------------------------------------------------------------ templates, warnings */
+
+static void test_cluster_template(void)
+{
+    const char *t = "[global]\ncluster_template = lab\nupdate_check = true\n"
+                    "[cluster default]\nvpc_settings = nowhere\n"
+                    "[cluster lab]\nkey_name = k\nbase_os = ubuntu1804\nscheduler = slurm\n"
+                    "vpc_settings = v\n[vpc v]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_STR(cfg->cluster_section, "lab");
+        CHECK_STR(cfg->base_os, "ubuntu1804");
+        CHECK_INT(cfg->n_warnings, 0);
+        config_free(cfg);
+    }
+    CHECK_STR(bad("[global]\ncluster_template = lab\n[cluster default]\n"),
+              "config:2: cluster_template = lab names a [cluster lab] section that the file does "
+              "not have; add it or fix the name");
+    CHECK_STR(bad("[cluster mine]\nkey_name = k\n"),
+              "config:1: there is no [cluster default] section and [global] names no "
+              "cluster_template; add [global] cluster_template = mine, or rename the section "
+              "[cluster default]");
+}
+
+static void test_warnings(void)
+{
+    const char *t = "[global]\nsanity_check = false\n"                   /* 1-2 */
+                    "[aliases]\nssh = ssh {CFN_USER}@{MASTER_IP} {ARGS}\n" /* 3-4 */
+                    "[cluster default]\nkey_name = k\nbase_os = alinux2\n" /* 5-7 */
+                    "scheduler = slurm\nvpc_settings = v\n"                /* 8-9 */
+                    "ebs_settings = e1, e2\nscaling_settings = s\n"        /* 10-11 */
+                    "master_root_volume_size = 50\ncluster_type = spot\n"  /* 12-13 */
+                    "[vpc v]\nvpc_id = vpc-01234567\n"                     /* 14-15 */
+                    "master_subnet_id = subnet-01234567\nuse_public_ips = false\n" /* 16-17 */
+                    "[ebs e1]\nshared_dir = /ebs1\nvolume_size = 50\n"     /* 18-20 */
+                    "[ebs e2]\nshared_dir = /ebs2\n"                       /* 21-22 */
+                    "[scaling s]\nscaledown_idletime = 15\n"               /* 23-24 */
+                    "[efs unused]\nshared_dir = /efs\n";                   /* 25-26 */
+    struct cluster_config *cfg = ok(t);
+    if (!cfg)
+        return;
+    CHECK_INT(cfg->scaledown_idletime, 15);
+    CHECK(!cfg->use_public_ips);
+    const char *want[] = {
+        "config:2: sanity_check = false is accepted, but pclusterfs checks every config anyway",
+        "config:4: ssh is accepted but not implemented yet; ignored",
+        "config:10: ebs_settings is accepted but not implemented yet; ignored",
+        "config:11: scaling_settings is accepted but not implemented yet; ignored",
+        "config:12: master_root_volume_size is accepted but not implemented yet; ignored",
+        "config:13: cluster_type = spot is accepted but not implemented yet; nodes launch on "
+        "demand",
+        "config:17: use_public_ips is accepted but not implemented yet; ignored",
+    };
+    CHECK_INT(cfg->n_warnings, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < cfg->n_warnings && i < sizeof(want) / sizeof(want[0]); i++)
+        CHECK_STR(cfg->warnings[i], want[i]);
+    config_free(cfg);
+
+    /* References of not-implemented keys must still name existing sections. */
+    char t2[2048];
+    snprintf(t2, sizeof(t2), "%sebs_settings = data\n%s", example, vpc_public);
+    CHECK_STR(bad(t2), "config:9: ebs_settings names 'data', but the file has no [ebs data] "
+                       "section; add it");
+    snprintf(t2, sizeof(t2), "%sfsx_settings = fs\n%s", example, vpc_public);
+    CHECK_STR(bad(t2), "config:9: fsx_settings = fs names a [fsx fs] section that the file does "
+                       "not have; add it");
+}
+
+/* ------------------------------------------------------------ updates, names */
+
+static struct cluster_config *cfg_of(const char *extra_cluster, const char *extra_vpc)
+{
+    char t[4096];
+    snprintf(t, sizeof(t),
+             "[aws]\naws_region_name = ap-northeast-1\n[cluster default]\nkey_name = k\n"
+             "base_os = alinux2\nscheduler = slurm\nvpc_settings = v\n%s"
+             "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n%s",
+             extra_cluster, extra_vpc);
+    return ok(t);
+}
+
+static void test_update_rules(void)
+{
+    struct cluster_config *a = cfg_of("", "");
+    struct cluster_config *same = cfg_of("", "");
+    struct cluster_config *sizes = cfg_of("compute_instance_type = c5.large\n"
+                                          "initial_queue_size = 2\nmax_queue_size = 20\n"
+                                          "post_install = s3://b/p.sh\n",
+                                          "");
+    struct cluster_config *many = cfg_of("master_instance_type = t3.large\n"
+                                         "custom_ami = ami-01234567\n",
+                                         "compute_subnet_id = subnet-89abcdef\n");
+    if (!a || !same || !sizes || !many) {
+        CHECK(0);
+        goto out;
+    }
+    CHECK_INT(config_check_update(a, same, err, sizeof(err)), 0);
+    CHECK_STR(err, "");
+    CHECK_INT(config_check_update(a, sizes, err, sizeof(err)), 0);
+    CHECK_INT(config_check_update(a, many, err, sizeof(err)), -EINVAL);
+    CHECK_STR(err, "config: these fields cannot change on a live cluster: master_instance_type "
+                   "('t2.micro' -> 't3.large'), custom_ami ('(unset)' -> 'ami-01234567'), "
+                   "compute_subnet_id ('subnet-01234567' -> 'subnet-89abcdef'); put them back, or "
+                   "delete the cluster and create it again");
+    struct cluster_config b = *a;
+    snprintf(b.region, sizeof(b.region), "us-east-1");
+    snprintf(b.base_os, sizeof(b.base_os), "centos7");
+    snprintf(b.key_name, sizeof(b.key_name), "k2");
+    snprintf(b.vpc_id, sizeof(b.vpc_id), "vpc-89abcdef");
+    snprintf(b.master_subnet_id, sizeof(b.master_subnet_id), "subnet-89abcdef");
+    snprintf(b.scheduler, sizeof(b.scheduler), "sge");
+    CHECK_INT(config_check_update(a, &b, err, sizeof(err)), -EINVAL);
+    const char *fields[] = { "aws_region_name ('ap-northeast-1' -> 'us-east-1')",
+                             "base_os ('alinux2' -> 'centos7')", "key_name ('k' -> 'k2')",
+                             "scheduler ('slurm' -> 'sge')", "vpc_id", "master_subnet_id" };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        CHECK_CONTAINS(err, fields[i]);
+    snprintf(b.base_os, sizeof(b.base_os), "alinux2");
+    b = *a;
+    snprintf(b.base_os, sizeof(b.base_os), "centos7");
+    CHECK_INT(config_check_update(a, &b, err, sizeof(err)), -EINVAL);
+    CHECK_STR(err, "config: this field cannot change on a live cluster: base_os ('alinux2' -> "
+                   "'centos7'); put it back, or delete the cluster and create it again");
+out:
+    config_free(a);
+    config_free(same);
+    config_free(sizes);
+    config_free(many);
+}
+
+static void test_node_names(void)
+{
+    struct cluster_config *cfg = cfg_of("initial_queue_size = 3\n", "");
+    if (!cfg)
+        return;
+    char **names;
+    size_t n;
+    CHECK_INT(config_static_node_names(cfg, &names, &n), 0);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_STR(names[0], "compute-st-t2micro-1");
+        CHECK_STR(names[1], "compute-st-t2micro-2");
+        CHECK_STR(names[2], "compute-st-t2micro-3");
+    }
+    config_free_node_names(names, n);
+    config_free(cfg);
+
+    cfg = cfg_of("", "");
+    if (cfg) {
+        CHECK_INT(config_static_node_names(cfg, &names, &n), 0);
+        CHECK_INT(n, 0);
+        config_free_node_names(names, n);
+        config_free(cfg);
+    }
+    char buf[32];
+    CHECK_INT(config_node_name(buf, sizeof(buf), "gpu", "dy", "p3dn24xlarge", 12), 0);
+    CHECK_STR(buf, "gpu-dy-p3dn24xlarge-12");
+    CHECK_INT(config_node_name(buf, 10, "gpu", "dy", "p3dn24xlarge", 12), -ENAMETOOLONG);
+}
+
+/* The fuzzer's seeds mean what their names say: the valid ones parse. */
+static void test_seed_corpus(void)
+{
+    const char *root = getenv("PCFS_ROOT");
+    static const struct {
+        const char *file;
+        bool valid;
+    } seeds[] = {
+        { "example_ok.ini", true },      { "example_crlf.ini", true },
+        { "queues.ini", true },          { "single_full.ini", true },
+        { "example_no_vpc.ini", false }, { "credentials.ini", false },
+        { "sge.ini", false },            { "junk.ini", false },
+    };
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        char path[4096], text[65536];
+        snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/fuzz_config/%s", root ? root : ".",
+                 seeds[i].file);
+        FILE *f = fopen(path, "rb");
+        CHECK(f != NULL);
+        if (!f) {
+            fprintf(stderr, "  cannot open %s\n", path);
+            continue;
+        }
+        size_t n = fread(text, 1, sizeof(text), f);
+        fclose(f);
+        struct cluster_config *cfg = NULL;
+        int rc = config_parse(text, n, NULL, &cfg, err, sizeof(err));
+        if ((rc == 0) != seeds[i].valid)
+            fprintf(stderr, "  %s: rc %d: %s\n", seeds[i].file, rc, err);
+        CHECK_INT(rc == 0, seeds[i].valid);
+        config_free(cfg);
+    }
+}
+
+static void test_error_buffer_small(void)
+{
+    char small[16];
+    struct cluster_config *cfg;
+    CHECK_INT(config_parse(example, strlen(example), NULL, &cfg, small, sizeof(small)), -EINVAL);
+    CHECK_STR(small, "config:6: vpc_s");
+    CHECK_INT(config_parse(example, strlen(example), NULL, &cfg, NULL, 0), -EINVAL);
+}
+
+int main(void)
+{
+    RUN(test_acceptance_example_refused);
+    RUN(test_acceptance_example_with_vpc_passes);
+    RUN(test_v2_defaults);
+    RUN(test_no_aws_section_means_mount_region);
+    RUN(test_values_set);
+    RUN(test_empty_value_means_unset);
+    RUN(test_crlf_line_numbers);
+    RUN(test_lone_cr_refused);
+    RUN(test_no_final_newline);
+    RUN(test_continuation_refused_for_one_line_keys);
+    RUN(test_continuation_allowed_for_json_and_lines_count);
+    RUN(test_long_lines);
+    RUN(test_inline_comments_stripped_as_v2);
+    RUN(test_duplicates);
+    RUN(test_keys_case_insensitive_and_colon);
+    RUN(test_first_error_by_line);
+    RUN(test_key_outside_section);
+    RUN(test_empty_configs);
+    RUN(test_bytes);
+    RUN(test_section_syntax);
+    RUN(test_unknown_keys);
+    RUN(test_credentials_refused);
+    RUN(test_scheduler_rules);
+    RUN(test_base_os_rules);
+    RUN(test_vpc_rules);
+    RUN(test_unused_sections_values_not_checked);
+    RUN(test_size_backstop);
+    RUN(test_type_rules);
+    RUN(test_queue_size_rules);
+    RUN(test_cost_guard);
+    RUN(test_queue_settings);
+    RUN(test_queue_rules);
+    RUN(test_cluster_template);
+    RUN(test_warnings);
+    RUN(test_update_rules);
+    RUN(test_node_names);
+    RUN(test_seed_corpus);
+    RUN(test_error_buffer_small);
+    return check_finish();
+}
