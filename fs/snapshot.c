@@ -66,7 +66,7 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
         st->data[st->len - 1] = '\n';
     c->status_file = (struct snap_file){"status", st, obs->observed_at};
 
-    char region[64];
+    char region[CONFIG_VALUE_MAX];
     cluster_region(dc, in->mount_region, region, sizeof(region));
     struct status_json_inputs sj = {
         .desired = dc,

@@ -30,7 +30,7 @@ def is_mounted(path):
 
 
 class Mount:
-    def __init__(self, base, options=(), env=None, name="mnt"):
+    def __init__(self, base, options=(), env=None, name="mnt", wrapper=()):
         self.base = pathlib.Path(base)
         self.path = self.base / name
         self.path.mkdir(parents=True, exist_ok=True)
@@ -42,10 +42,11 @@ class Mount:
         self.env.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         if env:
             self.env.update(env)
+        self.wrapper = list(wrapper)
         self.proc = None
 
     def start(self, timeout=15):
-        cmd = [BIN, "-f"]
+        cmd = self.wrapper + [BIN, "-f"]
         if self.options:
             cmd += ["-o", ",".join(self.options)]
         cmd.append(str(self.path))

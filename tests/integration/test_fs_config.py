@@ -68,12 +68,20 @@ def test_a_good_commit_clears_last_error(cluster):
 
 def test_sed_in_place_commits_on_rename(cluster):
     (cluster / "config").write_text(GOOD)
-    r = sh(f"sed -i 's/base_os = alinux2/base_os = centos7/' {cluster}/config")
+    r = sh(f"sed -i 's/^scheduler = slurm$/scheduler = slurm\\nmax_queue_size = 5/' {cluster}/config")
     assert r.returncode == 0, r.stderr
-    assert "base_os = centos7" in (cluster / "config").read_text()
+    assert "max_queue_size = 5\n" in (cluster / "config").read_text()
     # sed's temporary file does not linger
     assert sorted(os.listdir(cluster)) == ["config", "events", "hooks", "nodes", "status",
                                            "status.json"]
+
+
+def test_immutable_fields_of_a_live_cluster_are_refused(cluster):
+    (cluster / "config").write_text(GOOD)
+    r = sh(f"sed -i 's/base_os = alinux2/base_os = centos7/' {cluster}/config")
+    assert r.returncode != 0 and "Invalid argument" in r.stderr
+    assert (cluster / "config").read_text() == GOOD
+    assert "base_os" in last_error(cluster)
 
 
 def test_sed_in_place_with_a_bad_result_is_refused(cluster):
@@ -136,9 +144,10 @@ def test_truncate_commits_at_once(cluster):
 
 def test_appending_commits_the_whole_file(cluster):
     (cluster / "config").write_text(GOOD)
-    r = sh(f"echo 'max_queue_size = 4' >> {cluster}/config")
+    r = sh(f"echo '# reviewed' >> {cluster}/config")
     assert r.returncode == 0, r.stderr
-    assert (cluster / "config").read_text() == GOOD + "max_queue_size = 4\n"
+    assert (cluster / "config").read_text() == GOOD + "# reviewed\n"
+    assert events(cluster).count("config committed") == 2
 
 
 def test_rewriting_the_same_bytes_is_not_an_update(cluster):
