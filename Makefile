@@ -32,6 +32,10 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%.c=%)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
 
+MAKEFLAGS += --no-print-directory
+# Objects of tests and fuzzers are kept between runs.
+.SECONDARY:
+
 .PHONY: all check unit unit-rel unit-asan fuzz-check fuzz integration valgrind \
         run stop install clean deps bench asan
 all: pclusterfs
