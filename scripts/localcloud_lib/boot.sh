@@ -24,7 +24,7 @@ for d in etc var root home opt srv usr mnt; do
     -o "lowerdir=/$d,upperdir=$L/fs/$d-upper,workdir=$L/fs/$d-work" "/$d" \
     || fail "overlay /$d"
 done
-mount --move "$D/mnt/run" /run || fail "move /run"
+mount -n --move "$D/mnt/run" /run || fail "move /run"
 L=/run/localcloud
 mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "tmpfs /tmp"
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "tmpfs /dev/shm"
