@@ -1,7 +1,9 @@
 #!/bin/bash
 # PID 1 of a local-cloud instance, run by
 #   nsenter --net=NETNS unshare --mount --uts --pid --fork --mount-proc ... boot.sh DIR
-# DIR (the instance's state dir) holds hostname, user-data, authorized_keys.
+# DIR (the instance's state dir) holds hostname, private_ip, user-data,
+# authorized_keys and endpoint (the local cloud's URL, which is also its
+# IMDS: instances read /run/localcloud/endpoint instead of 169.254.169.254).
 # Gives the instance its own copy-on-write /etc, /var, /root, /home, /opt,
 # /srv, /usr, /mnt (upper dirs in DIR/fs), fresh /run, /tmp, /dev/shm, a
 # hostname, then runs the user data as root with a clean environment.

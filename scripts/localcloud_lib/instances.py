@@ -107,6 +107,7 @@ class Launcher:
         self.lock = threading.Lock()
         self.procs = {}        # id -> Popen
         self.ended = set()     # ids whose termination was requested
+        self.endpoint = None   # set once the server listens
         self.boot_threads = {} # id -> thread setting the instance up
 
     def inst_dir(self, iid):
@@ -146,6 +147,7 @@ class Launcher:
         try:
             hn = "ip-" + inst["private_ip"].replace(".", "-")
             for name, data in (("hostname", hn + "\n"), ("private_ip", inst["private_ip"] + "\n"),
+                               ("endpoint", (self.endpoint or "") + "\n"),
                                ("user-data", user_data), ("authorized_keys",
                                                           (public_key + "\n") if public_key else "")):
                 with open(os.path.join(d, name), "wb") as f:

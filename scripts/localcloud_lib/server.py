@@ -447,6 +447,7 @@ def serve(cfg):
             if cfg.get("port_strict"):
                 sys.exit("localcloud: cannot listen on %s:%d: %s" % (net.host_ip, port, e))
     srv.cloud = cloud
+    cloud.launcher.endpoint = "http://%s:%d" % (net.host_ip, srv.server_address[1])
     port = srv.server_address[1]
     info = {"pid": os.getpid(), "host": net.host_ip, "port": port,
             "endpoint": "http://%s:%d" % (net.host_ip, port), "started": time.time()}

@@ -46,6 +46,14 @@ echo "SRUN_OUTPUT=$(timeout 60 srun -N1 hostname)"
 """
 
 
+IMDS_USER_DATA = """#!/bin/sh
+sleep 1000 &
+E=$(cat /run/localcloud/endpoint)
+T=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $E/latest/api/token)
+echo "IMDS=$(curl -sf -H "X-aws-ec2-metadata-token: $T" $E/latest/meta-data/instance-id)"
+"""
+
+
 def netns_inode(lc, iid):
     return os.stat("/run/netns/lc-%s-%s" % (lc.bridge, iid)).st_ino
 
@@ -160,10 +168,10 @@ def test_stop_ends_booted_instances(localcloud_boot):
     lc = localcloud_boot
     c = lc.client("ec2")
     res = c.run_instances(ImageId=lc.image_id(), InstanceType="t2.micro", MinCount=2,
-                          MaxCount=2, UserData="#!/bin/sh\nsleep 1000 &\necho STARTED\n")
+                          MaxCount=2, UserData=IMDS_USER_DATA)
     ids = [i["InstanceId"] for i in res["Instances"]]
     for iid in ids:
-        lc.wait_console(iid, "STARTED", timeout=30)
+        assert lc.wait_console(iid, r"IMDS=(\S+)", timeout=30).group(1) == iid
     inodes = [netns_inode(lc, iid) for iid in ids]
     assert all(procs_in_netns(i) for i in inodes)
     lc.stop()
@@ -173,3 +181,26 @@ def test_stop_ends_booted_instances(localcloud_boot):
     got = lc.client("ec2").describe_instances(InstanceIds=ids)
     assert {i["State"]["Name"] for r in got["Reservations"] for i in r["Instances"]} == \
         {"terminated"}
+
+
+@pytest.mark.boot
+def test_start_after_a_crash_ends_orphans(localcloud_boot):
+    lc = localcloud_boot
+    c = lc.client("ec2")
+    iid = c.run_instances(ImageId=lc.image_id(), InstanceType="t2.micro", MinCount=1,
+                          MaxCount=1, UserData=IMDS_USER_DATA)["Instances"][0]["InstanceId"]
+    lc.wait_console(iid, r"IMDS=i-", timeout=30)
+    ino = netns_inode(lc, iid)
+    assert procs_in_netns(ino)
+    import json
+    import signal
+    pid = json.load(open(os.path.join(lc.dir, "server.json")))["pid"]
+    os.kill(pid, signal.SIGKILL)                  # the server dies, its instance lives on
+    while os.path.exists("/proc/%d" % pid) and open("/proc/%d/stat" % pid).read().split()[2] != "Z":
+        time.sleep(0.05)
+    assert procs_in_netns(ino)
+    lc.started = False
+    lc.start()                                    # recovery ends the orphan
+    assert procs_in_netns(ino) == []
+    st = lc.client("ec2").describe_instances(InstanceIds=[iid])
+    assert st["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"
