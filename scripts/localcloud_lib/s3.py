@@ -67,7 +67,7 @@ def operation(method, path, query):
 
 
 def split_path(path):
-    p = urllib.parse.urlsplit(path).path
+    p = path.partition("?")[0]
     parts = p.lstrip("/").split("/", 1)
     bucket = urllib.parse.unquote(parts[0]) if parts[0] else None
     key = urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[1] != "" else None

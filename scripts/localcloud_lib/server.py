@@ -180,7 +180,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         cloud = self.server.cloud
         rid = common.request_id()
         body = self.read_body()
-        split = urllib.parse.urlsplit(self.path)
+        split = sigv4.split_target(self.path)
         query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
         head = self.command == "HEAD"
         try:
