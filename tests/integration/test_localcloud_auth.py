@@ -128,3 +128,27 @@ def test_presigned_expiry(localcloud):
     status, body = send(AWSRequest(method="GET", url=url.replace("X-Amz-Expires=60",
                                                                  "X-Amz-Expires=61")))
     assert (status, code_of(body)) == (403, "SignatureDoesNotMatch")
+
+
+def test_curl_sigv4_is_accepted(localcloud, tmp_path):
+    """Another signer than botocore's (curl's --aws-sigv4), with a key that
+    needs percent-encoding, is checked the same way."""
+    import subprocess
+    lc = localcloud
+    lc.client("s3").create_bucket(Bucket="curl-1", CreateBucketConfiguration={
+        "LocationConstraint": lc.region})
+    f = tmp_path / "body"
+    f.write_bytes(b"from curl")
+    url = lc.endpoint + "/curl-1/dir/a%20b%21%28c%29"
+    common = ["curl", "-sS", "--aws-sigv4", "aws:amz:%s:s3" % lc.region, "--user",
+              "%s:%s" % (lc.env["AWS_ACCESS_KEY_ID"], lc.env["AWS_SECRET_ACCESS_KEY"]),
+              "-H", "x-amz-content-sha256: " + hashlib.sha256(b"from curl").hexdigest()]
+    r = subprocess.run(common + ["-o", "/dev/null", "-w", "%{http_code}", "-T", str(f), url],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout == "200", r.stdout + r.stderr
+    got = lc.client("s3").get_object(Bucket="curl-1", Key="dir/a b!(c)")["Body"].read()
+    assert got == b"from curl"
+    bad = list(common)
+    bad[bad.index("--user") + 1] = "%s:%s" % (lc.env["AWS_ACCESS_KEY_ID"], "z" * 40)
+    r = subprocess.run(bad + ["-T", str(f), url], capture_output=True, text=True, timeout=30)
+    assert "<Code>SignatureDoesNotMatch</Code>" in r.stdout

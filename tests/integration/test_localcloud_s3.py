@@ -33,6 +33,8 @@ def test_buckets_objects_and_listing(localcloud, tmp_path):
     for k in ["a/1", "a/2", "a/b/3", "c", "d", "e/f g+h"]:
         lc.aws("s3", "cp", str(f), "s3://data-1/" + k)
     assert lc.aws("s3", "cp", "s3://data-1/e/f g+h", "-").stdout == "hello\n"
+    # `s3 ls` asks for encoding-type=url and decodes the names itself
+    assert "f g+h" in lc.aws("s3", "ls", "s3://data-1/e/").stdout
     top = lc.aws_json("s3api", "list-objects-v2", "--bucket", "data-1", "--delimiter", "/")
     assert [c["Key"] for c in top["Contents"]] == ["c", "d"]
     assert [p["Prefix"] for p in top["CommonPrefixes"]] == ["a/", "e/"]
