@@ -38,6 +38,32 @@ def existing_netns(bridge):
     return [n for n in names if n.startswith(netns_prefix(bridge))]
 
 
+def hold_bridge(net, d):
+    """Takes the machine-wide lock of the bridge name for this process's life,
+    so two local clouds never share (and tear down) one bridge. Returns the
+    lock file, or None when another local cloud holds it."""
+    import fcntl
+    os.makedirs("/run/lock", exist_ok=True)
+    f = open("/run/lock/localcloud-bridge-%s.lock" % net.bridge, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    f.truncate(0)
+    f.write(d + "\n")
+    f.flush()
+    return f
+
+
+def bridge_holder(net):
+    try:
+        with open("/run/lock/localcloud-bridge-%s.lock" % net.bridge) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return "?"
+
+
 def setup_network(net):
     """Creates the bridge (idempotent) and the unreachable route of the VPC."""
     ip("route", "replace", "unreachable", str(net.vpc))

@@ -431,6 +431,10 @@ def serve(cfg):
     """Runs a local cloud in the foreground until SIGTERM/SIGINT."""
     d = cfg["dir"]
     net = common.Network(cfg["cidr"], cfg["bridge"])
+    bridge_lock = instances.hold_bridge(net, d)
+    if bridge_lock is None:
+        sys.exit("localcloud: bridge %s is in use by another local cloud (%s); choose another "
+                 "--bridge and --cidr" % (net.bridge, instances.bridge_holder(net)))
     clash = instances.address_in_use_elsewhere(net)
     if clash:
         sys.exit("localcloud: CIDR %s clashes with an existing address (%s); choose another "

@@ -2,6 +2,8 @@
 secret, an unknown key or an expired presigned URL is refused with AWS's code."""
 import hashlib
 import time
+
+import pytest
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -10,6 +12,9 @@ import xml.etree.ElementTree as ET
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+# Independent of the pclusterfs binary: run once, not again under sanitizers.
+pytestmark = pytest.mark.slow
 
 
 def send(req):

@@ -5,6 +5,9 @@ import time
 import botocore.exceptions
 import pytest
 
+# Independent of the pclusterfs binary: run once, not again under sanitizers.
+pytestmark = pytest.mark.slow
+
 
 def err_code(e):
     return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]

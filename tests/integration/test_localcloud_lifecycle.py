@@ -7,6 +7,9 @@ import pytest
 
 from fixture_localcloud import CLI, PYTHON
 
+# Independent of the pclusterfs binary: run once, not again under sanitizers.
+pytestmark = pytest.mark.slow
+
 SLURM_USER_DATA = r"""#!/bin/bash
 set -ux
 echo "AWS variables: $(env | grep -c '^AWS_')"

@@ -6,6 +6,9 @@ import urllib.request
 import botocore.exceptions
 import pytest
 
+# Independent of the pclusterfs binary: run once, not again under sanitizers.
+pytestmark = pytest.mark.slow
+
 
 def http(method, url, data=None, headers=None):
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
