@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from fixture_localcloud import CLI, PYTHON
+from fixture_localcloud import CLI, PYTHON, REPO
 
 # Independent of the pclusterfs binary: run once, not again under sanitizers.
 pytestmark = pytest.mark.slow
@@ -14,6 +14,7 @@ SLURM_USER_DATA = r"""#!/bin/bash
 set -ux
 echo "AWS variables: $(env | grep -c '^AWS_')"
 touch /etc/PROBE
+touch REPO/PROBE
 HN=$(hostname)
 mkdir -p /etc/munge /var/lib/munge /var/log/munge /run/munge
 [ -s /etc/munge/munge.key ] || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1
@@ -134,7 +135,7 @@ def test_instance_boots_slurm_and_terminates_cleanly(localcloud_boot, tmp_path):
     ud = tmp_path / "ud.sh"
     probe = "x-localcloud-probe-" + os.path.basename(lc.dir)   # the test's /etc/x
     assert not os.path.exists("/etc/" + probe)
-    ud.write_text(SLURM_USER_DATA.replace("PROBE", probe))
+    ud.write_text(SLURM_USER_DATA.replace("PROBE", probe).replace("REPO", REPO))
     inst = lc.aws_json("ec2", "run-instances", "--image-id", lc.image_id(), "--instance-type",
                        "t2.micro", "--key-name", "boot-key", "--user-data",
                        "file://" + str(ud))["Instances"][0]
@@ -145,6 +146,7 @@ def test_instance_boots_slurm_and_terminates_cleanly(localcloud_boot, tmp_path):
     console = lc.console(iid)
     assert "AWS variables: 0" in console                # clean environment
     assert not os.path.exists("/etc/" + probe)          # copy-on-write root
+    assert not os.path.exists(os.path.join(REPO, probe))
     assert os.path.exists(os.path.join(lc.dir, "instances", iid, "fs", "etc-upper", probe))
     upper_keys = os.path.join(lc.dir, "instances", iid, "fs", "root-upper", ".ssh",
                               "authorized_keys")
