@@ -95,7 +95,7 @@ def test_run_describe_terminate_with_states(localcloud):
     assert all(i["PrivateIpAddress"].startswith(lc.cidr.split(".0.0/")[0]) for i in insts)
     assert insts[0]["PrivateIpAddress"] != insts[1]["PrivateIpAddress"]
     ids = [i["InstanceId"] for i in insts]
-    time.sleep(lc.pending_delay + 0.2)
+    lc.aws("ec2", "wait", "instance-running", "--instance-ids", *ids)   # the CLI's waiter
     got = lc.aws_json("ec2", "describe-instances", "--filters", "Name=tag:pclusterfs:cluster,Values=c1",
                       "Name=instance-state-name,Values=running")
     assert sorted(ids_of(got)) == sorted(ids)

@@ -110,6 +110,24 @@ def test_cli_start_idempotent_status_env_stop(localcloud):
     assert lc.cidr in routes
 
 
+def test_two_clouds_never_share_a_bridge(localcloud, tmp_path):
+    lc = localcloud
+    r = subprocess.run([PYTHON, CLI, "start", "--dir", str(tmp_path / "other"), "--bridge",
+                        lc.bridge, "--cidr", "10.250.0.0/16"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "in use by another local cloud" in r.stderr
+    r = subprocess.run([PYTHON, CLI, "stop", "--dir", str(tmp_path / "other")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    assert lc.aws_json("ec2", "describe-vpcs")["Vpcs"]          # ours is untouched
+    r = subprocess.run([PYTHON, CLI, "start", "--dir", str(tmp_path / "third"), "--bridge",
+                        "lcfxclash", "--cidr", lc.cidr], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "clashes" in r.stderr
+    assert subprocess.run(["ip", "link", "show", "lcfxclash"],
+                          capture_output=True).returncode != 0
+
+
 def test_state_survives_stop_and_start(localcloud):
     lc = localcloud
     lc.aws("s3", "mb", "s3://keep-1")

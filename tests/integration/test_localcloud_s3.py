@@ -179,3 +179,27 @@ def test_sts_and_imds_from_host(localcloud):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert ":assumed-role/" in json.loads(r.stdout)["Arn"]
+
+
+def test_conditional_create_races_have_one_winner(localcloud):
+    """If-None-Match: * is check-and-set: of many concurrent creators one wins."""
+    import concurrent.futures
+    lc = localcloud
+    s3 = lc.client("s3", max_pool_connections=16)
+    s3.create_bucket(Bucket="race-1", CreateBucketConfiguration={"LocationConstraint": lc.region})
+
+    def add(request, **_):
+        request.headers["If-None-Match"] = "*"
+    s3.meta.events.register_first("before-sign.s3.PutObject", add)
+
+    def attempt(n):
+        try:
+            s3.put_object(Bucket="race-1", Key="lease", Body=b"owner-%d" % n)
+            return n
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "PreconditionFailed"
+            return None
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        winners = [w for w in pool.map(attempt, range(32)) if w is not None]
+    assert len(winners) == 1
+    assert s3.get_object(Bucket="race-1", Key="lease")["Body"].read() == b"owner-%d" % winners[0]
