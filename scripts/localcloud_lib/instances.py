@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 
 BOOT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.sh")
 

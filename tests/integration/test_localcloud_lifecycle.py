@@ -55,6 +55,8 @@ sleep 1000 &
 E=$(cat /run/localcloud/endpoint)
 T=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $E/latest/api/token)
 echo "IMDS=$(curl -sf -H "X-aws-ec2-metadata-token: $T" $E/latest/meta-data/instance-id)"
+echo "ROLE=$(curl -s -o /dev/null -w %{http_code} -H "X-aws-ec2-metadata-token: $T" \
+  $E/latest/meta-data/iam/security-credentials/)"
 """
 
 
@@ -195,6 +197,8 @@ def test_stop_ends_booted_instances(localcloud_boot):
     ids = [i["InstanceId"] for i in res["Instances"]]
     for iid in ids:
         assert lc.wait_console(iid, r"IMDS=(\S+)", timeout=30).group(1) == iid
+        # no instance profile, no role credentials (bootstrap needs no IAM role)
+        assert lc.wait_console(iid, r"ROLE=(\d+)", timeout=10).group(1) == "404"
     inodes = [netns_inode(lc, iid) for iid in ids]
     assert all(procs_in_netns(i) for i in inodes)
     lc.stop()
@@ -211,8 +215,10 @@ def test_start_after_a_crash_ends_orphans(localcloud_boot):
     lc = localcloud_boot
     c = lc.client("ec2")
     iid = c.run_instances(ImageId=lc.image_id(), InstanceType="t2.micro", MinCount=1,
-                          MaxCount=1, UserData=IMDS_USER_DATA)["Instances"][0]["InstanceId"]
+                          MaxCount=1, UserData=IMDS_USER_DATA,
+                          IamInstanceProfile={"Name": "node-role"})["Instances"][0]["InstanceId"]
     lc.wait_console(iid, r"IMDS=i-", timeout=30)
+    assert lc.wait_console(iid, r"ROLE=(\d+)", timeout=10).group(1) == "200"
     ino = netns_inode(lc, iid)
     assert procs_in_netns(ino)
     import json
