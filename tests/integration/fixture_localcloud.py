@@ -11,6 +11,7 @@ Plain helper, usable from any fixture:
 Pytest fixtures:
     localcloud          boot off (states only), started fresh for the test
     localcloud_boot     boot on (instances are namespaces)
+    localcloud_module   boot off, one per test module (state is shared)
     localcloud_factory  make(boot=..., faults=[...], **opts) -> LocalCloud; all
                         are stopped at teardown
     @pytest.mark.localcloud(boot=True, faults=[...], pending_delay=...) on a
@@ -221,6 +222,15 @@ def localcloud_factory(tmp_path_factory):
         return lc.start()
     yield make
     for lc in made:
+        lc.release()
+
+
+@pytest.fixture(scope="module")
+def localcloud_module(tmp_path_factory):
+    lc = LocalCloud(str(tmp_path_factory.mktemp("localcloud")))
+    try:
+        yield lc.start()
+    finally:
         lc.release()
 
 
