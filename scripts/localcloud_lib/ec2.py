@@ -304,7 +304,7 @@ class EC2:
                 "params_hash": phash, "state_reason": None,
                 "iam_profile": p.get("IamInstanceProfile.Name") or
                 p.get("IamInstanceProfile.Arn", "").rpartition("/")[2] or None,
-                "boot": self.cfg["boot"],
+                "boot": self.cfg["boot"], "vcpus": types[itype][0],
             }
             self.instances[inst["id"]] = inst
             self.order.append(inst["id"])

@@ -54,6 +54,7 @@ IMDS_USER_DATA = """#!/bin/sh
 sleep 1000 &
 E=$(cat /run/localcloud/endpoint)
 T=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $E/latest/api/token)
+echo "NPROC=$(nproc)"
 echo "IMDS=$(curl -sf -H "X-aws-ec2-metadata-token: $T" $E/latest/meta-data/instance-id)"
 echo "ROLE=$(curl -s -o /dev/null -w %{http_code} -H "X-aws-ec2-metadata-token: $T" \
   $E/latest/meta-data/iam/security-credentials/)"
@@ -197,6 +198,7 @@ def test_stop_ends_booted_instances(localcloud_boot):
     ids = [i["InstanceId"] for i in res["Instances"]]
     for iid in ids:
         assert lc.wait_console(iid, r"IMDS=(\S+)", timeout=30).group(1) == iid
+        assert lc.console(iid).count("NPROC=1") == 1         # t2.micro: 1 vCPU
         # no instance profile, no role credentials (bootstrap needs no IAM role)
         assert lc.wait_console(iid, r"ROLE=(\d+)", timeout=10).group(1) == "404"
     inodes = [netns_inode(lc, iid) for iid in ids]
