@@ -17,8 +17,8 @@ def run(lc, *extra, count=1, itype="t2.micro"):
                        itype, "--count", str(count), *extra)
 
 
-def test_default_network_in_every_region(localcloud):
-    lc = localcloud
+def test_default_network_in_every_region(localcloud_module):
+    lc = localcloud_module        # read-only test: shares the module's cloud
     for region in ("ap-northeast-1", "us-east-1", "eu-west-1"):
         vpcs = lc.aws_json("ec2", "describe-vpcs", region=region)["Vpcs"]
         assert len(vpcs) == 1 and vpcs[0]["IsDefault"] and vpcs[0]["CidrBlock"] == lc.cidr
@@ -36,8 +36,8 @@ def test_default_network_in_every_region(localcloud):
     assert "InvalidVpcID.NotFound" in r.stderr
 
 
-def test_images_owned_by_amazon_and_types(localcloud):
-    lc = localcloud
+def test_images_owned_by_amazon_and_types(localcloud_module):
+    lc = localcloud_module
     names = [i["Name"] for i in lc.aws_json(
         "ec2", "describe-images", "--owners", "amazon", "--filters",
         "Name=name,Values=aws-parallelcluster-*-hvm-x86_64*")["Images"]]
