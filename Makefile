@@ -133,3 +133,12 @@ install: pclusterfs
 
 clean:
 	rm -rf build pclusterfs
+
+# ---------------------------------------------------------------- slurm test tools
+# tests/tools/slurmprobe drives the slurmrest library (slurm/) from the
+# command line for tests/integration/test_slurm_*.py.
+SLURM_TOOLS := build/rel/tools/slurmprobe
+build/rel/tools/%: build/rel/tests/tools/%.o build/rel/libpcfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+integration: $(SLURM_TOOLS)
