@@ -139,6 +139,13 @@ class SlurmCluster:
             f.write(self.jwt_key)
         os.chmod(d("jwt.key"), 0o400)
         os.chmod(d("munge"), 0o711)
+        # slurmctld runs as SlurmUser=slurm: the one user besides root whose
+        # JWTs may change nodes when there is no accounting database (root's
+        # tokens are refused by slurmrestd). Debian gives it uid 64030 in
+        # both generations; look it up in the generation's root anyway.
+        self.slurm_uid, self.slurm_gid = _passwd_ids(self.root, "slurm")
+        for p in (d("state"), d("log"), d("jwt.key")):
+            os.chown(p, self.slurm_uid, self.slurm_gid)
         nodes = "\n".join(
             f"NodeName={n} CPUs=2 RealMemory=500 State=CLOUD "
             f"Port={self.node_ports[n]}" for n in self.node_names)
@@ -146,7 +153,7 @@ class SlurmCluster:
 ClusterName={self.name}
 SlurmctldHost={self.name}ctl(127.0.0.1)
 SlurmctldPort={self.ctld_port}
-SlurmUser=root
+SlurmUser=slurm
 SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket={self.c('munge', 'munge.sock')}
@@ -155,7 +162,7 @@ AuthAltParameters=jwt_key={self.c('jwt.key')}
 CredType=cred/munge
 StateSaveLocation={self.c('state')}
 SlurmdSpoolDir={self.c('spool', '%n')}
-SlurmctldPidFile={self.c('slurmctld.pid')}
+SlurmctldPidFile={self.c('state', 'slurmctld.pid')}
 SlurmdPidFile={self.c('slurmd-%n.pid')}
 SlurmctldLogFile={self.c('log', 'slurmctld.log')}
 SlurmdLogFile={self.c('log', 'slurmd-%n.log')}
@@ -211,7 +218,9 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
                                    "-a", "rest_auth/jwt", "-s", plugins,
                                    "-u", "nobody", "-g", "nogroup",
                                    f"127.0.0.1:{self.rest_port}"],
-                    env={"SLURMRESTD_SECURITY": "disable_user_check"})
+                    # slurmrestd talks to slurmctld with the caller's JWT
+                    # only when told to (Slurm's jwt.html).
+                    env={"SLURM_JWT": "daemon"})
 
         def up():
             try:
@@ -246,6 +255,30 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
                 & set(state.split("+")))
         wait_for(idle, 60, f"node {node} idle")
 
+    def prepare_scenario(self):
+        """The cluster the acceptance tests compare: n1 idle, n2 running a
+        one-CPU job (mixed), n3 drained with a reason, n4 a CLOUD node never
+        started (powered down)."""
+        for n in ("n1", "n2", "n3"):
+            self.start_node(n)
+        self.run("scontrol", "update", "nodename=n3", "state=drain",
+                 "reason=disk check")
+        self.run("sbatch", "--wrap", "sleep 600", "-w", "n2", "-n", "1",
+                 "-o", "/dev/null", "-J", "probe-job")
+
+        def running():
+            out = self.run("squeue", "-h", "-o", "%T", check=False)
+            return out.strip() == "RUNNING"
+        wait_for(running, 30, "job running on n2")
+
+    def write_client_key(self, key=None):
+        """The JWT key for clients, in a file (0600); returns its path."""
+        path = self.h("client.key" if key is None else "other.key")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.jwt_key if key is None else key)
+        return path
+
     def show_nodes(self):
         """`scontrol -o show node` parsed into {name: {key: value}}."""
         out = self.run("scontrol", "-o", "show", "node")
@@ -256,6 +289,9 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
             rec = parse_scontrol_line(line)
             res[rec["NodeName"]] = rec
         return res
+
+    def signal(self, key, sig):
+        os.kill(self.procs[key].pid, sig)
 
     def _stop(self, key, timeout=10):
         p = self.procs.pop(key, None)
@@ -284,6 +320,15 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _passwd_ids(root, user):
+    with open(os.path.join(root, "etc/passwd")) as f:
+        for line in f:
+            fields = line.split(":")
+            if fields[0] == user:
+                return int(fields[2]), int(fields[3])
+    raise KeyError(f"no user {user} in {root}/etc/passwd")
+
+
 def parse_scontrol_line(line):
     """Splits one `scontrol -o show` record into key=value pairs; values may
     contain spaces (Reason=...), so a new key starts only at ` Word=`."""
@@ -292,8 +337,19 @@ def parse_scontrol_line(line):
     parts = re.split(r" (?=[A-Za-z][A-Za-z0-9_/:]*=)", line.strip())
     for p in parts:
         k, _, v = p.partition("=")
-        rec[k] = v
+        rec[k] = v.strip()
     return rec
+
+
+@pytest.fixture(scope="session")
+def slurmprobe():
+    """Path of tests/tools/slurmprobe (built here if needed)."""
+    r = subprocess.run(["make", "-C", str(REPO), "-s",
+                        "build/rel/tools/slurmprobe"], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        pytest.fail("cannot build slurmprobe: " + r.stdout + r.stderr)
+    return str(REPO / "build" / "rel" / "tools" / "slurmprobe")
 
 
 def debian13_root():
