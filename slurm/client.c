@@ -345,20 +345,20 @@ static struct slurmrest_node_list *ref(struct slurmrest_node_list *l)
     return l;
 }
 
-int slurmrest_nodes(slurmrest_client *c, struct slurmrest_node_list **out,
-                    struct slurmrest_error *err)
+/* One GET of the nodes, with update_time when `incremental` and Slurm gave
+ * us a time before. */
+static int nodes_once(slurmrest_client *c, bool incremental,
+                      struct slurmrest_node_list **out,
+                      struct slurmrest_error *err)
 {
-    *out = NULL;
     struct slurm_http_response r;
     char query[64] = "";
-    int rc = discover(c, err);
-    if (rc < 0)
-        return rc;
     /* Only with a time Slurm itself gave: our clock is not slurmctld's. */
-    if (c->nodes_cache && c->nodes_cache->last_update > 0 && !c->no_update_time)
+    if (incremental && c->nodes_cache && c->nodes_cache->last_update > 0 &&
+        !c->no_update_time)
         snprintf(query, sizeof query, "?update_time=%" PRId64,
                  c->nodes_cache->last_update);
-    rc = get(c, "nodes", query, &r, true, err);
+    int rc = get(c, "nodes", query, &r, true, err);
     if (rc < 0)
         return rc;
     if (r.status == 304 && query[0]) {
@@ -367,21 +367,25 @@ int slurmrest_nodes(slurmrest_client *c, struct slurmrest_node_list **out,
         ok(err);
         return 0;
     }
-    if (query[0] && r.status >= 400) {
-        /* Slurm 24.11's v0.0.40/41 cannot parse the time it gave out. */
-        int number;
-        char smsg[300];
-        if (slurm_parse_errors(r.body, r.len, &number, smsg, sizeof smsg) ==
-                1 &&
-            strstr(r.body, "update_time")) {
-            free(r.body);
+    int number = 0;
+    char smsg[300];
+    bool failed = r.status < 200 || r.status >= 300 ||
+                  slurm_parse_errors(r.body, r.len, &number, smsg,
+                                     sizeof smsg) == 1;
+    if (failed && query[0] && r.status != 401 && r.status != 403 &&
+        r.status != 511 && number != SLURM_PROTOCOL_AUTHENTICATION_ERROR) {
+        /* Slurm 24.11's v0.0.40/41 cannot parse the time they give out
+         * (the error names update_time): stop sending it. Its v0.0.42
+         * answers 304 when nothing changed, but fails ("Unable to query
+         * partitions") when nodes changed and partitions did not: then
+         * ask again for everything. */
+        if (strstr(r.body, "update_time"))
             c->no_update_time = true;
-            return slurmrest_nodes(c, out, err);
-        }
+        free(r.body);
+        return nodes_once(c, false, out, err);
     }
-    if (r.status < 200 || r.status >= 300 ||
-        (rc = answer_errors_in_2xx(c, "GET nodes", &r, err)) < 0) {
-        rc = rc < 0 ? rc : answer_error(c, "GET nodes", &r, err);
+    if (failed) {
+        rc = answer_error(c, "GET nodes", &r, err);
         free(r.body);
         return rc;
     }
@@ -397,6 +401,16 @@ int slurmrest_nodes(slurmrest_client *c, struct slurmrest_node_list **out,
     *out = l;
     ok(err);
     return 0;
+}
+
+int slurmrest_nodes(slurmrest_client *c, struct slurmrest_node_list **out,
+                    struct slurmrest_error *err)
+{
+    *out = NULL;
+    int rc = discover(c, err);
+    if (rc < 0)
+        return rc;
+    return nodes_once(c, true, out, err);
 }
 
 const struct slurmrest_node *

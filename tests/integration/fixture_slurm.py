@@ -9,8 +9,10 @@ Two generations:
 
 Everything lives in a fresh temporary directory, on free ports, under a
 unique cluster name, so several runs (and other engineers' tests) can share
-the machine. Each daemon runs in its own private mount namespace (chroot
-mounts for debian13 vanish with it); every process is stopped by pid.
+the machine. Each daemon and command runs in its own private mount
+namespace (for debian13: the cluster directory bind-mounted on the root's
+/tmp, /proc, /dev, /sys, /run; all vanish with the namespace, nothing to
+unmount, the cached root stays untouched); every process is stopped by pid.
 
 Fixtures: `slurm_cluster_host`, `slurm_cluster_debian13` (module scope).
 """
@@ -57,12 +59,12 @@ class SlurmCluster:
         self.node_names = list(nodes)
         self.name = "pcfs" + secrets.token_hex(3)
         self.procs = {}
-        tmp_parent = os.path.join(self.root, "tmp")
-        self.dir = tempfile.mkdtemp(prefix="pcfs-slurm-", dir=tmp_parent)
+        self.dir = tempfile.mkdtemp(prefix="pcfs-slurm-")
         os.chmod(self.dir, 0o755)
-        # Path of the directory as daemons see it (inside the chroot).
-        self.cdir = "/" + os.path.relpath(self.dir, self.root) \
-            if self.root != "/" else self.dir
+        # Path of the directory as daemons see it: in a chroot, the
+        # directory is bind-mounted on the root's /tmp inside each daemon's
+        # private mount namespace, so the cached root is never written.
+        self.cdir = self.dir if self.root == "/" else "/tmp"
         self.ctld_port = free_port()
         self.rest_port = free_port()
         self.node_ports = {n: free_port() for n in self.node_names}
@@ -84,7 +86,8 @@ class SlurmCluster:
             script.append(f"hostname {hostname}")
         if self.root != "/":
             r = self.root
-            script += [f"mount -t proc proc {r}/proc",
+            script += [f"mount --bind {self.dir} {r}/tmp",
+                       f"mount -t proc proc {r}/proc",
                        f"mount --rbind /dev {r}/dev",
                        f"mount --rbind /sys {r}/sys",
                        f"mount -t tmpfs tmpfs {r}/run",
@@ -120,7 +123,7 @@ class SlurmCluster:
             e.update(env)
         cmd = list(argv)
         if self.root != "/":
-            cmd = ["chroot", self.root] + cmd
+            cmd = self._wrap(cmd)
         r = subprocess.run(cmd, capture_output=True, text=True, env=e,
                            timeout=timeout)
         if check and r.returncode != 0:
