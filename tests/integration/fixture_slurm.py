@@ -78,12 +78,17 @@ class SlurmCluster:
     def c(self, *p):
         return os.path.join(self.cdir, *p)
 
-    def _wrap(self, argv, hostname=None):
+    def _wrap(self, argv, hostname=None, pidns=False):
         """argv run in a private mount namespace (and a UTS namespace with
-        `hostname`), chrooted into the generation's root when it has one."""
+        `hostname`), chrooted into the generation's root when it has one.
+        With pidns, also in a new PID namespace whose first process is
+        argv: when it ends, the kernel ends everything it left (slurmd's
+        slurmstepd and job processes), and killing unshare kills it."""
         script = ["set -e"]
         if hostname:
             script.append(f"hostname {hostname}")
+        if pidns and self.root == "/":
+            script.append("mount -t proc proc /proc")
         if self.root != "/":
             r = self.root
             script += [f"mount --bind {self.dir} {r}/tmp",
@@ -97,9 +102,11 @@ class SlurmCluster:
         ns = ["unshare", "--mount", "--propagation", "private"]
         if hostname:
             ns.append("--uts")
+        if pidns:
+            ns += ["--pid", "--fork", "--kill-child=SIGTERM"]
         return ns + ["sh", "-c", "\n".join(script), "sh"] + list(argv)
 
-    def _spawn(self, key, argv, hostname=None, env=None):
+    def _spawn(self, key, argv, hostname=None, env=None, pidns=False):
         log = open(self.h(f"{key}.out"), "wb")
         e = dict(os.environ)
         e.update({"SLURM_CONF": self.c("slurm.conf")})
@@ -108,7 +115,7 @@ class SlurmCluster:
                 del e[k]
         if env:
             e.update(env)
-        p = subprocess.Popen(self._wrap(argv, hostname), stdout=log,
+        p = subprocess.Popen(self._wrap(argv, hostname, pidns), stdout=log,
                              stderr=subprocess.STDOUT, env=e,
                              start_new_session=True)
         self.procs[key] = p
@@ -246,7 +253,8 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
         IDLE+CLOUD. Waits until it is."""
         os.makedirs(self.h("spool", node), exist_ok=True)
         self._spawn(f"slurmd-{node}", ["slurmd", "-D", "-f",
-                                       self.c("slurm.conf")], hostname=node)
+                                       self.c("slurm.conf")], hostname=node,
+                    pidns=True)
 
         def idle():
             out = self.run("scontrol", "-o", "show", "node", node, check=False)
