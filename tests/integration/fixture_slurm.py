@@ -68,6 +68,7 @@ class SlurmCluster:
         self.ctld_port = free_port()
         self.rest_port = free_port()
         self.node_ports = {n: free_port() for n in self.node_names}
+        self.dynamic_port = free_port()   # SlurmdPort: for dynamic nodes
         self.jwt_key = secrets.token_bytes(32)
         self.rest_url = f"http://127.0.0.1:{self.rest_port}"
 
@@ -163,6 +164,8 @@ class SlurmCluster:
 ClusterName={self.name}
 SlurmctldHost={self.name}ctl(127.0.0.1)
 SlurmctldPort={self.ctld_port}
+SlurmdPort={self.dynamic_port}
+MaxNodeCount={len(self.node_names) + 4}
 SlurmUser=slurm
 SlurmdUser=root
 AuthType=auth/munge
@@ -289,6 +292,22 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
         with os.fdopen(fd, "wb") as f:
             f.write(self.jwt_key if key is None else key)
         return path
+
+    def start_dynamic_node(self, node):
+        """A dynamic node (slurmd -Z), registering itself under its
+        hostname; waits until slurmctld knows it."""
+        os.makedirs(self.h("spool", node), exist_ok=True)
+        self._spawn(f"slurmd-{node}", ["slurmd", "-D", "-Z", "--conf",
+                                       "CPUs=2 RealMemory=500",
+                                       "-f", self.c("slurm.conf")],
+                    hostname=node, pidns=True)
+        # Not in any partition, so sinfo would not list it.
+        wait_for(lambda: f"NodeName={node} " in self.run(
+            "scontrol", "-o", "show", "node", node, check=False),
+            20, f"dynamic node {node}")
+
+    def stop_node(self, node):
+        self._stop(f"slurmd-{node}")
 
     def show_nodes(self):
         """`scontrol -o show node` parsed into {name: {key: value}}."""

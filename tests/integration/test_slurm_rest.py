@@ -195,14 +195,32 @@ def test_drain_and_resume(slurmprobe, cluster):
 
 
 def test_delete(slurmprobe, cluster):
-    err = probe(slurmprobe, cluster, "delete", "n4")["error"]
-    if cluster.generation == "host":
-        assert err["errno"] == "EOPNOTSUPP"
-        assert "not supported by this Slurm" in err["message"]
-        return
-    # n4 is a node of slurm.conf, not a dynamic one: Slurm refuses.
-    assert err["errno"] == "EINVAL"
-    assert "only dynamic nodes" in err["message"]
+    # A dynamic node (slurmd -Z) joins; the client lists it as such.
+    cluster.start_dynamic_node("d1")
+    try:
+        nodes = {n["name"]: n
+                 for n in ok(probe(slurmprobe, cluster, "nodes"))["nodes"]}
+        assert "DYNAMIC_NORM" in nodes["d1"]["flags"]
+        assert nodes["d1"]["state"] == "idle"
+        assert nodes["d1"]["partitions"] == []
+        if cluster.generation == "host":
+            err = probe(slurmprobe, cluster, "delete", "d1")["error"]
+            assert err["errno"] == "EOPNOTSUPP"
+            assert "not supported by this Slurm" in err["message"]
+            return
+        # n4 is a node of slurm.conf, not a dynamic one: Slurm refuses.
+        err = probe(slurmprobe, cluster, "delete", "n4")["error"]
+        assert err["errno"] == "EINVAL"
+        assert "only dynamic nodes" in err["message"]
+        assert ok(probe(slurmprobe, cluster, "delete", "d1"))["ok"]
+        assert "d1" not in cluster.show_nodes()
+        names = [n["name"] for n in ok(probe(slurmprobe, cluster,
+                                             "nodes"))["nodes"]]
+        assert "d1" not in names and "n1" in names
+        err = probe(slurmprobe, cluster, "delete", "d1")["error"]
+        assert err["errno"] == "ENOENT"
+    finally:
+        cluster.stop_node("d1")
 
 
 def test_slow_then_stopped_slurmrestd(slurmprobe, cluster):
