@@ -193,6 +193,95 @@ static void test_unknown_versions(void)
     stop_peer(&p);
 }
 
+/* Answers `n` requests in turn, each on its own connection. */
+struct multi {
+    int fd, port, n;
+    const char *const *replies;
+    char requests[4][4096];
+    pthread_t thread;
+};
+
+static void *serve_multi(void *arg)
+{
+    struct multi *m = arg;
+    for (int i = 0; i < m->n; i++) {
+        int c = accept(m->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        size_t got = 0;
+        while (got < sizeof m->requests[i] - 1) {
+            ssize_t r = read(c, m->requests[i] + got,
+                             sizeof m->requests[i] - 1 - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            m->requests[i][got] = '\0';
+            if (strstr(m->requests[i], "\r\n\r\n"))
+                break;
+        }
+        ssize_t w = write(c, m->replies[i], strlen(m->replies[i]));
+        (void)w;
+        close(c);
+    }
+    return NULL;
+}
+
+static const char *token_of(const char *request, char *out, size_t outlen)
+{
+    const char *t = strstr(request, "X-SLURM-USER-TOKEN: ");
+    size_t n = t ? strcspn(t + 20, "\r\n") : 0;
+    snprintf(out, outlen, "%.*s", (int)n, t ? t + 20 : "");
+    return out;
+}
+
+#define REPLY(body)                                                         \
+    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: "              \
+    "application/json\r\n\r\n" body
+
+static void test_token_renewed_before_expiry(void)
+{
+    static const char *const replies[] = {
+        REPLY("{\"paths\":{\"/slurm/v0.0.42/ping/\":{}}}"),
+        REPLY("{\"pings\":[{\"hostname\":\"c\",\"pinged\":\"UP\","
+              "\"responding\":true,\"latency\":5,\"mode\":\"primary\"}],"
+              "\"errors\":[]}"),
+        REPLY("{\"pings\":[],\"errors\":[]}"),
+    };
+    struct multi m = {.n = 3, .replies = replies};
+    m.fd = listen_any(&m.port);
+    pthread_create(&m.thread, NULL, serve_multi, &m);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", m.port);
+    /* Lifetime 3 s: the token is renewed once 2 s have gone by. */
+    struct slurmrest_options o = {.url = url, .user = "slurm", .key = key,
+                                  .key_len = sizeof key - 1,
+                                  .timeout_ms = 2000, .token_lifetime_s = 3};
+    slurmrest_client *c = NULL;
+    struct slurmrest_error err;
+    struct slurmrest_ping p;
+    CHECK_INT(slurmrest_client_new(&o, &c, &err), 0);
+    CHECK_INT(slurmrest_ping(c, &p, &err), 0);   /* discovery + ping */
+    time_t t0 = time(NULL);                       /* >= the token's iat */
+    CHECK_INT(p.count, 1);
+    CHECK(p.controller[0].responding);
+    while (time(NULL) < t0 + 2)
+        usleep(50000);
+    CHECK_INT(slurmrest_ping(c, &p, &err), 0);
+    CHECK_INT(p.count, 0);
+    pthread_join(m.thread, NULL);
+    close(m.fd);
+    slurmrest_client_free(c);
+
+    char a[1024], b[1024], d[1024];
+    token_of(m.requests[0], a, sizeof a);
+    token_of(m.requests[1], b, sizeof b);
+    token_of(m.requests[2], d, sizeof d);
+    CHECK(strlen(a) > 40);
+    CHECK_STR(a, b);                 /* still fresh: reused */
+    CHECK(strcmp(a, d) != 0);        /* renewed */
+    CHECK_CONTAINS(m.requests[1], "GET /slurm/v0.0.42/ping ");
+}
+
 static void test_bad_options(void)
 {
     slurmrest_client *c;
@@ -222,6 +311,7 @@ int main(void)
     RUN(test_401);
     RUN(test_garbage);
     RUN(test_unknown_versions);
+    RUN(test_token_renewed_before_expiry);
     RUN(test_bad_options);
     return check_finish();
 }
