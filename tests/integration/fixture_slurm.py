@@ -373,7 +373,10 @@ def parse_scontrol_line(line):
 
 @pytest.fixture(scope="session")
 def slurmprobe():
-    """Path of tests/tools/slurmprobe (built here if needed)."""
+    """Path of tests/tools/slurmprobe (built here if needed), or of the
+    program PCFS_SLURMPROBE names (e.g. build/asan/tools/slurmprobe)."""
+    if os.environ.get("PCFS_SLURMPROBE"):
+        return os.environ["PCFS_SLURMPROBE"]
     r = subprocess.run(["make", "-C", str(REPO), "-s",
                         "build/rel/tools/slurmprobe"], capture_output=True,
                        text=True, timeout=600)
