@@ -33,6 +33,7 @@ struct slurmrest_client {
     char token[1024];
     int64_t token_renew_at;       /* mint a new token from this time on */
     int version;                  /* minor of v0.0.N, 0 = not known yet */
+    int max_minor;                /* 0: no limit */
     struct slurmrest_node_list *nodes_cache;
     bool no_update_time;          /* this slurmrestd rejects update_time */
 };
@@ -101,9 +102,16 @@ int slurmrest_client_new(const struct slurmrest_options *opt,
     if (!printable(opt->user, 255))
         return fail(err, -EINVAL, 0, "slurmrest: user name must be 1..255 "
                                      "printable characters");
+    int max_minor = 0, end = 0;
+    if (opt->max_version &&
+        (sscanf(opt->max_version, "v0.0.%2d%n", &max_minor, &end) != 1 ||
+         opt->max_version[end] || max_minor < 38))
+        return fail(err, -EINVAL, 0, "slurmrest: max_version must look like "
+                                     "v0.0.41 (v0.0.38 at least)");
     slurmrest_client *c = calloc(1, sizeof *c);
     if (!c)
         return fail(err, -ENOMEM, 0, "out of memory");
+    c->max_minor = max_minor;
     c->url = strdup(opt->url);
     c->user = strdup(opt->user);
     c->key = malloc(opt->key_len);
@@ -256,7 +264,7 @@ static int discover(slurmrest_client *c, struct slurmrest_error *err)
     if (rc < 0)
         return rc;
     char msg[400];
-    int v = slurm_parse_versions(r.body, r.len, msg, sizeof msg);
+    int v = slurm_parse_versions(r.body, r.len, c->max_minor, msg, sizeof msg);
     free(r.body);
     if (v < 0)
         return fail(err, v, (int)r.status, "slurmrestd at %s: %s", c->url,

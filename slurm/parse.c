@@ -124,7 +124,8 @@ static void upper(char *s)
 
 /* ------------------------------------------------------------ versions */
 
-int slurm_parse_versions(const char *buf, size_t len, char *msg, size_t msglen)
+int slurm_parse_versions(const char *buf, size_t len, int max_minor,
+                         char *msg, size_t msglen)
 {
     json_t *root = load(buf, len, msg, msglen);
     if (!root)
@@ -146,12 +147,15 @@ int slurm_parse_versions(const char *buf, size_t len, char *msg, size_t msglen)
     }
     json_decref(root);
     for (size_t i = 0; i < slurm_known_versions_count; i++)
-        if (seen[slurm_known_versions[i]])
+        if (seen[slurm_known_versions[i]] &&
+            (max_minor <= 0 || slurm_known_versions[i] <= max_minor))
             return slurm_known_versions[i];
     size_t off = (size_t)snprintf(msg, msglen,
                                   "slurmrestd offers no API version this "
-                                  "client speaks (v0.0.38, v0.0.40..42); it "
-                                  "offers:");
+                                  "client speaks (v0.0.38, v0.0.40..42%s); "
+                                  "it offers:",
+                                  max_minor > 0 ? ", limited by max_version"
+                                                : "");
     bool any = false;
     for (int m = 0; m < 100 && off < msglen; m++)
         if (seen[m]) {

@@ -17,10 +17,11 @@ extern const int slurm_known_versions[];
 extern const size_t slurm_known_versions_count;
 
 /* From an OpenAPI document (GET /openapi/v3): the newest known version it
- * offers (e.g. 42), or -ENOTSUP when it offers none we know (the versions it
- * does offer are named in msg), or -EPROTO. */
-int slurm_parse_versions(const char *buf, size_t len, char *msg,
-                         size_t msglen);
+ * offers (e.g. 42) that is not newer than max_minor (0: no limit), or
+ * -ENOTSUP when it offers none such (the versions it does offer are named
+ * in msg), or -EPROTO. */
+int slurm_parse_versions(const char *buf, size_t len, int max_minor,
+                         char *msg, size_t msglen);
 
 /* The first entry of the answer's "errors" array: returns 1 and fills
  * number (errno / error_number) and msg ("description: error"), 0 when the

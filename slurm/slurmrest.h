@@ -41,6 +41,8 @@ struct slurmrest_options {
     long connect_timeout_ms;         /* 0: 3000 */
     long timeout_ms;                 /* whole request, 0: 10000 */
     unsigned token_lifetime_s;       /* 0: 300; renewed when 1/3 is left */
+    const char *max_version;         /* NULL: newest known; "v0.0.41": speak
+                                        nothing newer (tests, pinning) */
 };
 
 /* One node, whatever the API version. Times are Unix seconds, 0 = never /

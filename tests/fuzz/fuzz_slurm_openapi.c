@@ -9,6 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char msg[512];
-    (void)slurm_parse_versions((const char *)data, size, msg, sizeof msg);
+    (void)slurm_parse_versions((const char *)data, size, 0, msg, sizeof msg);
+    (void)slurm_parse_versions((const char *)data, size, 40, msg, sizeof msg);
     return 0;
 }

@@ -88,10 +88,14 @@ class SlurmCluster:
         script = ["set -e"]
         if hostname:
             script.append(f"hostname {hostname}")
+        r = "" if self.root == "/" else self.root
+        if os.path.exists(self.h("hosts")):
+            script += [f"mount --bind {self.h('hosts')} {r}/etc/hosts",
+                       f"mount --bind {self.h('nsswitch.conf')} "
+                       f"{r}/etc/nsswitch.conf"]
         if pidns and self.root == "/":
             script.append("mount -t proc proc /proc")
         if self.root != "/":
-            r = self.root
             script += [f"mount --bind {self.dir} {r}/tmp",
                        f"mount -t proc proc {r}/proc",
                        f"mount --rbind /dev {r}/dev",
@@ -129,9 +133,7 @@ class SlurmCluster:
              "LC_ALL": "C"}
         if env:
             e.update(env)
-        cmd = list(argv)
-        if self.root != "/":
-            cmd = self._wrap(cmd)
+        cmd = self._wrap(list(argv))
         r = subprocess.run(cmd, capture_output=True, text=True, env=e,
                            timeout=timeout)
         if check and r.returncode != 0:
@@ -200,6 +202,16 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
 """
         with open(d("slurm.conf"), "w") as f:
             f.write(conf)
+        # Names resolve from this file only, never through DNS: slurmd and
+        # slurmctld look up node and host names, and nothing may leave the
+        # machine (a stalled DNS query also stalls slurmrestd's answers).
+        names = " ".join([f"{self.name}ctl"] + self.node_names +
+                         [f"d{i}" for i in range(1, 5)])
+        with open(d("hosts"), "w") as f:
+            f.write(f"127.0.0.1\tlocalhost {names}\n::1\tlocalhost\n")
+        with open(d("nsswitch.conf"), "w") as f:
+            f.write("passwd: files\ngroup: files\nshadow: files\n"
+                    "hosts: files\n")
         with open(d("cgroup.conf"), "w") as f:
             f.write("CgroupPlugin=disabled\n" if self.generation != "host"
                     else "CgroupAutomount=no\n")
@@ -308,6 +320,17 @@ PartitionName=other Nodes={self.node_names[0]} State=UP
 
     def stop_node(self, node):
         self._stop(f"slurmd-{node}")
+
+    def log_tail(self, chars=3000):
+        """The end of slurmrestd's and slurmctld's logs, for failures."""
+        res = ""
+        for f in ("slurmrestd.out", os.path.join("log", "slurmctld.log")):
+            try:
+                with open(self.h(f), errors="replace") as fh:
+                    res += f"--- {f}\n" + fh.read()[-chars:]
+            except OSError:
+                pass
+        return res
 
     def show_nodes(self):
         """`scontrol -o show node` parsed into {name: {key: value}}."""

@@ -29,20 +29,24 @@ def cluster(request):
     return cl
 
 
-def probe(slurmprobe, cl, *args, key=None, timeout_ms=5000, user="slurm"):
+def probe(slurmprobe, cl, *args, key=None, timeout_ms=5000, user="slurm",
+          max_version=None):
     keyfile = cl.write_client_key(key)
+    extra = ["--max-version", max_version] if max_version else []
     r = subprocess.run([slurmprobe, "--url", cl.rest_url, "--user", user,
                         "--key-file", keyfile, "--timeout-ms", str(timeout_ms),
-                        "--connect-timeout-ms", "2000"] + list(args),
+                        "--connect-timeout-ms", "2000"] + extra + list(args),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode in (0, 2), r.stderr
     out = json.loads(r.stdout)
     assert (r.returncode == 2) == ("error" in out), r.stdout
+    if "error" in out:
+        out["logs"] = cl.log_tail()
     return out
 
 
 def ok(out):
-    assert "error" not in out, out["error"]
+    assert "error" not in out, f"{out['error']}\n{out.get('logs')}"
     return out
 
 
@@ -74,9 +78,8 @@ def test_ping(slurmprobe, cluster):
     assert ctl[0]["responding"] is True
 
 
-def test_nodes_match_scontrol(slurmprobe, cluster):
-    out = ok(probe(slurmprobe, cluster, "nodes"))
-    mine = {n["name"]: n for n in out["nodes"]}
+def assert_nodes_match_scontrol(nodes, cluster):
+    mine = {n["name"]: n for n in nodes}
     theirs = cluster.show_nodes()
     assert sorted(mine) == sorted(theirs) == ["n1", "n2", "n3", "n4"]
     for name, sc in theirs.items():
@@ -96,6 +99,12 @@ def test_nodes_match_scontrol(slurmprobe, cluster):
         assert (n["boot_time"] > 0) == (sc["BootTime"] != "None"), name
         assert (n["slurmd_start_time"] > 0) == \
             (sc["SlurmdStartTime"] != "None"), name
+    return mine
+
+
+def test_nodes_match_scontrol(slurmprobe, cluster):
+    mine = assert_nodes_match_scontrol(
+        ok(probe(slurmprobe, cluster, "nodes"))["nodes"], cluster)
     # The four cases the acceptance names, spelt out.
     assert mine["n1"]["state"] == "idle" and mine["n1"]["flags"] == ["CLOUD"]
     assert mine["n1"]["address"] == "127.0.0.1"
@@ -111,6 +120,28 @@ def test_nodes_match_scontrol(slurmprobe, cluster):
 def test_state_words_match_sinfo(slurmprobe, cluster):
     out = ok(probe(slurmprobe, cluster, "nodes"))
     assert {n["name"]: n["state"] for n in out["nodes"]} == sinfo_words(cluster)
+
+
+@pytest.mark.parametrize("version", ["v0.0.40", "v0.0.41"])
+def test_older_api_versions(slurmprobe, cluster, version):
+    """Slurm 23.11 offers v0.0.40/41 at most; 24.11 still serves them."""
+    if cluster.generation == "host":   # a ceiling: v0.0.38 is below it
+        assert ok(probe(slurmprobe, cluster, "version",
+                        max_version=version))["version"] == "v0.0.38"
+        return
+    assert ok(probe(slurmprobe, cluster, "version",
+                    max_version=version))["version"] == version
+    out = ok(probe(slurmprobe, cluster, "nodes-twice", max_version=version))
+    assert_nodes_match_scontrol(out["nodes"], cluster)
+    # These versions cannot parse update_time: the client stops sending it.
+    assert out["second"]["nodes"] == out["nodes"]
+    assert out["second_unchanged"] is False
+    assert len(ok(probe(slurmprobe, cluster, "partitions",
+                        max_version=version))["partitions"]) == 2
+    assert ok(probe(slurmprobe, cluster, "jobs",
+                    max_version=version))["jobs"][0]["nodes"] == "n2"
+    assert ok(probe(slurmprobe, cluster, "ping", max_version=version)
+              )["controllers"][0]["responding"] is True
 
 
 def test_partitions_match_scontrol(slurmprobe, cluster):

@@ -4,6 +4,7 @@
  *
  *   slurmprobe --url URL --user NAME --key-file FILE
  *              [--timeout-ms N] [--connect-timeout-ms N] [--lifetime S]
+ *              [--max-version v0.0.N]
  *              version | ping | nodes | nodes-twice | partitions | jobs |
  *              drain NODE REASON | resume NODE | delete NODE
  */
@@ -54,6 +55,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: slurmprobe --url URL --user NAME --key-file FILE "
                     "[--timeout-ms N] [--connect-timeout-ms N] [--lifetime S] "
+                    "[--max-version v0.0.N] "
                     "COMMAND [ARGS]\n");
     return 64;
 }
@@ -74,6 +76,8 @@ int main(int argc, char **argv)
             opt.timeout_ms = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--connect-timeout-ms"))
             opt.connect_timeout_ms = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--max-version"))
+            opt.max_version = argv[i + 1];
         else if (!strcmp(argv[i], "--lifetime"))
             opt.token_lifetime_s = (unsigned)atol(argv[i + 1]);
         else

@@ -208,21 +208,25 @@ static void test_versions(void)
     size_t len;
     char msg[512];
     char *buf = slurp("22.05/openapi_v3.json", &len);
-    CHECK_INT(slurm_parse_versions(buf, len, msg, sizeof msg), 38);
+    CHECK_INT(slurm_parse_versions(buf, len, 0, msg, sizeof msg), 38);
     free(buf);
     buf = slurp("24.11/openapi_v3.json", &len);
-    CHECK_INT(slurm_parse_versions(buf, len, msg, sizeof msg), 42);
+    CHECK_INT(slurm_parse_versions(buf, len, 0, msg, sizeof msg), 42);
+    CHECK_INT(slurm_parse_versions(buf, len, 41, msg, sizeof msg), 41);
+    CHECK_INT(slurm_parse_versions(buf, len, 40, msg, sizeof msg), 40);
+    CHECK_INT(slurm_parse_versions(buf, len, 39, msg, sizeof msg), -ENOTSUP);
+    CHECK_CONTAINS(msg, "v0.0.40 v0.0.41 v0.0.42");
     free(buf);
     const char *only41 = "{\"paths\":{\"/slurm/v0.0.41/ping/\":{},"
                          "\"/slurm/v0.0.40/nodes/\":{}}}";
-    CHECK_INT(slurm_parse_versions(only41, strlen(only41), msg, sizeof msg), 41);
+    CHECK_INT(slurm_parse_versions(only41, strlen(only41), 0, msg, sizeof msg), 41);
     const char *old = "{\"paths\":{\"/slurm/v0.0.37/ping\":{},"
                       "\"/slurm/v0.0.39/ping\":{},\"/slurmdb/v0.0.38/x\":{}}}";
-    CHECK_INT(slurm_parse_versions(old, strlen(old), msg, sizeof msg),
+    CHECK_INT(slurm_parse_versions(old, strlen(old), 0, msg, sizeof msg),
               -ENOTSUP);
     CHECK_CONTAINS(msg, "v0.0.37 v0.0.39");
-    CHECK_INT(slurm_parse_versions("[]", 2, msg, sizeof msg), -EPROTO);
-    CHECK_INT(slurm_parse_versions("{}", 2, msg, sizeof msg), -EPROTO);
+    CHECK_INT(slurm_parse_versions("[]", 2, 0, msg, sizeof msg), -EPROTO);
+    CHECK_INT(slurm_parse_versions("{}", 2, 0, msg, sizeof msg), -EPROTO);
 }
 
 static void test_errors(void)
