@@ -122,10 +122,12 @@ int slurmrest_version(slurmrest_client *c, const char **version,
 int slurmrest_ping(slurmrest_client *c, struct slurmrest_ping *out,
                    struct slurmrest_error *err);
 
-/* All nodes. Repeated calls ask Slurm only for changes (update_time) where
- * the version allows it; an unchanged answer returns the previous list
- * again (same pointer, one more reference). Release with
- * slurmrest_node_list_release. */
+/* All nodes. Repeated calls ask Slurm only for changes (update_time, with
+ * the time Slurm's previous answer carried) where that works: v0.0.42
+ * answers 304 and the previous list comes back (same pointer, one more
+ * reference); v0.0.38 gives no time, so every call is a full one; a
+ * slurmrestd that rejects update_time (24.11's v0.0.40/41) gets full calls
+ * from then on. Release with slurmrest_node_list_release. */
 int slurmrest_nodes(slurmrest_client *c, struct slurmrest_node_list **out,
                     struct slurmrest_error *err);
 void slurmrest_node_list_release(struct slurmrest_node_list *l);

@@ -162,6 +162,10 @@ class SlurmCluster:
         nodes = "\n".join(
             f"NodeName={n} CPUs=2 RealMemory=500 State=CLOUD "
             f"Port={self.node_ports[n]}" for n in self.node_names)
+        # cloud_reg_addrs (a registering slurmd sets its node's address) is
+        # the default, and a defunct option, since Slurm 23.11.
+        ctld_params = ("cloud_reg_addrs,idle_on_node_suspend"
+                       if self.generation == "host" else "idle_on_node_suspend")
         conf = f"""\
 ClusterName={self.name}
 SlurmctldHost={self.name}ctl(127.0.0.1)
@@ -190,7 +194,7 @@ SelectTypeParameters=CR_CPU
 MpiDefault=none
 ReturnToService=2
 PrivateData=cloud
-SlurmctldParameters=cloud_reg_addrs,idle_on_node_suspend
+SlurmctldParameters={ctld_params}
 SuspendProgram=/bin/true
 ResumeProgram=/bin/true
 SuspendTime=3600
