@@ -52,6 +52,11 @@ static int fail(struct slurmrest_error *err, int code, int http_status,
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        /* Parts of the message come from the server: no control bytes
+         * (terminal escapes, newlines) reach logs or events. */
+        for (char *p = err->message; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
     }
     return code;
 }

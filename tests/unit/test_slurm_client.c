@@ -176,6 +176,28 @@ static void test_garbage(void)
     stop_peer(&p);
 }
 
+static void test_server_text_sanitised(void)
+{
+    static const char body[] =
+        "{\"errors\":[{\"description\":\"bad\\u001b[31m\\nthing\","
+        "\"error_number\":1,\"error\":\"x\"}]}";
+    char reply[512];
+    snprintf(reply, sizeof reply, "HTTP/1.1 500 Oops\r\nContent-Length: %zu"
+             "\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+    struct peer p;
+    start_peer(&p, reply);
+    slurmrest_client *c = client(p.port, 2000);
+    const char *v;
+    struct slurmrest_error err;
+    CHECK_INT(slurmrest_version(c, &v, &err), -EIO);
+    CHECK_INT(err.http_status, 500);
+    CHECK_CONTAINS(err.message, "bad [31m thing: x (Slurm error 1, HTTP 500)");
+    CHECK(strchr(err.message, '\x1b') == NULL);
+    CHECK(strchr(err.message, '\n') == NULL);
+    slurmrest_client_free(c);
+    stop_peer(&p);
+}
+
 static void test_unknown_versions(void)
 {
     static const char body[] = "{\"paths\":{\"/slurm/v0.0.37/ping\":{}}}";
@@ -310,6 +332,7 @@ int main(void)
     RUN(test_silent_peer_times_out);
     RUN(test_401);
     RUN(test_garbage);
+    RUN(test_server_text_sanitised);
     RUN(test_unknown_versions);
     RUN(test_token_renewed_before_expiry);
     RUN(test_bad_options);
