@@ -137,3 +137,17 @@ install: pclusterfs
 
 clean:
 	rm -rf build pclusterfs
+
+# ---------------------------------------------------------------- slurm test tools
+# tests/tools/slurmprobe drives the slurmrest library (slurm/) from the
+# command line for tests/integration/test_slurm_*.py.
+SLURM_TOOLS := build/rel/tools/slurmprobe
+# The sanitizer build (build/asan/tools/slurmprobe) is for running the same
+# tests with PCFS_SLURMPROBE pointing at it.
+build/rel/tools/%: build/rel/tests/tools/%.o build/rel/libpcfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+build/asan/tools/%: build/asan/tests/tools/%.o build/asan/libpcfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+integration: $(SLURM_TOOLS)
