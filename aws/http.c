@@ -275,7 +275,9 @@ static int attempt(struct aws_client *c, const struct aws_request *req, struct a
     {
         struct aws_buf p = {0};
         aws_buf_puts(&p, req->endpoint->base_path);
-        aws_buf_puts(&p, req->path && req->path[0] ? req->path : "/");
+        aws_buf_puts(&p, req->path ? req->path : "");
+        if (p.len == 0)
+            aws_buf_putc(&p, '/');
         full_path = aws_buf_take(&p);
     }
     bool s3 = strcmp(req->service, "s3") == 0;
@@ -338,6 +340,7 @@ static int attempt(struct aws_client *c, const struct aws_request *req, struct a
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);    /* S3 keys may hold "/../" */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "pclusterfs/0.1");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
