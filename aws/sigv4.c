@@ -288,7 +288,8 @@ int aws_sigv4_sign(const struct aws_credentials *creds, const struct aws_sigv4_r
         if (sign_token)
             params_add_raw(&ps, "X-Amz-Security-Token", token);
     }
-    qsort(ps.v, ps.n, sizeof *ps.v, param_cmp);
+    if (ps.n)
+        qsort(ps.v, ps.n, sizeof *ps.v, param_cmp);
     struct aws_buf canon_query = {0};
     for (size_t i = 0; i < ps.n; i++)
         aws_buf_printf(&canon_query, "%s%s=%s", i ? "&" : "", ps.v[i].name, ps.v[i].value);
