@@ -1,0 +1,61 @@
+#!/bin/bash
+# PID 1 of a local-cloud instance, run by
+#   nsenter --net=NETNS unshare --mount --uts --pid --fork --mount-proc ... boot.sh DIR
+# DIR (the instance's state dir) holds hostname, user-data, authorized_keys.
+# Gives the instance its own copy-on-write /etc, /var, /root, /home, /opt,
+# /srv, /usr, /mnt (upper dirs in DIR/fs), fresh /run, /tmp, /dev/shm, a
+# hostname, then runs the user data as root with a clean environment.
+# stdout/stderr go to DIR/console.log (opened by the local cloud).
+set -u
+D=$1
+say() { echo "[localcloud-boot $(date -u +%H:%M:%S)] $*"; }
+fail() { say "boot failed: $*"; exit 1; }
+
+# Keep DIR reachable at /run/localcloud whatever gets mounted over it.
+mkdir -p "$D/mnt/run" || fail "mkdir"
+mount -t tmpfs -o mode=755 tmpfs "$D/mnt/run" || fail "tmpfs /run"
+mkdir -p "$D/mnt/run/localcloud"
+mount --bind "$D" "$D/mnt/run/localcloud" || fail "bind state dir"
+L=$D/mnt/run/localcloud
+for d in etc var root home opt srv usr mnt; do
+  [ -d "/$d" ] || continue
+  mkdir -p "$L/fs/$d-upper" "$L/fs/$d-work"
+  mount -t overlay overlay \
+    -o "lowerdir=/$d,upperdir=$L/fs/$d-upper,workdir=$L/fs/$d-work" "/$d" \
+    || fail "overlay /$d"
+done
+mount -n --move "$D/mnt/run" /run || fail "move /run"
+L=/run/localcloud
+mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "tmpfs /tmp"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "tmpfs /dev/shm"
+mkdir -p /run/lock /run/user
+
+HN=$(cat "$L/hostname")
+hostname "$HN" || fail "hostname"
+echo "$HN" > /etc/hostname
+IP=$(cat "$L/private_ip")
+printf '127.0.0.1 localhost\n%s %s %s.localdomain\n' "$IP" "$HN" "$HN" > /etc/hosts
+if [ -s "$L/authorized_keys" ]; then
+  mkdir -p /root/.ssh && chmod 700 /root/.ssh
+  cp "$L/authorized_keys" /root/.ssh/authorized_keys
+  chmod 600 /root/.ssh/authorized_keys
+fi
+say "booted $HN ($IP)"
+
+mkdir -p /var/lib/cloud/instance
+cp "$L/user-data" /var/lib/cloud/instance/user-data.txt 2>/dev/null || : > /var/lib/cloud/instance/user-data.txt
+chmod 700 /var/lib/cloud/instance/user-data.txt
+UD=/var/lib/cloud/instance/user-data.txt
+if [ -s "$UD" ]; then
+  say "running user data"
+  if [ "$(head -c 2 "$UD")" = "#!" ]; then run=("$UD"); else run=(/bin/sh "$UD"); fi
+  (cd / && exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 SHELL=/bin/bash TERM=dumb \
+      "${run[@]}") </dev/null
+  rc=$?
+  echo "$rc" > "$L/user-data.exit"
+  say "user data exited $rc"
+fi
+# Stay as init: reap orphans until the local cloud kills the namespace.
+trap '' TERM INT HUP
+while :; do sleep 3600 & wait $!; done

@@ -1,0 +1,220 @@
+"""Booting instances as Linux namespaces, and the network they live on.
+
+Network: a bridge holding the host's address of the subnet, the VPC CIDR
+routed `unreachable` (kept after stop, so no packet for an instance address
+ever leaves the machine), and per instance a network namespace
+lc-<bridge>-<instance id> joined to the bridge by a veth pair.
+
+Boot: nsenter --net=/run/netns/NS unshare --mount --uts --pid --fork
+--mount-proc --propagation private --kill-child=SIGKILL boot.sh DIR
+(`ip netns exec` is avoided: it remounts /sys and slurmd then fails).
+Killing the PID namespace's first process ends every process in it."""
+import hashlib
+import os
+import signal
+import subprocess
+import threading
+import time
+
+BOOT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.sh")
+
+
+def ip(*args, check=True):
+    r = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("ip %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r
+
+
+def netns_prefix(bridge):
+    return "lc-%s-" % bridge
+
+
+def existing_netns(bridge):
+    try:
+        names = os.listdir("/run/netns")
+    except FileNotFoundError:
+        return []
+    return [n for n in names if n.startswith(netns_prefix(bridge))]
+
+
+def setup_network(net):
+    """Creates the bridge (idempotent) and the unreachable route of the VPC."""
+    ip("route", "replace", "unreachable", str(net.vpc))
+    if ip("link", "show", net.bridge, check=False).returncode != 0:
+        ip("link", "add", net.bridge, "type", "bridge")
+    addr = "%s/%d" % (net.host_ip, net.subnet.prefixlen)
+    if addr not in ip("-o", "addr", "show", "dev", net.bridge).stdout:
+        ip("addr", "add", addr, "dev", net.bridge)
+    ip("link", "set", net.bridge, "up")
+
+
+def address_in_use_elsewhere(net):
+    """An interface other than our bridge with an address in our VPC CIDR
+    (another local cloud, or a real network): refuse to clash with it."""
+    import ipaddress
+    out = ip("-o", "-4", "addr", "show").stdout
+    for line in out.splitlines():
+        f = line.split()
+        dev, cidr = f[1], f[3]
+        if dev != net.bridge and ipaddress.ip_interface(cidr).ip in net.vpc:
+            return "%s has %s" % (dev, cidr)
+    return None
+
+
+def teardown_network(net):
+    for ns in existing_netns(net.bridge):
+        ip("netns", "del", ns, check=False)
+    ip("link", "del", net.bridge, check=False)
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return []
+
+
+def kill_boot_tree(pid):
+    """Kills an instance given its unshare pid: the namespace's init first
+    (the kernel then ends everything in the PID namespace), then unshare."""
+    for c in _children(pid):
+        try:
+            os.kill(c, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _is_our_boot(pid, inst_dir):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            args = f.read().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return BOOT_SH.encode() in args and inst_dir.encode() in args
+
+
+class Launcher:
+    def __init__(self, d, net, log):
+        self.dir = os.path.join(d, "instances")
+        self.net = net
+        self.log = log
+        self.lock = threading.Lock()
+        self.procs = {}        # id -> Popen
+        self.ended = set()     # ids whose termination was requested
+        self.boot_threads = {} # id -> thread setting the instance up
+
+    def inst_dir(self, iid):
+        return os.path.join(self.dir, iid)
+
+    def netns(self, iid):
+        return netns_prefix(self.net.bridge) + iid
+
+    def veth(self, iid):
+        return "lv" + hashlib.sha1((self.net.bridge + iid).encode()).hexdigest()[:12]
+
+    def reap_leftovers(self, ids):
+        """After a crash: ends boot processes and namespaces of instances a
+        previous run left behind."""
+        for iid in ids:
+            d = self.inst_dir(iid)
+            try:
+                pid = int(open(os.path.join(d, "pid")).read())
+            except (FileNotFoundError, ValueError):
+                continue
+            if _is_our_boot(pid, d):
+                kill_boot_tree(pid)
+        for ns in existing_netns(self.net.bridge):
+            ip("netns", "del", ns, check=False)
+
+    def launch(self, inst, user_data, public_key):
+        t = threading.Thread(target=self._boot, args=(inst, user_data, public_key), daemon=True)
+        with self.lock:
+            self.boot_threads[inst["id"]] = t
+        t.start()
+
+    def _boot(self, inst, user_data, public_key):
+        iid = inst["id"]
+        d = self.inst_dir(iid)
+        os.makedirs(d, exist_ok=True)
+        console = open(os.path.join(d, "console.log"), "ab")
+        try:
+            hn = "ip-" + inst["private_ip"].replace(".", "-")
+            for name, data in (("hostname", hn + "\n"), ("private_ip", inst["private_ip"] + "\n"),
+                               ("user-data", user_data), ("authorized_keys",
+                                                          (public_key + "\n") if public_key else "")):
+                with open(os.path.join(d, name), "wb") as f:
+                    f.write(data if isinstance(data, bytes) else data.encode())
+            ns, veth = self.netns(iid), self.veth(iid)
+            ip("netns", "add", ns)
+            ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            ip("link", "set", veth, "master", self.net.bridge, "up")
+            ip("-n", ns, "addr", "add", "%s/%d" % (inst["private_ip"], self.net.subnet.prefixlen),
+               "dev", "eth0")
+            ip("-n", ns, "link", "set", "eth0", "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+            ip("-n", ns, "route", "add", "default", "via", self.net.host_ip)
+            with self.lock:
+                if iid in self.ended:
+                    raise RuntimeError("terminated while booting")
+                env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                       "LANG": "C.UTF-8", "HOME": "/root"}
+                p = subprocess.Popen(
+                    ["nsenter", "--net=/run/netns/" + ns, "unshare", "--mount", "--uts",
+                     "--pid", "--fork", "--mount-proc", "--propagation", "private",
+                     "--kill-child=SIGKILL", "/bin/bash", BOOT_SH, d],
+                    stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                    env=env, start_new_session=True, cwd="/")
+                self.procs[iid] = p
+                with open(os.path.join(d, "pid"), "w") as f:
+                    f.write("%d\n" % p.pid)
+            self.log("instance %s booting (pid %d, %s)" % (iid, p.pid, inst["private_ip"]))
+        except Exception as e:  # the instance stays listed; its console says why
+            console.write(("[localcloud] boot failed: %s\n" % e).encode())
+            self.log("instance %s boot failed: %s" % (iid, e))
+        finally:
+            console.close()
+
+    def terminate(self, inst, wait=False):
+        with self.lock:
+            self.ended.add(inst["id"])
+        t = threading.Thread(target=self._end, args=(inst["id"],), daemon=True)
+        t.start()
+        if wait:
+            t.join()
+
+    def _end(self, iid):
+        with self.lock:
+            t = self.boot_threads.pop(iid, None)
+        if t is not None:                 # let a boot in progress finish first
+            t.join(timeout=30)
+        with self.lock:
+            p = self.procs.pop(iid, None)
+        if p is not None:
+            kill_boot_tree(p.pid)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.log("instance %s: boot process did not end" % iid)
+        ip("netns", "del", self.netns(iid), check=False)
+        try:
+            os.unlink(os.path.join(self.inst_dir(iid), "pid"))
+        except FileNotFoundError:
+            pass
+        self.log("instance %s ended" % iid)
+
+    def end_all(self, ids):
+        ts = []
+        for iid in ids:
+            with self.lock:
+                self.ended.add(iid)
+            t = threading.Thread(target=self._end, args=(iid,))
+            t.start()
+            ts.append(t)
+        for t in ts:
+            t.join()

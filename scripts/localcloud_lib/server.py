@@ -1,0 +1,473 @@
+"""The HTTP front door: one port for EC2, S3, STS (routed by the service in
+the SigV4 credential scope) and the IMDS (unsigned /latest/...), with
+signature checks, fault injection and each service's own error shapes."""
+import hashlib
+import http.server
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+from . import common, ec2, faults, instances, s3, sigv4
+from .xmlout import el, root, to_bytes
+
+STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Reply:
+    def __init__(self, status, body=b"", headers=None):
+        self.status, self.body, self.headers = status, body, dict(headers or {})
+
+
+class Cloud:
+    """Everything one local cloud holds; the handler is a thin shell around it."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.dir = cfg["dir"]
+        self.creds = common.Credentials(self.dir)
+        self.net = common.Network(cfg["cidr"], cfg["bridge"])
+        self.logf = open(os.path.join(self.dir, "server.log"), "a", buffering=1)
+        self.launcher = instances.Launcher(self.dir, self.net, self.log)
+        self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher)
+        self.s3 = s3.S3(self.dir, self.creds)
+        self.faults = faults.Faults(self.dir)
+        self.imds_tokens = {}
+        self.lock = threading.Lock()
+
+    def log(self, msg):
+        self.logf.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
+
+    def lookup_secret(self, key_id):
+        return self.creds.secret_for(key_id)
+
+    def recover(self):
+        """Instances a crashed run left alive are ended and marked terminated."""
+        live = [i["id"] for i in self.ec2.live_instances()]
+        self.launcher.reap_leftovers(live)
+        self.ec2.end_all("Server.InternalError: the local cloud was restarted")
+
+    def shutdown(self):
+        live = [i["id"] for i in self.ec2.live_instances() if i["boot"]]
+        self.launcher.end_all(live)
+        self.ec2.end_all("Server.InternalError: the local cloud was stopped")
+        instances.teardown_network(self.net)
+
+
+# ---------- error replies per service ----------
+def ec2_error(code, message, status, rid):
+    return Reply(status, ec2.error_xml(code, message, rid), {"Content-Type": "text/xml"})
+
+
+def s3_error(e, rid, head=False):
+    h = {"Content-Type": "application/xml"}
+    h.update(e.headers)
+    return Reply(e.status, b"" if head else s3.error_xml(e.code, e.message, rid, e.extra), h)
+
+
+def sts_error(code, message, status, rid):
+    r = root("ErrorResponse", STS_XMLNS)
+    e = el(r, "Error")
+    el(e, "Type", "Sender" if status < 500 else "Receiver")
+    el(e, "Code", code)
+    el(e, "Message", message)
+    el(r, "RequestId", rid)
+    return Reply(status, to_bytes(r), {"Content-Type": "text/xml"})
+
+
+AUTH_ERRORS = {
+    # kind: (ec2 code, status), (s3 code, status), (sts code, status)
+    "missing": (("MissingAuthenticationToken", 401), ("AccessDenied", 403),
+                ("MissingAuthenticationToken", 403)),
+    "malformed": (("IncompleteSignature", 400), ("AuthorizationQueryParametersError", 400),
+                  ("IncompleteSignature", 400)),
+    "unknown_key": (("AuthFailure", 401), ("InvalidAccessKeyId", 403),
+                    ("InvalidClientTokenId", 403)),
+    "bad_token": (("AuthFailure", 401), ("InvalidToken", 400), ("InvalidClientTokenId", 403)),
+    "bad_signature": (("AuthFailure", 401), ("SignatureDoesNotMatch", 403),
+                      ("SignatureDoesNotMatch", 403)),
+    "expired": (("RequestExpired", 400), ("AccessDenied", 403), ("ExpiredToken", 403)),
+    "skew": (("RequestExpired", 400), ("RequestTimeTooSkewed", 403),
+             ("SignatureDoesNotMatch", 403)),
+}
+AUTH_MESSAGES = {
+    "unknown_key": ("AWS was not able to validate the provided access credentials",
+                    "The AWS Access Key Id you provided does not exist in our records.",
+                    "The security token included in the request is invalid."),
+    "bad_signature": ("AWS was not able to validate the provided access credentials",
+                      "The request signature we calculated does not match the signature you "
+                      "provided. Check your key and signing method.",
+                      "The request signature we calculated does not match the signature you "
+                      "provided. Check your AWS Secret Access Key and signing method."),
+}
+
+
+def auth_error(service, err, rid, head=False):
+    col = {"ec2": 0, "s3": 1, "sts": 2}.get(service, 0)
+    code, status = AUTH_ERRORS[err.kind][col]
+    msg = AUTH_MESSAGES[err.kind][col] if err.kind in AUTH_MESSAGES else str(err)
+    if col == 1:
+        extra = {"CanonicalRequest": str(err)} if err.kind == "bad_signature" else None
+        return s3_error(s3.S3Error(code, msg, status, extra), rid, head)
+    if col == 2:
+        return sts_error(code, msg, status, rid)
+    return ec2_error(code, msg, status, rid)
+
+
+FAULT_ERRORS = {
+    "ec2": {"throttle": ("RequestLimitExceeded", "Request limit exceeded.", 503),
+            "500": ("InternalError", "An internal error has occurred.", 500),
+            "503": ("Unavailable", "The service is unavailable. Please try again shortly.", 503)},
+    "s3": {"throttle": ("SlowDown", "Please reduce your request rate.", 503),
+           "500": ("InternalError", "We encountered an internal error. Please try again.", 500),
+           "503": ("ServiceUnavailable", "Service is unable to handle request.", 503)},
+    "sts": {"throttle": ("Throttling", "Rate exceeded", 400),
+            "500": ("InternalFailure", "The request processing has failed because of an "
+                    "unknown error, exception or failure.", 500),
+            "503": ("ServiceUnavailable", "Service is unable to handle request.", 503)},
+}
+
+
+def fault_reply(service, kind, rid, head=False):
+    code, msg, status = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])[kind]
+    if service == "s3":
+        return s3_error(s3.S3Error(code, msg, status), rid, head)
+    if service == "sts":
+        return sts_error(code, msg, status, rid)
+    return ec2_error(code, msg, status, rid)
+
+
+class Reset(Exception):
+    """Drop the connection with a TCP reset instead of answering."""
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "localcloud"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_PUT = do_POST = do_HEAD = do_DELETE = do_GET
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def dispatch(self):
+        cloud = self.server.cloud
+        rid = common.request_id()
+        body = self.read_body()
+        split = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        head = self.command == "HEAD"
+        try:
+            reply, service, op = self.route(cloud, rid, body, split, query, head)
+        except Reset:
+            self.reset()
+            return
+        except Exception as e:  # a bug here must not kill the server
+            import traceback
+            cloud.log("internal error: %s\n%s" % (e, traceback.format_exc()))
+            reply, service, op = ec2_error("InternalError", "internal error", 500, rid), "?", "?"
+        cloud.log("%s %s %s %s -> %d" % (self.client_address[0], self.command,
+                                         split.path[:80], op, reply.status))
+        self.send(reply, rid, service, head)
+
+    def route(self, cloud, rid, body, split, query, head):
+        if split.path == "/_localcloud/health":
+            return Reply(200, b"ok\n"), "health", "Health"
+        signed = "Authorization" in self.headers or "X-Amz-Signature" in query
+        if not signed and split.path.startswith("/latest/"):
+            return self.imds(cloud, split, body), "imds", "IMDS"
+        service, region = sigv4.scope_of(self.headers, query)
+        if service is None:
+            service = "ec2" if b"Action=" in body else "s3"
+        try:
+            signed_req = sigv4.verify(self.command, self.path, self.headers, body,
+                                      cloud.lookup_secret)
+        except sigv4.AuthError as e:
+            cloud.log("auth %s: %s" % (e.kind, str(e).replace("\n", " | ")))
+            return auth_error(service, e, rid, head), service, "Auth"
+        region = signed_req.region
+        if service == "s3":
+            op = s3.operation(self.command, split.path, query)
+            return self.s3_call(cloud, rid, body, split, query, head, region, op, signed_req), \
+                service, op
+        if service in ("ec2", "sts"):
+            params = {k: v[0] for k, v in query.items()}
+            if body and "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
+                params.update({k: v[0] for k, v in urllib.parse.parse_qs(
+                    body.decode("utf-8", "replace"), keep_blank_values=True).items()})
+            op = params.get("Action", "")
+            return self.query_call(cloud, rid, service, op, params, region, signed_req), \
+                service, op
+        return ec2_error("InvalidAction", "The service %s is not offered by the local cloud"
+                         % service, 400, rid), service, "?"
+
+    def with_faults(self, cloud, service, op, rid, head, call):
+        for f in cloud.faults.take(op, "before"):
+            if f["kind"] == "latency":
+                time.sleep(f["ms"] / 1000.0)
+            elif f["kind"] == "reset":
+                raise Reset()
+            else:
+                return fault_reply(service, f["kind"], rid, head)
+        reply = call()
+        for f in cloud.faults.take(op, "after"):
+            if f["kind"] == "latency":
+                time.sleep(f["ms"] / 1000.0)
+            elif f["kind"] == "reset":
+                raise Reset()
+            else:
+                return fault_reply(service, f["kind"], rid, head)
+        return reply
+
+    def query_call(self, cloud, rid, service, op, params, region, signed_req):
+        if params.get("Version") is None and service == "ec2":
+            return ec2_error("MissingParameter", "The request must contain the parameter "
+                             "Version", 400, rid)
+
+        def call():
+            if service == "sts":
+                return self.sts(cloud, op, rid, signed_req)
+            try:
+                return Reply(200, cloud.ec2.handle(op, params, region, rid),
+                             {"Content-Type": "text/xml;charset=UTF-8"})
+            except ec2.EC2Error as e:
+                return ec2_error(e.code, e.message, e.status, rid)
+        return self.with_faults(cloud, service, op, rid, False, call)
+
+    def sts(self, cloud, op, rid, signed_req):
+        if op != "GetCallerIdentity":
+            return sts_error("InvalidAction", "Could not find operation %s for version "
+                             "2011-06-15" % op, 400, rid)
+        c = cloud.creds
+        r = root("GetCallerIdentityResponse", STS_XMLNS)
+        res = el(r, "GetCallerIdentityResult")
+        if signed_req.access_key == c.role_access_key_id:
+            el(res, "Arn", "arn:aws:sts::%s:assumed-role/%s/localcloud" % (c.account_id,
+                                                                          c.role_name))
+            el(res, "UserId", "AROA%s:localcloud" % c.account_id)
+        else:
+            el(res, "Arn", "arn:aws:iam::%s:user/localcloud" % c.account_id)
+            el(res, "UserId", "AIDA" + hashlib.sha1(c.access_key_id.encode()).hexdigest()[:17]
+               .upper())
+        el(res, "Account", c.account_id)
+        el(el(r, "ResponseMetadata"), "RequestId", rid)
+        return Reply(200, to_bytes(r), {"Content-Type": "text/xml"})
+
+    def s3_call(self, cloud, rid, body, split, query, head, region, op, signed_req):
+        sha = self.headers.get("x-amz-content-sha256")
+        if not signed_req.presigned:
+            if sha is None:
+                return s3_error(s3.S3Error("InvalidRequest", "Missing required header for this "
+                                           "request: x-amz-content-sha256", 400), rid, head)
+            if sha.startswith("STREAMING-"):
+                return s3_error(s3.S3Error("NotImplemented", "aws-chunked uploads are not "
+                                           "implemented by the local cloud", 501), rid, head)
+            if sha != "UNSIGNED-PAYLOAD":
+                ours = hashlib.sha256(body).hexdigest()
+                if not HEX64.match(sha) or sha != ours:
+                    return s3_error(s3.S3Error(
+                        "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header "
+                        "does not match what was computed.", 400,
+                        {"ClientComputedContentSHA256": sha, "S3ComputedContentSHA256": ours}),
+                        rid, head)
+
+        def call():
+            try:
+                r = cloud.s3.handle(self.command, split.path, query, self.headers, body, region)
+                return Reply(r.status, r.body, r.headers)
+            except s3.S3Error as e:
+                return s3_error(e, rid, head)
+        return self.with_faults(cloud, "s3", op, rid, head, call)
+
+    # ---------- IMDS ----------
+    def imds(self, cloud, split, body):
+        path = split.path
+        now = time.time()
+        if path == "/latest/api/token":
+            if self.command != "PUT":
+                return Reply(405, b"", {"Allow": "PUT"})
+            try:
+                ttl = int(self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", ""))
+            except ValueError:
+                return Reply(400, b"")
+            if not 1 <= ttl <= 21600:
+                return Reply(400, b"")
+            tok = secrets.token_urlsafe(40)
+            with cloud.lock:
+                cloud.imds_tokens = {t: e for t, e in cloud.imds_tokens.items() if e > now}
+                cloud.imds_tokens[tok] = now + ttl
+            return Reply(200, tok.encode(), {"X-aws-ec2-metadata-token-ttl-seconds": str(ttl),
+                                             "Content-Type": "text/plain"})
+        tok = self.headers.get("X-aws-ec2-metadata-token")
+        if not tok or cloud.imds_tokens.get(tok, 0) < now:
+            return Reply(401, b"")
+        inst = None
+        src = self.client_address[0]
+        for i in cloud.ec2.live_instances():
+            if i["private_ip"] == src:
+                inst = i
+        region = inst["region"] if inst else cloud.cfg["region"]
+        c = cloud.creds
+        exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 6 * 3600))
+        creds = json.dumps({"Code": "Success", "LastUpdated": common.iso8601(now)[:19] + "Z",
+                            "Type": "AWS-HMAC", "AccessKeyId": c.role_access_key_id,
+                            "SecretAccessKey": c.role_secret_access_key,
+                            "Token": c.role_session_token, "Expiration": exp}, indent=2)
+        tree = {
+            "/latest/meta-data/iam/security-credentials/": c.role_name,
+            "/latest/meta-data/iam/security-credentials/" + c.role_name: creds,
+            "/latest/meta-data/iam/info": json.dumps({
+                "Code": "Success", "LastUpdated": common.iso8601(now)[:19] + "Z",
+                "InstanceProfileArn": "arn:aws:iam::%s:instance-profile/%s" % (c.account_id,
+                                                                               c.role_name),
+                "InstanceProfileId": "AIPA" + c.account_id}),
+            "/latest/meta-data/placement/region": region,
+            "/latest/meta-data/placement/availability-zone": region + "a",
+        }
+        if inst:
+            ipaddr = inst["private_ip"]
+            hn = "ip-%s.%s.compute.internal" % (ipaddr.replace(".", "-"), region)
+            tree.update({
+                "/latest/meta-data/instance-id": inst["id"],
+                "/latest/meta-data/instance-type": inst["type"],
+                "/latest/meta-data/ami-id": inst["image_id"],
+                "/latest/meta-data/local-ipv4": ipaddr,
+                "/latest/meta-data/local-hostname": hn,
+                "/latest/meta-data/hostname": hn,
+                "/latest/dynamic/instance-identity/document": json.dumps({
+                    "accountId": c.account_id, "architecture": "x86_64",
+                    "availabilityZone": region + "a", "imageId": inst["image_id"],
+                    "instanceId": inst["id"], "instanceType": inst["type"],
+                    "pendingTime": common.iso8601(inst["launch_time"])[:19] + "Z",
+                    "privateIp": ipaddr, "region": region, "version": "2017-09-30"}, indent=2),
+            })
+            if inst["user_data"]:
+                import base64
+                tree["/latest/user-data"] = base64.b64decode(inst["user_data"])
+        if path in tree:
+            v = tree[path]
+            return Reply(200, v if isinstance(v, bytes) else v.encode(),
+                         {"Content-Type": "text/plain"})
+        # directory listings
+        prefix = path if path.endswith("/") else path + "/"
+        kids = sorted({k[len(prefix):].split("/")[0] + ("/" if "/" in k[len(prefix):].rstrip("/")
+                                                       else "")
+                       for k in tree if k.startswith(prefix) and k != prefix})
+        if kids:
+            return Reply(200, "\n".join(kids).encode(), {"Content-Type": "text/plain"})
+        return Reply(404, b"")
+
+    # ---------- output ----------
+    def send(self, reply, rid, service, head):
+        self.send_response(reply.status)
+        h = reply.headers
+        if service == "s3":
+            h.setdefault("x-amz-request-id", rid[:16].replace("-", "").upper())
+            h.setdefault("x-amz-id-2", rid)
+        elif service in ("ec2", "sts"):
+            h.setdefault("x-amzn-RequestId", rid)
+        if "Content-Length" not in h:
+            h["Content-Length"] = str(len(reply.body))
+        for k, v in h.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head and reply.status not in (204, 304):
+            self.wfile.write(reply.body)
+
+    def reset(self):
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            # Replace the socket's descriptor: the kernel then sends RST at once.
+            null = os.open("/dev/null", os.O_RDWR)
+            os.dup2(null, self.connection.fileno())
+            os.close(null)
+        except OSError:
+            pass
+
+    def finish(self):
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass  # resets and clients hanging up are normal here
+
+
+def serve(cfg):
+    """Runs a local cloud in the foreground until SIGTERM/SIGINT."""
+    d = cfg["dir"]
+    net = common.Network(cfg["cidr"], cfg["bridge"])
+    clash = instances.address_in_use_elsewhere(net)
+    if clash:
+        sys.exit("localcloud: CIDR %s clashes with an existing address (%s); choose another "
+                 "--cidr" % (cfg["cidr"], clash))
+    instances.setup_network(net)
+    cloud = Cloud(cfg)
+    cloud.recover()
+    srv = None
+    for port in ([cfg["port"]] if cfg["port"] else []) + [0]:
+        try:
+            srv = Server((net.host_ip, port), Handler)
+            break
+        except OSError as e:
+            if cfg.get("port_strict"):
+                sys.exit("localcloud: cannot listen on %s:%d: %s" % (net.host_ip, port, e))
+    srv.cloud = cloud
+    port = srv.server_address[1]
+    info = {"pid": os.getpid(), "host": net.host_ip, "port": port,
+            "endpoint": "http://%s:%d" % (net.host_ip, port), "started": time.time()}
+    info.update({k: cfg[k] for k in ("bridge", "cidr", "region", "boot")})
+    common.write_json(os.path.join(d, "server.json"), info)
+    cfg_saved = dict(cfg, port=port)
+    common.write_json(os.path.join(d, "config.json"), cfg_saved)
+    cloud.log("listening on %s (boot %s)" % (info["endpoint"], "on" if cfg["boot"] else "off"))
+
+    def stop(*_):
+        threading.Thread(target=srv.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        cloud.log("stopping")
+        srv.server_close()
+        cloud.shutdown()
+        try:
+            os.unlink(os.path.join(d, "server.json"))
+        except FileNotFoundError:
+            pass
+        cloud.log("stopped")
