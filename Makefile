@@ -133,3 +133,18 @@ install: pclusterfs
 
 clean:
 	rm -rf build pclusterfs
+
+# ---------------------------------------------------------------- aws probe
+# tests/tools/awsprobe drives the AWS layer from the command line for the
+# integration tests (tests/integration/test_aws_*.py), in the release and
+# the sanitizer build.
+AWSPROBE := build/rel/tools/awsprobe build/asan/tools/awsprobe
+build/rel/tools/awsprobe: build/rel/tests/tools/awsprobe.o build/rel/libpcfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+build/asan/tools/awsprobe: build/asan/tests/tools/awsprobe.o build/asan/libpcfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+awsprobe: $(AWSPROBE)
+integration: $(AWSPROBE)
+.PHONY: awsprobe

@@ -199,7 +199,7 @@ static const char *const throttling_codes[] = {
 };
 static const char *const transient_codes[] = {
     "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
-    "ServiceUnavailable", "IDPCommunicationError",
+    "ServiceUnavailable", "Unavailable", "IDPCommunicationError",
 };
 
 bool aws_retryable_status(long status, const char *code)
