@@ -151,3 +151,14 @@ def test_s3_retries(localcloud, awsprobe):
     assert err["code"] == "SlowDown" and err["attempts"] == 3 and err["errno"] == -errno.EAGAIN
     secret = lc.env["AWS_SECRET_ACCESS_KEY"]
     assert secret not in awsprobe.last.stdout + awsprobe.last.stderr
+
+
+def test_threads_with_own_clients_share_credentials(localcloud, awsprobe):
+    """Eight threads, each with its own client, one credentials provider."""
+    lc = localcloud
+    b = "pcfs-par-%s" % lc.account_id
+    s3(lc, awsprobe, "create-bucket", b)
+    lc.fault("PutObject:503:before:5")      # some retries on the way
+    assert s3(lc, awsprobe, "parallel-put", b, "p/", "8", "10")["stored"] == 80
+    cli = lc.aws_json("s3api", "list-objects-v2", "--bucket", b, "--prefix", "p/")
+    assert len(cli["Contents"]) == 80

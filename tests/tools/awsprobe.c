@@ -9,8 +9,9 @@
  * create-tags | describe-key-pairs | describe-vpcs | describe-subnets |
  * describe-images | newest-image | describe-instance-types | create-bucket |
  * head-bucket | put-object | get-object | head-object | delete-object |
- * list-objects | presign (see usage()). */
+ * list-objects | presign | parallel-put (see usage()). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ static void usage(void)
           "  create-bucket B | head-bucket B | head-object B K | delete-object B K | get-object B K\n"
           "  put-object B K (--data D | --file F) [--if-none-match] [--if-match ETAG]\n"
           "  list-objects B [--prefix P] [--page-size N]\n"
-          "  presign GET|PUT B K SECONDS\n", stderr);
+          "  presign GET|PUT B K SECONDS\n"
+          "  parallel-put B PREFIX THREADS COUNT   (needs --owner)\n", stderr);
     exit(2);
 }
 
@@ -395,6 +397,56 @@ static int op_s3(struct aws_client *c, const char *op, int argc, char **argv)
     return 2;
 }
 
+/* parallel-put: THREADS threads, each with its own client (one curl handle
+ * per thread) sharing one credentials provider, each storing COUNT objects. */
+struct put_job {
+    struct aws_creds_provider *creds;
+    const char *region, *owner, *bucket, *prefix;
+    int thread, count, failed;
+    struct aws_error err;
+};
+
+static void *put_worker(void *arg)
+{
+    struct put_job *j = arg;
+    struct aws_client *c = aws_client_new(j->creds, j->region);
+    aws_client_set_bucket_owner(c, j->owner);
+    for (int i = 0; i < j->count && !j->failed; i++) {
+        char key[512], body[64];
+        snprintf(key, sizeof key, "%s%d-%d", j->prefix, j->thread, i);
+        snprintf(body, sizeof body, "thread %d object %d", j->thread, i);
+        if (aws_s3_put_object(c, j->bucket, key, body, strlen(body), NULL, NULL, &j->err) != 0)
+            j->failed = 1;
+    }
+    aws_client_free(c);
+    return NULL;
+}
+
+static int parallel_put(struct aws_creds_provider *creds, const char *region, const char *owner,
+                        int argc, char **argv)
+{
+    if (argc != 4 || !owner)
+        usage();
+    int threads = atoi(argv[2]), count = atoi(argv[3]);
+    if (threads < 1 || threads > 64)
+        usage();
+    struct put_job jobs[64];
+    pthread_t tids[64];
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (struct put_job){creds, region, owner, argv[0], argv[1], t, count, 0, {0}};
+        pthread_create(&tids[t], NULL, put_worker, &jobs[t]);
+    }
+    int failed = -1;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(tids[t], NULL);
+        if (jobs[t].failed && failed < 0)
+            failed = t;
+    }
+    if (failed >= 0)
+        return fail(NULL, jobs[failed].err.err, &jobs[failed].err);
+    return emit(json_pack("{s:i}", "stored", threads * count));
+}
+
 int main(int argc, char **argv)
 {
     const char *region_opt = NULL, *owner = NULL, *profile = NULL;
@@ -424,7 +476,9 @@ int main(int argc, char **argv)
     if (owner)
         aws_client_set_bucket_owner(c, owner);
     int ret;
-    if (strcmp(op, "identity") == 0) {
+    if (strcmp(op, "parallel-put") == 0) {
+        ret = parallel_put(creds, region, owner, argc - i, argv + i);
+    } else if (strcmp(op, "identity") == 0) {
         struct aws_identity id;
         rc = aws_sts_get_caller_identity(c, &id, &err);
         char src[128];
