@@ -6,8 +6,11 @@
 
 The probe runs with the local cloud's environment only (none of the host's
 AWS variables, no config files, instance metadata disabled unless a test
-passes env). AWSPROBE picks the binary (default: the sanitizer build, so
-leaks and undefined behaviour fail the test; else the release build)."""
+passes env). AWSPROBE picks the binary; by default the variant that
+PCLUSTERFS_BIN names (the sanitizer build under `make integration`'s first
+pass, so leaks and undefined behaviour fail the test), else whichever is
+built. Backoff delays run at a tenth of the SDKs' unless a test passes
+backoff=1.0, so retry tests stay quick."""
 import json
 import os
 import subprocess
@@ -20,7 +23,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def probe_binary():
     if os.environ.get("AWSPROBE"):
         return os.environ["AWSPROBE"]
-    for variant in ("asan", "rel"):
+    bin_ = os.environ.get("PCLUSTERFS_BIN", "")
+    order = ("asan", "rel") if "/asan/" in bin_ or not bin_ else ("rel", "asan")
+    for variant in order:
         p = os.path.join(REPO, "build", variant, "tools", "awsprobe")
         if os.path.exists(p):
             return p
@@ -34,13 +39,13 @@ class Probe:
         self.binary = probe_binary()
         self.last = None     # CompletedProcess of the last run
 
-    def __call__(self, lc, *args, ok=True, env=None, drop=(), timeout=120):
+    def __call__(self, lc, *args, ok=True, env=None, drop=(), timeout=120, backoff=0.1):
         e = lc.client_env(AWS_EC2_METADATA_DISABLED="true",
                           ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
         for k in drop:
             e.pop(k, None)
         e.update(env or {})
-        r = subprocess.run([self.binary, *args], env=e, capture_output=True, text=True,
+        r = subprocess.run([self.binary, "--backoff-scale", str(backoff), *args], env=e, capture_output=True, text=True,
                            timeout=timeout)
         self.last = r
         assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr

@@ -172,9 +172,11 @@ def test_final_errors_and_exhausted_retries(localcloud, awsprobe):
 
     # throttled for good: the standard mode's 3 attempts, then the code
     lc.fault("DescribeVpcs:throttle")
-    err = awsprobe(lc, "describe-vpcs", ok=False)["error"]
+    t0 = time.time()
+    err = awsprobe(lc, "describe-vpcs", ok=False, backoff=1.0)["error"]
     assert err["code"] == "RequestLimitExceeded" and err["attempts"] == 3
     assert err["errno"] == -errno.EAGAIN
+    assert time.time() - t0 < 1 + 2 + 3    # full jitter: at most 1 s, then 2 s, plus work
     err = awsprobe(lc, "describe-vpcs", ok=False, env={"AWS_MAX_ATTEMPTS": "5"})["error"]
     assert err["attempts"] == 5
     lc.clear_faults()

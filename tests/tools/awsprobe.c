@@ -3,7 +3,8 @@
  * on stdout; on failure {"error": {...}} and exit status 1. Retries and
  * failures the client logs go to stderr.
  *
- *   awsprobe [--region R] [--owner ACCOUNT] [--max-attempts N] [--profile P] OP ARGS...
+ *   awsprobe [--region R] [--owner ACCOUNT] [--max-attempts N] [--profile P]
+ *            [--backoff-scale X] OP ARGS...
  *
  * OPs: identity | run-instances | describe-instances | terminate-instances |
  * create-tags | describe-key-pairs | describe-vpcs | describe-subnets |
@@ -24,7 +25,8 @@
 
 static void usage(void)
 {
-    fputs("usage: awsprobe [--region R] [--owner ACCOUNT] [--max-attempts N] [--profile P] OP ...\n"
+    fputs("usage: awsprobe [--region R] [--owner ACCOUNT] [--max-attempts N] [--profile P]\n"
+          "                [--backoff-scale X] OP ...\n"
           "  identity\n"
           "  run-instances --image I --type T [--key K] [--subnet S] [--sg G]... [--token T]\n"
           "                [--user-data-file F] [--tag K=V]... [--count N]\n"
@@ -403,6 +405,7 @@ struct put_job {
     struct aws_creds_provider *creds;
     const char *region, *owner, *bucket, *prefix;
     int thread, count, failed;
+    double backoff_scale;
     struct aws_error err;
 };
 
@@ -411,6 +414,7 @@ static void *put_worker(void *arg)
     struct put_job *j = arg;
     struct aws_client *c = aws_client_new(j->creds, j->region);
     aws_client_set_bucket_owner(c, j->owner);
+    aws_client_set_backoff_scale(c, j->backoff_scale);
     for (int i = 0; i < j->count && !j->failed; i++) {
         char key[512], body[64];
         snprintf(key, sizeof key, "%s%d-%d", j->prefix, j->thread, i);
@@ -423,7 +427,7 @@ static void *put_worker(void *arg)
 }
 
 static int parallel_put(struct aws_creds_provider *creds, const char *region, const char *owner,
-                        int argc, char **argv)
+                        double backoff_scale, int argc, char **argv)
 {
     if (argc != 4 || !owner)
         usage();
@@ -433,7 +437,8 @@ static int parallel_put(struct aws_creds_provider *creds, const char *region, co
     struct put_job jobs[64];
     pthread_t tids[64];
     for (int t = 0; t < threads; t++) {
-        jobs[t] = (struct put_job){creds, region, owner, argv[0], argv[1], t, count, 0, {0}};
+        jobs[t] = (struct put_job){creds, region, owner, argv[0], argv[1], t, count, 0,
+                                   backoff_scale, {0}};
         pthread_create(&tids[t], NULL, put_worker, &jobs[t]);
     }
     int failed = -1;
@@ -451,12 +456,14 @@ int main(int argc, char **argv)
 {
     const char *region_opt = NULL, *owner = NULL, *profile = NULL;
     int attempts = 0;
+    double backoff_scale = 1.0;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (!strcmp(argv[i], "--region")) region_opt = argv[i + 1];
         else if (!strcmp(argv[i], "--owner")) owner = argv[i + 1];
         else if (!strcmp(argv[i], "--profile")) profile = argv[i + 1];
         else if (!strcmp(argv[i], "--max-attempts")) attempts = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--backoff-scale")) backoff_scale = atof(argv[i + 1]);
         else usage();
     }
     if (i >= argc)
@@ -475,9 +482,10 @@ int main(int argc, char **argv)
         aws_client_set_max_attempts(c, attempts);
     if (owner)
         aws_client_set_bucket_owner(c, owner);
+    aws_client_set_backoff_scale(c, backoff_scale);
     int ret;
     if (strcmp(op, "parallel-put") == 0) {
-        ret = parallel_put(creds, region, owner, argc - i, argv + i);
+        ret = parallel_put(creds, region, owner, backoff_scale, argc - i, argv + i);
     } else if (strcmp(op, "identity") == 0) {
         struct aws_identity id;
         rc = aws_sts_get_caller_identity(c, &id, &err);
