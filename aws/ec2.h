@@ -49,6 +49,9 @@ struct aws_ec2_run_params {
     const struct aws_tag *tags;     /* applied to the instances and their volumes */
     size_t n_tags;
 };
+/* Launches; *out lists the new instances. A ClientToken reused with other
+ * parameters fails with IdempotentParameterMismatch (-EEXIST): look the
+ * launch up with the "client-token" filter of DescribeInstances. */
 int aws_ec2_run_instances(struct aws_client *c, const struct aws_ec2_run_params *p,
                           struct aws_ec2_instances *out, struct aws_error *err);
 

@@ -10,15 +10,32 @@ void aws_error_clear(struct aws_error *e)
         memset(e, 0, sizeof *e);
 }
 
+static void vset(struct aws_error *e, int err, const char *code, const char *fmt, va_list ap)
+{
+    e->err = err;
+    snprintf(e->code, sizeof e->code, "%s", code ? code : "");
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+}
+
 int aws_error_set(struct aws_error *e, int err, const char *code, const char *fmt, ...)
 {
     if (!e)
         return err;
-    e->err = err;
-    snprintf(e->code, sizeof e->code, "%s", code ? code : "");
+    memset(e, 0, sizeof *e);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    vset(e, err, code, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int aws_error_reword(struct aws_error *e, int err, const char *code, const char *fmt, ...)
+{
+    if (!e)
+        return err;
+    va_list ap;
+    va_start(ap, fmt);
+    vset(e, err, code, fmt, ap);
     va_end(ap);
     return err;
 }

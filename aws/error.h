@@ -19,8 +19,13 @@ struct aws_error {
 };
 
 void aws_error_clear(struct aws_error *e);
-/* Sets err/code/message (printf-style); returns err. e may be NULL. */
+/* Replaces the whole error with err/code/message (printf-style); returns
+ * err. e may be NULL. */
 int aws_error_set(struct aws_error *e, int err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Like aws_error_set but keeps http_status and request_id: for a clearer
+ * message about an answer AWS gave. */
+int aws_error_reword(struct aws_error *e, int err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* "InvalidKeyPair.NotFound: The key pair 'x' does not exist (HTTP 400, request id ...)" */
 const char *aws_error_format(const struct aws_error *e, char *buf, size_t n);

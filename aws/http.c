@@ -152,6 +152,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         /* A new status line (after 100 Continue): forget earlier headers. */
         r->etag[0] = r->request_id[0] = r->bucket_region[0] = '\0';
         r->last_modified[0] = r->content_type[0] = '\0';
+        r->content_length = 0;
         return n;
     }
     header_value(data, n, "ETag", r->etag, sizeof r->etag);
@@ -435,8 +436,9 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
     }
     if (err->err == 0)
         err->err = -EIO;
-    logf_(c, "%s %s failed after %d attempt(s): %s: %s", req->service, req->method,
-          c->last_attempts, err->code, err->message);
+    if (c->last_attempts > 1)   /* plain answers like 404 are the caller's to report */
+        logf_(c, "%s %s failed after %d attempts: %s: %s", req->service, req->method,
+              c->last_attempts, err->code, err->message);
     return err->err;
 }
 

@@ -18,6 +18,18 @@ static int need_owner(struct aws_client *c, struct aws_error *err)
     return 0;
 }
 
+/* Bucket names go into hostnames and paths: allow only what S3 allows. */
+static bool valid_bucket(const char *b)
+{
+    size_t n = b ? strlen(b) : 0;
+    if (n < 3 || n > 63)
+        return false;
+    for (const char *p = b; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+            return false;
+    return strstr(b, "..") == NULL && b[0] != '.' && b[0] != '-';
+}
+
 /* One S3 call on `bucket`; path is "" for the bucket itself, else "/key". */
 static int s3_call(struct aws_client *c, const char *bucket, const char *method, const char *path,
                    const char *query, const struct aws_header *extra, size_t n_extra,
@@ -25,8 +37,12 @@ static int s3_call(struct aws_client *c, const char *bucket, const char *method,
                    bool with_owner, struct aws_response *resp, struct aws_error *err)
 {
     memset(resp, 0, sizeof *resp);
-    if (!bucket || !*bucket)
-        return aws_error_set(err, -EINVAL, "InvalidBucketName", "no bucket name");
+    if (!valid_bucket(bucket))
+        return aws_error_set(err, -EINVAL, "InvalidBucketName",
+                             "\"%.80s\" is not a bucket name (3-63 of a-z 0-9 . -)",
+                             bucket ? bucket : "");
+    if (path[0] == '/' && path[1] == '\0')
+        return aws_error_set(err, -EINVAL, "InvalidKey", "an object key cannot be empty");
     struct aws_endpoint ep;
     int rc = aws_endpoint_resolve("s3", aws_client_region(c), bucket, &ep, err);
     if (rc)
@@ -122,9 +138,9 @@ int aws_s3_head_bucket(struct aws_client *c, const char *bucket, char *region_ou
     if (region_out && n)
         snprintf(region_out, n, "%s", r.bucket_region);
     if (rc == -ENOENT)
-        aws_error_set(err, -ENOENT, "NoSuchBucket", "bucket %s does not exist", bucket);
+        aws_error_reword(err, -ENOENT, "NoSuchBucket", "bucket %s does not exist", bucket);
     else if (rc == -EACCES)
-        aws_error_set(err, -EACCES, "AccessDenied",
+        aws_error_reword(err, -EACCES, "AccessDenied",
                       "bucket %s is not owned by account %s, or these credentials may not use it",
                       bucket, aws_client_bucket_owner(c));
     aws_response_free(&r);
@@ -215,7 +231,7 @@ int aws_s3_head_object(struct aws_client *c, const char *bucket, const char *key
     if (rc == 0)
         fill_info(info, key, &r, r.content_length);
     else if (rc == -ENOENT)
-        aws_error_set(err, -ENOENT, "NoSuchKey", "%s is not in bucket %s", key, bucket);
+        aws_error_reword(err, -ENOENT, "NoSuchKey", "%s is not in bucket %s", key, bucket);
     aws_response_free(&r);
     free(path);
     return rc;
@@ -323,6 +339,8 @@ int aws_s3_presign(struct aws_client *c, const char *method, const char *bucket,
     if (expires < 1 || expires > 604800)
         return aws_error_set(err, -EINVAL, "InvalidParameter",
                              "a presigned URL lives 1 s to 7 days, not %ld s", expires);
+    if (!valid_bucket(bucket) || !key || !*key)
+        return aws_error_set(err, -EINVAL, "InvalidParameter", "presign needs a bucket and a key");
     struct aws_endpoint ep;
     int rc = aws_endpoint_resolve("s3", aws_client_region(c), bucket, &ep, err);
     if (rc)

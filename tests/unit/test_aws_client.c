@@ -5,6 +5,7 @@
  * error message. */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "aws/aws.h"
@@ -62,6 +63,7 @@ static void test_retries_throttling_5xx_and_resets(void)
     CHECK_INT(rc, 0);
     CHECK_INT(fake_seen(&srv), 3);
     CHECK_INT(aws_client_last_attempts(client), 3);
+    CHECK_INT(srv.connections, 1);      /* the three attempts shared one connection */
     CHECK_INT(out.n, 1);
     if (out.n) {
         CHECK_STR(out.v[0].id, "i-0123");
@@ -179,7 +181,7 @@ static void test_s3_requests(void)
 {
     aws_client_set_bucket_owner(client, "");
     struct aws_error err;
-    CHECK_INT(aws_s3_put_object(client, "b1", "k", "x", 1, NULL, NULL, &err), -EINVAL);
+    CHECK_INT(aws_s3_put_object(client, "bk1", "k", "x", 1, NULL, NULL, &err), -EINVAL);
     CHECK_STR(err.code, "MissingBucketOwner");
     aws_client_set_bucket_owner(client, "123456789012");
 
@@ -187,10 +189,10 @@ static void test_s3_requests(void)
     fake_script(&srv, put, 1);
     struct aws_s3_put_options opt = {.if_none_match = true};
     char etag[128];
-    CHECK_INT(aws_s3_put_object(client, "b1", "clusters/a b/config", "hello", 5, &opt, etag, &err), 0);
+    CHECK_INT(aws_s3_put_object(client, "bk1", "clusters/a b/config", "hello", 5, &opt, etag, &err), 0);
     CHECK_STR(etag, "\"abc\"");
     CHECK_STR(srv.seen[0].method, "PUT");
-    CHECK_STR(srv.seen[0].target, "/b1/clusters/a%20b/config");
+    CHECK_STR(srv.seen[0].target, "/bk1/clusters/a%20b/config");
     CHECK_CONTAINS(srv.seen[0].headers, "If-None-Match: *");
     CHECK_CONTAINS(srv.seen[0].headers, "x-amz-expected-bucket-owner: 123456789012");
     CHECK_CONTAINS(srv.seen[0].headers,
@@ -204,10 +206,17 @@ static void test_s3_requests(void)
     struct fake_reply fail[] = {{412, pre, NULL}};
     fake_script(&srv, fail, 1);
     opt = (struct aws_s3_put_options){.if_match = "\"old\""};
-    CHECK_INT(aws_s3_put_object(client, "b1", "lease", "x", 1, &opt, etag, &err), AWS_ERR_PRECONDITION);
+    CHECK_INT(aws_s3_put_object(client, "bk1", "lease", "x", 1, &opt, etag, &err), AWS_ERR_PRECONDITION);
     CHECK_INT(fake_seen(&srv), 1);
     CHECK_CONTAINS(srv.seen[0].headers, "If-Match: \"old\"");
     CHECK_STR(err.request_id, "s3req");
+
+    /* Names that would bend the path are refused before anything is sent. */
+    fake_script(&srv, NULL, 0);
+    CHECK_INT(aws_s3_put_object(client, "../etc", "k", "x", 1, NULL, NULL, &err), -EINVAL);
+    CHECK_INT(aws_s3_put_object(client, "Bad_Bucket", "k", "x", 1, NULL, NULL, &err), -EINVAL);
+    CHECK_INT(aws_s3_put_object(client, "bk1", "", "x", 1, NULL, NULL, &err), -EINVAL);
+    CHECK_INT(fake_seen(&srv), 0);
 
     static const char page1[] =
         "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t/2+</NextContinuationToken>"
@@ -218,7 +227,7 @@ static void test_s3_requests(void)
     struct fake_reply list[] = {{200, page1, NULL}, {200, page2, NULL}};
     fake_script(&srv, list, 2);
     struct aws_s3_objects objs;
-    CHECK_INT(aws_s3_list_objects(client, "b1", "clusters/", 1, &objs, &err), 0);
+    CHECK_INT(aws_s3_list_objects(client, "bk1", "clusters/", 1, &objs, &err), 0);
     CHECK_INT(objs.n, 2);
     if (objs.n == 2) {
         CHECK_STR(objs.v[0].key, "a");
@@ -227,18 +236,18 @@ static void test_s3_requests(void)
         CHECK_INT(objs.v[1].size, 22);
     }
     aws_s3_objects_free(&objs);
-    CHECK_STR(srv.seen[0].target, "/b1?list-type=2&max-keys=1&prefix=clusters%2F");
-    CHECK_STR(srv.seen[1].target, "/b1?continuation-token=t%2F2%2B&list-type=2&max-keys=1&prefix=clusters%2F");
+    CHECK_STR(srv.seen[0].target, "/bk1?list-type=2&max-keys=1&prefix=clusters%2F");
+    CHECK_STR(srv.seen[1].target, "/bk1?continuation-token=t%2F2%2B&list-type=2&max-keys=1&prefix=clusters%2F");
 
     struct fake_reply head404[] = {{404, "", NULL}};
     fake_script(&srv, head404, 1);
     struct aws_s3_object info;
-    CHECK_INT(aws_s3_head_object(client, "b1", "nothing", &info, &err), -ENOENT);
+    CHECK_INT(aws_s3_head_object(client, "bk1", "nothing", &info, &err), -ENOENT);
     CHECK_STR(err.code, "NoSuchKey");
 
     char *url = NULL;
-    CHECK_INT(aws_s3_presign(client, "GET", "b1", "clusters/x/manifest", 600, &url, &err), 0);
-    CHECK_CONTAINS(url, "/b1/clusters/x/manifest?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDTEST%2F");
+    CHECK_INT(aws_s3_presign(client, "GET", "bk1", "clusters/x/manifest", 600, &url, &err), 0);
+    CHECK_CONTAINS(url, "/bk1/clusters/x/manifest?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDTEST%2F");
     CHECK_CONTAINS(url, "X-Amz-Expires=600");
     CHECK_CONTAINS(url, "X-Amz-Security-Token=" TOKEN);
     CHECK(strstr(url, "SECRETKEY") == NULL);
@@ -278,6 +287,39 @@ static void test_endpoints(void)
     CHECK_INT(aws_endpoint_resolve("ec2", "eu-west-1", NULL, &ep, &err), -EINVAL);
     unsetenv("AWS_ENDPOINT_URL_EC2");
     unsetenv("AWS_ENDPOINT_URL_S3");
+}
+
+/* A server that accepts connections and never answers: the total timeout
+ * ends each attempt, a timeout is retried at 10 quota tokens. */
+static void test_timeouts_are_bounded_and_cost_more(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t alen = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    listen(fd, 8);      /* the kernel completes handshakes; nobody reads */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    setenv("AWS_ENDPOINT_URL_EC2", url, 1);
+    struct aws_client *c = aws_client_new(creds, "us-east-1");
+    aws_client_set_timeouts(c, 200, 300);
+    aws_client_set_backoff_scale(c, 0.001);
+    aws_client_set_max_attempts(c, 2);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct aws_ec2_vpcs v;
+    struct aws_error err;
+    CHECK_INT(aws_ec2_describe_vpcs(c, NULL, 0, &v, &err), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(secs >= 0.55 && secs < 2.0);
+    CHECK_INT(aws_client_last_attempts(c), 2);
+    CHECK_INT(aws_client_retry_tokens(c), 490);
+    CHECK_CONTAINS(err.message, "127.0.0.1");
+    aws_client_free(c);
+    unsetenv("AWS_ENDPOINT_URL_EC2");
+    close(fd);
 }
 
 static void test_retry_classification(void)
@@ -336,6 +378,7 @@ int main(void)
     RUN(test_retry_quota);
     RUN(test_s3_requests);
     RUN(test_retry_classification);
+    RUN(test_timeouts_are_bounded_and_cost_more);
     aws_client_free(client);    /* closes its kept-alive connection */
     RUN(test_no_credentials_no_request);
     RUN(test_endpoints);
