@@ -213,8 +213,6 @@ int aws_creds_get(struct aws_creds_provider *p, struct aws_credentials *out, str
         } else if (p->cached.expiration > now) {
             rc = 0;     /* keep using what still works; try again next call */
         } else {
-            if (err)
-                *err = ferr;
             aws_error_set(err, rc, "ExpiredCredentials",
                           "AWS credentials expired and could not be refreshed: %s", ferr.message);
         }

@@ -60,6 +60,9 @@ int aws_error_errno(int http_status, const char *code)
     if (http_status == 412 || strcmp(code, "PreconditionFailed") == 0 ||
         strcmp(code, "ConditionalRequestConflict") == 0)
         return AWS_ERR_PRECONDITION;
+    if (http_status == 301 || strcmp(code, "PermanentRedirect") == 0 ||
+        strcmp(code, "AuthorizationHeaderMalformed") == 0)
+        return -EXDEV;     /* the resource lives in another region */
     if (strstr(code, "NotFound") || strncmp(code, "NoSuch", 6) == 0 ||
         http_status == 404)
         return -ENOENT;

@@ -401,7 +401,8 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
             err->http_status = (int)resp->status;
             if (resp->body.len == 0 ||
                 aws_parse_error_xml(resp->body.data, resp->body.len, err) != 0) {
-                const char *code = resp->status == 404 ? "NotFound"
+                const char *code = resp->status == 301 ? "PermanentRedirect"
+                                 : resp->status == 404 ? "NotFound"
                                  : resp->status == 412 ? "PreconditionFailed"
                                  : resp->status == 403 ? "Forbidden"
                                  : resp->status == 304 ? "NotModified"
@@ -411,6 +412,9 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
                 snprintf(err->message, sizeof err->message, "%s %s answered HTTP %ld",
                          req->service, req->method, resp->status);
             }
+            if (resp->status == 301 && resp->bucket_region[0])
+                snprintf(err->message, sizeof err->message,
+                         "the bucket is in region %s, not %s", resp->bucket_region, c->region);
             if (!err->request_id[0])
                 snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
             err->err = aws_error_errno((int)resp->status, err->code);

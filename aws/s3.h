@@ -18,8 +18,9 @@ int aws_s3_create_bucket(struct aws_client *c, const char *bucket, struct aws_er
 /* Turns on default SSE-S3 encryption (PutBucketEncryption). */
 int aws_s3_put_bucket_encryption(struct aws_client *c, const char *bucket, struct aws_error *err);
 /* 0 when the bucket exists and the expected owner owns it; -ENOENT when it
- * does not exist; -EACCES when someone else owns it. region_out (may be
- * NULL) receives the bucket's region when S3 says it. */
+ * does not exist; -EACCES when someone else owns it; -EXDEV when it is in
+ * another region than the client's. region_out (may be NULL) receives the
+ * bucket's region when S3 says it. */
 int aws_s3_head_bucket(struct aws_client *c, const char *bucket, char *region_out, size_t n,
                        struct aws_error *err);
 

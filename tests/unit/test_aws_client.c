@@ -245,6 +245,14 @@ static void test_s3_requests(void)
     CHECK_INT(aws_s3_head_object(client, "bk1", "nothing", &info, &err), -ENOENT);
     CHECK_STR(err.code, "NoSuchKey");
 
+    struct fake_reply moved[] = {{301, "", "x-amz-bucket-region: eu-central-1\r\n"}};
+    fake_script(&srv, moved, 1);
+    char region[64];
+    CHECK_INT(aws_s3_head_bucket(client, "bk1", region, sizeof region, &err), -EXDEV);
+    CHECK_STR(region, "eu-central-1");
+    CHECK_CONTAINS(err.message, "region eu-central-1");
+    CHECK_INT(fake_seen(&srv), 1);
+
     char *url = NULL;
     CHECK_INT(aws_s3_presign(client, "GET", "bk1", "clusters/x/manifest", 600, &url, &err), 0);
     CHECK_CONTAINS(url, "/bk1/clusters/x/manifest?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDTEST%2F");
