@@ -1,31 +1,45 @@
 #!/bin/bash
 # PID 1 of a local-cloud instance, run by
 #   nsenter --net=NETNS unshare --mount --uts --pid --fork --mount-proc ... boot.sh DIR
-# DIR (the instance's state dir) holds hostname, user-data, authorized_keys.
-# Gives the instance its own copy-on-write /etc, /var, /root, /home, /opt,
-# /srv, /usr, /mnt (upper dirs in DIR/fs), fresh /run, /tmp, /dev/shm, a
-# hostname, then runs the user data as root with a clean environment.
+# DIR (the instance's state dir) holds hostname, private_ip, user-data,
+# authorized_keys and endpoint (the local cloud's URL, which is also its
+# IMDS: instances read /run/localcloud/endpoint instead of 169.254.169.254).
+# Gives the instance a copy-on-write view of every top-level directory (upper
+# dirs of /etc, /var, /root, /home, /opt, /srv, /usr, /mnt in DIR/fs), fresh
+# /run, /tmp, /dev/shm, a hostname, then runs the user data as root with a
+# clean environment.
 # stdout/stderr go to DIR/console.log (opened by the local cloud).
 set -u
 D=$1
 say() { echo "[localcloud-boot $(date -u +%H:%M:%S)] $*"; }
 fail() { say "boot failed: $*"; exit 1; }
 
-# Keep DIR reachable at /run/localcloud whatever gets mounted over it.
+# Keep DIR reachable at /run/localcloud whatever gets mounted over it: a
+# fresh tmpfs for /run holding a bind of DIR, moved onto /run.
 mkdir -p "$D/mnt/run" || fail "mkdir"
 mount -t tmpfs -o mode=755 tmpfs "$D/mnt/run" || fail "tmpfs /run"
 mkdir -p "$D/mnt/run/localcloud"
 mount --bind "$D" "$D/mnt/run/localcloud" || fail "bind state dir"
-L=$D/mnt/run/localcloud
-for d in etc var root home opt srv usr mnt; do
-  [ -d "/$d" ] || continue
-  mkdir -p "$L/fs/$d-upper" "$L/fs/$d-work"
-  mount -t overlay overlay \
-    -o "lowerdir=/$d,upperdir=$L/fs/$d-upper,workdir=$L/fs/$d-work" "/$d" \
-    || fail "overlay /$d"
-done
 mount -n --move "$D/mnt/run" /run || fail "move /run"
 L=/run/localcloud
+# Copy-on-write root: the system dirs keep their upper dirs in DIR/fs (kept
+# for debugging); every other top-level dir (e.g. the one holding this
+# repository) gets a throw-away upper dir, so no write reaches the host.
+mkdir -p /run/localcloud-scratch
+mount -t tmpfs -o mode=700,size=2g tmpfs /run/localcloud-scratch || fail "scratch tmpfs"
+for p in /*; do
+  d=${p#/}
+  [ -d "$p" ] && [ ! -L "$p" ] || continue
+  case $d in proc|sys|dev|run|tmp|lost+found) continue ;; esac
+  mountpoint -q "$p" && continue
+  case $d in
+    etc|var|root|home|opt|srv|usr|mnt) up=$L/fs ;;
+    *) up=/run/localcloud-scratch ;;
+  esac
+  mkdir -p "$up/$d-upper" "$up/$d-work"
+  mount -t overlay overlay -o "lowerdir=$p,upperdir=$up/$d-upper,workdir=$up/$d-work" "$p" \
+    || fail "overlay $p"
+done
 mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "tmpfs /tmp"
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "tmpfs /dev/shm"
 mkdir -p /run/lock /run/user

@@ -70,14 +70,14 @@ def http_date(t=None):
 
 class Network:
     """Addresses derived from the local cloud's CIDR: the VPC is the CIDR,
-    the subnet its first /(prefix+4), the bridge holds the subnet's first
+    the subnet its first /(prefix+2) (16k addresses in a /16), the bridge holds the subnet's first
     host address, instances get the rest."""
 
     def __init__(self, cidr, bridge):
         self.vpc = ipaddress.ip_network(cidr, strict=True)
         if self.vpc.version != 4 or self.vpc.prefixlen > 24:
             raise ValueError("CIDR must be IPv4 and /24 or larger: %s" % cidr)
-        self.subnet = next(self.vpc.subnets(new_prefix=min(self.vpc.prefixlen + 4, 28)))
+        self.subnet = next(self.vpc.subnets(new_prefix=min(self.vpc.prefixlen + 2, 26)))
         self.bridge = bridge
         if not (0 < len(bridge) <= 15):
             raise ValueError("bridge name must be 1..15 characters")

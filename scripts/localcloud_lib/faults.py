@@ -63,7 +63,20 @@ class Faults:
             stamp = None
         if stamp != self.stamp:
             self.stamp = stamp
-            self.rules = [dict(r, fired=0) for r in load(self.dir)]
+            # Rules kept from the previous version keep their counts, so
+            # adding a rule does not re-arm the ones already spent.
+            old = {}
+            for r in self.rules:
+                old.setdefault(self._key(r), []).append(r["fired"])
+            new = []
+            for r in load(self.dir):
+                spent = old.get(self._key(r))
+                new.append(dict(r, fired=spent.pop(0) if spent else 0))
+            self.rules = new
+
+    @staticmethod
+    def _key(r):
+        return tuple(sorted((k, str(v)) for k, v in r.items() if k != "fired"))
 
     def take(self, op, when):
         """Rules that fire now for op at this point, consuming their counts."""

@@ -38,6 +38,32 @@ def existing_netns(bridge):
     return [n for n in names if n.startswith(netns_prefix(bridge))]
 
 
+def hold_bridge(net, d):
+    """Takes the machine-wide lock of the bridge name for this process's life,
+    so two local clouds never share (and tear down) one bridge. Returns the
+    lock file, or None when another local cloud holds it."""
+    import fcntl
+    os.makedirs("/run/lock", exist_ok=True)
+    f = open("/run/lock/localcloud-bridge-%s.lock" % net.bridge, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    f.truncate(0)
+    f.write(d + "\n")
+    f.flush()
+    return f
+
+
+def bridge_holder(net):
+    try:
+        with open("/run/lock/localcloud-bridge-%s.lock" % net.bridge) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return "?"
+
+
 def setup_network(net):
     """Creates the bridge (idempotent) and the unreachable route of the VPC."""
     ip("route", "replace", "unreachable", str(net.vpc))
@@ -107,6 +133,7 @@ class Launcher:
         self.lock = threading.Lock()
         self.procs = {}        # id -> Popen
         self.ended = set()     # ids whose termination was requested
+        self.endpoint = None   # set once the server listens
         self.boot_threads = {} # id -> thread setting the instance up
 
     def inst_dir(self, iid):
@@ -146,6 +173,7 @@ class Launcher:
         try:
             hn = "ip-" + inst["private_ip"].replace(".", "-")
             for name, data in (("hostname", hn + "\n"), ("private_ip", inst["private_ip"] + "\n"),
+                               ("endpoint", (self.endpoint or "") + "\n"),
                                ("user-data", user_data), ("authorized_keys",
                                                           (public_key + "\n") if public_key else "")):
                 with open(os.path.join(d, name), "wb") as f:

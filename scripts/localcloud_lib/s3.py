@@ -67,7 +67,7 @@ def operation(method, path, query):
 
 
 def split_path(path):
-    p = urllib.parse.urlsplit(path).path
+    p = path.partition("?")[0]
     parts = p.lstrip("/").split("/", 1)
     bucket = urllib.parse.unquote(parts[0]) if parts[0] else None
     key = urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[1] != "" else None
@@ -282,9 +282,15 @@ class S3:
                 break
             contents.append(k)
             last = k
+        enc = q.get("encoding-type") == "url"
+
+        def E(v):   # encoding-type=url: names are percent-encoded in the XML
+            return urllib.parse.quote(v, safe="/") if enc else v
         r = root("ListBucketResult", XMLNS)
         el(r, "Name", bucket)
-        el(r, "Prefix", prefix)
+        el(r, "Prefix", E(prefix))
+        if enc:
+            el(r, "EncodingType", "url")
         if v1:
             el(r, "Marker", start)
         else:
@@ -292,10 +298,10 @@ class S3:
             if q.get("continuation-token"):
                 el(r, "ContinuationToken", q["continuation-token"])
             if q.get("start-after"):
-                el(r, "StartAfter", q["start-after"])
+                el(r, "StartAfter", E(q["start-after"]))
         el(r, "MaxKeys", max_keys)
         if delim:
-            el(r, "Delimiter", delim)
+            el(r, "Delimiter", E(delim))
         el(r, "IsTruncated", truncated)
         if truncated:
             if v1:
@@ -306,13 +312,13 @@ class S3:
         for k in contents:
             m = self.objects[bucket][k]
             c = el(r, "Contents")
-            el(c, "Key", k)
+            el(c, "Key", E(k))
             el(c, "LastModified", common.iso8601(m["mtime"]))
             el(c, "ETag", m["etag"])
             el(c, "Size", m["size"])
             el(c, "StorageClass", "STANDARD")
         for cp in prefixes:
-            el(el(r, "CommonPrefixes"), "Prefix", cp)
+            el(el(r, "CommonPrefixes"), "Prefix", E(cp))
         return Response(200, to_bytes(r), {"Content-Type": "application/xml"})
 
     # ---------- objects ----------

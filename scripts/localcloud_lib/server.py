@@ -180,7 +180,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         cloud = self.server.cloud
         rid = common.request_id()
         body = self.read_body()
-        split = urllib.parse.urlsplit(self.path)
+        split = sigv4.split_target(self.path)
         query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
         head = self.command == "HEAD"
         try:
@@ -431,6 +431,10 @@ def serve(cfg):
     """Runs a local cloud in the foreground until SIGTERM/SIGINT."""
     d = cfg["dir"]
     net = common.Network(cfg["cidr"], cfg["bridge"])
+    bridge_lock = instances.hold_bridge(net, d)
+    if bridge_lock is None:
+        sys.exit("localcloud: bridge %s is in use by another local cloud (%s); choose another "
+                 "--bridge and --cidr" % (net.bridge, instances.bridge_holder(net)))
     clash = instances.address_in_use_elsewhere(net)
     if clash:
         sys.exit("localcloud: CIDR %s clashes with an existing address (%s); choose another "
@@ -447,6 +451,7 @@ def serve(cfg):
             if cfg.get("port_strict"):
                 sys.exit("localcloud: cannot listen on %s:%d: %s" % (net.host_ip, port, e))
     srv.cloud = cloud
+    cloud.launcher.endpoint = "http://%s:%d" % (net.host_ip, srv.server_address[1])
     port = srv.server_address[1]
     info = {"pid": os.getpid(), "host": net.host_ip, "port": port,
             "endpoint": "http://%s:%d" % (net.host_ip, port), "started": time.time()}

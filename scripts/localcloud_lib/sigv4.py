@@ -20,6 +20,13 @@ _AUTH_RE = re.compile(
 MAX_SKEW = 15 * 60
 
 
+def split_target(target):
+    """Path and query of a request target. (urlsplit would read a path
+    starting with // as a host name.)"""
+    path, _, query = target.partition("?")
+    return urllib.parse.SplitResult("", "", path, query, "")
+
+
 class AuthError(Exception):
     """kind: missing | malformed | unknown_key | bad_token | bad_signature |
     expired | skew. The server maps kinds to each service's own error code."""
@@ -62,13 +69,14 @@ def scope_of(headers, query):
     return parts[3], parts[2]
 
 
-def verify(method, raw_path, headers, body, lookup_secret, now=None):
+def verify(method, raw_path, headers, body, lookup_secret, now=None, normalize=None):
     """Checks a request; returns Signed or raises AuthError.
 
     headers: an email.message-like mapping (case-insensitive get/get_all);
-    lookup_secret(key_id) -> (secret, token or None) or None."""
+    lookup_secret(key_id) -> (secret, token or None) or None; normalize: whether
+    the path is normalized before signing (default: every service but S3)."""
     now = time.time() if now is None else now
-    split = urllib.parse.urlsplit(raw_path)
+    split = split_target(raw_path)
     query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
     auth = headers.get("Authorization")
     presigned = auth is None and "X-Amz-Signature" in query
@@ -124,16 +132,24 @@ def verify(method, raw_path, headers, body, lookup_secret, now=None):
         raise AuthError("skew", "The difference between the request time and the "
                         "current time is too large.", service, region)
 
-    # Rebuild the request as signed: the signed headers only, the query
-    # minus the signature (kept in its received encoding and order).
-    if presigned:
-        q = "&".join(p for p in split.query.split("&")
-                     if p and not p.startswith("X-Amz-Signature="))
-    else:
-        q = split.query
+    # Rebuild the request as signed: the signed headers only, and the query
+    # decoded (AWS re-encodes it canonically, whatever the client sent),
+    # minus the signature of a presigned URL.
+    pairs = []
+    for p in split.query.split("&") if split.query else []:
+        k, _, v = p.partition("=")
+        k, v = urllib.parse.unquote(k), urllib.parse.unquote(v)
+        if not (presigned and k == "X-Amz-Signature"):
+            pairs.append((k, v))
     host = headers.get("Host", "")
-    url = "http://%s%s%s" % (host, split.path, ("?" + q) if q else "")
-    req = AWSRequest(method=method, url=url, data=body or b"")
+    if normalize is None:
+        normalize = service != "s3"
+    path = split.path
+    if not normalize:
+        # S3 style: the canonical URI is the decoded path encoded once.
+        path = urllib.parse.quote(urllib.parse.unquote(path), safe="/~")
+    req = AWSRequest(method=method, url="http://%s%s" % (host, path), data=body or b"")
+    req.params = pairs
     for name in signed_names.split(";"):
         vals = headers.get_all(name) or ([] if name != "host" else [host])
         if not vals:
@@ -144,8 +160,10 @@ def verify(method, raw_path, headers, body, lookup_secret, now=None):
     creds = BotoCredentials(key_id, secret, token)
     if service == "s3":
         signer = (S3SigV4QueryAuth if presigned else S3SigV4Auth)(creds, service, region)
-    else:
+    else:   # other services sign the payload's hash in presigned URLs too
         signer = SigV4Auth(creds, service, region)
+    if not normalize:
+        signer._normalize_url_path = lambda p: p
     req.context["timestamp"] = amz_date
     canonical = signer.canonical_request(req)
     sts = signer.string_to_sign(req, canonical)

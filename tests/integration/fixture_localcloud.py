@@ -165,6 +165,8 @@ class LocalCloud:
         import botocore.config
         import botocore.session
         config.setdefault("retries", {"total_max_attempts": 1})
+        if service == "s3":
+            config.setdefault("signature_version", "s3v4")   # presigned URLs too
         s = botocore.session.Session()
         return s.create_client(
             service, region_name=region or self.region, endpoint_url=self.endpoint,

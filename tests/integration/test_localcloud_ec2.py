@@ -4,6 +4,9 @@ import time
 
 import pytest
 
+# Independent of the pclusterfs binary: run once, not again under sanitizers.
+pytestmark = pytest.mark.slow
+
 
 def ids_of(res):
     return [i["InstanceId"] for r in res["Reservations"] for i in r["Instances"]]
