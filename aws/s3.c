@@ -268,6 +268,19 @@ void aws_s3_objects_free(struct aws_s3_objects *l)
     l->n = 0;
 }
 
+/* encoding-type=url answers: '+' is a space (a real '+' comes as %2B),
+ * as botocore's unquote_plus reads them. */
+static char *form_decode(const char *s)
+{
+    char *plus = aws_xstrdup(s);
+    for (char *p = plus; *p; p++)
+        if (*p == '+')
+            *p = ' ';
+    char *out = aws_uri_decode(plus, strlen(plus));
+    free(plus);
+    return out;
+}
+
 int aws_s3_parse_list(const char *xml, size_t len, struct aws_s3_objects *out, char **next_token)
 {
     *next_token = NULL;
@@ -276,10 +289,12 @@ int aws_s3_parse_list(const char *xml, size_t len, struct aws_s3_objects *out, c
         aws_xml_free(root);
         return -EPROTO;
     }
+    bool url_encoded = strcmp(aws_xml_text(root, "EncodingType"), "url") == 0;
     for (struct aws_xml *x = aws_xml_child(root, "Contents"); x; x = aws_xml_next_named(x)) {
         out->v = aws_xrealloc(out->v, (out->n + 1) * sizeof *out->v);
         struct aws_s3_object *o = &out->v[out->n++];
-        o->key = aws_xstrdup(aws_xml_text(x, "Key"));
+        o->key = url_encoded ? form_decode(aws_xml_text(x, "Key"))
+                             : aws_xstrdup(aws_xml_text(x, "Key"));
         o->etag = aws_xstrdup(aws_xml_text(x, "ETag"));
         o->last_modified = aws_xstrdup(aws_xml_text(x, "LastModified"));
         o->size = atoll(aws_xml_text(x, "Size"));
@@ -306,7 +321,8 @@ int aws_s3_list_objects(struct aws_client *c, const char *bucket, const char *pr
             aws_uri_encode(&q, token, strlen(token), false);
             aws_buf_putc(&q, '&');
         }
-        aws_buf_printf(&q, "list-type=2&max-keys=%d",
+        /* Keys may hold characters XML 1.0 cannot carry: ask for them encoded. */
+        aws_buf_printf(&q, "encoding-type=url&list-type=2&max-keys=%d",
                        page_size > 0 && page_size <= 1000 ? page_size : 1000);
         if (prefix && *prefix) {
             aws_buf_puts(&q, "&prefix=");

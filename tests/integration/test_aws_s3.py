@@ -183,3 +183,14 @@ def test_keys_with_awkward_characters(localcloud, awsprobe):
             assert r.read() == b"body %d" % i
     s3(lc, awsprobe, "delete-object", b, keys[1])
     assert keys[1] not in [o["key"] for o in s3(lc, awsprobe, "list-objects", b)["objects"]]
+
+
+def test_key_with_control_characters_lists(localcloud, awsprobe, tmp_path):
+    """A key XML cannot carry comes back through ListObjectsV2's url encoding."""
+    lc = localcloud
+    b = "pcfs-ctl-%s" % lc.account_id
+    s3(lc, awsprobe, "create-bucket", b)
+    key = "ctl/a\x01b\x7f c+d"
+    s3(lc, awsprobe, "put-object", b, key, "--data", "x")
+    assert [o["key"] for o in s3(lc, awsprobe, "list-objects", b)["objects"]] == [key]
+    assert s3(lc, awsprobe, "get-object", b, key)["data"] == "x"

@@ -236,8 +236,8 @@ static void test_s3_requests(void)
         CHECK_INT(objs.v[1].size, 22);
     }
     aws_s3_objects_free(&objs);
-    CHECK_STR(srv.seen[0].target, "/bk1?list-type=2&max-keys=1&prefix=clusters%2F");
-    CHECK_STR(srv.seen[1].target, "/bk1?continuation-token=t%2F2%2B&list-type=2&max-keys=1&prefix=clusters%2F");
+    CHECK_STR(srv.seen[0].target, "/bk1?encoding-type=url&list-type=2&max-keys=1&prefix=clusters%2F");
+    CHECK_STR(srv.seen[1].target, "/bk1?continuation-token=t%2F2%2B&encoding-type=url&list-type=2&max-keys=1&prefix=clusters%2F");
 
     struct fake_reply head404[] = {{404, "", NULL}};
     fake_script(&srv, head404, 1);

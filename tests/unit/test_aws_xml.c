@@ -194,6 +194,17 @@ static void test_s3_and_sts(void)
     }
     aws_s3_objects_free(&o);
 
+    /* encoding-type=url: keys come percent-encoded, '+' meaning a space. */
+    static const char encoded[] =
+        "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+        "<Contents><Key>a+b%2Bc/%01%E2%82%AC</Key><Size>1</Size></Contents></ListBucketResult>";
+    CHECK_INT(aws_s3_parse_list(encoded, strlen(encoded), &o, &next), 0);
+    CHECK_INT(o.n, 1);
+    CHECK(next == NULL);
+    if (o.n)
+        CHECK_STR(o.v[0].key, "a b+c/\x01\xE2\x82\xAC");
+    aws_s3_objects_free(&o);
+
     static const char ident[] =
         "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
         "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/Alice</Arn>"
