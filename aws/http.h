@@ -1,5 +1,6 @@
-/* Sending one signed AWS request with retries, for the service modules
- * (ec2.c, s3.c, sts.c). Not part of the public surface. */
+/* The client's internal half (client.c implements both client.h and this):
+ * sending one signed AWS request with retries, for the service modules
+ * (ec2.c, s3.c, sts.c, imds.c). Not part of the public surface. */
 #ifndef PCFS_AWS_HTTP_H
 #define PCFS_AWS_HTTP_H
 #include <stdbool.h>
