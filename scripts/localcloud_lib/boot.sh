@@ -54,7 +54,11 @@ if [ -s "$L/authorized_keys" ]; then
   cp "$L/authorized_keys" /root/.ssh/authorized_keys
   chmod 600 /root/.ssh/authorized_keys
 fi
-say "booted $HN ($IP)"
+# The instance type's vCPUs: everything started from here is pinned to them,
+# so nproc inside reports the type's count.
+CPUS=$(cat "$L/cpus" 2>/dev/null)
+[ -n "$CPUS" ] && taskset -pc "$CPUS" $$ >/dev/null
+say "booted $HN ($IP, cpus $CPUS)"
 
 mkdir -p /var/lib/cloud/instance
 cp "$L/user-data" /var/lib/cloud/instance/user-data.txt 2>/dev/null || : > /var/lib/cloud/instance/user-data.txt

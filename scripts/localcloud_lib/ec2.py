@@ -302,7 +302,9 @@ class EC2:
                 "running_at": now + self.cfg["pending_delay"], "terminated_at": None,
                 "tags": tags, "user_data": ud, "client_token": token or "",
                 "params_hash": phash, "state_reason": None,
-                "boot": self.cfg["boot"],
+                "iam_profile": p.get("IamInstanceProfile.Name") or
+                p.get("IamInstanceProfile.Arn", "").rpartition("/")[2] or None,
+                "boot": self.cfg["boot"], "vcpus": types[itype][0],
             }
             self.instances[inst["id"]] = inst
             self.order.append(inst["id"])
@@ -351,6 +353,11 @@ class EC2:
         if i.get("state_reason"):
             fill(e, [("stateReason", [("code", i["state_reason"][0]),
                                       ("message", i["state_reason"][1])])])
+        if i.get("iam_profile"):
+            fill(e, [("iamInstanceProfile", [
+                ("arn", "arn:aws:iam::%s:instance-profile/%s" % (self.creds.account_id,
+                                                                 i["iam_profile"])),
+                ("id", common.stable_id("AIPA", i["iam_profile"]).upper())])])
         if i["tags"]:
             item_set(e, "tagSet", [[("key", k), ("value", v)] for k, v in i["tags"]])
 

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 
 BOOT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.sh")
 
@@ -136,6 +135,14 @@ class Launcher:
         self.endpoint = None   # set once the server listens
         self.boot_threads = {} # id -> thread setting the instance up
 
+    def cpu_list(self, inst):
+        """The host CPUs an instance may use: as many as its type's vCPUs,
+        starting at a CPU that rotates with its address (spreads the load)."""
+        cores = os.cpu_count() or 1
+        n = max(1, min(inst.get("vcpus", cores), cores))
+        start = int(inst["private_ip"].split(".")[-1]) % cores
+        return ",".join(str((start + k) % cores) for k in range(n))
+
     def inst_dir(self, iid):
         return os.path.join(self.dir, iid)
 
@@ -174,6 +181,7 @@ class Launcher:
             hn = "ip-" + inst["private_ip"].replace(".", "-")
             for name, data in (("hostname", hn + "\n"), ("private_ip", inst["private_ip"] + "\n"),
                                ("endpoint", (self.endpoint or "") + "\n"),
+                               ("cpus", self.cpu_list(inst) + "\n"),
                                ("user-data", user_data), ("authorized_keys",
                                                           (public_key + "\n") if public_key else "")):
                 with open(os.path.join(d, name), "wb") as f:

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import os
 import re
+import shutil
 import threading
 import time
 import urllib.parse
@@ -62,6 +63,11 @@ def operation(method, path, query):
         return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket",
                 "GET": "ListObjectsV2" if query.get("list-type") == ["2"] else "ListObjects"
                 }.get(method, "Unknown")
+    if "uploads" in query and method == "POST":
+        return "CreateMultipartUpload"
+    if "uploadId" in query:
+        return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload",
+                "DELETE": "AbortMultipartUpload"}.get(method, "Unknown")
     return {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject",
             "DELETE": "DeleteObject"}.get(method, "Unknown")
 
@@ -72,6 +78,24 @@ def split_path(path):
     bucket = urllib.parse.unquote(parts[0]) if parts[0] else None
     key = urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[1] != "" else None
     return bucket, key
+
+
+def parse_range(value, size):
+    """(first, last) of a single "bytes=" range, None for the whole object."""
+    if not value:
+        return None
+    m = re.match(r"^bytes=(\d*)-(\d*)$", value.strip())
+    if not m or m.groups() == ("", ""):
+        return None                          # S3 ignores ranges it cannot parse
+    a, b = m.groups()
+    if a == "":
+        first, last = max(0, size - int(b)), size - 1
+    else:
+        first, last = int(a), min(int(b), size - 1) if b else size - 1
+    if first >= size or first > last:
+        raise S3Error("InvalidRange", "The requested range is not satisfiable", 416,
+                      {"ActualObjectSize": size})
+    return first, last
 
 
 class S3:
@@ -139,6 +163,11 @@ class S3:
             "GetObject": lambda: self.get_object(bucket, key, headers, head=False),
             "HeadObject": lambda: self.get_object(bucket, key, headers, head=True),
             "DeleteObject": lambda: self.delete_object(bucket, key),
+            "CreateMultipartUpload": lambda: self.create_multipart(bucket, key, headers),
+            "UploadPart": lambda: self.upload_part(bucket, key, query, body),
+            "CompleteMultipartUpload": lambda: self.complete_multipart(bucket, key, query,
+                                                                       headers, body),
+            "AbortMultipartUpload": lambda: self.abort_multipart(bucket, key, query),
         }.get(op)
         if fn is None:
             raise S3Error("NotImplemented", "A header or query you provided implies "
@@ -199,15 +228,8 @@ class S3:
             del self.buckets[bucket]
             del self.objects[bucket]
             d = os.path.join(self.dir, bucket)
-            os.unlink(os.path.join(d, "bucket.json"))
-            for n in os.listdir(os.path.join(d, "objects")) if os.path.isdir(
-                    os.path.join(d, "objects")) else []:
-                os.unlink(os.path.join(d, "objects", n))
-            for sub in ("objects", ""):
-                try:
-                    os.rmdir(os.path.join(d, sub))
-                except OSError:
-                    pass
+            os.unlink(os.path.join(d, "bucket.json"))   # first: a crash leaves no bucket
+            shutil.rmtree(d)                            # (pending uploads go with it)
         return Response(204)
 
     def location(self, meta):
@@ -331,11 +353,21 @@ class S3:
         if cmd5 is not None and cmd5 != base64.b64encode(md5.digest()).decode():
             raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we "
                           "received.", 400)
-        etag = '"%s"' % md5.hexdigest()
+        return self._store(bucket, key, body, '"%s"' % md5.hexdigest(),
+                           self._object_attrs(headers), headers)
+
+    @staticmethod
+    def _object_attrs(headers):
+        """What a write's headers say about the object: type, metadata, SSE."""
         sse = {h: headers[h] for h in SSE_HEADERS if headers.get(h)}
         sse.setdefault("x-amz-server-side-encryption", "AES256")
-        user_meta = {k.lower(): v for k, v in headers.items()
-                     if k.lower().startswith("x-amz-meta-")}
+        return {"content_type": headers.get("Content-Type", "binary/octet-stream"),
+                "meta": {k.lower(): v for k, v in headers.items()
+                         if k.lower().startswith("x-amz-meta-")},
+                "sse": sse}
+
+    def _store(self, bucket, key, body, etag, attrs, headers, body_xml=None):
+        """Writes an object, honouring If-None-Match / If-Match atomically."""
         with self._block(bucket):
             cur = self.objects[bucket].get(key)
             inm = headers.get("If-None-Match")
@@ -354,16 +386,100 @@ class S3:
                     raise S3Error("PreconditionFailed", "At least one of the pre-conditions "
                                   "you specified did not hold", 412, {"Condition": "If-Match"})
             base = self._obj_path(bucket, key)
-            meta = {"key": key, "file": os.path.basename(base), "etag": etag, "size": len(body),
-                    "mtime": time.time(),
-                    "content_type": headers.get("Content-Type", "binary/octet-stream"),
-                    "meta": user_meta, "sse": sse}
+            meta = dict(attrs, key=key, file=os.path.basename(base), etag=etag, size=len(body),
+                        mtime=time.time())
             common.write_bytes(base + ".data", body)
             common.write_json(base + ".json", meta)
             self.objects[bucket][key] = meta
-        h = {"ETag": etag}
-        h.update(sse)
-        return Response(200, headers=h)
+        h = dict(attrs["sse"], ETag=etag)
+        return Response(200, body_xml or b"", h)
+
+    # ---------- multipart uploads (state in <bucket>/uploads/<id>/) ----------
+    def _upload_dir(self, bucket, upload_id):
+        if not re.match(r"^[0-9a-f]{32}$", upload_id or ""):
+            raise S3Error("NoSuchUpload", "The specified upload does not exist.", 404)
+        return os.path.join(self.dir, bucket, "uploads", upload_id)
+
+    def _upload(self, bucket, key, upload_id):
+        d = self._upload_dir(bucket, upload_id)
+        info = common.read_json(os.path.join(d, "upload.json"))
+        if info is None or info["key"] != key:
+            raise S3Error("NoSuchUpload", "The specified upload does not exist. The upload ID "
+                          "may be invalid, or the upload may have been aborted or completed.",
+                          404, {"UploadId": upload_id})
+        return d, info
+
+    def create_multipart(self, bucket, key, headers):
+        upload_id = os.urandom(16).hex()
+        attrs = self._object_attrs(headers)
+        common.write_json(os.path.join(self._upload_dir(bucket, upload_id), "upload.json"),
+                          {"key": key, "attrs": attrs})
+        r = root("InitiateMultipartUploadResult", XMLNS)
+        el(r, "Bucket", bucket)
+        el(r, "Key", key)
+        el(r, "UploadId", upload_id)
+        return Response(200, to_bytes(r), dict(attrs["sse"], **{"Content-Type": "application/xml"}))
+
+    def upload_part(self, bucket, key, query, body):
+        d, _ = self._upload(bucket, key, query.get("uploadId", [""])[0])
+        try:
+            n = int(query.get("partNumber", [""])[0])
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 10000:
+            raise S3Error("InvalidArgument", "Part number must be an integer between 1 and "
+                          "10000, inclusive", 400)
+        common.write_bytes(os.path.join(d, "part-%05d" % n), body)
+        return Response(200, headers={"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
+
+    def complete_multipart(self, bucket, key, query, headers, body):
+        upload_id = query.get("uploadId", [""])[0]
+        d, info = self._upload(bucket, key, upload_id)
+        try:
+            x = ET.fromstring(body)
+        except ET.ParseError:
+            raise S3Error("MalformedXML", "The XML you provided was not well-formed or did "
+                          "not validate against our published schema", 400)
+        parts = []
+        for p in x.iter():
+            if p.tag.split("}")[-1] == "Part":
+                f = {c.tag.split("}")[-1]: (c.text or "").strip() for c in p}
+                parts.append((int(f.get("PartNumber", "0")), f.get("ETag", "")))
+        if not parts or [n for n, _ in parts] != sorted({n for n, _ in parts}):
+            raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
+                          "Parts must be ordered by part number.", 400)
+        data, digests = b"", b""
+        for n, etag in parts:
+            try:
+                with open(os.path.join(d, "part-%05d" % n), "rb") as f:
+                    chunk = f.read()
+            except FileNotFoundError:
+                chunk = None
+            if chunk is None or '"%s"' % hashlib.md5(chunk).hexdigest() != \
+                    '"%s"' % etag.strip('"'):
+                raise S3Error("InvalidPart", "One or more of the specified parts could not be "
+                              "found.", 400, {"PartNumber": n})
+            data += chunk
+            digests += hashlib.md5(chunk).digest()
+        etag = '"%s-%d"' % (hashlib.md5(digests).hexdigest(), len(parts))
+        r = root("CompleteMultipartUploadResult", XMLNS)
+        for tag, v in (("Location", "/%s/%s" % (bucket, key)), ("Bucket", bucket),
+                       ("Key", key), ("ETag", etag)):
+            el(r, tag, v)
+        out = self._store(bucket, key, data, etag, info["attrs"], headers, to_bytes(r))
+        self._drop_upload(d)
+        return out
+
+    def abort_multipart(self, bucket, key, query):
+        d, _ = self._upload(bucket, key, query.get("uploadId", [""])[0])
+        self._drop_upload(d)
+        return Response(204)
+
+    @staticmethod
+    def _drop_upload(d):
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
 
     def get_object(self, bucket, key, headers, head):
         m = self.objects[bucket].get(key)
@@ -382,12 +498,17 @@ class S3:
         h.update(m["sse"])
         if inm is not None and inm.strip() in (m["etag"], "*"):
             return Response(304, headers=h)
+        rng = parse_range(headers.get("Range"), m["size"])
         if head:
             h["Content-Length"] = str(m["size"])
             return Response(200, b"", h)
         with open(self._obj_path(bucket, key) + ".data", "rb") as f:
             data = f.read()
-        return Response(200, data, h)
+        if rng is None:
+            return Response(200, data, h)
+        first, last = rng
+        h["Content-Range"] = "bytes %d-%d/%d" % (first, last, m["size"])
+        return Response(206, data[first:last + 1], h)
 
     def delete_object(self, bucket, key):
         with self._block(bucket):

@@ -339,7 +339,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "Type": "AWS-HMAC", "AccessKeyId": c.role_access_key_id,
                             "SecretAccessKey": c.role_secret_access_key,
                             "Token": c.role_session_token, "Expiration": exp}, indent=2)
-        tree = {
+        # The host gets role credentials (for credential-chain tests); an
+        # instance only when it was launched with an instance profile.
+        with_role = inst is None or bool(inst.get("iam_profile"))
+        tree = {} if not with_role else {
             "/latest/meta-data/iam/security-credentials/": c.role_name,
             "/latest/meta-data/iam/security-credentials/" + c.role_name: creds,
             "/latest/meta-data/iam/info": json.dumps({
@@ -347,9 +350,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "InstanceProfileArn": "arn:aws:iam::%s:instance-profile/%s" % (c.account_id,
                                                                                c.role_name),
                 "InstanceProfileId": "AIPA" + c.account_id}),
+        }
+        tree.update({
             "/latest/meta-data/placement/region": region,
             "/latest/meta-data/placement/availability-zone": region + "a",
-        }
+        })
         if inst:
             ipaddr = inst["private_ip"]
             hn = "ip-%s.%s.compute.internal" % (ipaddr.replace(".", "-"), region)

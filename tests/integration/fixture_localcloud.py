@@ -11,6 +11,7 @@ Plain helper, usable from any fixture:
 Pytest fixtures:
     localcloud          boot off (states only), started fresh for the test
     localcloud_boot     boot on (instances are namespaces)
+    localcloud_module   boot off, one per test module (state is shared)
     localcloud_factory  make(boot=..., faults=[...], **opts) -> LocalCloud; all
                         are stopped at teardown
     @pytest.mark.localcloud(boot=True, faults=[...], pending_delay=...) on a
@@ -39,6 +40,21 @@ SLOTS = 32
 _running = set()
 
 
+def _bridge_free(bridge):
+    """No live local cloud holds the bridge's lock (see instances.hold_bridge)."""
+    try:
+        f = open("/run/lock/localcloud-bridge-%s.lock" % bridge, "a")
+    except OSError:
+        return False
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        f.close()
+
+
 def _take_slot():
     os.makedirs("/run/lock", exist_ok=True)
     for n in range(SLOTS):
@@ -50,6 +66,9 @@ def _take_slot():
             continue
         bridge = "lcfx%02d" % n
         cidr = "10.%d.0.0/16" % (160 + n)
+        if not _bridge_free(bridge):
+            f.close()             # an orphaned local cloud still runs on it: leave it be
+            continue
         if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0:
             # a previous run died without stopping: clean it up under our lock
             subprocess.run(["ip", "link", "del", bridge], capture_output=True)
@@ -221,6 +240,15 @@ def localcloud_factory(tmp_path_factory):
         return lc.start()
     yield make
     for lc in made:
+        lc.release()
+
+
+@pytest.fixture(scope="module")
+def localcloud_module(tmp_path_factory):
+    lc = LocalCloud(str(tmp_path_factory.mktemp("localcloud")))
+    try:
+        yield lc.start()
+    finally:
         lc.release()
 
 

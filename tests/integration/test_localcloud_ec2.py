@@ -17,8 +17,8 @@ def run(lc, *extra, count=1, itype="t2.micro"):
                        itype, "--count", str(count), *extra)
 
 
-def test_default_network_in_every_region(localcloud):
-    lc = localcloud
+def test_default_network_in_every_region(localcloud_module):
+    lc = localcloud_module        # read-only test: shares the module's cloud
     for region in ("ap-northeast-1", "us-east-1", "eu-west-1"):
         vpcs = lc.aws_json("ec2", "describe-vpcs", region=region)["Vpcs"]
         assert len(vpcs) == 1 and vpcs[0]["IsDefault"] and vpcs[0]["CidrBlock"] == lc.cidr
@@ -36,8 +36,8 @@ def test_default_network_in_every_region(localcloud):
     assert "InvalidVpcID.NotFound" in r.stderr
 
 
-def test_images_owned_by_amazon_and_types(localcloud):
-    lc = localcloud
+def test_images_owned_by_amazon_and_types(localcloud_module):
+    lc = localcloud_module
     names = [i["Name"] for i in lc.aws_json(
         "ec2", "describe-images", "--owners", "amazon", "--filters",
         "Name=name,Values=aws-parallelcluster-*-hvm-x86_64*")["Images"]]
@@ -95,7 +95,7 @@ def test_run_describe_terminate_with_states(localcloud):
     assert all(i["PrivateIpAddress"].startswith(lc.cidr.split(".0.0/")[0]) for i in insts)
     assert insts[0]["PrivateIpAddress"] != insts[1]["PrivateIpAddress"]
     ids = [i["InstanceId"] for i in insts]
-    time.sleep(lc.pending_delay + 0.2)
+    lc.aws("ec2", "wait", "instance-running", "--instance-ids", *ids)   # the CLI's waiter
     got = lc.aws_json("ec2", "describe-instances", "--filters", "Name=tag:pclusterfs:cluster,Values=c1",
                       "Name=instance-state-name,Values=running")
     assert sorted(ids_of(got)) == sorted(ids)

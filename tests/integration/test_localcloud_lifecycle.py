@@ -54,7 +54,10 @@ IMDS_USER_DATA = """#!/bin/sh
 sleep 1000 &
 E=$(cat /run/localcloud/endpoint)
 T=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $E/latest/api/token)
+echo "NPROC=$(nproc)"
 echo "IMDS=$(curl -sf -H "X-aws-ec2-metadata-token: $T" $E/latest/meta-data/instance-id)"
+echo "ROLE=$(curl -s -o /dev/null -w %{http_code} -H "X-aws-ec2-metadata-token: $T" \
+  $E/latest/meta-data/iam/security-credentials/)"
 """
 
 
@@ -108,6 +111,24 @@ def test_cli_start_idempotent_status_env_stop(localcloud):
     routes = subprocess.run(["ip", "route", "show", "type", "unreachable"], capture_output=True,
                             text=True).stdout
     assert lc.cidr in routes
+
+
+def test_two_clouds_never_share_a_bridge(localcloud, tmp_path):
+    lc = localcloud
+    r = subprocess.run([PYTHON, CLI, "start", "--dir", str(tmp_path / "other"), "--bridge",
+                        lc.bridge, "--cidr", "10.250.0.0/16"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "in use by another local cloud" in r.stderr
+    r = subprocess.run([PYTHON, CLI, "stop", "--dir", str(tmp_path / "other")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    assert lc.aws_json("ec2", "describe-vpcs")["Vpcs"]          # ours is untouched
+    r = subprocess.run([PYTHON, CLI, "start", "--dir", str(tmp_path / "third"), "--bridge",
+                        "lcfxclash", "--cidr", lc.cidr], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "clashes" in r.stderr
+    assert subprocess.run(["ip", "link", "show", "lcfxclash"],
+                          capture_output=True).returncode != 0
 
 
 def test_state_survives_stop_and_start(localcloud):
@@ -177,6 +198,9 @@ def test_stop_ends_booted_instances(localcloud_boot):
     ids = [i["InstanceId"] for i in res["Instances"]]
     for iid in ids:
         assert lc.wait_console(iid, r"IMDS=(\S+)", timeout=30).group(1) == iid
+        assert lc.console(iid).count("NPROC=1") == 1         # t2.micro: 1 vCPU
+        # no instance profile, no role credentials (bootstrap needs no IAM role)
+        assert lc.wait_console(iid, r"ROLE=(\d+)", timeout=10).group(1) == "404"
     inodes = [netns_inode(lc, iid) for iid in ids]
     assert all(procs_in_netns(i) for i in inodes)
     lc.stop()
@@ -193,8 +217,10 @@ def test_start_after_a_crash_ends_orphans(localcloud_boot):
     lc = localcloud_boot
     c = lc.client("ec2")
     iid = c.run_instances(ImageId=lc.image_id(), InstanceType="t2.micro", MinCount=1,
-                          MaxCount=1, UserData=IMDS_USER_DATA)["Instances"][0]["InstanceId"]
+                          MaxCount=1, UserData=IMDS_USER_DATA,
+                          IamInstanceProfile={"Name": "node-role"})["Instances"][0]["InstanceId"]
     lc.wait_console(iid, r"IMDS=i-", timeout=30)
+    assert lc.wait_console(iid, r"ROLE=(\d+)", timeout=10).group(1) == "200"
     ino = netns_inode(lc, iid)
     assert procs_in_netns(ino)
     import json

@@ -179,3 +179,62 @@ def test_sts_and_imds_from_host(localcloud):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert ":assumed-role/" in json.loads(r.stdout)["Arn"]
+
+
+def test_conditional_create_races_have_one_winner(localcloud):
+    """If-None-Match: * is check-and-set: of many concurrent creators one wins."""
+    import concurrent.futures
+    lc = localcloud
+    s3 = lc.client("s3", max_pool_connections=16)
+    s3.create_bucket(Bucket="race-1", CreateBucketConfiguration={"LocationConstraint": lc.region})
+
+    def add(request, **_):
+        request.headers["If-None-Match"] = "*"
+    s3.meta.events.register_first("before-sign.s3.PutObject", add)
+
+    def attempt(n):
+        try:
+            s3.put_object(Bucket="race-1", Key="lease", Body=b"owner-%d" % n)
+            return n
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "PreconditionFailed"
+            return None
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        winners = [w for w in pool.map(attempt, range(32)) if w is not None]
+    assert len(winners) == 1
+    assert s3.get_object(Bucket="race-1", Key="lease")["Body"].read() == b"owner-%d" % winners[0]
+
+
+def test_multipart_upload_through_the_cli(localcloud, tmp_path):
+    lc = localcloud
+    lc.aws("s3", "mb", "s3://mpu-1")
+    big = tmp_path / "big"
+    data = bytes(range(256)) * (40 * 4096)          # 40 MiB: the CLI uploads 5 parts
+    big.write_bytes(data)
+    lc.aws("s3", "cp", str(big), "s3://mpu-1/big")
+    head = lc.aws_json("s3api", "head-object", "--bucket", "mpu-1", "--key", "big")
+    assert head["ContentLength"] == len(data) and head["ETag"].endswith('-5"')
+    back = tmp_path / "back"
+    lc.aws("s3", "cp", "s3://mpu-1/big", str(back))
+    assert back.read_bytes() == data
+    s3 = lc.client("s3")
+    up = s3.create_multipart_upload(Bucket="mpu-1", Key="aborted")["UploadId"]
+    s3.upload_part(Bucket="mpu-1", Key="aborted", UploadId=up, PartNumber=1, Body=b"x")
+    s3.abort_multipart_upload(Bucket="mpu-1", Key="aborted", UploadId=up)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.upload_part(Bucket="mpu-1", Key="aborted", UploadId=up, PartNumber=2, Body=b"y")
+    assert e.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
+def test_ranged_get(localcloud):
+    lc = localcloud
+    s3 = lc.client("s3")
+    s3.create_bucket(Bucket="rng-1", CreateBucketConfiguration={"LocationConstraint": lc.region})
+    s3.put_object(Bucket="rng-1", Key="k", Body=b"0123456789")
+    for rng, want in (("bytes=2-4", b"234"), ("bytes=7-", b"789"), ("bytes=-3", b"789"),
+                      ("bytes=8-100", b"89")):
+        got = s3.get_object(Bucket="rng-1", Key="k", Range=rng)
+        assert got["Body"].read() == want and got["ContentRange"].endswith("/10")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_object(Bucket="rng-1", Key="k", Range="bytes=10-")
+    assert e.value.response["Error"]["Code"] == "InvalidRange"
