@@ -138,16 +138,18 @@ install: pclusterfs
 clean:
 	rm -rf build pclusterfs
 
-# ---------------------------------------------------------------- slurm test tools
-# tests/tools/slurmprobe drives the slurmrest library (slurm/) from the
-# command line for tests/integration/test_slurm_*.py.
-SLURM_TOOLS := build/rel/tools/slurmprobe
-# The sanitizer build (build/asan/tools/slurmprobe) is for running the same
-# tests with PCFS_SLURMPROBE pointing at it.
+# ---------------------------------------------------------------- test tools
+# Every tests/tools/<name>.c is a small program that drives one library
+# (aws/, slurm/) from the command line for the integration tests, built in
+# the release and the sanitizer variant (build/{rel,asan}/tools/<name>).
+TOOL_NAMES := $(patsubst tests/tools/%.c,%,$(wildcard tests/tools/*.c))
+TOOLS := $(TOOL_NAMES:%=build/rel/tools/%) $(TOOL_NAMES:%=build/asan/tools/%)
 build/rel/tools/%: build/rel/tests/tools/%.o build/rel/libpcfs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 build/asan/tools/%: build/asan/tests/tools/%.o build/asan/libpcfs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^ $(PKG_LIBS)
-integration: $(SLURM_TOOLS)
+tools: $(TOOLS)
+integration: $(TOOLS)
+.PHONY: tools
