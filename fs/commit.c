@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/client.h"
+#include "fs/cloudcheck.h"
 #include "fs/config.h"
 #include "fs/events.h"
 #include "fs/names.h"
@@ -77,6 +79,25 @@ static int check_update(const struct snap_cluster *c, const struct cluster_confi
     return rc;
 }
 
+/* The checks that ask the cloud; skipped when state lives in memory. */
+static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, char *msg,
+                          size_t msglen)
+{
+    if (!fs->creds)
+        return 0;
+    const char *region = cfg->region[0] ? cfg->region : fs->mount_region;
+    struct aws_client *c = aws_client_new(fs->creds, region);
+    if (!c) {
+        snprintf(msg, msglen, "out of memory");
+        return -ENOMEM;
+    }
+    aws_client_set_timeouts(c, 3000, 10000);
+    struct cloudcheck_result found;
+    int rc = cloudcheck_config(c, cfg, &found, msg, msglen);
+    aws_client_free(c);
+    return rc;
+}
+
 static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
                                 const char *data, size_t len)
 {
@@ -97,9 +118,11 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
     if (rc)
         return fail(fs, cluster, -EINVAL, "%s", msg);
     rc = check_update(c, cfg, msg, sizeof(msg));
+    if (rc == 0)
+        rc = check_in_cloud(fs, cfg, msg, sizeof(msg));
     if (rc) {
         config_free(cfg);
-        return fail(fs, cluster, -EINVAL, "%s", msg);
+        return fail(fs, cluster, rc == -EINVAL ? -EINVAL : -EIO, "%s", msg);
     }
 
     struct blob *b = blob_new(data, len);

@@ -115,6 +115,13 @@ struct cluster_config {
 
     int max_instances_needed;                /* 1 (head) + sum of max counts */
 
+    /* Where the values the cloud checks came from, so their messages can
+     * name the line (0 = defaulted, not written). */
+    struct config_lines {
+        int key_name, base_os, vpc_id, master_subnet_id, compute_subnet_id, custom_ami,
+            master_instance_type;
+    } lines;
+
     char **warnings;                         /* "config:LINE: KEY is accepted..." */
     size_t n_warnings;
 };

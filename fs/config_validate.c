@@ -297,6 +297,9 @@ static int fill_vpc(struct ctx *c)
     copy(cfg->master_subnet_id, sizeof(cfg->master_subnet_id), subnet->value);
     const struct config_entry *e = value_of(vpc, "compute_subnet_id");
     copy(cfg->compute_subnet_id, sizeof(cfg->compute_subnet_id), e ? e->value : subnet->value);
+    cfg->lines.vpc_id = vpc_id->line;
+    cfg->lines.master_subnet_id = subnet->line;
+    cfg->lines.compute_subnet_id = e ? e->line : subnet->line;
     e = value_of(vpc, "additional_sg");
     copy(cfg->additional_sg, sizeof(cfg->additional_sg), e ? e->value : "");
     e = value_of(vpc, "vpc_security_group_id");
@@ -539,10 +542,12 @@ static int fill_cluster(struct ctx *c, const struct config_limits *limits)
     if (!e)
         return -EINVAL;
     copy(cfg->key_name, sizeof(cfg->key_name), e->value);
+    cfg->lines.key_name = e->line;
     e = require(c, s, "base_os", "base_os = alinux2 (or centos7, ubuntu1804, ubuntu2004)");
     if (!e || check_base_os(c, e) != 0)
         return -EINVAL;
     copy(cfg->base_os, sizeof(cfg->base_os), e->value);
+    cfg->lines.base_os = e->line;
     e = require(c, s, "scheduler", "scheduler = slurm (v2 required it; slurm is the only "
                                    "scheduler pclusterfs supports)");
     if (!e || check_scheduler(c, e) != 0)
@@ -551,8 +556,10 @@ static int fill_cluster(struct ctx *c, const struct config_limits *limits)
 
     e = value_of(s, "master_instance_type");
     copy(cfg->master_instance_type, sizeof(cfg->master_instance_type), e ? e->value : "t2.micro");
+    cfg->lines.master_instance_type = e ? e->line : 0;
     e = value_of(s, "custom_ami");
     copy(cfg->custom_ami, sizeof(cfg->custom_ami), e ? e->value : "");
+    cfg->lines.custom_ami = e ? e->line : 0;
     static const struct {
         const char *key;
         size_t off;

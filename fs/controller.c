@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fs/events.h"
 #include "fs/observed.h"
@@ -69,7 +70,17 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
     struct desired_state *ds = NULL;
     struct observed_state *obs = observed_new_empty(time(NULL));
     int rc = obs ? store->ops->load(store->impl, &ds, err, errlen) : -ENOMEM;
-    if (rc == 0 && finish_deletions(ctl, ds, obs) > 0) {
+    if (rc && rc != -ENOMEM) {
+        /* The backend cannot be read: keep showing what was last known,
+         * marked stale with the reason. */
+        struct snapshot *prev = snapshot_holder_get(ctl->deps.snaps);
+        ds = desired_state_copy(prev->desired);
+        snapshot_unref(prev);
+        obs->stale = true;
+        obs->stale_reason = strdup(err);
+        if (ds)
+            rc = 0;
+    } else if (rc == 0 && finish_deletions(ctl, ds, obs) > 0) {
         desired_state_free(ds);
         ds = NULL;
         rc = store->ops->load(store->impl, &ds, err, errlen);

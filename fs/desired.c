@@ -1,4 +1,5 @@
 /* Helpers over struct desired_state that every store backend shares. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,58 @@ void desired_cluster_clear(struct desired_cluster *dc)
         free(dc->hooks[s]);
     }
     memset(dc, 0, sizeof(*dc));
+}
+
+static int copy_cluster(struct desired_cluster *dst, const struct desired_cluster *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->name = strdup(src->name);
+    dst->config = blob_ref(src->config);
+    dst->generation = src->generation;
+    dst->created_at = src->created_at;
+    dst->updated_at = src->updated_at;
+    dst->deleting = src->deleting;
+    dst->events = blob_ref(src->events);
+    dst->last_error = src->last_error ? strdup(src->last_error) : NULL;
+    if (!dst->name || (src->last_error && !dst->last_error))
+        return -ENOMEM;
+    for (int s = 0; s < HOOK_STAGES; s++) {
+        if (src->n_hooks[s] == 0)
+            continue;
+        dst->hooks[s] = calloc(src->n_hooks[s], sizeof(struct desired_hook));
+        if (!dst->hooks[s])
+            return -ENOMEM;
+        dst->n_hooks[s] = src->n_hooks[s];
+        for (size_t h = 0; h < src->n_hooks[s]; h++) {
+            dst->hooks[s][h].name = strdup(src->hooks[s][h].name);
+            dst->hooks[s][h].content = blob_ref(src->hooks[s][h].content);
+            dst->hooks[s][h].mtime = src->hooks[s][h].mtime;
+            if (!dst->hooks[s][h].name)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+struct desired_state *desired_state_copy(const struct desired_state *src)
+{
+    struct desired_state *ds = calloc(1, sizeof(*ds));
+    if (!ds)
+        return NULL;
+    int rc = 0;
+    if (src->n) {
+        ds->clusters = calloc(src->n, sizeof(*ds->clusters));
+        if (!ds->clusters)
+            rc = -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < src->n; i++) {
+            ds->n = i + 1;
+            rc = copy_cluster(&ds->clusters[i], &src->clusters[i]);
+        }
+    }
+    if (rc == 0)
+        return ds;
+    desired_state_free(ds);
+    return NULL;
 }
 
 void desired_state_free(struct desired_state *ds)

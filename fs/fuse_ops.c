@@ -514,10 +514,12 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
     return rc;
 }
 
-/* close() commits. A shell's `> config` opens with O_TRUNC, dup2()s and
- * closes the first descriptor before writing: that flush has nothing
- * written and must not commit an empty file. What stays uncommitted at the
- * last close is committed by release (its error still reaches events). */
+/* close() commits. One exception: a shell's `> config` opens with O_TRUNC,
+ * dup2()s and closes the first descriptor before writing, and that flush
+ * must not commit an empty config (it can only fail, and would fill events
+ * with a false error). A config truncated and never written is committed by
+ * release instead, whose error still reaches events. Hooks commit at every
+ * flush, so `touch hooks/pre/x` has stored x when it returns. */
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
@@ -525,7 +527,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     struct handle *h = fh(fi);
     int rc = 0;
     pthread_mutex_lock(&h->lock);
-    if (h->written)
+    bool truncated_config = h->kind == H_EDIT && h->edit_is_config && !h->written;
+    if (!truncated_config)
         rc = commit_dirty(fs, h);
     pthread_mutex_unlock(&h->lock);
     return rc;

@@ -2,36 +2,32 @@
  * options, builds the context (store, controller, first snapshot) and hands
  * the mount to libfuse. */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/backend.h"
 #include "fs/fuse_ops.h"
 #include <fuse_lowlevel.h>
 #include "fs/pcfs.h"
 #include "fs/version.h"
 
-/* The mount's default region: -o region, then the AWS environment. */
-static char *resolve_region(const struct pcfs_options *opts)
-{
-    const char *candidates[] = {opts->region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")};
-    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
-        if (candidates[i] && *candidates[i])
-            return strdup(candidates[i]);
-    return strdup("us-east-1");
-}
-
 static int context_init(struct pcfs *fs)
 {
-    char err[256];
+    char err[1024];
     fs->uid = getuid();
     fs->gid = getgid();
     pthread_mutex_init(&fs->commit_lock, NULL);
     memfile_table_init(&fs->memfiles);
-    fs->mount_region = resolve_region(&fs->opts);
-    if (!fs->mount_region || store_mem_open(&fs->store) != 0)
-        return -ENOMEM;
+    int rc = backend_open(fs, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "pclusterfs: %s\n", err);
+        return rc;
+    }
     struct snapshot *empty = snapshot_build(
         calloc(1, sizeof(struct desired_state)), &(struct observed_state){0},
         &(struct snapshot_inputs){.mount_region = fs->mount_region});
@@ -48,10 +44,10 @@ static int context_init(struct pcfs *fs)
     fs->controller = controller_new(&deps);
     if (!fs->controller)
         return -ENOMEM;
-    int rc = controller_pass(fs->controller, err, sizeof(err));
-    if (rc)
+    /* A backend that cannot be read yet still mounts: the tree says stale. */
+    if (controller_pass(fs->controller, err, sizeof(err)) != 0)
         fprintf(stderr, "pclusterfs: first refresh failed: %s\n", err);
-    return rc;
+    return 0;
 }
 
 static void context_destroy(struct pcfs *fs)
@@ -59,12 +55,64 @@ static void context_destroy(struct pcfs *fs)
     controller_free(fs->controller);
     if (fs->snaps.current)
         snapshot_holder_destroy(&fs->snaps);
-    if (fs->store.ops)
-        fs->store.ops->destroy(fs->store.impl);
+    backend_close(fs);
     memfile_table_destroy(&fs->memfiles);
     pthread_mutex_destroy(&fs->commit_lock);
-    free(fs->mount_region);
     options_free(&fs->opts);
+}
+
+/* What fuse_main does, split so options are checked (fuse_new) and the
+ * mountpoint is known good before the backend is contacted, and the backend
+ * is ready before anything is mounted. */
+static int serve(struct pcfs *fs, struct fuse_args *args)
+{
+    struct fuse_cmdline_opts cl;
+    if (fuse_parse_cmdline(args, &cl) != 0)
+        return 2;
+    int rc = 1;
+    struct stat st = {0};
+    struct fuse *fuse = NULL;
+    if (!cl.mountpoint) {
+        fprintf(stderr, "pclusterfs: no mount point given (see --help)\n");
+        goto out;
+    }
+    if (stat(cl.mountpoint, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "pclusterfs: bad mount point '%s': %s\n", cl.mountpoint,
+                S_ISDIR(st.st_mode) ? strerror(errno) : "Not a directory");
+        goto out;
+    }
+    fuse = fuse_new(args, &pcfs_fuse_ops, sizeof(pcfs_fuse_ops), fs);
+    if (!fuse)
+        goto out; /* libfuse said which option it did not know */
+    if (context_init(fs) != 0)
+        goto out;
+    if (fuse_mount(fuse, cl.mountpoint) != 0)
+        goto out;
+    struct fuse_session *se = fuse_get_session(fuse);
+    if (fuse_daemonize(cl.foreground) != 0 || fuse_set_signal_handlers(se) != 0) {
+        fuse_unmount(fuse);
+        goto out;
+    }
+    if (cl.singlethread) {
+        rc = fuse_loop(fuse);
+    } else {
+        struct fuse_loop_config *loop = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(loop, cl.clone_fd);
+        fuse_loop_cfg_set_max_threads(loop, cl.max_threads);
+        if (cl.max_idle_threads != UINT_MAX) /* 3.14 warns about its own default */
+            fuse_loop_cfg_set_idle_threads(loop, cl.max_idle_threads);
+        rc = fuse_loop_mt(fuse, loop);
+        fuse_loop_cfg_destroy(loop);
+    }
+    /* A loop ended by SIGTERM/SIGINT/SIGHUP returns the signal: a clean stop. */
+    rc = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
+    fuse_remove_signal_handlers(se);
+    fuse_unmount(fuse);
+out:
+    if (fuse)
+        fuse_destroy(fuse);
+    free(cl.mountpoint);
+    return rc;
 }
 
 int main(int argc, char *argv[])
@@ -75,28 +123,18 @@ int main(int argc, char *argv[])
         fuse_opt_free_args(&args);
         return 2;
     }
+    int rc = 0;
     if (fs.opts.show_help) {
         options_print_help(argv[0]);
         printf("FUSE options:\n");
         fuse_cmdline_help();
         fuse_lib_help(&args);
-        fuse_opt_free_args(&args);
-        options_free(&fs.opts);
-        return 0;
-    }
-    if (fs.opts.show_version) {
+    } else if (fs.opts.show_version) {
         printf("pclusterfs %s\nFUSE library version %s\n", PCLUSTERFS_VERSION, fuse_pkgversion());
-        fuse_opt_free_args(&args);
-        options_free(&fs.opts);
-        return 0;
+    } else {
+        fuse_opt_add_arg(&args, "-ofsname=pclusterfs,subtype=pclusterfs");
+        rc = serve(&fs, &args);
     }
-    /* libfuse 3.14 warns about its own default idle-thread limit unless one is set. */
-    fuse_opt_add_arg(&args, "-ofsname=pclusterfs,subtype=pclusterfs,max_threads=16,max_idle_threads=8");
-    int rc = context_init(&fs);
-    if (rc == 0)
-        rc = fuse_main(args.argc, args.argv, &pcfs_fuse_ops, &fs);
-    else
-        rc = 1;
     context_destroy(&fs);
     fuse_opt_free_args(&args);
     return rc;

@@ -14,6 +14,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("refresh=%d", refresh_seconds),
     OPT("max_instances=%d", max_instances),
     OPT("bootstrap_timeout=%d", bootstrap_timeout),
+    OPT("memory", memory),
     OPT("-h", show_help),
     OPT("--help", show_help),
     OPT("-V", show_version),
@@ -79,6 +80,8 @@ void options_print_help(const char *progname)
            "    -o refresh=SECONDS       refresh period (default 10)\n"
            "    -o max_instances=N       refuse configs of more instances (default 64)\n"
            "    -o bootstrap_timeout=S   head node bootstrap limit (default 1800)\n"
+           "    -o memory                keep state in memory, not in a bucket (for trying\n"
+           "                             the tree and tests; nothing survives unmount)\n"
            "    -h, --help               this help\n"
            "    -V, --version            versions\n\n",
            progname);

@@ -12,6 +12,7 @@ struct pcfs_options {
     int refresh_seconds;   /* refresh period of the controller */
     int max_instances;     /* cost guard */
     int bootstrap_timeout; /* seconds before a head node bootstrap fails */
+    int memory;            /* keep state in memory (tests, demos) */
     int show_help;
     int show_version;
     int allow_other;       /* seen, so default_permissions can be added */

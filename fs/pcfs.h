@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "aws/creds.h"
 #include "fs/controller.h"
 #include "fs/memfile.h"
 #include "fs/options.h"
@@ -19,6 +20,8 @@
 struct pcfs {
     struct pcfs_options opts;
     char *mount_region;           /* resolved default region */
+    struct aws_creds_provider *creds; /* NULL with -o memory */
+    char *bucket;                 /* the state bucket, NULL with -o memory */
     struct store store;           /* the desired state */
     struct snapshot_holder snaps; /* what reads see */
     struct controller *controller;

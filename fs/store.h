@@ -73,6 +73,8 @@ struct store {
 int store_mem_open(struct store *out);
 
 void desired_state_free(struct desired_state *ds);
+/* A copy sharing the blobs; NULL on ENOMEM. */
+struct desired_state *desired_state_copy(const struct desired_state *src);
 void desired_cluster_clear(struct desired_cluster *dc); /* frees its members */
 const struct desired_cluster *desired_find(const struct desired_state *ds, const char *name);
 const struct desired_hook *desired_find_hook(const struct desired_cluster *dc,

@@ -18,63 +18,18 @@ static struct desired_cluster *find_mut(struct store_mem *m, const char *name)
     return (struct desired_cluster *)desired_find(&m->state, name);
 }
 
-static int copy_cluster(struct desired_cluster *dst, const struct desired_cluster *src)
-{
-    memset(dst, 0, sizeof(*dst));
-    dst->name = strdup(src->name);
-    dst->config = blob_ref(src->config);
-    dst->generation = src->generation;
-    dst->created_at = src->created_at;
-    dst->updated_at = src->updated_at;
-    dst->deleting = src->deleting;
-    dst->events = blob_ref(src->events);
-    dst->last_error = src->last_error ? strdup(src->last_error) : NULL;
-    if (!dst->name || (src->last_error && !dst->last_error))
-        return -ENOMEM;
-    for (int s = 0; s < HOOK_STAGES; s++) {
-        if (src->n_hooks[s] == 0)
-            continue;
-        dst->hooks[s] = calloc(src->n_hooks[s], sizeof(struct desired_hook));
-        if (!dst->hooks[s])
-            return -ENOMEM;
-        dst->n_hooks[s] = src->n_hooks[s];
-        for (size_t h = 0; h < src->n_hooks[s]; h++) {
-            dst->hooks[s][h].name = strdup(src->hooks[s][h].name);
-            dst->hooks[s][h].content = blob_ref(src->hooks[s][h].content);
-            dst->hooks[s][h].mtime = src->hooks[s][h].mtime;
-            if (!dst->hooks[s][h].name)
-                return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
 static int mem_load(void *impl, struct desired_state **out, char *err, size_t errlen)
 {
     struct store_mem *m = impl;
-    struct desired_state *ds = calloc(1, sizeof(*ds));
-    if (!ds)
-        goto nomem;
     pthread_mutex_lock(&m->lock);
-    int rc = 0;
-    if (m->state.n) {
-        ds->clusters = calloc(m->state.n, sizeof(*ds->clusters));
-        if (!ds->clusters)
-            rc = -ENOMEM;
-        for (size_t i = 0; rc == 0 && i < m->state.n; i++) {
-            ds->n = i + 1;
-            rc = copy_cluster(&ds->clusters[i], &m->state.clusters[i]);
-        }
-    }
+    struct desired_state *ds = desired_state_copy(&m->state);
     pthread_mutex_unlock(&m->lock);
-    if (rc == 0) {
-        *out = ds;
-        return 0;
+    if (!ds) {
+        snprintf(err, errlen, "out of memory loading the desired state");
+        return -ENOMEM;
     }
-    desired_state_free(ds);
-nomem:
-    snprintf(err, errlen, "out of memory loading the desired state");
-    return -ENOMEM;
+    *out = ds;
+    return 0;
 }
 
 static int mem_create_cluster(void *impl, const char *cluster, time_t now, char *err,

@@ -11,6 +11,7 @@ import os
 import pathlib
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -43,6 +44,8 @@ class Mount:
         if env:
             self.env.update(env)
         self.wrapper = list(wrapper)
+        from configs import GOOD
+        self.good = GOOD  # a config that passes every check of this backend
         self.proc = None
 
     def start(self, timeout=15):
@@ -82,10 +85,18 @@ class Mount:
         if is_mounted(self.path):
             subprocess.run(["fusermount3", "-u", str(self.path)], check=False)
         try:
-            rc = self.proc.wait(timeout=timeout)
+            rc = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.kill()
-            rc = -9
+            # A mount namespace made elsewhere while this mount existed (a
+            # test booting instances, unshare --mount) holds a copy of the
+            # mount, so the kernel does not end the session at unmount;
+            # SIGTERM ends the daemon's loop the way libfuse intends.
+            self.proc.terminate()
+            try:
+                rc = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                rc = -9
         self.logf.close()
         self.proc = None
         return rc
@@ -94,9 +105,46 @@ class Mount:
         return self.path / rel
 
 
-@pytest.fixture
-def mount(tmp_path):
-    m = Mount(tmp_path).start()
+@pytest.fixture(scope="session")
+def shared_localcloud(tmp_path_factory):
+    """One local cloud (boot off) for every mount test of the session; each
+    test gets its own bucket in it."""
+    from fixture_localcloud import LocalCloud
+    lc = LocalCloud(str(tmp_path_factory.mktemp("localcloud")), boot=False)
+    lc.start()
+    # The key pair the guide's config names, as a user would have made it.
+    lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+    try:
+        yield lc
+    finally:
+        lc.stop()
+        lc.release()
+
+
+def bucket_mount(tmp_path, lc, **kw):
+    """A Mount whose state lives in a fresh bucket of the local cloud lc."""
+    bucket = "pcfs-test-" + uuid.uuid4().hex[:12]
+    opts = ["bucket=" + bucket] + list(kw.pop("options", ()))
+    m = Mount(tmp_path, options=opts, env=lc.env, **kw)
+    m.good = good_config_for(lc)
+    return m
+
+
+def good_config_for(lc):
+    """The guide's config made whole with the local cloud's own VPC and subnet."""
+    from configs import GOOD
+    return (GOOD.replace("vpc-0123456789abcdef0", lc.env["LOCALCLOUD_VPC_ID"])
+            .replace("subnet-0123456789abcdef0", lc.env["LOCALCLOUD_SUBNET_ID"]))
+
+
+@pytest.fixture(params=["memory", "bucket"])
+def mount(request, tmp_path):
+    """The tree mounted on each backend: in memory, and on a state bucket in
+    a local cloud."""
+    if request.param == "memory":
+        m = Mount(tmp_path, options=["memory"]).start()
+    else:
+        m = bucket_mount(tmp_path, request.getfixturevalue("shared_localcloud")).start()
     try:
         yield m
     finally:
@@ -104,6 +152,12 @@ def mount(tmp_path):
     log = m.log_text()
     assert rc == 0, f"pclusterfs exited with {rc}; log:\n{log}"
     assert "AddressSanitizer" not in log and "runtime error" not in log, log
+
+
+@pytest.fixture
+def good(mount):
+    """A config this mount's backend accepts (the cloud checks included)."""
+    return mount.good
 
 
 @pytest.fixture

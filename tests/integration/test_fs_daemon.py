@@ -3,6 +3,7 @@ for bad options and mountpoints, no process left after fusermount3 -u, and
 make install honouring PREFIX and DESTDIR."""
 import os
 import subprocess
+import time
 
 from fixture_mount import BIN, ROOT, Mount
 
@@ -34,12 +35,12 @@ def test_bad_option_values(tmp_path):
     assert r.returncode != 0 and "refresh" in r.stderr
     r = run("-f", "-o", "max_instances=-3", str(tmp_path))
     assert r.returncode != 0 and "max_instances" in r.stderr
-    r = run("-f", "-o", "no_such_option", str(tmp_path))
+    r = run("-f", "-o", "memory,no_such_option", str(tmp_path))
     assert r.returncode != 0 and "no_such_option" in r.stderr
 
 
 def test_unmount_leaves_no_process(tmp_path):
-    m = Mount(tmp_path).start()
+    m = Mount(tmp_path, options=["memory"]).start()
     pid = m.proc.pid
     (m / "c1").mkdir()
     assert m.stop() == 0
@@ -50,18 +51,18 @@ def test_background_mount_and_unmount(tmp_path):
     mnt = tmp_path / "bg"
     mnt.mkdir()
     env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
-    r = subprocess.run([BIN, str(mnt)], env=env, capture_output=True, text=True, timeout=30)
+    r = subprocess.run([BIN, "-o", "memory", str(mnt)], env=env, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     try:
         os.mkdir(mnt / "bgcluster")
         assert os.listdir(mnt) == ["bgcluster"]
     finally:
         subprocess.run(["fusermount3", "-u", str(mnt)], check=True)
-    out = subprocess.run(["pgrep", "-f", f"pclusterfs {mnt}$"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", f"pclusterfs -o memory {mnt}$"], capture_output=True, text=True)
     for _ in range(50):
         if out.stdout.strip() == "":
             break
-        out = subprocess.run(["pgrep", "-f", f"pclusterfs {mnt}$"], capture_output=True, text=True)
+        out = subprocess.run(["pgrep", "-f", f"pclusterfs -o memory {mnt}$"], capture_output=True, text=True)
     assert out.stdout.strip() == ""
 
 

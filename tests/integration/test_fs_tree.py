@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from configs import GOOD
 
 
 def err_of(fn, *args):
@@ -90,10 +89,10 @@ def test_unknown_names_are_enoent(cluster):
     assert err_of(os.stat, cluster / "status" / "x") == errno.ENOTDIR
 
 
-def test_rmdir_deletes_and_the_directory_goes(mount):
+def test_rmdir_deletes_and_the_directory_goes(mount, good):
     d = mount / "gone"
     d.mkdir()
-    (d / "config").write_text(GOOD)
+    (d / "config").write_text(good)
     os.rmdir(d)
     assert not d.exists()
     assert os.listdir(mount.path) == []
@@ -106,8 +105,8 @@ def test_rmdir_of_the_root_or_unknown(mount):
     assert err_of(os.rmdir, mount / "nosuch") == errno.ENOENT
 
 
-def test_ls_lR_and_stat_of_everything(cluster):
-    (cluster / "config").write_text(GOOD)
+def test_ls_lR_and_stat_of_everything(cluster, good):
+    (cluster / "config").write_text(good)
     (cluster / "hooks" / "pre" / "10-a.sh").write_text("echo a\n")
     r = subprocess.run(["ls", "-lR", str(cluster.parent)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -124,8 +123,8 @@ def test_statfs(mount):
     assert st.f_namemax == 255
 
 
-def test_status_json_is_json_with_the_v3_fields(cluster):
-    (cluster / "config").write_text(GOOD)
+def test_status_json_is_json_with_the_v3_fields(cluster, good):
+    (cluster / "config").write_text(good)
     st = json.loads((cluster / "status.json").read_text())
     for key in ("clusterName", "region", "clusterStatus", "generation", "creationTime",
                 "lastUpdatedTime", "headNode", "nodes", "failures", "last_error",

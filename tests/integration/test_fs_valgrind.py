@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.valgrind, pytest.mark.slow]
 @pytest.mark.skipif(not shutil.which("valgrind"), reason="valgrind is installed by install-deps")
 def test_memcheck_clean(tmp_path):
     vlog = tmp_path / "valgrind.log"
-    m = Mount(tmp_path, wrapper=["valgrind", "--tool=memcheck", "--leak-check=full",
+    m = Mount(tmp_path, options=["memory"], wrapper=["valgrind", "--tool=memcheck", "--leak-check=full",
                                  "--errors-for-leak-kinds=definite", "--error-exitcode=99",
                                  f"--log-file={vlog}"])
     m.start(timeout=60)
