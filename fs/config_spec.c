@@ -2,7 +2,10 @@
  * cli/pcluster/config/mappings.py and the v2 user guide), with what pclusterfs
  * does with each. CS_IMPLEMENTED keys land in struct cluster_config; CS_WARN
  * keys are checked and then ignored with a warning naming them; CS_REFUSED
- * keys are errors. Keys v2 never had are errors (typos must not pass). */
+ * keys are errors. Keys v2 never had are errors (typos must not pass).
+ * jansson is used here only to check that the JSON values a user writes in
+ * a config (tags, extra_json) are JSON objects; fs/ parses no JSON from the
+ * network. */
 #include "fs/config_spec.h"
 
 #include <ctype.h>
