@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/aws.h"
+#include "fs/cluster_region.h"
 #include "fs/events.h"
+#include "fs/observe_ec2.h"
 #include "fs/observed.h"
 
 struct controller {
@@ -19,6 +22,7 @@ struct controller {
     bool stopping;
     bool started;
     pthread_t thread;
+    struct observed_state *last_seen; /* the last good observation (pass_lock) */
 };
 
 struct controller *controller_new(const struct controller_deps *deps)
@@ -37,20 +41,50 @@ struct controller *controller_new(const struct controller_deps *deps)
     return ctl;
 }
 
-/* Ends deletions whose cluster has nothing left in the cloud. Returns how
- * many clusters it removed from the store. */
-static int finish_deletions(struct controller *ctl, const struct desired_state *ds,
-                            const struct observed_state *obs)
+/* Terminates the live instances of a cluster being deleted, one call per
+ * instance in its region. Only instances the owner-tag filter returned (and
+ * observe_ec2 checked) are here. */
+static void terminate_instances(struct controller *ctl, const struct observed_cluster *oc)
+{
+    for (size_t i = 0; i < oc->n_instances; i++) {
+        const struct observed_instance *in = &oc->instances[i];
+        if (strcmp(in->state, "shutting-down") == 0)
+            continue;
+        struct aws_client *c = aws_client_new(ctl->deps.creds, in->region);
+        if (!c)
+            return;
+        aws_client_set_timeouts(c, 3000, 20000);
+        const char *ids[] = {in->id};
+        struct aws_ec2_instances result = {0};
+        struct aws_error e = {0};
+        char buf[768];
+        if (aws_ec2_terminate_instances(c, ids, 1, &result, &e) == 0)
+            events_append(ctl->deps.store, oc->name, "info", "terminating %s (%s)", in->id,
+                          in->node);
+        else
+            events_append(ctl->deps.store, oc->name, "error", "terminating %s (%s): %s", in->id,
+                          in->node, aws_error_format(&e, buf, sizeof(buf)));
+        aws_ec2_instances_free(&result);
+        aws_client_free(c);
+    }
+}
+
+/* Moves deletions on: instances first, then the cluster's objects once no
+ * instance is left. Returns how many clusters it removed from the store. */
+static int advance_deletions(struct controller *ctl, const struct desired_state *ds,
+                             const struct observed_state *obs)
 {
     int removed = 0;
     char err[256];
     for (size_t i = 0; i < ds->n; i++) {
         const struct desired_cluster *dc = &ds->clusters[i];
-        if (!dc->deleting)
-            continue;
+        if (!dc->deleting || obs->stale)
+            continue; /* not knowing what runs, keep the state that names it */
         const struct observed_cluster *oc = observed_find(obs, dc->name);
-        if (oc && oc->n_nodes)
-            continue; /* instances are still terminating */
+        if (oc && oc->n_instances) {
+            terminate_instances(ctl, oc);
+            continue;
+        }
         if (ctl->deps.store->ops->remove_cluster(ctl->deps.store->impl, dc->name, err,
                                                  sizeof(err)) == 0) {
             memfile_drop_cluster(ctl->deps.memfiles, dc->name);
@@ -63,30 +97,81 @@ static int finish_deletions(struct controller *ctl, const struct desired_state *
     return removed;
 }
 
+/* The regions to observe: the mount's and every cluster's. */
+static size_t regions_of(const struct controller *ctl, const struct desired_state *ds,
+                         char (*out)[64], size_t max)
+{
+    size_t n = 0;
+    snprintf(out[n++], 64, "%s", ctl->deps.mount_region);
+    for (size_t i = 0; i < ds->n && n < max; i++) {
+        char region[64];
+        cluster_region(&ds->clusters[i], ctl->deps.mount_region, region, sizeof(region));
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(out[k], region) == 0;
+        if (!seen)
+            snprintf(out[n++], 64, "%s", region);
+    }
+    return n;
+}
+
+#define MAX_REGIONS 32
+
+/* Observes the cloud; on failure the last good observation, marked stale. */
+static struct observed_state *observe(struct controller *ctl, const struct desired_state *ds)
+{
+    time_t now = time(NULL);
+    if (!ctl->deps.creds)
+        return observed_new_empty(now);
+    char regions[MAX_REGIONS][64];
+    const char *names[MAX_REGIONS];
+    size_t n = regions_of(ctl, ds, regions, MAX_REGIONS);
+    for (size_t i = 0; i < n; i++)
+        names[i] = regions[i];
+    struct observed_state *seen = NULL;
+    char err[1024];
+    if (observe_ec2(ctl->deps.creds, ctl->deps.owner, names, n, now, &seen, err, sizeof(err)) ==
+        0) {
+        observed_free(ctl->last_seen);
+        ctl->last_seen = seen;
+        return seen;
+    }
+    if (!ctl->last_seen)
+        ctl->last_seen = observed_new_empty(now);
+    if (ctl->last_seen) {
+        ctl->last_seen->stale = true;
+        free(ctl->last_seen->stale_reason);
+        ctl->last_seen->stale_reason = strdup(err);
+    }
+    return ctl->last_seen;
+}
+
 int controller_pass(struct controller *ctl, char *err, size_t errlen)
 {
     struct store *store = ctl->deps.store;
     pthread_mutex_lock(&ctl->pass_lock);
     struct desired_state *ds = NULL;
-    struct observed_state *obs = observed_new_empty(time(NULL));
-    int rc = obs ? store->ops->load(store->impl, &ds, err, errlen) : -ENOMEM;
+    const char *store_error = NULL;
+    int rc = store->ops->load(store->impl, &ds, err, errlen);
     if (rc && rc != -ENOMEM) {
-        /* The backend cannot be read: keep showing what was last known,
-         * marked stale with the reason. */
+        /* The bucket cannot be read: keep showing what was last known. */
         struct snapshot *prev = snapshot_holder_get(ctl->deps.snaps);
         ds = desired_state_copy(prev->desired);
         snapshot_unref(prev);
-        obs->stale = true;
-        obs->stale_reason = strdup(err);
-        if (ds)
-            rc = 0;
-    } else if (rc == 0 && finish_deletions(ctl, ds, obs) > 0) {
+        store_error = err;
+        rc = ds ? 0 : -ENOMEM;
+    }
+    struct observed_state *obs = rc == 0 ? observe(ctl, ds) : NULL;
+    if (rc == 0 && !obs)
+        rc = -ENOMEM;
+    if (rc == 0 && !store_error && advance_deletions(ctl, ds, obs) > 0) {
         desired_state_free(ds);
         ds = NULL;
         rc = store->ops->load(store->impl, &ds, err, errlen);
     }
     if (rc == 0) {
-        struct snapshot_inputs in = {.mount_region = ctl->deps.mount_region};
+        struct snapshot_inputs in = {.mount_region = ctl->deps.mount_region,
+                                     .stale_reason = store_error};
         struct snapshot *next = snapshot_build(ds, obs, &in);
         if (next) {
             snapshot_holder_swap(ctl->deps.snaps, next);
@@ -94,8 +179,11 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory building a snapshot");
             rc = -ENOMEM;
         }
+    } else {
+        desired_state_free(ds);
     }
-    observed_free(obs);
+    if (obs && obs != ctl->last_seen)
+        observed_free(obs);
     pthread_mutex_unlock(&ctl->pass_lock);
     return rc;
 }
@@ -152,6 +240,7 @@ void controller_free(struct controller *ctl)
         pthread_mutex_unlock(&ctl->wake_lock);
         pthread_join(ctl->thread, NULL);
     }
+    observed_free(ctl->last_seen);
     pthread_cond_destroy(&ctl->wake_cond);
     pthread_mutex_destroy(&ctl->wake_lock);
     pthread_mutex_destroy(&ctl->pass_lock);

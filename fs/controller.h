@@ -7,11 +7,14 @@
 #define PCFS_CONTROLLER_H
 #include <stddef.h>
 
+#include "aws/creds.h"
 #include "fs/memfile.h"
 #include "fs/snapshot.h"
 #include "fs/store.h"
 
 struct controller_deps {
+    struct aws_creds_provider *creds; /* NULL: no cloud to observe (-o memory) */
+    const char *owner;                /* the state bucket: the owner tag's value */
     struct store *store;
     struct snapshot_holder *snaps;
     struct memfile_table *memfiles;

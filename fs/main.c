@@ -35,6 +35,8 @@ static int context_init(struct pcfs *fs)
         return -ENOMEM;
     snapshot_holder_init(&fs->snaps, empty);
     struct controller_deps deps = {
+        .creds = fs->creds,
+        .owner = fs->bucket,
         .store = &fs->store,
         .snaps = &fs->snaps,
         .memfiles = &fs->memfiles,

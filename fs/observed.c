@@ -11,9 +11,10 @@ struct observed_state *observed_new_empty(time_t now)
     return os;
 }
 
-static void node_clear(struct observed_node *n)
+void observed_node_clear(struct observed_node *n)
 {
     free(n->name);
+    free(n->region);
     free(n->instance_id);
     free(n->instance_type);
     free(n->private_ip);
@@ -22,6 +23,7 @@ static void node_clear(struct observed_node *n)
     free(n->slurm_state);
     free(n->bootstrap);
     free(n->bootstrap_log);
+    memset(n, 0, sizeof(*n));
 }
 
 void observed_free(struct observed_state *os)
@@ -30,8 +32,16 @@ void observed_free(struct observed_state *os)
         return;
     for (size_t i = 0; i < os->n; i++) {
         for (size_t k = 0; k < os->clusters[i].n_nodes; k++)
-            node_clear(&os->clusters[i].nodes[k]);
+            observed_node_clear(&os->clusters[i].nodes[k]);
         free(os->clusters[i].nodes);
+        for (size_t k = 0; k < os->clusters[i].n_instances; k++) {
+            struct observed_instance *in = &os->clusters[i].instances[k];
+            free(in->id);
+            free(in->region);
+            free(in->state);
+            free(in->node);
+        }
+        free(os->clusters[i].instances);
         free(os->clusters[i].name);
     }
     free(os->clusters);

@@ -9,6 +9,7 @@
 
 struct observed_node {
     char *name;          /* "head" or a Slurm node name */
+    char *region;        /* where its instance is */
     char *instance_id;   /* "" when none */
     char *instance_type;
     char *private_ip;
@@ -20,10 +21,18 @@ struct observed_node {
     time_t launch_time;
 };
 
+/* Every live instance of a cluster, duplicates of a node included: what a
+ * deletion must terminate. */
+struct observed_instance {
+    char *id, *region, *state, *node;
+};
+
 struct observed_cluster {
     char *name;
-    struct observed_node *nodes; /* sorted by name */
+    struct observed_node *nodes; /* one per node name, sorted by name */
     size_t n_nodes;
+    struct observed_instance *instances;
+    size_t n_instances;
 };
 
 struct observed_state {
@@ -36,6 +45,7 @@ struct observed_state {
 
 struct observed_state *observed_new_empty(time_t now);
 void observed_free(struct observed_state *os);
+void observed_node_clear(struct observed_node *n); /* frees its members */
 const struct observed_cluster *observed_find(const struct observed_state *os, const char *name);
 
 #endif

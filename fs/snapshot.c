@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/cluster_region.h"
 #include "fs/config.h"
 #include "fs/render.h"
 
@@ -34,23 +35,6 @@ static void snapshot_free(struct snapshot *s)
     free(s);
 }
 
-/* The cluster's region: its config's aws_region_name, else the mount's. */
-static void cluster_region(const struct desired_cluster *dc, const char *mount_region, char *buf,
-                           size_t buflen)
-{
-    snprintf(buf, buflen, "%s", mount_region);
-    if (!dc->config)
-        return;
-    struct config_limits unlimited = {.max_instances = 1 << 30};
-    struct cluster_config *cfg = NULL;
-    char err[256];
-    if (config_parse(dc->config->data, dc->config->len, &unlimited, &cfg, err, sizeof(err)) != 0)
-        return;
-    if (cfg->region[0])
-        snprintf(buf, buflen, "%s", cfg->region);
-    config_free(cfg);
-}
-
 static int build_cluster(struct snap_cluster *c, const struct desired_cluster *dc,
                          const struct observed_state *obs, const struct snapshot_inputs *in)
 {
@@ -74,8 +58,8 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
         .status = c->status,
         .region = region,
         .observed_at = obs->observed_at,
-        .stale = obs->stale,
-        .stale_reason = obs->stale_reason,
+        .stale = obs->stale || in->stale_reason,
+        .stale_reason = in->stale_reason ? in->stale_reason : obs->stale_reason,
     };
     c->status_json = (struct snap_file){"status.json", render_status_json(&sj), obs->observed_at};
     c->events = (struct snap_file){"events", blob_ref(dc->events), dc->updated_at};

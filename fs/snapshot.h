@@ -50,6 +50,7 @@ struct snapshot {
 /* What the builder needs besides the two states. */
 struct snapshot_inputs {
     const char *mount_region; /* the default region of clusters without one */
+    const char *stale_reason; /* non-NULL: the desired state could not be read */
 };
 
 /* Builds a snapshot; takes ownership of desired (even on failure). */

@@ -35,9 +35,9 @@ def test_echo_commits_on_close(cluster, good):
 
 
 def test_cp_commits_and_a_bad_cp_fails_with_einval(cluster, tmp_path, good):
-    good = tmp_path / "good.ini"
-    good.write_text(good)
-    assert sh(f"cp {good} {cluster}/config").returncode == 0
+    good_file = tmp_path / "good.ini"
+    good_file.write_text(good)
+    assert sh(f"cp {good_file} {cluster}/config").returncode == 0
     bad = tmp_path / "bad.ini"
     bad.write_text(GUIDE)
     r = sh(f"cp {bad} {cluster}/config")
