@@ -140,10 +140,12 @@ int observe_ec2(struct aws_creds_provider *creds, const char *owner, const char 
         observed_free(os);
         return rc;
     }
-    qsort(os->clusters, os->n, sizeof(*os->clusters), by_cluster_name);
+    if (os->n > 1) /* qsort wants a non-NULL base even for nothing */
+        qsort(os->clusters, os->n, sizeof(*os->clusters), by_cluster_name);
     for (size_t i = 0; i < os->n; i++)
-        qsort(os->clusters[i].nodes, os->clusters[i].n_nodes, sizeof(struct observed_node),
-              by_node_name);
+        if (os->clusters[i].n_nodes > 1)
+            qsort(os->clusters[i].nodes, os->clusters[i].n_nodes, sizeof(struct observed_node),
+                  by_node_name);
     *out = os;
     return 0;
 }

@@ -346,11 +346,13 @@ static void finish_state(struct desired_state *ds, const bool *markers)
         ds->clusters[kept++] = ds->clusters[i];
     }
     ds->n = kept;
-    qsort(ds->clusters, ds->n, sizeof(*ds->clusters), by_name);
+    if (ds->n > 1) /* qsort wants a non-NULL base even for nothing */
+        qsort(ds->clusters, ds->n, sizeof(*ds->clusters), by_name);
     for (size_t i = 0; i < ds->n; i++) {
         struct desired_cluster *dc = &ds->clusters[i];
         for (int st = 0; st < HOOK_STAGES; st++)
-            qsort(dc->hooks[st], dc->n_hooks[st], sizeof(struct desired_hook), by_hook_name);
+            if (dc->n_hooks[st] > 1)
+                qsort(dc->hooks[st], dc->n_hooks[st], sizeof(struct desired_hook), by_hook_name);
         if (!dc->events)
             dc->events = blob_new("", 0);
     }
