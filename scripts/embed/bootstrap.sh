@@ -21,7 +21,7 @@ printable() { printf '%s' "$1" | tr -d '\r' | tr '[:cntrl:]' '?'; }
 
 # ---------- the manifest ----------
 VERSION='' CLUSTER='' NODE='' NODE_TYPE='' REGION='' HEAD_ADDRESS='' HEAD_HOSTNAME=''
-CPUS='' MEMORY_MIB='' REPORT_URL='' STAGE2_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
+CPUS='' MEMORY_MIB='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
 JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
 PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=()
 BAD=''
@@ -46,7 +46,7 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
     report) REPORT_URL=$v1 ;;
     file)
       case $v1 in
-        stage2) STAGE2_URL=$v2 ;;
+        stage2) ;;   # stage 1 used it
         slurm_conf) SLURM_CONF_URL=$v2 ;;
         munge_key) MUNGE_KEY_URL=$v2 ;;
         jwt_key) JWT_KEY_URL=$v2 ;;
@@ -254,6 +254,7 @@ else
   SLURM=/usr CONF_DIR=/etc/slurm
 fi
 export PATH=$SLURM/bin:$SLURM/sbin:$PATH
+HEAD_WAIT=1800   # seconds a compute node waits for the head's slurmctld
 
 wait_until() {   # wait_until SECONDS COMMAND...
   local end=$((SECONDS + $1))
@@ -340,8 +341,21 @@ start_slurmd() {
   actual=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
   mem=$MEMORY_MIB
   [ -n "$actual" ] && [ "$actual" -lt "$mem" ] && mem=$actual
-  slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem Feature=dynamic" -N "$NODE" \
-    --conf-server "$HEAD_ADDRESS" || return 1
+  # slurmd 22.05 gives up at once when slurmctld does not answer, and a
+  # compute node may be launched as soon as the head's address is known:
+  # try again until the head serves its configuration.
+  local end=$((SECONDS + HEAD_WAIT)) tries=0
+  until slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem Feature=dynamic" -N "$NODE" \
+          --conf-server "$HEAD_ADDRESS" 2> "$D/slurmd.err"; do
+    tries=$((tries + 1))
+    if [ $((tries % 12)) -eq 1 ]; then
+      cat "$D/slurmd.err"
+      echo "waiting for slurmctld at $HEAD_ADDRESS"
+    fi
+    [ $SECONDS -lt $end ] || return 1
+    sleep 5
+  done
+  cat "$D/slurmd.err"
   wait_until 90 node_registered || { tail -n 20 /var/log/slurm/slurmd.log; return 1; }
 }
 node_registered() {
@@ -375,5 +389,5 @@ progress post
 run_phase post OnNodeConfiguredExecutionFailure
 
 STEP=''
-progress done
+progress 'done'
 exit 0

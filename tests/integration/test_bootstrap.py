@@ -172,7 +172,8 @@ class Cluster:
         request would wait 10 s for the resolver to time out. An /etc/hosts
         entry on the head stands in for the VPC's reverse DNS."""
         host = urllib.parse.urlparse(self.lc.endpoint).hostname
-        r = self.on("head", "sh", "-c", 'grep -q "^$1 " /etc/hosts || echo "$1 localcloud-host" >> /etc/hosts', "sh", host)
+        r = self.on("head", "sh", "-c", 'grep -q "^$1 " /etc/hosts || '
+                    'echo "$1 localcloud-host" >> /etc/hosts', "sh", host)
         assert r.returncode == 0, r.stderr
 
     def init_pid(self, node):
@@ -198,14 +199,16 @@ def cluster(tmp_path_factory):
         head = c.launch("head")
         for n in COMPUTE + [FAILING]:
             c.launch(n)
-        # after the launch: the head's address is known now
+        # after the launch: the head's address is known now. The compute
+        # nodes get theirs first, so they must wait for the head's slurmctld.
+        for n in COMPUTE:
+            c.write_manifest(n)
+        c.write_manifest(FAILING, post_hooks=FAIL_HOOKS)
+        time.sleep(6)
         c.put("slurm.conf", render(open(os.path.join(EMBED, "slurm.conf.in")).read(),
                                    CLUSTER_NAME=CLUSTER, HEAD_HOSTNAME="head",
                                    HEAD_ADDRESS=head["ip"], MAX_NODES="16"))
         c.write_manifest("head")
-        for n in COMPUTE:
-            c.write_manifest(n)
-        c.write_manifest(FAILING, post_hooks=FAIL_HOOKS)
         yield c
     finally:
         lc.release()
