@@ -311,7 +311,7 @@ write_head_files() {
   chmod 644 "$CONF_DIR/cgroup.conf"
 }
 
-ctld_up() { scontrol ping 2>/dev/null | grep -q 'is UP'; }
+ctld_up() { SLURM_CONF=$CONF_DIR/slurm.conf scontrol ping 2>/dev/null | grep -q 'is UP'; }
 start_slurmctld() {
   slurmctld -f "$CONF_DIR/slurm.conf" || return 1
   wait_until 60 ctld_up || { tail -n 20 /var/log/slurm/slurmctld.log; return 1; }
@@ -345,7 +345,7 @@ start_slurmd() {
   # compute node may be launched as soon as the head's address is known:
   # try again until the head serves its configuration.
   local end=$((SECONDS + HEAD_WAIT)) tries=0
-  until slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem Feature=dynamic" -N "$NODE" \
+  until slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem" -N "$NODE" \
           --conf-server "$HEAD_ADDRESS" 2> "$D/slurmd.err"; do
     tries=$((tries + 1))
     if [ $((tries % 12)) -eq 1 ]; then
