@@ -22,13 +22,12 @@ import pytest
 
 from fixture_localcloud import REPO, LocalCloud
 
-pytestmark = pytest.mark.boot
-
 EMBED = os.path.join(REPO, "scripts", "embed")
 CLUSTER = "bt" + secrets.token_hex(3)
 BUCKET = "pcfs-boot-" + secrets.token_hex(4)
 COMPUTE = ["compute-st-t2micro-1", "compute-st-t2micro-2"]
 FAILING = "compute-st-t2micro-3"
+FAILING_PRE = "compute-st-t2micro-4"
 
 # Names are data: one of them is shell code that must never run.
 EVIL_NAME = "$(touch pwned);'\""
@@ -43,6 +42,10 @@ POST_HOOKS = [
     ("10-post.py", b"#!/usr/bin/python3\nimport os, sys\n"
                    b"print('POST-HOOK type=%s node=%s' % (os.environ['cfn_node_type'],"
                    b" os.environ['PCLUSTERFS_NODE_NAME']))\nsys.stdout.flush()\n"),
+]
+FAIL_PRE_HOOKS = [
+    ("05-fails.sh", b"#!/bin/bash\necho 'pre failing now'\nexit 7\n"),
+    ("10-pre.sh", PRE_HOOKS[0][1]),
 ]
 FAIL_HOOKS = POST_HOOKS + [
     ("50-fails.sh", b"#!/bin/bash\necho 'fail line 1'\necho 'fail line 2' >&2\nexit 3\n"),
@@ -92,7 +95,7 @@ class Cluster:
         self.put("munge.key", self.munge_key)
         self.put("jwt.key", self.jwt_key)
         self.put("install.sh", INSTALL_SCRIPT)
-        for phase, hooks in (("pre", PRE_HOOKS), ("post", FAIL_HOOKS)):
+        for phase, hooks in (("pre", PRE_HOOKS + FAIL_PRE_HOOKS[:1]), ("post", FAIL_HOOKS)):
             for name, body in hooks:
                 self.put("hooks/%s/%s" % (phase, name), body)
 
@@ -115,7 +118,7 @@ class Cluster:
         self.nodes[node] = {"id": inst["InstanceId"], "ip": inst["PrivateIpAddress"]}
         return self.nodes[node]
 
-    def write_manifest(self, node, post_hooks=POST_HOOKS):
+    def write_manifest(self, node, pre_hooks=PRE_HOOKS, post_hooks=POST_HOOKS):
         head = node == "head"
         lines = ["version 1", "cluster " + CLUSTER, "node " + node,
                  "node_type " + ("HeadNode" if head else "Compute"),
@@ -131,7 +134,7 @@ class Cluster:
                       "file jwt_key " + self.url("jwt.key")]
         else:
             lines.append("head_address " + self.nodes["head"]["ip"])
-        for name, _ in PRE_HOOKS:
+        for name, _ in pre_hooks:
             lines.append("hook pre %s %s" % (b64(name), self.url("hooks/pre/" + name)))
         for name, _ in post_hooks:
             lines.append("hook post %s %s" % (b64(name), self.url("hooks/post/" + name)))
@@ -191,6 +194,36 @@ class Cluster:
                               capture_output=True, text=True, timeout=timeout)
 
 
+def split_words(args, cwd):
+    """bootstrap.sh's split_words, run alone on the host: the words it makes."""
+    script = ('source <(sed -n "/^split_words() {/,/^}/p" "$1")\n'
+              'split_words "$2" || exit 9\n'
+              'for w in ${WORDS[@]+"${WORDS[@]}"}; do printf "%s\\0" "$w"; done')
+    r = subprocess.run(["bash", "-c", script, "bash", os.path.join(EMBED, "bootstrap.sh"), args],
+                       capture_output=True, cwd=cwd)
+    if r.returncode == 9:
+        return None
+    assert r.returncode == 0, r.stderr
+    return [w.decode() for w in r.stdout.split(b"\0")[:-1]]
+
+
+@pytest.mark.parametrize("args,words", [
+    ("", []),
+    ("  a   b\tc\n", ["a", "b", "c"]),
+    ("'it''s' \"x y\"z", ["its", "x yz"]),
+    ("'' \"\"", ["", ""]),
+    ("a\\ b \\$HOME \"\\$x \\\" \\a\"", ["a b", "$HOME", "$x \" \\a"]),
+    ("$(touch pwned) ;rm -rf x `id` | & > /tmp/y", ["$(touch", "pwned)", ";rm", "-rf", "x",
+                                                    "`id`", "|", "&", ">", "/tmp/y"]),
+    ("'unterminated", None),
+    ('"also unterminated', None),
+])
+def test_install_args_split_like_a_shell_without_running_anything(args, words, tmp_path):
+    cwd = str(tmp_path)
+    assert split_words(args, cwd) == words
+    assert os.listdir(cwd) == []
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     lc = LocalCloud(str(tmp_path_factory.mktemp("localcloud")), boot=True)
@@ -198,13 +231,14 @@ def cluster(tmp_path_factory):
     try:
         c = Cluster(lc)
         head = c.launch("head")
-        for n in COMPUTE + [FAILING]:
+        for n in COMPUTE + [FAILING, FAILING_PRE]:
             c.launch(n)
         # after the launch: the head's address is known now. The compute
         # nodes get theirs first, so they must wait for the head's slurmctld.
         for n in COMPUTE:
             c.write_manifest(n)
         c.write_manifest(FAILING, post_hooks=FAIL_HOOKS)
+        c.write_manifest(FAILING_PRE, pre_hooks=FAIL_PRE_HOOKS)
         time.sleep(6)
         c.put("slurm.conf", render(open(os.path.join(EMBED, "slurm.conf.in")).read(),
                                    CLUSTER_NAME=CLUSTER, HEAD_HOSTNAME="head",
@@ -215,6 +249,7 @@ def cluster(tmp_path_factory):
         lc.release()
 
 
+@pytest.mark.boot
 def test_head_node_reaches_done_and_slurmrestd_answers(cluster):
     fields, log = cluster.wait_state("head", {"done", "failed"})
     assert fields["state"] == "done", log[-3000:]
@@ -232,6 +267,7 @@ def test_head_node_reaches_done_and_slurmrestd_answers(cluster):
         urllib.request.urlopen(req, timeout=10).read()
 
 
+@pytest.mark.boot
 def test_compute_nodes_join_as_dynamic_nodes_and_run_jobs(cluster):
     cluster.wait_state("head", {"done"})
     cluster.name_the_host()
@@ -250,6 +286,7 @@ def test_compute_nodes_join_as_dynamic_nodes_and_run_jobs(cluster):
     assert sorted(r.stdout.split()) == COMPUTE
 
 
+@pytest.mark.boot
 def test_hooks_run_in_order_with_their_environment(cluster):
     for node in ["head"] + COMPUTE:
         fields, log = cluster.wait_state(node, {"done", "failed"})
@@ -276,6 +313,7 @@ def test_hooks_run_in_order_with_their_environment(cluster):
         assert inst[0] < pre[0] and slurm[0] < inst[1] < post[0]
 
 
+@pytest.mark.boot
 def test_names_and_arguments_are_data(cluster):
     for node in ["head"] + COMPUTE:
         fields, log = cluster.wait_state(node, {"done", "failed"})
@@ -298,6 +336,7 @@ def test_names_and_arguments_are_data(cluster):
         assert not [f for f in os.listdir(d) if f.startswith("pwned")], d
 
 
+@pytest.mark.boot
 def test_failing_post_hook_stops_the_bootstrap(cluster):
     fields, log = cluster.wait_state(FAILING, {"done", "failed"})
     assert fields["state"] == "failed", log[-3000:]
@@ -309,3 +348,16 @@ def test_failing_post_hook_stops_the_bootstrap(cluster):
     assert "POST-HOOK type=ComputeFleet node=%s" % FAILING in log   # the earlier one ran
     assert "NEVER-RUNS" not in log                                  # later ones do not
     assert "state done" not in log
+
+
+@pytest.mark.boot
+def test_failing_pre_hook_stops_before_slurm(cluster):
+    fields, log = cluster.wait_state(FAILING_PRE, {"done", "failed"})
+    assert fields["state"] == "failed", log[-3000:]
+    assert (fields["failure"], fields["exit"], fields["step"]) == (
+        "OnNodeStartExecutionFailure", "7", "hooks/pre/05-fails.sh")
+    assert "pre failing now" in log.splitlines()[-3:]
+    assert "INSTALL phase=pre" in log                  # pre_install ran first
+    assert "PRE-HOOK" not in log and "state configuring" not in log
+    r = cluster.on(FAILING_PRE, "pgrep", "-x", "munged|slurmd")
+    assert r.stdout == "", r.stdout
