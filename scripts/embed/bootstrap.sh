@@ -267,16 +267,20 @@ wait_until() {   # wait_until SECONDS COMMAND...
 
 my_address() { hostname -I 2>/dev/null | awk '{print $1}'; }
 
+# The node's hostname becomes its Slurm name (the head's: the name
+# SlurmctldHost gives it, which slurmctld requires), and /etc/hosts names
+# this node and the head.
 set_names() {
-  local me
+  local me name=$NODE
+  [ "$NODE_TYPE" = HeadNode ] && name=$HEAD_HOSTNAME
   me=$(my_address)
-  hostname "$NODE" && echo "$NODE" > /etc/hostname || return 1
+  hostname "$name" && printf '%s\n' "$name" > /etc/hostname && chmod 644 /etc/hostname ||
+    return 1
   {
-    grep -v -w -e "$NODE" -e "$HEAD_HOSTNAME" /etc/hosts
-    if [ -n "$me" ]; then echo "$me $NODE"; fi
+    grep -v -w -F -e "$name" -e "$HEAD_HOSTNAME" /etc/hosts
+    if [ -n "$me" ]; then echo "$me $name"; fi
     if [ "$NODE_TYPE" = Compute ]; then echo "$HEAD_ADDRESS $HEAD_HOSTNAME"; fi
-  } > /etc/hosts.pclusterfs && chmod 644 /etc/hosts.pclusterfs &&
-    mv -f /etc/hosts.pclusterfs /etc/hosts
+  } > "$D/hosts" && cat "$D/hosts" > /etc/hosts
 }
 
 start_munge() {
@@ -363,7 +367,7 @@ node_registered() {
   for conf in /run/slurm/conf/slurm.conf /var/spool/slurmd/conf-cache/slurm.conf; do
     [ -f "$conf" ] || continue
     SLURM_CONF=$conf scontrol -o show node "$NODE" 2>/dev/null |
-      grep -q "NodeName=$NODE .*State=IDLE" && return 0
+      grep -q -E "^NodeName=$NODE .* State=(IDLE|MIXED|ALLOCATED|COMPLETING)[+ ]" && return 0
   done
   return 1
 }
