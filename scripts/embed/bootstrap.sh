@@ -6,6 +6,18 @@
 # post + hooks/post. Progress and output go to the manifest's presigned PUT
 # URL as a report (state, step, failure, exit, then the log's tail).
 # Every manifest value is data: validated, quoted, never evaluated.
+#
+# Manifest (one entry a line, fields split by spaces, unknown keys ignored):
+#   version 1 | cluster NAME | node NAME | node_type HeadNode|Compute |
+#   region R | head_address IPV4 (Compute; on the head optional) |
+#   head_hostname NAME | cpus N | memory_mib N | report PUT-URL |
+#   file stage2|munge_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
+#   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order)
+# Report (text/plain PUT, after every state change and before each script):
+#   state pre|configuring|post|done|failed, step WHAT, failure CODE, exit N,
+#   "--", then the last 200 lines (at most 64 KiB) of the bootstrap log.
+# Files: /var/lib/pclusterfs (0700): manifest, bootstrap.log, pre/NNN and
+# post/NNN (hooks, numbered in manifest order), pre/install, post/install.
 set -u
 umask 077
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
