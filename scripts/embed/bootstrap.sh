@@ -1,0 +1,409 @@
+#!/bin/bash
+# pclusterfs node bootstrap, stage 2: bootstrap.sh MANIFEST
+# Runs as root on every node, after stage 1 (userdata.sh.in) fetched the
+# manifest. In order: install pre + hooks/pre, Slurm (head: munged,
+# slurmctld, slurmrestd; compute: munged, slurmd as a dynamic node), install
+# post + hooks/post. Progress and output go to the manifest's presigned PUT
+# URL as a report (state, step, failure, exit, then the log's tail).
+# Every manifest value is data: validated, quoted, never evaluated.
+#
+# Manifest (one entry a line, fields split by spaces, unknown keys ignored):
+#   version 1 | cluster NAME | node NAME | node_type HeadNode|Compute |
+#   region R | head_address IPV4 (Compute; on the head optional) |
+#   head_hostname NAME | cpus N | memory_mib N | report PUT-URL |
+#   file stage2|munge_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
+#   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order)
+# Report (text/plain PUT, after every state change and before each script):
+#   state pre|configuring|post|done|failed, step WHAT, failure CODE, exit N,
+#   "--", then the last 200 lines (at most 64 KiB) of the bootstrap log.
+# Files: /var/lib/pclusterfs (0700): manifest, bootstrap.log, pre/NNN and
+# post/NNN (hooks, numbered in manifest order), pre/install, post/install.
+set -u
+umask 077
+export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+MANIFEST=${1:?usage: bootstrap.sh MANIFEST}
+D=/var/lib/pclusterfs
+LOG=$D/bootstrap.log
+mkdir -p "$D" && chmod 700 "$D"
+: >> "$LOG"
+
+log() { printf '[pclusterfs %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >> "$LOG"; }
+printable() { printf '%s' "$1" | tr -d '\r' | tr '[:cntrl:]' '?'; }
+
+# ---------- the manifest ----------
+VERSION='' CLUSTER='' NODE='' NODE_TYPE='' REGION='' HEAD_ADDRESS='' HEAD_HOSTNAME=''
+CPUS='' MEMORY_MIB='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
+JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
+PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=()
+BAD=''
+
+is_url() { [[ $1 =~ ^https?://[^[:space:]]+$ ]]; }
+is_b64() { [[ $1 =~ ^[A-Za-z0-9+/]*=*$ ]]; }
+b64() { printf '%s' "$1" | base64 -d 2>/dev/null; }
+
+while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
+  [ ${#f[@]} -eq 0 ] && continue
+  k=${f[0]} v1=${f[1]-} v2=${f[2]-} v3=${f[3]-}
+  case $k in
+    version) VERSION=$v1 ;;
+    cluster) CLUSTER=$v1 ;;
+    node) NODE=$v1 ;;
+    node_type) NODE_TYPE=$v1 ;;
+    region) REGION=$v1 ;;
+    head_address) HEAD_ADDRESS=$v1 ;;
+    head_hostname) HEAD_HOSTNAME=$v1 ;;
+    cpus) CPUS=$v1 ;;
+    memory_mib) MEMORY_MIB=$v1 ;;
+    report) REPORT_URL=$v1 ;;
+    file)
+      case $v1 in
+        stage2) ;;   # stage 1 used it
+        slurm_conf) SLURM_CONF_URL=$v2 ;;
+        munge_key) MUNGE_KEY_URL=$v2 ;;
+        jwt_key) JWT_KEY_URL=$v2 ;;
+      esac
+      is_url "$v2" || BAD="file $v1: not a URL" ;;
+    install)
+      is_url "$v2" && is_b64 "$v3" || BAD="install $v1: bad URL or args"
+      case $v1 in
+        pre) INSTALL_PRE_URL=$v2 INSTALL_PRE_ARGS=$(b64 "$v3") ;;
+        post) INSTALL_POST_URL=$v2 INSTALL_POST_ARGS=$(b64 "$v3") ;;
+        *) BAD="install $v1: neither pre nor post" ;;
+      esac ;;
+    hook)
+      is_b64 "$v2" && is_url "$v3" || BAD="hook $v1: bad name or URL"
+      case $v1 in
+        pre) PRE_NAMES+=("$(b64 "$v2")") PRE_URLS+=("$v3") ;;
+        post) POST_NAMES+=("$(b64 "$v2")") POST_URLS+=("$v3") ;;
+        *) BAD="hook $v1: neither pre nor post" ;;
+      esac ;;
+  esac
+done < "$MANIFEST"
+
+[ "$VERSION" = 1 ] || BAD="manifest version '$(printable "$VERSION")' is not 1"
+[[ $CLUSTER =~ ^[A-Za-z][A-Za-z0-9-]{0,59}$ ]] || BAD="bad cluster name"
+[[ $NODE =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,62}$ ]] || BAD="bad node name"
+[[ $NODE_TYPE =~ ^(HeadNode|Compute)$ ]] || BAD="bad node_type"
+[[ $REGION =~ ^[a-z0-9-]{1,40}$ ]] || BAD="bad region"
+[[ $HEAD_HOSTNAME =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,62}$ ]] || BAD="bad head_hostname"
+[[ $CPUS =~ ^[1-9][0-9]{0,4}$ ]] || BAD="bad cpus"
+[[ $MEMORY_MIB =~ ^[1-9][0-9]{0,8}$ ]] || BAD="bad memory_mib"
+is_url "$REPORT_URL" || BAD="bad report URL"
+is_url "$MUNGE_KEY_URL" || BAD="no munge_key"
+IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
+if [ "$NODE_TYPE" = Compute ]; then
+  [[ $HEAD_ADDRESS =~ $IPV4 ]] || BAD="bad head_address"
+else
+  [ -z "$HEAD_ADDRESS" ] || [[ $HEAD_ADDRESS =~ $IPV4 ]] || BAD="bad head_address"
+  is_url "$SLURM_CONF_URL" || BAD="no slurm_conf"
+  is_url "$JWT_KEY_URL" || BAD="no jwt_key"
+fi
+
+# ---------- the report ----------
+STATE=pre STEP='' FAILURE='' EXIT=''
+report() {
+  local body=$D/report.txt i
+  {
+    echo "state $STATE"
+    [ -n "$STEP" ] && echo "step $(printable "$STEP")"
+    [ -n "$FAILURE" ] && echo "failure $FAILURE"
+    [ -n "$EXIT" ] && echo "exit $EXIT"
+    echo "--"
+    tail -n 200 "$LOG" | tail -c 65536
+  } > "$body"
+  is_url "$REPORT_URL" || return 0
+  for i in 1 2 3 4 5; do
+    curl -sS -f --connect-timeout 10 --max-time 60 -X PUT -H 'Content-Type: text/plain' \
+      --data-binary "@$body" --url "$REPORT_URL" -o /dev/null 2>> "$D/report.err" && return 0
+    sleep $((i * 2))
+  done
+  return 1
+}
+progress() { STATE=$1 STEP=${2-}; log "state $STATE"; report; }
+fail() {   # fail FAILURE_CODE EXIT_CODE MESSAGE
+  STATE=failed FAILURE=$1 EXIT=$2
+  log "failed: $3 (exit $2)"
+  report
+  printf 'pclusterfs bootstrap failed: %s (exit %s)\n' "$(printable "$3")" "$2" >&2
+  exit 1
+}
+
+if [ -n "$BAD" ]; then
+  STEP=manifest
+  fail SlurmConfigurationFailure 2 "invalid manifest: $BAD"
+fi
+
+# ---------- downloads and hooks ----------
+fetch() {   # fetch URL FILE MODE
+  local i
+  for i in 1 2 3 4 5; do
+    if curl -sS -f -L --connect-timeout 10 --max-time 300 -o "$2.tmp" --url "$1" 2>> "$LOG"; then
+      chmod "$3" "$2.tmp" && mv -f "$2.tmp" "$2" && return 0
+    fi
+    sleep $((i * 2))
+  done
+  rm -f "$2.tmp"
+  return 1
+}
+
+# split_words STRING: the words a POSIX shell would make of STRING (quotes,
+# backslashes; no expansion, no substitution, nothing run) into WORDS.
+split_words() {
+  local s=$1 n=${#1} i=0 c w='' inword=0 q=''
+  WORDS=()
+  while [ $i -lt $n ]; do
+    c=${s:i:1}
+    if [ "$q" = "'" ]; then
+      if [ "$c" = "'" ]; then q=''; else w+=$c; fi
+    elif [ "$q" = '"' ]; then
+      if [ "$c" = '"' ]; then q=''
+      elif [ "$c" = '\' ] && [ $((i + 1)) -lt $n ]; then
+        i=$((i + 1)); c=${s:i:1}
+        case $c in
+          '$'|'`'|'"'|'\') w+=$c ;;
+          $'\n') ;;
+          *) w+="\\$c" ;;
+        esac
+      else w+=$c; fi
+    else
+      case $c in
+        ' '|$'\t'|$'\n')
+          if [ $inword = 1 ]; then WORDS+=("$w"); w='' inword=0; fi ;;
+        "'"|'"') q=$c inword=1 ;;
+        '\')
+          i=$((i + 1))
+          if [ $i -lt $n ]; then
+            c=${s:i:1}
+            [ "$c" = $'\n' ] || { w+=$c; inword=1; }
+          fi ;;
+        *) w+=$c inword=1 ;;
+      esac
+    fi
+    i=$((i + 1))
+  done
+  [ -z "$q" ] || return 1
+  [ $inword = 1 ] && WORDS+=("$w")
+  return 0
+}
+
+hook_env() {
+  export cfn_region=$REGION cfn_scheduler=slurm cfn_cluster_name=$CLUSTER
+  export PCLUSTERFS_NODE_NAME=$NODE
+  if [ "$NODE_TYPE" = HeadNode ]; then
+    export cfn_node_type=MasterServer
+    unset cfn_head_node
+  else
+    export cfn_node_type=ComputeFleet cfn_head_node=$HEAD_ADDRESS
+  fi
+}
+
+# run_script FAILURE_CODE STEP FILE URL [ARGS...]: downloads URL to FILE and
+# runs it as root (its shebang decides; none means bash), output to the log.
+run_script() {
+  local code=$1 step=$2 file=$3 url=$4 rc
+  shift 4
+  STEP=$step
+  if ! fetch "$url" "$file" 700; then
+    fail "$code" 1 "$(printable "$step"): download failed"
+  fi
+  sed -i 's/\r$//' "$file"
+  log "running $(printable "$step")"
+  report
+  if [ "$(head -c 2 "$file")" = '#!' ]; then
+    (cd / && hook_env && exec "$file" "$@") < /dev/null >> "$LOG" 2>&1
+  else
+    (cd / && hook_env && exec /bin/bash "$file" "$@") < /dev/null >> "$LOG" 2>&1
+  fi
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    fail "$code" "$rc" "$(printable "$step") exited $rc"
+  fi
+  log "$(printable "$step") done"
+}
+
+# run_phase pre|post FAILURE_CODE: install URL with its args, then the hooks.
+run_phase() {
+  local phase=$1 code=$2 url args i name
+  mkdir -p "$D/$phase" && chmod 700 "$D/$phase"
+  if [ "$phase" = pre ]; then url=$INSTALL_PRE_URL args=$INSTALL_PRE_ARGS
+  else url=$INSTALL_POST_URL args=$INSTALL_POST_ARGS; fi
+  if [ -n "$url" ]; then
+    if ! split_words "$args"; then
+      STEP="${phase}_install"
+      fail "$code" 2 "${phase}_install_args has an unterminated quote"
+    fi
+    run_script "$code" "${phase}_install" "$D/$phase/install" "$url" ${WORDS[@]+"${WORDS[@]}"}
+  fi
+  if [ "$phase" = pre ]; then
+    for ((i = 0; i < ${#PRE_NAMES[@]}; i++)); do
+      name=${PRE_NAMES[$i]}
+      run_script "$code" "hooks/pre/$name" "$D/pre/$(printf '%03d' "$i")" "${PRE_URLS[$i]}"
+    done
+  else
+    for ((i = 0; i < ${#POST_NAMES[@]}; i++)); do
+      name=${POST_NAMES[$i]}
+      run_script "$code" "hooks/post/$name" "$D/post/$(printf '%03d' "$i")" "${POST_URLS[$i]}"
+    done
+  fi
+}
+
+# ---------- Slurm ----------
+# step NAME COMMAND...: runs a configuration command, output to the log;
+# a failure stops the bootstrap with SlurmConfigurationFailure.
+step() {
+  local rc
+  STEP=$1
+  shift
+  "$@" < /dev/null >> "$LOG" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] || fail SlurmConfigurationFailure "$rc" "$STEP failed"
+}
+
+if [ -x /opt/slurm/sbin/slurmctld ] || [ -x /opt/slurm/sbin/slurmd ]; then
+  SLURM=/opt/slurm CONF_DIR=/opt/slurm/etc
+else
+  SLURM=/usr CONF_DIR=/etc/slurm
+fi
+export PATH=$SLURM/bin:$SLURM/sbin:$PATH
+HEAD_WAIT=1800   # seconds a compute node waits for the head's slurmctld
+
+wait_until() {   # wait_until SECONDS COMMAND...
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 1
+  done
+}
+
+my_address() { hostname -I 2>/dev/null | awk '{print $1}'; }
+
+# The node's hostname becomes its Slurm name (the head's: the name
+# SlurmctldHost gives it, which slurmctld requires), and /etc/hosts names
+# this node and the head.
+set_names() {
+  local me name=$NODE
+  [ "$NODE_TYPE" = HeadNode ] && name=$HEAD_HOSTNAME
+  me=$(my_address)
+  hostname "$name" && printf '%s\n' "$name" > /etc/hostname && chmod 644 /etc/hostname ||
+    return 1
+  {
+    grep -v -w -F -e "$name" -e "$HEAD_HOSTNAME" /etc/hosts
+    if [ -n "$me" ]; then echo "$me $name"; fi
+    if [ "$NODE_TYPE" = Compute ]; then echo "$HEAD_ADDRESS $HEAD_HOSTNAME"; fi
+  } > "$D/hosts" && cat "$D/hosts" > /etc/hosts
+}
+
+start_munge() {
+  local key=$D/munge.key.new
+  fetch "$MUNGE_KEY_URL" "$key" 400 || return 1
+  mkdir -p /etc/munge /var/lib/munge /var/log/munge /run/munge || return 1
+  mv -f "$key" /etc/munge/munge.key || return 1
+  chown munge:munge /etc/munge /etc/munge/munge.key /var/lib/munge /var/log/munge /run/munge &&
+    chmod 700 /etc/munge /var/lib/munge /var/log/munge && chmod 755 /run/munge &&
+    chmod 400 /etc/munge/munge.key || return 1
+  if [ -f /run/munge/munged.pid ] && kill -0 "$(cat /run/munge/munged.pid)" 2>/dev/null; then
+    kill "$(cat /run/munge/munged.pid)"; sleep 1
+  fi
+  runuser -u munge -- munged || return 1
+  wait_until 15 munge -n -t 10 > /dev/null
+}
+
+write_head_files() {
+  mkdir -p "$CONF_DIR" /var/spool/slurmctld /var/log/slurm || return 1
+  chown slurm:slurm /var/spool/slurmctld /var/log/slurm && chmod 700 /var/spool/slurmctld || return 1
+  fetch "$SLURM_CONF_URL" "$CONF_DIR/slurm.conf" 644 || return 1
+  if grep -q '@HEAD_ADDRESS@' "$CONF_DIR/slurm.conf"; then
+    # rendered before the head's address was known: it is this node's
+    local me
+    me=$(my_address)
+    [[ $me =~ $IPV4 ]] || return 1
+    sed -i "s/@HEAD_ADDRESS@/$me/g" "$CONF_DIR/slurm.conf" || return 1
+  fi
+  fetch "$JWT_KEY_URL" /var/spool/slurmctld/jwt_hs256.key 400 &&
+    chown slurm:slurm /var/spool/slurmctld/jwt_hs256.key || return 1
+  [ -e "$CONF_DIR/cgroup.conf" ] || echo 'CgroupAutomount=no' > "$CONF_DIR/cgroup.conf"
+  chmod 644 "$CONF_DIR/cgroup.conf"
+}
+
+ctld_up() { SLURM_CONF=$CONF_DIR/slurm.conf scontrol ping 2>/dev/null | grep -q 'is UP'; }
+start_slurmctld() {
+  slurmctld -f "$CONF_DIR/slurm.conf" || return 1
+  wait_until 60 ctld_up || { tail -n 20 /var/log/slurm/slurmctld.log; return 1; }
+}
+
+# Any HTTP answer (401 without a token) means it serves: slurmrestd listens
+# before it answers (22.05 first resolves the listening address's name).
+rest_up() { curl -s -o /dev/null --max-time 5 --url http://127.0.0.1:6820/openapi; }
+start_slurmrestd() {
+  local plugins=openapi/slurmctld user=nobody group f
+  # Slurm 22.05 (Debian 12) speaks OpenAPI v0.0.38; later ones have openapi/slurmctld.
+  for f in "$SLURM"/lib*/slurm*/openapi_v0_0_38.so "$SLURM"/lib*/*/slurm*/openapi_v0_0_38.so; do
+    if [ -e "$f" ]; then plugins=openapi/v0.0.38; fi
+  done
+  group=$(id -gn "$user") || return 1
+  # slurmrestd refuses to run as root; SLURM_JWT=daemon makes it pass each
+  # caller's token on to slurmctld.
+  SLURM_JWT=daemon setsid slurmrestd -f "$CONF_DIR/slurm.conf" -a rest_auth/jwt -s "$plugins" \
+    -u "$user" -g "$group" 0.0.0.0:6820 < /dev/null >> /var/log/slurm/slurmrestd.log 2>&1 &
+  wait_until 60 rest_up || { tail -n 20 /var/log/slurm/slurmrestd.log; return 1; }
+}
+
+start_slurmd() {
+  local mem actual
+  mkdir -p /var/spool/slurmd /var/log/slurm && chmod 755 /var/spool/slurmd || return 1
+  # never more memory than the kernel sees, or slurmctld drains the node
+  actual=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+  mem=$MEMORY_MIB
+  [ -n "$actual" ] && [ "$actual" -lt "$mem" ] && mem=$actual
+  # slurmd 22.05 gives up at once when slurmctld does not answer, and a
+  # compute node may be launched as soon as the head's address is known:
+  # try again until the head serves its configuration.
+  local end=$((SECONDS + HEAD_WAIT)) tries=0
+  until slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem" -N "$NODE" \
+          --conf-server "$HEAD_ADDRESS" 2> "$D/slurmd.err"; do
+    tries=$((tries + 1))
+    if [ $((tries % 12)) -eq 1 ]; then
+      cat "$D/slurmd.err"
+      echo "waiting for slurmctld at $HEAD_ADDRESS"
+    fi
+    [ $SECONDS -lt $end ] || return 1
+    sleep 5
+  done
+  cat "$D/slurmd.err"
+  wait_until 90 node_registered || { tail -n 20 /var/log/slurm/slurmd.log; return 1; }
+}
+node_registered() {
+  local conf
+  for conf in /run/slurm/conf/slurm.conf /var/spool/slurmd/conf-cache/slurm.conf; do
+    [ -f "$conf" ] || continue
+    SLURM_CONF=$conf scontrol -o show node "$NODE" 2>/dev/null |
+      grep -q -E "^NodeName=$NODE .* State=(IDLE|MIXED|ALLOCATED|COMPLETING)[+ ]" && return 0
+  done
+  return 1
+}
+
+# ---------- the bootstrap ----------
+log "bootstrap of $NODE ($NODE_TYPE) in cluster $CLUSTER"
+progress pre
+run_phase pre OnNodeStartExecutionFailure
+
+progress configuring
+step hostname set_names
+step munged start_munge
+if [ "$NODE_TYPE" = HeadNode ]; then
+  step slurm.conf write_head_files
+  step slurmctld start_slurmctld
+  step slurmrestd start_slurmrestd
+else
+  step slurmd start_slurmd
+fi
+log "Slurm is configured"
+
+progress post
+run_phase post OnNodeConfiguredExecutionFailure
+
+STEP=''
+progress 'done'
+exit 0
