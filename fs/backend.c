@@ -81,7 +81,8 @@ static int open_bucket(struct pcfs *fs, char *err, size_t errlen)
     struct store_s3_params p = {
         .creds = fs->creds, .region = region, .bucket = bucket, .account_id = who.account};
     fs->bucket = strdup(bucket);
-    if (!fs->bucket)
+    fs->account = strdup(who.account);
+    if (!fs->bucket || !fs->account)
         return -ENOMEM;
     return store_s3_open(&fs->store, &p, err, errlen);
 }
@@ -99,6 +100,7 @@ void backend_close(struct pcfs *fs)
     aws_creds_provider_free(fs->creds);
     fs->creds = NULL;
     free(fs->bucket);
+    free(fs->account);
     free(fs->mount_region);
-    fs->bucket = fs->mount_region = NULL;
+    fs->bucket = fs->account = fs->mount_region = NULL;
 }

@@ -20,6 +20,7 @@ static void publish(struct pcfs *fs)
     char err[256];
     if (controller_pass(fs->controller, err, sizeof(err)) != 0)
         fprintf(stderr, "pclusterfs: refresh after commit failed: %s\n", err);
+    controller_wake(fs->controller); /* and reconcile soon */
 }
 
 /* Records a failed commit in events and last_error, and returns rc. */

@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "aws/aws.h"
+#include "fs/cloud.h"
 #include "fs/cluster_region.h"
 #include "fs/events.h"
+#include "fs/lease.h"
 #include "fs/observe_ec2.h"
+#include "fs/reconcile.h"
 #include "fs/observed.h"
 
 struct controller {
@@ -23,6 +26,8 @@ struct controller {
     bool started;
     pthread_t thread;
     struct observed_state *last_seen; /* the last good observation (pass_lock) */
+    struct cloud cloud;               /* used under pass_lock by the controller thread */
+    struct lease lease;
 };
 
 struct controller *controller_new(const struct controller_deps *deps)
@@ -31,6 +36,12 @@ struct controller *controller_new(const struct controller_deps *deps)
     if (!ctl)
         return NULL;
     ctl->deps = *deps;
+    if (deps->creds)
+        cloud_init(&ctl->cloud, deps->creds, deps->owner, deps->account, deps->mount_region);
+    if (lease_init(&ctl->lease) != 0) {
+        free(ctl);
+        return NULL;
+    }
     pthread_mutex_init(&ctl->pass_lock, NULL);
     pthread_mutex_init(&ctl->wake_lock, NULL);
     pthread_condattr_t attr;
@@ -146,42 +157,101 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
     return ctl->last_seen;
 }
 
-int controller_pass(struct controller *ctl, char *err, size_t errlen)
+/* Loads the desired state; when the bucket cannot be read, the last known
+ * one (*stale_reason then says why). NULL only on ENOMEM. */
+static struct desired_state *load_desired(struct controller *ctl, char *err, size_t errlen,
+                                          const char **stale_reason)
 {
     struct store *store = ctl->deps.store;
-    pthread_mutex_lock(&ctl->pass_lock);
     struct desired_state *ds = NULL;
-    const char *store_error = NULL;
+    *stale_reason = NULL;
     int rc = store->ops->load(store->impl, &ds, err, errlen);
-    if (rc && rc != -ENOMEM) {
-        /* The bucket cannot be read: keep showing what was last known. */
-        struct snapshot *prev = snapshot_holder_get(ctl->deps.snaps);
-        ds = desired_state_copy(prev->desired);
-        snapshot_unref(prev);
-        store_error = err;
-        rc = ds ? 0 : -ENOMEM;
+    if (rc == 0)
+        return ds;
+    if (rc == -ENOMEM)
+        return NULL;
+    struct snapshot *prev = snapshot_holder_get(ctl->deps.snaps);
+    ds = desired_state_copy(prev->desired);
+    snapshot_unref(prev);
+    *stale_reason = err;
+    return ds;
+}
+
+/* Builds and swaps in the snapshot of ds (consumed) and obs. */
+static int publish(struct controller *ctl, struct desired_state *ds,
+                   const struct observed_state *obs, const char *stale_reason, char *err,
+                   size_t errlen)
+{
+    struct snapshot_inputs in = {.mount_region = ctl->deps.mount_region,
+                                 .stale_reason = stale_reason};
+    struct snapshot *next = snapshot_build(ds, obs, &in);
+    if (!next) {
+        snprintf(err, errlen, "out of memory building a snapshot");
+        return -ENOMEM;
     }
-    struct observed_state *obs = rc == 0 ? observe(ctl, ds) : NULL;
-    if (rc == 0 && !obs)
-        rc = -ENOMEM;
-    if (rc == 0 && !store_error && advance_deletions(ctl, ds, obs) > 0) {
-        desired_state_free(ds);
-        ds = NULL;
-        rc = store->ops->load(store->impl, &ds, err, errlen);
+    snapshot_holder_swap(ctl->deps.snaps, next);
+    return 0;
+}
+
+int controller_pass(struct controller *ctl, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&ctl->pass_lock);
+    const char *stale = NULL;
+    struct desired_state *ds = load_desired(ctl, err, errlen, &stale);
+    int rc = ds ? 0 : -ENOMEM;
+    /* With no cloud (-o memory) a deletion has nothing to wait for. */
+    if (rc == 0 && !ctl->deps.creds && !stale) {
+        struct observed_state none = {0};
+        if (advance_deletions(ctl, ds, &none) > 0) {
+            desired_state_free(ds);
+            ds = load_desired(ctl, err, errlen, &stale);
+            rc = ds ? 0 : -ENOMEM;
+        }
     }
     if (rc == 0) {
-        struct snapshot_inputs in = {.mount_region = ctl->deps.mount_region,
-                                     .stale_reason = store_error};
-        struct snapshot *next = snapshot_build(ds, obs, &in);
-        if (next) {
-            snapshot_holder_swap(ctl->deps.snaps, next);
-        } else {
-            snprintf(err, errlen, "out of memory building a snapshot");
-            rc = -ENOMEM;
-        }
-    } else {
-        desired_state_free(ds);
+        struct observed_state none = {.observed_at = time(NULL)};
+        rc = publish(ctl, ds, ctl->last_seen ? ctl->last_seen : &none, stale, err, errlen);
     }
+    pthread_mutex_unlock(&ctl->pass_lock);
+    return rc;
+}
+
+/* The controller thread's pass: observe the cloud, reconcile (when this
+ * mount holds the lease), move deletions on, publish. */
+static int full_pass(struct controller *ctl, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&ctl->pass_lock);
+    const char *stale = NULL;
+    struct desired_state *ds = load_desired(ctl, err, errlen, &stale);
+    struct observed_state *obs = ds ? observe(ctl, ds) : NULL;
+    int rc = obs ? 0 : -ENOMEM;
+    if (rc == 0 && ctl->deps.creds && !stale && !obs->stale) {
+        time_t now = time(NULL);
+        int lease_seconds = ctl->deps.refresh_seconds * 3 > 30 ? ctl->deps.refresh_seconds * 3 : 30;
+        bool leader = lease_hold(&ctl->lease, &ctl->cloud, lease_seconds, now);
+        struct reconcile_ctx rctx = {.cloud = &ctl->cloud,
+                                     .store = ctl->deps.store,
+                                     .mount_region = ctl->deps.mount_region,
+                                     .bootstrap_timeout = ctl->deps.bootstrap_timeout,
+                                     .now = now,
+                                     .act = leader};
+        reconcile(&rctx, ds, obs);
+        if (leader) {
+            advance_deletions(ctl, ds, obs);
+            /* Show what this pass did (events, verdicts) at once. */
+            desired_state_free(ds);
+            ds = load_desired(ctl, err, errlen, &stale);
+            rc = ds ? 0 : -ENOMEM;
+        }
+    } else if (rc == 0 && !ctl->deps.creds && !stale && advance_deletions(ctl, ds, obs) > 0) {
+        desired_state_free(ds);
+        ds = load_desired(ctl, err, errlen, &stale);
+        rc = ds ? 0 : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = publish(ctl, ds, obs, stale, err, errlen);
+    else
+        desired_state_free(ds);
     if (obs && obs != ctl->last_seen)
         observed_free(obs);
     pthread_mutex_unlock(&ctl->pass_lock);
@@ -204,7 +274,7 @@ static void *controller_main(void *arg)
             break;
         ctl->woken = false;
         pthread_mutex_unlock(&ctl->wake_lock);
-        if (controller_pass(ctl, err, sizeof(err)) != 0)
+        if (full_pass(ctl, err, sizeof(err)) != 0)
             fprintf(stderr, "pclusterfs: refresh failed: %s\n", err);
         pthread_mutex_lock(&ctl->wake_lock);
     }
@@ -214,6 +284,7 @@ static void *controller_main(void *arg)
 
 int controller_start(struct controller *ctl)
 {
+    ctl->woken = true; /* observe the cloud at once, not a period from now */
     int rc = pthread_create(&ctl->thread, NULL, controller_main, ctl);
     if (rc != 0)
         return -rc;
@@ -239,6 +310,10 @@ void controller_free(struct controller *ctl)
         pthread_cond_signal(&ctl->wake_cond);
         pthread_mutex_unlock(&ctl->wake_lock);
         pthread_join(ctl->thread, NULL);
+    }
+    if (ctl->deps.creds) {
+        lease_release(&ctl->lease, &ctl->cloud);
+        cloud_destroy(&ctl->cloud);
     }
     observed_free(ctl->last_seen);
     pthread_cond_destroy(&ctl->wake_cond);

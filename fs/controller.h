@@ -15,6 +15,8 @@
 struct controller_deps {
     struct aws_creds_provider *creds; /* NULL: no cloud to observe (-o memory) */
     const char *owner;                /* the state bucket: the owner tag's value */
+    const char *account;              /* the bucket's expected owner */
+    int bootstrap_timeout;            /* seconds a head node may take to configure */
     struct store *store;
     struct snapshot_holder *snaps;
     struct memfile_table *memfiles;
@@ -27,7 +29,9 @@ struct controller;
 struct controller *controller_new(const struct controller_deps *deps);
 /* Starts the refresh thread; 0 or negative errno. */
 int controller_start(struct controller *ctl);
-/* Runs one pass now, in the caller's thread; 0 or negative errno + err. */
+/* Publishes the desired state now, in the caller's thread, with what the
+ * controller thread last observed (commits use it: they never talk to EC2
+ * or Slurm); 0 or negative errno + err. */
 int controller_pass(struct controller *ctl, char *err, size_t errlen);
 /* Asks the thread for a pass soon, without waiting for it. */
 void controller_wake(struct controller *ctl);

@@ -11,6 +11,8 @@ void desired_cluster_clear(struct desired_cluster *dc)
     blob_unref(dc->config);
     blob_unref(dc->events);
     free(dc->last_error);
+    free(dc->failure_code);
+    free(dc->failure_reason);
     for (int s = 0; s < HOOK_STAGES; s++) {
         for (size_t h = 0; h < dc->n_hooks[s]; h++) {
             free(dc->hooks[s][h].name);
@@ -32,7 +34,12 @@ static int copy_cluster(struct desired_cluster *dst, const struct desired_cluste
     dst->deleting = src->deleting;
     dst->events = blob_ref(src->events);
     dst->last_error = src->last_error ? strdup(src->last_error) : NULL;
-    if (!dst->name || (src->last_error && !dst->last_error))
+    dst->failure_code = src->failure_code ? strdup(src->failure_code) : NULL;
+    dst->failure_reason = src->failure_reason ? strdup(src->failure_reason) : NULL;
+    dst->first_complete = src->first_complete;
+    if (!dst->name || (src->last_error && !dst->last_error) ||
+        (src->failure_code && !dst->failure_code) ||
+        (src->failure_reason && !dst->failure_reason))
         return -ENOMEM;
     for (int s = 0; s < HOOK_STAGES; s++) {
         if (src->n_hooks[s] == 0)

@@ -37,6 +37,8 @@ static int context_init(struct pcfs *fs)
     struct controller_deps deps = {
         .creds = fs->creds,
         .owner = fs->bucket,
+        .account = fs->account,
+        .bootstrap_timeout = fs->opts.bootstrap_timeout,
         .store = &fs->store,
         .snaps = &fs->snaps,
         .memfiles = &fs->memfiles,

@@ -33,6 +33,8 @@ struct observed_cluster {
     size_t n_nodes;
     struct observed_instance *instances;
     size_t n_instances;
+    bool converged;     /* every wanted node is up, configured and in Slurm */
+    int converged_generation; /* the config generation `converged` was judged for */
 };
 
 struct observed_state {

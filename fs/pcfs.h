@@ -22,6 +22,7 @@ struct pcfs {
     char *mount_region;           /* resolved default region */
     struct aws_creds_provider *creds; /* NULL with -o memory */
     char *bucket;                 /* the state bucket, NULL with -o memory */
+    char *account;                /* its owner, the account of the credentials */
     struct store store;           /* the desired state */
     struct snapshot_holder snaps; /* what reads see */
     struct controller *controller;

@@ -70,6 +70,17 @@ static json_t *head_node(const struct observed_cluster *oc)
     return json_null();
 }
 
+/* v3-style failures: the controller's verdict, if any. */
+static json_t *failures(const struct desired_cluster *dc)
+{
+    json_t *list = json_array();
+    if (dc->failure_code)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "failureCode", dc->failure_code,
+                                              "failureReason",
+                                              dc->failure_reason ? dc->failure_reason : ""));
+    return list;
+}
+
 struct blob *render_status_json(const struct status_json_inputs *in)
 {
     const struct desired_cluster *dc = in->desired;
@@ -85,7 +96,7 @@ struct blob *render_status_json(const struct status_json_inputs *in)
         "clusterName", dc->name, "region", in->region, "clusterStatus", status_name(in->status),
         "generation", dc->generation, "creationTime", time_or_null(dc->created_at),
         "lastUpdatedTime", time_or_null(dc->updated_at), "headNode", head_node(in->observed),
-        "nodes", node_counts(in->observed), "hooks", hooks, "failures", json_array(),
+        "nodes", node_counts(in->observed), "hooks", hooks, "failures", failures(dc),
         "last_error", str_or_null(dc->last_error), "observed_at", time_or_null(in->observed_at),
         "stale", in->stale, "stale_reason", str_or_null(in->stale ? in->stale_reason : NULL));
     if (!doc)

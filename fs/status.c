@@ -1,5 +1,7 @@
 #include "fs/status.h"
 
+#include <stdbool.h>
+
 const char *status_name(enum cluster_status st)
 {
     switch (st) {
@@ -19,10 +21,15 @@ const char *status_name(enum cluster_status st)
 enum cluster_status status_derive(const struct desired_cluster *dc,
                                   const struct observed_cluster *oc)
 {
-    (void)oc; /* provisioning state joins here once the controller launches nodes */
     if (dc->deleting)
         return ST_DELETE_IN_PROGRESS;
     if (!dc->config)
         return ST_NO_CONFIG;
-    return dc->generation > 1 ? ST_UPDATE_IN_PROGRESS : ST_CREATE_IN_PROGRESS;
+    /* An update is any generation after the one the cluster first completed. */
+    bool update = dc->first_complete > 0 && dc->generation > dc->first_complete;
+    if (dc->failure_code)
+        return update ? ST_UPDATE_FAILED : ST_CREATE_FAILED;
+    if (oc && oc->converged && oc->converged_generation == dc->generation)
+        return update ? ST_UPDATE_COMPLETE : ST_CREATE_COMPLETE;
+    return update ? ST_UPDATE_IN_PROGRESS : ST_CREATE_IN_PROGRESS;
 }

@@ -33,6 +33,9 @@ struct desired_cluster {
     size_t n_hooks[HOOK_STAGES];
     struct blob *events;  /* one event a line, oldest first; never NULL */
     char *last_error;     /* last failed commit, NULL after a good one */
+    char *failure_code;   /* the controller's verdict (CREATE_FAILED...), NULL if none */
+    char *failure_reason;
+    int first_complete;   /* generation at which the cluster first completed, 0 = never */
 };
 
 /* Everything the store holds, clusters sorted by name. */

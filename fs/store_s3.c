@@ -280,8 +280,8 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
                         const struct aws_s3_object *o, bool *has_marker, char *err,
                         size_t errlen)
 {
-    static const char *const fetched[] = {"cluster", "config", "generation", "events",
-                                          "last_error"};
+    static const char *const fetched[] = {"cluster", "config",     "generation", "events",
+                                          "last_error", "failure", "completed"};
     bool wanted = strncmp(rest, "hooks/pre/", 10) == 0 || strncmp(rest, "hooks/post/", 11) == 0;
     for (size_t i = 0; i < sizeof(fetched) / sizeof(fetched[0]); i++)
         wanted = wanted || strcmp(rest, fetched[i]) == 0;
@@ -311,6 +311,13 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
         dc->events = blob_ref(b);
     } else if (strcmp(rest, "last_error") == 0) {
         dc->last_error = blob_text(b);
+    } else if (strcmp(rest, "failure") == 0) {
+        /* "CODE\nREASON", written by the controller */
+        const char *nl = memchr(b->data, '\n', b->len);
+        dc->failure_code = nl ? strndup(b->data, (size_t)(nl - b->data)) : blob_text(b);
+        dc->failure_reason = nl ? strdup(nl + 1) : strdup("");
+    } else if (strcmp(rest, "completed") == 0) {
+        dc->first_complete = (int)strtol(b->data, NULL, 10);
     } else {
         enum hook_stage stage = rest[6] == 'p' && rest[7] == 'r' ? HOOK_PRE : HOOK_POST;
         const char *name = strchr(rest + 6, '/') + 1;
@@ -451,6 +458,11 @@ static int s3_put_config(void *impl, const char *cluster, struct blob *config, t
         char body[32];
         snprintf(body, sizeof(body), "%d\n", generation + 1);
         rc = put(s, gen_key, body, strlen(body), &text, NULL, err, errlen);
+    }
+    if (rc == 0) { /* a new config is a new try: the last failure verdict goes */
+        char *failure = key_of(cluster, "failure");
+        rc = failure ? del(s, failure, err, errlen) : -ENOMEM;
+        free(failure);
     }
     free(gen_text);
     free(key);

@@ -49,6 +49,10 @@ hostname "$HN" || fail "hostname"
 echo "$HN" > /etc/hostname
 IP=$(cat "$L/private_ip")
 printf '127.0.0.1 localhost\n%s %s %s.localdomain\n' "$IP" "$HN" "$HN" > /etc/hosts
+# The local cloud serves no DNS, and the host's resolver is out of reach:
+# point lookups at the instance's own loopback, where nothing answers, so
+# they fail at once (slurmrestd looks up every client) instead of timing out.
+rm -f /etc/resolv.conf && printf 'nameserver 127.0.0.1\n' > /etc/resolv.conf
 if [ -s "$L/authorized_keys" ]; then
   mkdir -p /root/.ssh && chmod 700 /root/.ssh
   cp "$L/authorized_keys" /root/.ssh/authorized_keys

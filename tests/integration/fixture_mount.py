@@ -144,7 +144,8 @@ def mount(request, tmp_path):
     if request.param == "memory":
         m = Mount(tmp_path, options=["memory"]).start()
     else:
-        m = bucket_mount(tmp_path, request.getfixturevalue("shared_localcloud")).start()
+        m = bucket_mount(tmp_path, request.getfixturevalue("shared_localcloud"),
+                         options=["refresh=1"]).start()
     try:
         yield m
     finally:

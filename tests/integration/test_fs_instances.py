@@ -1,8 +1,8 @@
 """EC2 as the controller sees it: instances tagged for this mount's bucket
 show in nodes/ and status.json, and rmdir terminates them, and only them:
 an instance without our owner tag is never touched, whatever its other tags.
-(The instances are launched here with the aws CLI, as pclusterfs itself does
-not launch yet.)"""
+The instances are launched here with the aws CLI into a cluster that has no
+config yet, so pclusterfs's own launches stay out of the picture."""
 import json
 import os
 import time
@@ -47,7 +47,6 @@ def test_nodes_show_ec2_and_rmdir_terminates_only_ours(tmp_path, lc):
     try:
         c = m / "lab3"
         c.mkdir()
-        (c / "config").write_text(m.good)
         ours = {"pclusterfs:cluster": "lab3", "pclusterfs:owner": bucket}
         head = launch(lc, dict(ours, **{"pclusterfs:node": "head",
                                         "pclusterfs:node-type": "HeadNode"}))
@@ -85,7 +84,6 @@ def test_ec2_unreachable_keeps_the_last_nodes_marked_stale(tmp_path, lc):
     try:
         c = m / "lab4"
         c.mkdir()
-        (c / "config").write_text(m.good)
         launch(lc, {"pclusterfs:cluster": "lab4", "pclusterfs:owner": bucket,
                     "pclusterfs:node": "head"})
         assert wait_for(lambda: os.listdir(c / "nodes") == ["head"])

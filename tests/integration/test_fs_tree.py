@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -94,6 +95,11 @@ def test_rmdir_deletes_and_the_directory_goes(mount, good):
     d.mkdir()
     (d / "config").write_text(good)
     os.rmdir(d)
+    # With a cloud, the instances the cluster launched must end first.
+    deadline = time.monotonic() + 30
+    while d.exists() and time.monotonic() < deadline:
+        assert (d / "status").read_text() == "DELETE_IN_PROGRESS\n"
+        time.sleep(0.2)
     assert not d.exists()
     assert os.listdir(mount.path) == []
     d.mkdir()  # the name is free again, with a fresh history

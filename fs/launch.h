@@ -1,0 +1,45 @@
+/* Launching one node (DESIGN.md section 4): the cluster's secrets and
+ * generated files in the bucket, a per-launch manifest of presigned URLs,
+ * user data that holds only the manifest's URL, and RunInstances with a
+ * ClientToken derived from bucket, cluster, node and attempt, so a launch
+ * retried after a crash or a lost answer never makes a second instance. */
+#ifndef PCFS_LAUNCH_H
+#define PCFS_LAUNCH_H
+#include <stddef.h>
+
+#include "fs/cloud.h"
+#include "fs/config.h"
+#include "fs/store.h"
+
+struct launch_plan {
+    const struct desired_cluster *cluster; /* name and hooks */
+    const struct cluster_config *cfg;
+    const char *region;
+    const char *node;          /* "head" or a Slurm node name */
+    const char *instance_type;
+    const char *image_id;
+    const char *head_address;  /* compute nodes: the head's private IP */
+    int cpus;
+    long memory_mib;
+    int max_nodes;             /* the cluster's largest node count, for slurm.conf */
+    int attempt;               /* 1, 2, ...: a replacement is a new attempt */
+    long url_seconds;          /* how long presigned URLs live */
+};
+
+/* The ClientToken of a launch: hex of SHA-256(bucket/cluster/node/attempt),
+ * 64 characters (EC2's limit). */
+void launch_client_token(const char *bucket, const char *cluster, const char *node, int attempt,
+                         char out[65]);
+
+/* Launches; instance_id (at least 32 bytes) gets the instance. A launch
+ * that already happened under the same token returns that instance. 0, or
+ * a negative errno with err (an EC2 error code in code when EC2 gave one). */
+int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id, char *code,
+                size_t codelen, char *err, size_t errlen);
+
+/* The cluster's secret `name` (munge.key, jwt.key) from the bucket, made of
+ * `len` random bytes on first use. *data is the caller's to free. */
+int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *name, size_t len,
+                          char **data, size_t *outlen, char *err, size_t errlen);
+
+#endif

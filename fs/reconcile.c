@@ -1,0 +1,512 @@
+#include "fs/reconcile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/cloudcheck.h"
+#include "fs/cluster_region.h"
+#include "fs/config.h"
+#include "fs/events.h"
+#include "fs/launch.h"
+#include "fs/report.h"
+#include "slurm/slurmrest.h"
+
+#define MAX_ATTEMPTS 3
+#define URL_SECONDS (6 * 3600)
+#define SLURMRESTD_PORT 6820
+
+static char *key_of(const char *cluster, const char *fmt, const char *arg)
+{
+    char rest[512], *k = NULL;
+    snprintf(rest, sizeof(rest), fmt, arg);
+    return asprintf(&k, "clusters/%s/%s", cluster, rest) < 0 ? NULL : k;
+}
+
+static bool alive(const struct observed_node *n)
+{
+    return n && (strcmp(n->ec2_state, "pending") == 0 || strcmp(n->ec2_state, "running") == 0);
+}
+
+static struct observed_node *find_node(struct observed_cluster *oc, const char *name)
+{
+    for (size_t i = 0; oc && i < oc->n_nodes; i++)
+        if (strcmp(oc->nodes[i].name, name) == 0)
+            return &oc->nodes[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- observing */
+
+/* The node's report, when its instance has written one. */
+static void read_report(struct reconcile_ctx *rc, const char *cluster, struct observed_node *n,
+                        struct node_report *out)
+{
+    memset(out, 0, sizeof(*out));
+    char *key = key_of(cluster, "reports/%s", n->name);
+    char *data = NULL, err[512];
+    size_t len = 0;
+    if (key && cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err)) == 0 &&
+        report_parse(data, len, out) == 0) {
+        free(n->bootstrap);
+        n->bootstrap = strdup(out->state);
+        free(n->bootstrap_log);
+        n->bootstrap_log = out->log ? strdup(out->log) : NULL;
+    } else if (!n->bootstrap) {
+        n->bootstrap = strdup("pending");
+    }
+    free(data);
+    free(key);
+}
+
+/* Slurm's view through the head's slurmrestd: each node's state word.
+ * Returns true when slurmrestd answered. */
+static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct observed_node *head,
+                       struct observed_cluster *oc)
+{
+    char *jwt = NULL, err[512];
+    size_t jwt_len = 0;
+    if (!head->private_ip || !*head->private_ip ||
+        launch_cluster_secret(rc->cloud, cluster, "jwt.key", 32, &jwt, &jwt_len, err,
+                              sizeof(err)) != 0)
+        return false;
+    char url[128];
+    snprintf(url, sizeof(url), "http://%s:%d", head->private_ip, SLURMRESTD_PORT);
+    struct slurmrest_options opt = {.url = url,
+                                    .user = "slurm",
+                                    .key = (const unsigned char *)jwt,
+                                    .key_len = jwt_len,
+                                    .connect_timeout_ms = 2000,
+                                    .timeout_ms = 5000};
+    slurmrest_client *c = NULL;
+    struct slurmrest_error e = {0};
+    struct slurmrest_node_list *nodes = NULL;
+    bool up = slurmrest_client_new(&opt, &c, &e) == 0 && slurmrest_nodes(c, &nodes, &e) == 0;
+    for (size_t i = 0; up && i < oc->n_nodes; i++) {
+        struct observed_node *n = &oc->nodes[i];
+        const struct slurmrest_node *sn = slurmrest_node_find(nodes, n->name);
+        free(n->slurm_state);
+        n->slurm_state = strdup(sn ? sn->state : "none");
+    }
+    if (nodes)
+        slurmrest_node_list_release(nodes);
+    slurmrest_client_free(c);
+    free(jwt);
+    return up;
+}
+
+/* ---------------------------------------------------------------- acting */
+
+/* Appends an error event unless the cluster's last event says the same: a
+ * failure that every pass meets again is worth one line, not one a pass. */
+static void error_once(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       const char *msg)
+{
+    char line[EVENT_MAX + 64];
+    events_format(line, sizeof(line), 0, "error", msg);
+    const char *tail = strchr(line, ' '); /* the line without its time */
+    const struct blob *ev = dc->events;
+    if (tail && ev && ev->len > strlen(tail) &&
+        memcmp(ev->data + ev->len - strlen(tail), tail, strlen(tail)) == 0)
+        return;
+    events_append(rc->store, dc->name, "error", "%s", msg);
+}
+
+/* Records the cluster's failure and stops everything it runs. */
+static void fail_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                         struct observed_cluster *oc, const char *code, const char *reason)
+{
+    char *key = key_of(dc->name, "%s", "failure");
+    char *body = NULL, err[512];
+    if (key && asprintf(&body, "%s\n%s", code, reason) >= 0) {
+        struct aws_s3_put_options plain = {.content_type = "text/plain"};
+        cloud_put(rc->cloud, key, body, strlen(body), &plain, err, sizeof(err));
+    }
+    free(key);
+    free(body);
+    events_append(rc->store, dc->name, "error", "%s: %s", code, reason);
+    for (size_t i = 0; oc && i < oc->n_instances; i++) {
+        struct observed_instance *in = &oc->instances[i];
+        if (strcmp(in->state, "shutting-down") == 0)
+            continue;
+        struct aws_client *c = cloud_client(rc->cloud, in->region);
+        struct aws_ec2_instances out = {0};
+        struct aws_error e = {0};
+        const char *ids[] = {in->id};
+        if (c && aws_ec2_terminate_instances(c, ids, 1, &out, &e) == 0)
+            events_append(rc->store, dc->name, "info", "terminating %s (%s): the cluster failed",
+                          in->id, in->node);
+        aws_ec2_instances_free(&out);
+    }
+}
+
+static void terminate_node(struct reconcile_ctx *rc, const char *cluster,
+                           const struct observed_node *n, const char *why)
+{
+    struct aws_client *c = cloud_client(rc->cloud, n->region);
+    struct aws_ec2_instances out = {0};
+    struct aws_error e = {0};
+    const char *ids[] = {n->instance_id};
+    if (c && aws_ec2_terminate_instances(c, ids, 1, &out, &e) == 0)
+        events_append(rc->store, cluster, "info", "terminating %s (%s): %s", n->instance_id,
+                      n->name, why);
+    aws_ec2_instances_free(&out);
+}
+
+/* A node's launch intent: the last attempt (its ClientToken's number, never
+ * reused), and how many tries the current config generation has had. */
+struct intent {
+    int attempt, generation, tries;
+};
+
+static struct intent stored_intent(struct reconcile_ctx *rc, const char *cluster,
+                                   const char *node)
+{
+    struct intent in = {0, 0, 0};
+    char *key = key_of(cluster, "launch/%s/intent", node);
+    char *data = NULL, err[512];
+    size_t len = 0;
+    if (key && cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err)) == 0 &&
+        sscanf(data, "attempt %d generation %d tries %d", &in.attempt, &in.generation,
+               &in.tries) != 3)
+        in = (struct intent){0, 0, 0};
+    free(data);
+    free(key);
+    return in;
+}
+
+/* Whether EC2 ever started the launch of this attempt (any state). */
+static int attempt_launched(struct reconcile_ctx *rc, const char *region, const char *cluster,
+                            const char *node, int attempt)
+{
+    char token[65];
+    launch_client_token(rc->cloud->bucket, cluster, node, attempt, token);
+    const char *tokens[] = {token};
+    struct aws_filter by_token = {"client-token", tokens, 1};
+    struct aws_ec2_describe_query q = {.filters = &by_token, .n_filters = 1};
+    struct aws_client *c = cloud_client(rc->cloud, region);
+    struct aws_ec2_instances out = {0};
+    struct aws_error e = {0};
+    int rcode = c ? aws_ec2_describe_instances(c, &q, &out, &e) : -ENOMEM;
+    int found = rcode == 0 ? (int)out.n : rcode;
+    aws_ec2_instances_free(&out);
+    return found;
+}
+
+struct cluster_plan {
+    const struct desired_cluster *dc;
+    const struct cluster_config *cfg;
+    struct observed_cluster *oc;
+    char region[CONFIG_VALUE_MAX];
+};
+
+/* Instance type facts for slurmd and slurm.conf. */
+static void type_facts(struct reconcile_ctx *rc, const char *region, const char *type, int *cpus,
+                       long *mem)
+{
+    *cpus = 1;
+    *mem = 512;
+    struct aws_client *c = cloud_client(rc->cloud, region);
+    struct aws_ec2_instance_types t = {0};
+    struct aws_error e = {0};
+    const char *names[] = {type};
+    if (c && aws_ec2_describe_instance_types(c, names, 1, &t, &e) == 0 && t.n > 0) {
+        *cpus = t.v[0].vcpus > 0 ? t.v[0].vcpus : 1;
+        *mem = t.v[0].memory_mib > 0 ? t.v[0].memory_mib : 512;
+    }
+    aws_ec2_instance_types_free(&t);
+}
+
+/* Launches (or relaunches) one node; returns false when it may not. */
+static bool launch(struct reconcile_ctx *rc, struct cluster_plan *p, const char *node,
+                   const char *type, const char *head_address)
+{
+    const char *cluster = p->dc->name;
+    char err[1024], code[96];
+    struct intent in = stored_intent(rc, cluster, node);
+    if (in.generation != p->dc->generation)
+        in.tries = 0; /* a new config is a new chance */
+    int attempt = in.attempt;
+    if (attempt == 0) {
+        attempt = 1;
+        in.tries = 1;
+    } else {
+        int launched = attempt_launched(rc, p->region, cluster, node, attempt);
+        if (launched < 0)
+            return true; /* EC2 cannot be asked now: try again next pass */
+        if (launched > 0) { /* that instance is gone: a replacement is a new attempt */
+            attempt++;
+            in.tries++;
+        } else if (in.tries == 0) {
+            in.tries = 1;
+        }
+    }
+    if (in.tries > MAX_ATTEMPTS) {
+        char reason[256];
+        snprintf(reason, sizeof(reason), "%s failed to come up %d times", node, MAX_ATTEMPTS);
+        fail_cluster(rc, p->dc, p->oc,
+                     strcmp(node, "head") == 0 ? "HeadNodeBootstrapFailure"
+                                               : "StaticNodeBootstrapFailure",
+                     reason);
+        return false;
+    }
+    struct cloudcheck_result found;
+    struct aws_client *c = cloud_client(rc->cloud, p->region);
+    int rcode = c ? cloudcheck_config(c, p->cfg, &found, err, sizeof(err)) : -ENOMEM;
+    if (rcode == -EINVAL) {
+        fail_cluster(rc, p->dc, p->oc, "ConfigurationError", err);
+        return false;
+    }
+    if (rcode)
+        return true;
+    /* The intent first: a crash after RunInstances retries the same token. */
+    char *key = key_of(cluster, "launch/%s/intent", node);
+    char body[96];
+    snprintf(body, sizeof(body), "attempt %d generation %d tries %d\n", attempt,
+             p->dc->generation, in.tries);
+    struct aws_s3_put_options plain = {.content_type = "text/plain"};
+    if (!key || cloud_put(rc->cloud, key, body, strlen(body), &plain, err, sizeof(err)) != 0) {
+        free(key);
+        return true;
+    }
+    free(key);
+    char *report = key_of(cluster, "reports/%s", node);
+    if (report)
+        cloud_delete(rc->cloud, report, err, sizeof(err)); /* last attempt's report */
+    free(report);
+
+    int max_nodes = 1;
+    for (size_t q = 0; q < p->cfg->n_queues; q++)
+        for (size_t r = 0; r < p->cfg->queues[q].n_resources; r++)
+            max_nodes += p->cfg->queues[q].resources[r].max_count;
+    struct launch_plan lp = {.cluster = p->dc,
+                             .cfg = p->cfg,
+                             .region = p->region,
+                             .node = node,
+                             .instance_type = type,
+                             .image_id = found.image_id,
+                             .head_address = head_address,
+                             .max_nodes = max_nodes,
+                             .attempt = attempt,
+                             .url_seconds = URL_SECONDS};
+    type_facts(rc, p->region, type, &lp.cpus, &lp.memory_mib);
+    char instance_id[32] = "";
+    rcode = launch_node(rc->cloud, &lp, instance_id, code, sizeof(code), err, sizeof(err));
+    if (rcode == 0) {
+        events_append(rc->store, cluster, "info", "launched %s %s (%s, attempt %d)", node,
+                      instance_id, type, attempt);
+        return true;
+    }
+    error_once(rc, p->dc, err);
+    /* EC2 refused the launch itself (a bad key pair, image, type...): that
+     * does not get better by retrying. */
+    if (code[0] && !strstr(code, "Throttl") && !strstr(code, "RequestLimitExceeded") &&
+        !strstr(code, "InternalError") && !strstr(code, "Unavailable") &&
+        !strstr(code, "InsufficientInstanceCapacity"))
+        fail_cluster(rc, p->dc, p->oc, code, err);
+    return false;
+}
+
+/* The static compute nodes the config wants, with their instance types. */
+struct wanted {
+    char **names;
+    const char **types;
+    size_t n;
+};
+
+static int wanted_nodes(const struct cluster_config *cfg, struct wanted *w)
+{
+    memset(w, 0, sizeof(*w));
+    int rc = config_static_node_names(cfg, &w->names, &w->n);
+    if (rc)
+        return rc;
+    w->types = calloc(w->n + 1, sizeof(*w->types));
+    if (!w->types)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t q = 0; q < cfg->n_queues; q++)
+        for (size_t r = 0; r < cfg->queues[q].n_resources; r++)
+            for (int i = 0; i < cfg->queues[q].resources[r].static_count && k < w->n; i++)
+                w->types[k++] = cfg->queues[q].resources[r].instance_type;
+    return 0;
+}
+
+static void wanted_free(struct wanted *w)
+{
+    config_free_node_names(w->names, w->n);
+    free(w->types);
+}
+
+/* One cluster: observe its reports and Slurm, then act. */
+static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
+{
+    const struct desired_cluster *dc = p->dc;
+    struct observed_cluster *oc = p->oc;
+    struct node_report head_report = {0};
+    struct observed_node *head = find_node(oc, "head");
+    for (size_t i = 0; oc && i < oc->n_nodes; i++) {
+        struct node_report r;
+        read_report(rc, dc->name, &oc->nodes[i], &r);
+        if (&oc->nodes[i] == head)
+            head_report = r;
+        else
+            report_free(&r);
+    }
+    bool head_done = alive(head) && strcmp(head_report.state, "done") == 0;
+    bool slurm_up = head_done && read_slurm(rc, dc->name, head, oc);
+    struct wanted w;
+    if (wanted_nodes(p->cfg, &w) != 0) {
+        report_free(&head_report);
+        return;
+    }
+    bool converged = slurm_up;
+    for (size_t i = 0; i < w.n; i++) {
+        struct observed_node *n = find_node(oc, w.names[i]);
+        converged = converged && alive(n) && n->bootstrap && strcmp(n->bootstrap, "done") == 0 &&
+                    n->slurm_state && strcmp(n->slurm_state, "none") != 0;
+    }
+    if (oc) {
+        oc->converged = converged && !dc->failure_code;
+        oc->converged_generation = dc->generation;
+    }
+
+    if (!rc->act || dc->failure_code || dc->deleting) {
+        wanted_free(&w);
+        report_free(&head_report);
+        return;
+    }
+    char reason[2048], tail[1024];
+    if (!alive(head)) {
+        launch(rc, p, "head", p->cfg->master_instance_type, NULL);
+    } else if (strcmp(head_report.state, "failed") == 0) {
+        report_log_tail(&head_report, 10, tail, sizeof(tail));
+        snprintf(reason, sizeof(reason), "%s exited %d on head: %s", head_report.step,
+                 head_report.exit_code, tail);
+        fail_cluster(rc, dc, oc,
+                     head_report.failure[0] ? head_report.failure : "HeadNodeBootstrapFailure",
+                     reason);
+    } else if (!head_done && head->launch_time > 0 &&
+               rc->now - head->launch_time > rc->bootstrap_timeout) {
+        report_log_tail(&head_report, 10, tail, sizeof(tail));
+        snprintf(reason, sizeof(reason),
+                 "the head node's bootstrap did not finish within %d s (at: %s): %s",
+                 rc->bootstrap_timeout, head_report.step[0] ? head_report.step : "not started",
+                 tail);
+        fail_cluster(rc, dc, oc, "HeadNodeBootstrapFailure", reason);
+    } else if (head_done) {
+        for (size_t i = 0; i < w.n; i++) {
+            struct observed_node *n = find_node(oc, w.names[i]);
+            if (alive(n) && n->bootstrap && strcmp(n->bootstrap, "failed") == 0) {
+                terminate_node(rc, dc->name, n, "its bootstrap failed; it will be replaced");
+            } else if (!alive(n)) {
+                if (!launch(rc, p, w.names[i], w.types[i], head->private_ip))
+                    break;
+            }
+        }
+        /* Nodes no longer wanted (a smaller queue, another instance type). */
+        for (size_t i = 0; oc && i < oc->n_nodes; i++) {
+            struct observed_node *n = &oc->nodes[i];
+            bool wanted = strcmp(n->name, "head") == 0;
+            for (size_t k = 0; k < w.n && !wanted; k++)
+                wanted = strcmp(w.names[k], n->name) == 0;
+            if (!wanted && alive(n))
+                terminate_node(rc, dc->name, n, "no longer in the config");
+        }
+    }
+    if (oc && oc->converged && dc->first_complete == 0) {
+        char *key = key_of(dc->name, "%s", "completed");
+        char body[32], err[512];
+        snprintf(body, sizeof(body), "%d\n", dc->generation);
+        struct aws_s3_put_options plain = {.content_type = "text/plain"};
+        if (key && cloud_put(rc->cloud, key, body, strlen(body), &plain, err, sizeof(err)) == 0)
+            events_append(rc->store, dc->name, "info", "cluster complete: Slurm answers and "
+                                                       "every static node is registered");
+        free(key);
+    }
+    wanted_free(&w);
+    report_free(&head_report);
+}
+
+static struct observed_cluster *observed_slot(struct observed_state *obs, const char *name)
+{
+    for (size_t i = 0; i < obs->n; i++)
+        if (strcmp(obs->clusters[i].name, name) == 0)
+            return &obs->clusters[i];
+    return NULL;
+}
+
+static int by_node_name(const void *a, const void *b)
+{
+    return strcmp(((const struct observed_node *)a)->name, ((const struct observed_node *)b)->name);
+}
+
+/* Nodes whose instance is gone but whose report is kept (a failed cluster's,
+ * say) stay listed, with ec2_state none, so bootstrap.log can be read. */
+static void add_reported_nodes(struct reconcile_ctx *rc, struct observed_state *obs,
+                               const char *cluster, struct observed_cluster **ocp)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "clusters/%s/reports/", cluster);
+    struct aws_client *c = cloud_client(rc->cloud, rc->cloud->bucket_region);
+    struct aws_s3_objects list = {0};
+    struct aws_error e = {0};
+    if (!c || aws_s3_list_objects(c, rc->cloud->bucket, prefix, 0, &list, &e) != 0 || !list.n) {
+        aws_s3_objects_free(&list);
+        return;
+    }
+    struct observed_cluster *oc = *ocp;
+    if (!oc) {
+        struct observed_cluster *grown = realloc(obs->clusters, (obs->n + 1) * sizeof(*grown));
+        if (!grown) {
+            aws_s3_objects_free(&list);
+            return;
+        }
+        obs->clusters = grown;
+        oc = &grown[obs->n++];
+        memset(oc, 0, sizeof(*oc));
+        oc->name = strdup(cluster);
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        const char *node = list.v[i].key + strlen(prefix);
+        if (!*node || strchr(node, '/') || find_node(oc, node))
+            continue;
+        struct observed_node *nodes = realloc(oc->nodes, (oc->n_nodes + 1) * sizeof(*nodes));
+        if (!nodes)
+            break;
+        oc->nodes = nodes;
+        struct observed_node *n = &nodes[oc->n_nodes++];
+        memset(n, 0, sizeof(*n));
+        n->name = strdup(node);
+        n->ec2_state = strdup("none");
+        n->slurm_state = strdup("none");
+    }
+    if (oc->n_nodes > 1)
+        qsort(oc->nodes, oc->n_nodes, sizeof(*oc->nodes), by_node_name);
+    aws_s3_objects_free(&list);
+    *ocp = oc;
+}
+
+void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
+               struct observed_state *obs)
+{
+    if (obs->stale)
+        return; /* acting on an old picture could launch twice */
+    for (size_t i = 0; i < ds->n; i++) {
+        const struct desired_cluster *dc = &ds->clusters[i];
+        if (!dc->config || dc->deleting)
+            continue;
+        struct cluster_plan p = {.dc = dc, .oc = observed_slot(obs, dc->name)};
+        add_reported_nodes(rc, obs, dc->name, &p.oc);
+        struct config_limits unlimited = {.max_instances = 1 << 30};
+        struct cluster_config *cfg = NULL;
+        char err[512];
+        if (config_parse(dc->config->data, dc->config->len, &unlimited, &cfg, err,
+                         sizeof(err)) != 0)
+            continue; /* only validated configs are stored; an old one may not parse */
+        p.cfg = cfg;
+        cluster_region(dc, rc->mount_region, p.region, sizeof(p.region));
+        reconcile_cluster(rc, &p);
+        config_free(cfg);
+    }
+}

@@ -1,0 +1,92 @@
+#include "fs/report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/sanitize.h"
+
+static const char *const states[] = {"pending", "pre", "configuring", "post", "done", "failed"};
+
+/* Copies the rest of a header line after "key ", sanitized. */
+static void field(const char *line, size_t len, size_t skip, char *dst, size_t dstlen)
+{
+    sanitize_text(line + skip, len - skip, dst, dstlen, 0);
+}
+
+int report_parse(const char *text, size_t len, struct node_report *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->exit_code = -1;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t llen = nl ? (size_t)(nl - line) : len - pos;
+        pos += llen + (nl ? 1 : 0);
+        if (llen == 2 && memcmp(line, "--", 2) == 0)
+            break;
+        if (llen > 6 && memcmp(line, "state ", 6) == 0)
+            field(line, llen, 6, out->state, sizeof(out->state));
+        else if (llen > 5 && memcmp(line, "step ", 5) == 0)
+            field(line, llen, 5, out->step, sizeof(out->step));
+        else if (llen > 8 && memcmp(line, "failure ", 8) == 0)
+            field(line, llen, 8, out->failure, sizeof(out->failure));
+        else if (llen > 5 && memcmp(line, "exit ", 5) == 0) {
+            char num[16];
+            field(line, llen, 5, num, sizeof(num));
+            char *end;
+            long v = strtol(num, &end, 10);
+            if (end != num && v >= 0 && v <= 255)
+                out->exit_code = (int)v;
+        }
+    }
+    int known = 0;
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+        known |= strcmp(out->state, states[i]) == 0;
+    if (!known) {
+        out->state[0] = '\0';
+        return -EINVAL;
+    }
+    /* Keep the end of an over-long log: the last lines say what failed. */
+    size_t rest = len - pos;
+    const char *log = text + pos;
+    if (rest > REPORT_LOG_MAX) {
+        log += rest - REPORT_LOG_MAX;
+        rest = REPORT_LOG_MAX;
+    }
+    out->log = malloc(rest + 1);
+    if (!out->log)
+        return -ENOMEM;
+    sanitize_text(log, rest, out->log, rest + 1, 1);
+    return 0;
+}
+
+void report_free(struct node_report *r)
+{
+    free(r->log);
+    r->log = NULL;
+}
+
+void report_log_tail(const struct node_report *r, int n, char *buf, size_t buflen)
+{
+    buf[0] = '\0';
+    if (!r->log || buflen == 0)
+        return;
+    size_t len = strlen(r->log);
+    while (len && r->log[len - 1] == '\n')
+        len--;
+    size_t start = len;
+    for (int lines = 0; start > 0; start--) {
+        if (r->log[start - 1] == '\n' && ++lines == n)
+            break;
+    }
+    size_t take = len - start;
+    if (take >= buflen)
+        start = len - (take = buflen - 1);
+    memcpy(buf, r->log + start, take);
+    buf[take] = '\0';
+    for (size_t i = 0; i < take; i++)
+        if (buf[i] == '\n')
+            buf[i] = '|'; /* one line, for failureReason and events */
+}

@@ -1,0 +1,27 @@
+/* libFuzzer harness for node bootstrap reports (fs/report.c): text from a
+ * node is untrusted; whatever it holds, parsing stays in bounds and the kept
+ * fields hold no control characters. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/report.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct node_report r;
+    if (report_parse((const char *)data, size, &r) == 0) {
+        for (const char *p = r.step; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                abort();
+        for (const char *p = r.log; *p; p++)
+            if ((unsigned char)*p < 0x20 && *p != '\n')
+                abort();
+        char tail[512];
+        report_log_tail(&r, 5, tail, sizeof(tail));
+        if (strchr(tail, '\n'))
+            abort();
+    }
+    report_free(&r);
+    return 0;
+}
