@@ -24,6 +24,16 @@ SANITIZER_ENV = {
 }
 
 
+def wait_for(pred, timeout=30, step=0.3):
+    """Polls pred until it holds or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
 def is_mounted(path):
     path = os.path.realpath(path)
     with open("/proc/self/mounts") as f:

@@ -4,20 +4,12 @@ unreachable bucket fails commits with EIO while reads go on, marked stale."""
 import errno
 import json
 import os
-import time
 
 import pytest
 
-from fixture_mount import bucket_mount
+from fixture_mount import bucket_mount, wait_for
 
 
-def wait_for(pred, timeout=15, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 @pytest.fixture

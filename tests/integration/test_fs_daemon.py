@@ -62,6 +62,7 @@ def test_background_mount_and_unmount(tmp_path):
     for _ in range(50):
         if out.stdout.strip() == "":
             break
+        time.sleep(0.1)  # the daemon exits just after the unmount returns
         out = subprocess.run(["pgrep", "-f", f"pclusterfs -o memory {mnt}$"], capture_output=True, text=True)
     assert out.stdout.strip() == ""
 

@@ -9,16 +9,9 @@ import time
 
 import pytest
 
-from fixture_mount import bucket_mount
+from fixture_mount import bucket_mount, wait_for
 
 
-def wait_for(pred, timeout=20, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def launch(lc, tags):

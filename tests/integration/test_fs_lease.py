@@ -5,16 +5,9 @@ through their states, which is all the lease needs."""
 import os
 import time
 
-from fixture_mount import Mount, bucket_mount
+from fixture_mount import Mount, bucket_mount, wait_for
 
 
-def wait_for(pred, timeout=30, step=0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def heads(lc, bucket, states="pending,running"):
@@ -44,7 +37,7 @@ def test_one_mount_reconciles_and_the_other_takes_over(tmp_path, shared_localclo
         # b holds the lease now: a head that disappears is replaced by b.
         lc.aws("ec2", "terminate-instances", "--instance-ids", heads(lc, bucket)[0])
         assert wait_for(lambda: len(heads(lc, bucket)) == 1
-                        and "attempt 2" in (b / "twin" / "events").read_text(), timeout=60), \
+                        and "attempt 2" in (b / "twin" / "events").read_text(), timeout=90), \
             (b / "twin" / "events").read_text()
         os.rmdir(b / "twin")
         assert wait_for(lambda: not (b / "twin").exists(), timeout=60)

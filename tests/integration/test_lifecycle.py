@@ -7,11 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from fixture_mount import Mount, bucket_mount
+from fixture_mount import wait_for as _wait_for
 
 pytestmark = [pytest.mark.boot, pytest.mark.slow]
 
@@ -19,12 +19,9 @@ BOOT_WAIT = 240
 
 
 def wait_for(pred, timeout=BOOT_WAIT, step=1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+    return _wait_for(pred, timeout, step)
+
+
 
 
 def status(c):
