@@ -225,6 +225,8 @@ def test_bootstrap_timeout_fails_the_head(tmp_path, lc):
         assert f[0]["failureCode"] == "HeadNodeBootstrapFailure", f
         assert wait_for(lambda: our_instances(lc, bucket, ("pending", "running")) == [],
                         timeout=60)
+        # The instance is gone; what its bootstrap reported stays readable.
+        assert "sleep.sh" in (c / "nodes" / "head" / "bootstrap.log").read_text()
         os.unlink(c / "hooks" / "pre" / "sleep.sh")
         (c / "config").write_text(config(lc, extra="max_queue_size = 5\n"))
         assert wait_for(lambda: status(c) == "CREATE_COMPLETE"), (c / "events").read_text()
