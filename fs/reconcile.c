@@ -11,6 +11,7 @@
 #include "fs/events.h"
 #include "fs/launch.h"
 #include "fs/report.h"
+#include "slurm/scontrol.h"
 #include "slurm/slurmrest.h"
 
 #define MAX_ATTEMPTS 3
@@ -60,7 +61,36 @@ static void read_report(struct reconcile_ctx *rc, const char *cluster, struct ob
     free(key);
 }
 
-/* Slurm's view through the head's slurmrestd: each node's state word.
+/* Removes from Slurm a node whose instance is gone: through the REST API
+ * where it can (v0.0.39 and later), else with scontrol and a token. */
+static void forget_node(struct reconcile_ctx *rc, slurmrest_client *c, const char *cluster,
+                        const struct observed_node *head, const char *jwt, size_t jwt_len,
+                        const char *node)
+{
+    struct slurmrest_error e = {0};
+    char err[600];
+    int r = slurmrest_node_delete(c, node, &e);
+    if (r == -ENOTSUP) {
+        struct scontrol_target t = {.cluster_name = cluster,
+                                    .controller_host = "head",
+                                    .controller_addr = head->private_ip,
+                                    .key = (const unsigned char *)jwt,
+                                    .key_len = jwt_len,
+                                    .user = "slurm",
+                                    .timeout_s = 10};
+        r = slurm_scontrol_delete_node(&t, node, err, sizeof(err));
+    } else if (r) {
+        snprintf(err, sizeof(err), "%s", e.message);
+    }
+    if (r == 0)
+        events_append(rc->store, cluster, "info", "removed %s from Slurm: its instance is gone",
+                      node);
+    else
+        events_append(rc->store, cluster, "error", "removing %s from Slurm: %s", node, err);
+}
+
+/* Slurm's view through the head's slurmrestd: each node's state word; and
+ * (when acting) nodes Slurm still lists whose instance is gone leave it.
  * Returns true when slurmrestd answered. */
 static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct observed_node *head,
                        struct observed_cluster *oc)
@@ -88,6 +118,11 @@ static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct obs
         const struct slurmrest_node *sn = slurmrest_node_find(nodes, n->name);
         free(n->slurm_state);
         n->slurm_state = strdup(sn ? sn->state : "none");
+    }
+    for (size_t i = 0; up && rc->act && i < nodes->count; i++) {
+        const char *name = nodes->nodes[i].name;
+        if (!alive(find_node(oc, name)))
+            forget_node(rc, c, cluster, head, jwt, jwt_len, name);
     }
     if (nodes)
         slurmrest_node_list_release(nodes);
@@ -410,8 +445,19 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
             bool wanted = strcmp(n->name, "head") == 0;
             for (size_t k = 0; k < w.n && !wanted; k++)
                 wanted = strcmp(w.names[k], n->name) == 0;
-            if (!wanted && alive(n))
+            if (!wanted && alive(n)) {
                 terminate_node(rc, dc->name, n, "no longer in the config");
+                /* Its report and intent go too: the node is not coming back. */
+                char err[512];
+                char *report = key_of(dc->name, "reports/%s", n->name);
+                char *intent = key_of(dc->name, "launch/%s/intent", n->name);
+                if (report)
+                    cloud_delete(rc->cloud, report, err, sizeof(err));
+                if (intent)
+                    cloud_delete(rc->cloud, intent, err, sizeof(err));
+                free(report);
+                free(intent);
+            }
         }
     }
     if (oc && oc->converged && dc->first_complete == 0) {

@@ -138,9 +138,18 @@ def test_create_hooks_update_and_delete(mounted, lc):
     assert status(c) == "UPDATE_COMPLETE", (c / "events").read_text()
     assert "compute-st-t2micro-3" in os.listdir(c / "nodes")
     assert node_file(c, "head", "instance_id") == head_id  # the head stays
+    # Back to two: the third node's instance ends and it leaves Slurm.
+    (c / "config").write_text(config(lc, initial=2))
+    assert wait_for(lambda: "removed compute-st-t2micro-3 from Slurm" in
+                    (c / "events").read_text(), timeout=90), (c / "events").read_text()
+    r = on_node(lc, head_id, "sinfo", "-h", "-N", "-o", "%N")
+    assert sorted(set(r.stdout.split())) == ["compute-st-t2micro-1", "compute-st-t2micro-2"], r
+    assert wait_for(lambda: sorted(os.listdir(c / "nodes")) ==
+                    ["compute-st-t2micro-1", "compute-st-t2micro-2", "head"])
+    assert wait_for(lambda: status(c) == "UPDATE_COMPLETE")
     # Fields a live cluster cannot change are refused; the cluster is untouched.
     with pytest.raises(OSError):
-        (c / "config").write_text(config(lc, initial=3).replace("alinux2", "centos7"))
+        (c / "config").write_text(config(lc, initial=2).replace("alinux2", "centos7"))
     assert status(c) == "UPDATE_COMPLETE"
 
     os.rmdir(c)
