@@ -61,10 +61,9 @@ static void terminate_instances(struct controller *ctl, const struct observed_cl
         const struct observed_instance *in = &oc->instances[i];
         if (strcmp(in->state, "shutting-down") == 0)
             continue;
-        struct aws_client *c = aws_client_new(ctl->deps.creds, in->region);
+        struct aws_client *c = cloud_client(&ctl->cloud, in->region);
         if (!c)
             return;
-        aws_client_set_timeouts(c, 3000, 20000);
         const char *ids[] = {in->id};
         struct aws_ec2_instances result = {0};
         struct aws_error e = {0};
@@ -76,7 +75,6 @@ static void terminate_instances(struct controller *ctl, const struct observed_cl
             events_append(ctl->deps.store, oc->name, "error", "terminating %s (%s): %s", in->id,
                           in->node, aws_error_format(&e, buf, sizeof(buf)));
         aws_ec2_instances_free(&result);
-        aws_client_free(c);
     }
 }
 
@@ -141,8 +139,7 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
         names[i] = regions[i];
     struct observed_state *seen = NULL;
     char err[1024];
-    if (observe_ec2(ctl->deps.creds, ctl->deps.owner, names, n, now, &seen, err, sizeof(err)) ==
-        0) {
+    if (observe_ec2(&ctl->cloud, names, n, now, &seen, err, sizeof(err)) == 0) {
         observed_free(ctl->last_seen);
         ctl->last_seen = seen;
         return seen;

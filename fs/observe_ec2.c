@@ -102,10 +102,10 @@ static int by_cluster_name(const void *a, const void *b)
                   ((const struct observed_cluster *)b)->name);
 }
 
-int observe_ec2(struct aws_creds_provider *creds, const char *owner, const char *const *regions,
-                size_t n_regions, time_t now, struct observed_state **out, char *err,
-                size_t errlen)
+int observe_ec2(struct cloud *cl, const char *const *regions, size_t n_regions, time_t now,
+                struct observed_state **out, char *err, size_t errlen)
 {
+    const char *owner = cl->bucket;
     struct observed_state *os = observed_new_empty(now);
     if (!os)
         return -ENOMEM;
@@ -115,12 +115,11 @@ int observe_ec2(struct aws_creds_provider *creds, const char *owner, const char 
                                    {"instance-state-name", live, 5}};
     int rc = 0;
     for (size_t r = 0; rc == 0 && r < n_regions; r++) {
-        struct aws_client *c = aws_client_new(creds, regions[r]);
+        struct aws_client *c = cloud_client(cl, regions[r]);
         if (!c) {
             rc = -ENOMEM;
             break;
         }
-        aws_client_set_timeouts(c, 3000, 20000);
         struct aws_ec2_describe_query q = {.filters = filters, .n_filters = 2};
         struct aws_ec2_instances found = {0};
         struct aws_error e = {0};
@@ -132,7 +131,6 @@ int observe_ec2(struct aws_creds_provider *creds, const char *owner, const char 
         for (size_t i = 0; rc == 0 && i < found.n; i++)
             rc = add_instance(os, &found.v[i], owner, regions[r]);
         aws_ec2_instances_free(&found);
-        aws_client_free(c);
     }
     if (rc) {
         if (rc == -ENOMEM)

@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "aws/creds.h"
+#include "fs/cloud.h"
 #include "fs/observed.h"
 
-int observe_ec2(struct aws_creds_provider *creds, const char *owner, const char *const *regions,
-                size_t n_regions, time_t now, struct observed_state **out, char *err,
-                size_t errlen);
+/* The owner tag's value is cl->bucket. */
+int observe_ec2(struct cloud *cl, const char *const *regions, size_t n_regions, time_t now,
+                struct observed_state **out, char *err, size_t errlen);
 
 #endif
