@@ -54,9 +54,12 @@ def test_nodes_show_ec2_and_rmdir_terminates_only_ours(tmp_path, lc):
         assert (c / "nodes" / "head" / "slurm_state").read_text() == "none\n"
         node = json.loads((c / "nodes" / "compute-st-t2micro-1" / "node.json").read_text())
         assert node["instanceId"] == compute and node["launchTime"].endswith("Z")
+        # Both leave pending on their own time; wait for the second too.
+        assert wait_for(lambda: json.loads((c / "status.json").read_text())["nodes"]["ec2"]
+                        == {"running": 2})
         st = json.loads((c / "status.json").read_text())
         assert st["headNode"]["instanceId"] == head
-        assert st["nodes"]["total"] == 2 and st["nodes"]["ec2"] == {"running": 2}
+        assert st["nodes"]["total"] == 2
 
         os.rmdir(c)
         assert wait_for(lambda: not c.exists(), timeout=30)
