@@ -44,3 +44,35 @@ def test_one_mount_reconciles_and_the_other_takes_over(tmp_path, shared_localclo
     finally:
         a.stop()
         assert b.stop() == 0, b.log_text()
+
+
+def test_a_lost_run_instances_answer_launches_once(tmp_path, shared_localcloud):
+    """The launch takes effect but its answer is lost (EC2 acted, then the
+    answer is a 503): the retry under the same ClientToken finds that
+    launch, and a restarted mount finds it too."""
+    lc = shared_localcloud
+    log = os.path.join(lc.dir, "server.log")
+    lost_before = open(log).read().count("RunInstances -> 503")
+    lc.fault("RunInstances:503:after:1")
+    m = bucket_mount(tmp_path, lc, options=["refresh=1"]).start()
+    bucket = m.options[0].split("=", 1)[1]
+    try:
+        c = m / "lost"
+        c.mkdir()
+        (c / "config").write_text(m.good)
+        assert wait_for(lambda: "launched head" in (c / "events").read_text())
+        assert open(log).read().count("RunInstances -> 503") == lost_before + 1
+        time.sleep(3)
+        assert len(heads(lc, bucket)) == 1
+    finally:
+        lc.clear_faults()
+        assert m.stop() == 0, m.log_text()
+    again = Mount(tmp_path, options=m.options, env=m.env, name="again").start()
+    try:
+        time.sleep(3)
+        assert len(heads(lc, bucket)) == 1
+        assert (again / "lost" / "events").read_text().count("launched head") == 1
+        os.rmdir(again / "lost")
+        assert wait_for(lambda: not (again / "lost").exists(), timeout=60)
+    finally:
+        assert again.stop() == 0, again.log_text()
