@@ -40,14 +40,31 @@ static void file_path(const char *env_name, const char *leaf, char *out, size_t 
 }
 
 /* Line reader for ini_parse_stream: lines that would not fit inih's buffer
- * become "key=\x01N", N indexing the value kept in `long_values`. */
+ * become "key=\x01N" (an indented continuation line " \x01N"), N indexing
+ * the value kept in `long_values`. */
 struct reader {
     FILE *f;
     char *line;
     size_t cap;
     char **long_values;
     size_t n_long;
+    bool after_entry;   /* inih's prev_name is set: an indented line continues it */
 };
+
+/* Follows inih's reading of a line (r55, multi-line on): true when inih
+ * takes it as the continuation of the previous entry's value. */
+static bool classify(struct reader *r, const char *line)
+{
+    const char *start = line;
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    if (*start == ';' || *start == '#' || *start == '\0')
+        return false;
+    if (r->after_entry && start > line)
+        return true;
+    r->after_entry = *start != '[';
+    return false;
+}
 
 static char *read_line(char *buf, int size, void *stream)
 {
@@ -55,18 +72,21 @@ static char *read_line(char *buf, int size, void *stream)
     ssize_t len = getline(&r->line, &r->cap, r->f);
     if (len < 0)
         return NULL;
+    bool continuation = classify(r, r->line);
     if (len < size - 1) {
         memcpy(buf, r->line, (size_t)len + 1);
         return buf;
     }
-    char *eq = strpbrk(r->line, "=:");
-    size_t keylen = eq ? (size_t)(eq - r->line) : 0;
+    /* A continuation's whole text is the value (inih skips the indentation). */
+    char *eq = continuation ? r->line : strpbrk(r->line, "=:");
+    size_t keylen = eq && !continuation ? (size_t)(eq - r->line) : 0;
     if (!eq || keylen + 24 >= (size_t)size) {
         /* Not a key=value line we can carry: give inih a line it rejects. */
         snprintf(buf, (size_t)size, "%s", "\x01 line too long\n");
+        r->after_entry = false;
         return buf;
     }
-    char *value = eq + 1;
+    char *value = continuation ? r->line : eq + 1;
     while (*value && isspace((unsigned char)*value))
         value++;
     size_t vlen = strlen(value);
@@ -74,7 +94,10 @@ static char *read_line(char *buf, int size, void *stream)
         vlen--;
     r->long_values = aws_xrealloc(r->long_values, (r->n_long + 1) * sizeof *r->long_values);
     r->long_values[r->n_long] = aws_xstrndup(value, vlen);
-    snprintf(buf, (size_t)size, "%.*s=\x01%zu\n", (int)keylen, r->line, r->n_long);
+    if (continuation)
+        snprintf(buf, (size_t)size, " \x01%zu\n", r->n_long);
+    else
+        snprintf(buf, (size_t)size, "%.*s=\x01%zu\n", (int)keylen, r->line, r->n_long);
     r->n_long++;
     return buf;
 }

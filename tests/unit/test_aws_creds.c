@@ -82,7 +82,7 @@ static void test_profiles(void)
     memset(long_token, 'T', sizeof long_token - 1);
     long_token[sizeof long_token - 1] = '\0';
     memcpy(long_token, "IQoJb3JpZ2luX2VjE/+=", 20);
-    char creds_text[2000];
+    char creds_text[4000];
     snprintf(creds_text, sizeof creds_text,
              "# comment\n[default]\naws_access_key_id=AKIDDEF\naws_secret_access_key=defsecret\n\n"
              "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = devsecret\n"
@@ -140,6 +140,24 @@ static void test_profiles(void)
     write_file(conf_file, "[default]\nregion = eu-west-1\nthis line is not ini\n", 0600);
     CHECK_INT(aws_resolve_region(NULL, NULL, region, sizeof region, &err), -EINVAL);
     CHECK_CONTAINS(err.message, ":3:");
+
+    /* Long values on indented lines (found by fuzz_aws_profile): the whole
+     * value comes back, never our placeholder for it. An indented line
+     * after an entry continues it; first in a section it is an entry. */
+    snprintf(creds_text, sizeof creds_text,
+             "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = devsecret\n"
+             "aws_session_token =\n    %s\n[dev2]\n  aws_session_token = %s\n"
+             "aws_access_key_id = AKID2\naws_secret_access_key = secret2\n",
+             long_token, long_token);
+    write_file(cred_file, creds_text, 0600);
+    write_file(conf_file, "[default]\nregion = eu-west-1\n", 0600);
+    CHECK_INT(get("dev", &c, &err, src, sizeof src), 0);
+    CHECK_STR(c.session_token, long_token);
+    aws_credentials_clear(&c);
+    CHECK_INT(get("dev2", &c, &err, src, sizeof src), 0);
+    CHECK_STR(c.access_key_id, "AKID2");
+    CHECK_STR(c.session_token, long_token);
+    aws_credentials_clear(&c);
 }
 
 static void test_credential_process(void)
