@@ -91,9 +91,14 @@ unit-asan: $(UNIT_NAMES:%=build/asan/unit/%)
 unit: unit-rel unit-asan
 
 # Each fuzzer runs FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/<name>),
-# working on a copy so runs do not grow the committed corpus.
-fuzz-check: $(FUZZ_NAMES:%=build/fuzz/bin/%)
-	@set -e; for f in $(FUZZ_NAMES); do \
+# working on a copy so runs do not grow the committed corpus. `make check`
+# runs each for 30 s; `make fuzz` for 600 s each, or as long as asked:
+#   make fuzz FUZZ_SECONDS=3600 FUZZERS="fuzz_config fuzz_ec2_xml"
+# A crash leaves its input in build/fuzz/crash-*; reproduce it with
+# build/fuzz/bin/<name> build/fuzz/crash-...
+FUZZERS ?= $(FUZZ_NAMES)
+fuzz-check: $(FUZZERS:%=build/fuzz/bin/%)
+	@set -e; for f in $(FUZZERS); do \
 	  echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
 	  rm -rf build/fuzz/work/$$f; mkdir -p build/fuzz/work/$$f; \
 	  cp -r tests/fuzz/corpus/$$f/. build/fuzz/work/$$f/ 2>/dev/null || true; \
