@@ -39,6 +39,19 @@ static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, .
     return rc;
 }
 
+int commit_refuse(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
+{
+    char msg[MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&fs->commit_lock);
+    fail(fs, cluster, rc, "%s", msg);
+    pthread_mutex_unlock(&fs->commit_lock);
+    return rc;
+}
+
 static void clear_last_error(struct pcfs *fs, const char *cluster)
 {
     char err[256];
@@ -229,7 +242,9 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
     char msg[MSG_MAX];
     int rc = names_check_cluster(cluster, msg, sizeof(msg));
     if (rc) {
-        fprintf(stderr, "pclusterfs: mkdir %s: %s\n", cluster, msg);
+        /* No cluster to record it in: the log says it (msg quotes the name
+         * safely; the raw name could forge log lines). */
+        fprintf(stderr, "pclusterfs: mkdir refused: %s\n", msg);
         return rc;
     }
     pthread_mutex_lock(&fs->commit_lock);

@@ -16,6 +16,10 @@ int commit_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage, con
 int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage,
                        const char *name);
 int commit_create_cluster(struct pcfs *fs, const char *cluster);
+/* Records a change refused before any commit (a bad file name, a file over
+ * its limit, a full hooks/ stage) in events and last_error; returns rc. */
+int commit_refuse(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int commit_delete_cluster(struct pcfs *fs, const char *cluster);
 
 #endif

@@ -37,6 +37,7 @@ struct handle {
     bool dirty;            /* differs from what is stored */
     bool written;          /* written or truncated since open or the last commit */
     bool failed;           /* a write was refused (EFBIG): never commit a torn file */
+    bool failed_recorded;  /* ... and events say so */
 };
 
 static struct handle *handle_new(enum handle_kind kind, const char *cluster)
@@ -377,7 +378,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     struct pcfs *fs = ctx();
-    char parent[4096], msg[256];
+    char parent[4096], msg[512];
     const char *name;
     int rc = tree_split(path, parent, sizeof(parent), &name);
     if (rc)
@@ -392,14 +393,21 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
         rc = -EPERM; /* only cluster directories live at the top */
     } else if (e.kind == T_CLUSTER) {
         rc = names_is_cluster_entry(name) ? -EEXIST : names_check_file(name, msg, sizeof(msg));
+        if (rc && rc != -EEXIST)
+            commit_refuse(fs, e.cluster->name, rc, "%s", msg);
     } else if (e.kind == T_STAGE) {
+        const char *st = hook_stage_name(e.stage);
         rc = names_check_file(name, msg, sizeof(msg));
         pending = !names_is_hook_scratch(name);
-        if (rc == 0 && pending &&
-            e.cluster->desired->n_hooks[e.stage] +
-                    memfile_count_pending(&fs->memfiles, e.cluster->name, e.memdir) >=
-                HOOKS_PER_STAGE_MAX)
-            rc = -ENOSPC;
+        if (rc)
+            commit_refuse(fs, e.cluster->name, rc, "hooks/%s: %s", st, msg);
+        else if (pending &&
+                 e.cluster->desired->n_hooks[e.stage] +
+                         memfile_count_pending(&fs->memfiles, e.cluster->name, e.memdir) >=
+                     HOOKS_PER_STAGE_MAX)
+            rc = commit_refuse(fs, e.cluster->name, -ENOSPC,
+                               "hooks/%s already holds %d scripts, the limit; remove one first",
+                               st, HOOKS_PER_STAGE_MAX);
     } else {
         rc = -EACCES; /* nodes/ and hooks/ themselves are read-only */
     }
@@ -492,6 +500,21 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
 static int commit_dirty(struct pcfs *fs, struct handle *h)
 {
     bool commits = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending && h->buf->linked);
+    if (h->failed && commits && !h->failed_recorded) {
+        /* write() said EFBIG; the file is torn, so nothing is committed,
+         * and events say so once (tools that ignore write errors exist). */
+        h->failed_recorded = true;
+        if (h->kind == H_EDIT && h->edit_is_config)
+            commit_refuse(fs, h->cluster, -EFBIG,
+                          "config: writing past %zu bytes, the limit, was refused; nothing was "
+                          "committed and the previous config stays",
+                          h->limit);
+        else
+            commit_refuse(fs, h->cluster, -EFBIG,
+                          "hooks/%s/%s: writing past %zu bytes, the limit, was refused; the "
+                          "script was not stored",
+                          hook_stage_name(h->stage), h->name ? h->name : h->buf->name, h->limit);
+    }
     if (!h->dirty || !commits || h->failed)
         return 0;
     int rc = commit_handle(fs, h);
@@ -657,14 +680,17 @@ static int drop_source(struct pcfs *fs, const struct tree_entry *src)
 static int rename_into(struct pcfs *fs, struct tree_entry *src, const struct tree_entry *dir,
                        const char *name, unsigned int flags)
 {
-    char msg[256];
+    char msg[512];
     int rc;
     bool to_config = dir->kind == T_CLUSTER && strcmp(name, "config") == 0;
     if (dir->kind == T_CLUSTER && !to_config && names_is_cluster_entry(name))
         return -EPERM;
     bool to_scratch = dir->kind == T_CLUSTER ? !to_config : names_is_hook_scratch(name);
     if (!to_config && (rc = names_check_file(name, msg, sizeof(msg))) != 0)
-        return rc;
+        return commit_refuse(fs, dir->cluster->name, rc, "%s%s%s%s",
+                             dir->kind == T_STAGE ? "hooks/" : "",
+                             dir->kind == T_STAGE ? hook_stage_name(dir->stage) : "",
+                             dir->kind == T_STAGE ? ": " : "", msg);
     if (flags & RENAME_NOREPLACE) {
         struct tree_entry existing;
         struct snapshot *snap = snapshot_holder_get(&fs->snaps);

@@ -7,29 +7,55 @@
 static bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
+void names_quote(const char *name, char *out, size_t outlen)
+{
+    enum { SHOWN = 60 };
+    char buf[SHOWN * 4 + 8]; /* every byte shown takes at most 4 */
+    size_t o = 0, i = 0;
+    const unsigned char *p = (const unsigned char *)name;
+    buf[o++] = '"';
+    for (; p[i] && i < SHOWN; i++) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\')
+            o += (size_t)sprintf(buf + o, "\\%c", c);
+        else if (c == '\n')
+            o += (size_t)sprintf(buf + o, "\\n");
+        else if (c == '\t')
+            o += (size_t)sprintf(buf + o, "\\t");
+        else if (c < 0x20 || c >= 0x7f)
+            o += (size_t)sprintf(buf + o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    snprintf(buf + o, sizeof(buf) - o, "%s\"", p[i] ? "..." : "");
+    snprintf(out, outlen, "%s", buf);
+}
+
 int names_check_cluster(const char *name, char *msg, size_t msglen)
 {
     size_t len = strlen(name);
+    char q[320];
+    names_quote(name, q, sizeof(q));
     if (len > FILE_NAME_MAX) {
-        snprintf(msg, msglen, "cluster name is %zu bytes; the limit is %d characters", len,
+        snprintf(msg, msglen, "cluster name %s is %zu bytes; the limit is %d characters", q, len,
                  CLUSTER_NAME_MAX);
         return -ENAMETOOLONG;
     }
     if (len == 0 || len > CLUSTER_NAME_MAX) {
-        snprintf(msg, msglen, "cluster name must be 1 to %d characters, not %zu", CLUSTER_NAME_MAX,
-                 len);
+        snprintf(msg, msglen, "cluster name %s must be 1 to %d characters, not %zu", q,
+                 CLUSTER_NAME_MAX, len);
         return -EINVAL;
     }
     if (!is_alpha((unsigned char)name[0])) {
-        snprintf(msg, msglen, "cluster name must start with a letter");
+        snprintf(msg, msglen, "cluster name %s must start with a letter", q);
         return -EINVAL;
     }
     for (size_t i = 1; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (!is_alpha(c) && !is_digit(c) && c != '-') {
             snprintf(msg, msglen,
-                     "cluster name may hold only letters, digits and '-' (byte %zu is not one)",
-                     i + 1);
+                     "cluster name %s may hold only letters, digits and '-' (byte %zu is not one)",
+                     q, i + 1);
             return -EINVAL;
         }
     }
@@ -75,12 +101,15 @@ static size_t printable_utf8_len(const unsigned char *s)
 int names_check_file(const char *name, char *msg, size_t msglen)
 {
     size_t len = strlen(name);
+    char q[320];
+    names_quote(name, q, sizeof(q));
     if (len > FILE_NAME_MAX) {
-        snprintf(msg, msglen, "file name is %zu bytes; the limit is %d", len, FILE_NAME_MAX);
+        snprintf(msg, msglen, "file name %s is %zu bytes; the limit is %d", q, len,
+                 FILE_NAME_MAX);
         return -ENAMETOOLONG;
     }
     if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-        snprintf(msg, msglen, "'%s' is not a file name", name);
+        snprintf(msg, msglen, "%s is not a file name", q);
         return -EINVAL;
     }
     const unsigned char *p = (const unsigned char *)name;
@@ -88,9 +117,9 @@ int names_check_file(const char *name, char *msg, size_t msglen)
         size_t n = printable_utf8_len(p + i);
         if (n == 0) {
             snprintf(msg, msglen,
-                     "file name byte %zu is a control character or not UTF-8; names must be "
-                     "printable",
-                     i + 1);
+                     "file name %s: byte %zu is a control character or not UTF-8; names must "
+                     "be printable",
+                     q, i + 1);
             return -EINVAL;
         }
         i += n;

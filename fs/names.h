@@ -10,12 +10,19 @@
 #define FILE_NAME_MAX 255
 
 /* 0 if name matches ^[a-zA-Z][a-zA-Z0-9-]{0,59}$; -ENAMETOOLONG past 255
- * bytes; else -EINVAL with the reason in msg. */
+ * bytes; else -EINVAL with the reason in msg (which shows the name quoted,
+ * see names_quote). */
 int names_check_cluster(const char *name, char *msg, size_t msglen);
 
 /* 0 if name can be a hook script: 1..255 bytes of printable UTF-8, not "."
  * or "..". -ENAMETOOLONG / -EINVAL with the reason in msg. */
 int names_check_file(const char *name, char *msg, size_t msglen);
+
+/* The name for a message or a log line, in double quotes: printable ASCII
+ * as is, '"' and '\\' escaped, every other byte as \n, \t or \xNN, so a
+ * name can neither break a line nor reach a terminal as an escape; cut with
+ * "..." past 60 bytes of the name. */
+void names_quote(const char *name, char *out, size_t outlen);
 
 /* Scratch in hooks/pre and hooks/post: ".name", "name~", "sedXXXXXX". */
 bool names_is_hook_scratch(const char *name);

@@ -27,6 +27,28 @@ static void cluster_names(void)
     CHECK_CONTAINS(msg, "start with a letter");
     CHECK_INT(names_check_cluster("lab_3", msg, sizeof(msg)), -EINVAL);
     CHECK_INT(names_check_cluster("lab\n3", msg, sizeof(msg)), -EINVAL);
+    /* The message shows the name, escaped: no newline or escape gets out. */
+    CHECK_CONTAINS(msg, "\"lab\\n3\"");
+    CHECK_INT(names_check_cluster("a$(touch x)\x1b[31m\xff", msg, sizeof(msg)), -EINVAL);
+    CHECK_CONTAINS(msg, "\"a$(touch x)\\x1b[31m\\xff\"");
+}
+
+static void quoting(void)
+{
+    char q[300];
+    names_quote("a\"b\\c\td", q, sizeof(q));
+    CHECK_STR(q, "\"a\\\"b\\\\c\\td\"");
+    char long_name[300];
+    memset(long_name, 'x', 299);
+    long_name[299] = '\0';
+    names_quote(long_name, q, sizeof(q));
+    CHECK_INT((int)strlen(q), 60 + 5);
+    CHECK_CONTAINS(q, "x...\"");
+    memset(long_name, '\x01', 299);
+    names_quote(long_name, q, sizeof(q));
+    CHECK_INT((int)strlen(q), 60 * 4 + 5);
+    names_quote("abcdef", q, 4); /* cut to the buffer */
+    CHECK_STR(q, "\"ab");
 }
 
 static void file_names(void)
@@ -83,6 +105,7 @@ static void sanitizing(void)
 int main(void)
 {
     RUN(cluster_names);
+    RUN(quoting);
     RUN(file_names);
     RUN(scratch_names);
     RUN(sanitizing);
