@@ -195,8 +195,9 @@ def test_a_booted_cluster_leaks_no_key_or_token(tmp_path, localcloud_factory):
                         step=2)
         assert status() == "CREATE_COMPLETE", (c / "events").read_text()
         # A few refreshes, each asking slurmrestd with a fresh token.
-        assert wait_for(lambda: (c / "nodes" / "head" / "slurm_state").read_text().strip()
-                        not in ("", "none"), timeout=30)
+        def slurm_states():
+            return [(n / "slurm_state").read_text().strip() for n in (c / "nodes").iterdir()]
+        assert wait_for(lambda: any(s not in ("", "none") for s in slurm_states()), timeout=30)
         surfaces = tree_files(m.path)
         assert any(p.endswith("bootstrap.log") and len(d) > 0 for p, d in surfaces.items())
         for iid in our_instances(lc, bucket):
