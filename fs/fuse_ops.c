@@ -550,7 +550,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     struct handle *h = fh(fi);
     int rc = 0;
     pthread_mutex_lock(&h->lock);
-    bool truncated_config = h->kind == H_EDIT && h->edit_is_config && !h->written;
+    bool truncated_config = h->kind == H_EDIT && h->edit_is_config && !h->written && !h->failed;
     if (!truncated_config)
         rc = commit_dirty(fs, h);
     pthread_mutex_unlock(&h->lock);

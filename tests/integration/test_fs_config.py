@@ -185,6 +185,13 @@ def test_config_over_64k_is_efbig(cluster, good):
         (cluster / "config").write_text(good + "#" * (64 * 1024))
     assert e.value.errno == errno.EFBIG
     assert (cluster / "config").read_text() == ""
+    (cluster / "config").write_text(good)
+    with pytest.raises(OSError) as e:
+        (cluster / "config").write_text(good + "#" * (64 * 1024))
+    assert e.value.errno == errno.EFBIG
+    assert (cluster / "config").read_text() == good
+    assert "past 65536 bytes, the limit" in last_error(cluster)
+    assert "the previous config stays" in events(cluster)
 
 
 def test_binary_junk_is_einval_and_nothing_is_lost(cluster, good):

@@ -17,6 +17,10 @@ def stored_hooks(cluster):
     return json.loads((cluster / "status.json").read_text())["hooks"]
 
 
+def last_error(cluster):
+    return json.loads((cluster / "status.json").read_text())["last_error"] or ""
+
+
 def test_cp_ls_cat_rm(cluster, tmp_path):
     script = tmp_path / "10-setup.sh"
     script.write_text("#!/bin/bash\necho setup\n")
@@ -104,6 +108,7 @@ def test_hook_over_1mib_is_efbig_and_not_stored(cluster):
     assert e.value.errno == errno.EFBIG
     assert stored_hooks(cluster)["pre"] == []
     assert os.listdir(cluster / "hooks" / "pre") == []
+    assert "hooks/pre/big.sh: writing past 1048576 bytes" in last_error(cluster)
 
 
 def test_the_101st_hook_is_enospc(cluster):
@@ -114,6 +119,7 @@ def test_the_101st_hook_is_enospc(cluster):
         (pre / "100.sh").write_text("true\n")
     assert e.value.errno == errno.ENOSPC
     assert len(os.listdir(pre)) == 100
+    assert last_error(cluster).startswith("hooks/pre already holds 100 scripts, the limit")
     (pre / ".scratch~").write_text("scratch is not a hook")  # still allowed
     os.unlink(pre / "000.sh")
     (pre / "100.sh").write_text("true\n")
