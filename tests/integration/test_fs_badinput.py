@@ -173,3 +173,19 @@ def test_a_scratch_name_with_a_newline_in_the_cluster_is_refused_with_a_message(
     assert errno_of(write, os.fsencode(cluster) + b"/.x\ny", b"x") == errno.EINVAL
     assert '".x\\ny": byte 3' in last_error(cluster)
     assert_clean_text(cluster)
+
+
+URL_HOSTILE = ["a+b", "a b", "a%20b", "a%2Bb", "a#b", "a?b=c&d", "caf\u00e9.sh", "a\\b", "~a",
+               "a:b", "a;b", "*", "a\u200bb", "\u65e5\u672c"]
+
+
+def test_names_that_need_url_encoding_come_back_as_written(cluster):
+    post = cluster / "hooks" / "post"
+    for i, name in enumerate(URL_HOSTILE):
+        (post / name).write_text(f"echo {i}\n")
+    assert sorted(os.listdir(post)) == sorted(URL_HOSTILE)
+    assert sorted(status(cluster)["hooks"]["post"]) == sorted(URL_HOSTILE)
+    for i, name in enumerate(URL_HOSTILE):
+        assert (post / name).read_text() == f"echo {i}\n", name
+    os.unlink(post / "a+b")
+    assert "a+b" not in os.listdir(post) and "a b" in os.listdir(post)
