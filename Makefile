@@ -118,6 +118,11 @@ integration: pclusterfs build/asan/pclusterfs
 	$(TEST_ENV) PCLUSTERFS_BIN=$(CURDIR)/pclusterfs \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
+# The valgrind subset alone (it also runs within `integration`).
+valgrind: pclusterfs
+	$(TEST_ENV) PCLUSTERFS_BIN=$(CURDIR)/pclusterfs \
+	  $(PYTHON) -m pytest -q -m valgrind -p no:cacheprovider tests/integration
+
 check: deps
 	$(MAKE) pclusterfs build/asan/pclusterfs
 	$(MAKE) unit
