@@ -58,6 +58,18 @@ def bucket_object(lc, bucket, key, tmp_path):
     return out.read_bytes()
 
 
+def bucket_objects_but_keys(lc, bucket):
+    """Every object of the bucket but the cluster keys themselves."""
+    s3 = lc.client("s3")
+    objects = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            if not o["Key"].endswith(("/generated/munge.key", "/generated/jwt.key")):
+                objects["s3://" + o["Key"]] = s3.get_object(Bucket=bucket,
+                                                            Key=o["Key"])["Body"].read()
+    return objects
+
+
 def check_user_data(ud, access_key_id):
     """User data: small, one presigned GET URL, short-lived, key id only."""
     assert len(ud) < 16 * 1024
@@ -106,6 +118,11 @@ def test_no_secret_in_the_tree_events_log_or_user_data(tmp_path, shared_localclo
         for name in ("munge.key", "jwt.key"):
             secrets[name] = bucket_object(lc, bucket, f"clusters/sec/generated/{name}", tmp_path)
             assert len(secrets[name]) >= 32, name
+        # In the bucket the keys live in their own objects (the nodes fetch
+        # them by presigned URL); no other object holds them or the AWS key.
+        objects = bucket_objects_but_keys(lc, bucket)
+        assert any("/launch" in k or "manifest" in k for k in objects), sorted(objects)
+        assert_nowhere(secrets, objects)
         os.rmdir(c)
     finally:
         rc = m.stop()
@@ -206,6 +223,10 @@ def test_a_booted_cluster_leaks_no_key_or_token(tmp_path, localcloud_factory):
         secrets = {"secret access key": lc.env["AWS_SECRET_ACCESS_KEY"].encode()}
         for name in ("munge.key", "jwt.key"):
             secrets[name] = bucket_object(lc, bucket, f"clusters/sec/generated/{name}", tmp_path)
+        # The nodes' reports (their whole bootstrap output) are in the bucket.
+        objects = bucket_objects_but_keys(lc, bucket)
+        assert any("report" in k for k in objects), sorted(objects)
+        assert_nowhere(secrets, objects)
     finally:
         rc = m.stop()
     surfaces["the daemon's log"] = m.log.read_bytes()
