@@ -577,6 +577,22 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
     return 0; /* durability comes with the commit on close */
 }
 
+/* A truncate past a limit changes nothing; events say so (truncate(1) and
+ * ftruncate() users rarely look at the errno). */
+static void refuse_truncate(struct pcfs *fs, const char *cluster, bool config,
+                            enum hook_stage stage, const char *name, off_t size, size_t limit)
+{
+    if (config)
+        commit_refuse(fs, cluster, -EFBIG,
+                      "config: truncating to %lld bytes refused, the limit is %zu; the config "
+                      "stays",
+                      (long long)size, limit);
+    else
+        commit_refuse(fs, cluster, -EFBIG,
+                      "hooks/%s/%s: truncating to %lld bytes refused, the limit is %zu",
+                      hook_stage_name(stage), name, (long long)size, limit);
+}
+
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
     struct pcfs *fs = ctx();
@@ -588,6 +604,10 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         int rc = memfile_truncate(h->buf, size, h->limit);
         if (rc == 0)
             h->dirty = h->written = true;
+        bool stored = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending);
+        if (rc == -EFBIG && stored)
+            refuse_truncate(fs, h->cluster, h->kind == H_EDIT && h->edit_is_config, h->stage,
+                            h->name ? h->name : h->buf->name, size, h->limit);
         pthread_mutex_unlock(&h->lock);
         return rc;
     }
@@ -619,6 +639,9 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (content) {
         struct memfile *m = memfile_new_detached(content->data, content->len);
         rc = m ? memfile_truncate(m, size, limit) : -ENOMEM;
+        if (rc == -EFBIG)
+            refuse_truncate(fs, e.cluster->name, e.kind == T_CONFIG, e.stage,
+                            e.kind == T_CONFIG ? NULL : e.hook->name, size, limit);
         size_t len;
         char *data = rc == 0 ? memfile_copy(m, &len) : NULL;
         if (rc == 0 && !data)

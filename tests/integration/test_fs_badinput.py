@@ -189,3 +189,19 @@ def test_names_that_need_url_encoding_come_back_as_written(cluster):
         assert (post / name).read_text() == f"echo {i}\n", name
     os.unlink(post / "a+b")
     assert "a+b" not in os.listdir(post) and "a b" in os.listdir(post)
+
+
+def test_truncate_past_the_limits_is_efbig_with_a_message(cluster, good):
+    (cluster / "config").write_text(good)
+    (cluster / "hooks" / "pre" / "a.sh").write_text("echo a\n")
+    r = subprocess.run(["truncate", "-s", "65537", str(cluster / "config")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "File too large" in r.stderr
+    assert "config: truncating to 65537 bytes refused, the limit is 65536" in last_error(cluster)
+    r = subprocess.run(["truncate", "-s", "2M", str(cluster / "hooks" / "pre" / "a.sh")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "File too large" in r.stderr
+    assert "hooks/pre/a.sh: truncating to 2097152 bytes refused, the limit is 1048576" in \
+        last_error(cluster)
+    assert (cluster / "config").read_text() == good
+    assert (cluster / "hooks" / "pre" / "a.sh").read_text() == "echo a\n"

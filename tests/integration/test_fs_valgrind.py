@@ -53,6 +53,10 @@ def test_memcheck_clean_in_memory(tmp_path):
             (c / "config").write_bytes(os.urandom(2048))
         (c / "hooks" / "pre" / "a.sh").write_text("echo a\n")
         subprocess.run(["sed", "-i", "s/a/b/", str(c / "hooks" / "pre" / "a.sh")], check=True)
+        assert subprocess.run(["truncate", "-s", "2M", str(c / "hooks" / "pre" / "a.sh")],
+                              capture_output=True).returncode != 0
+        with pytest.raises(OSError):
+            (c / "hooks" / "pre" / "big").write_bytes(b"#" * (1024 * 1024 + 1))
         with pytest.raises(OSError):
             open(os.fsencode(c / "hooks" / "pre") + b"/\xff", "w").close()
         (c / ".scratch").write_text(GOOD)
