@@ -339,7 +339,12 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         snprintf(instance_id, 32, "%s", out.v[0].id);
     else if (rc) {
         char buf[768];
-        snprintf(code, codelen, "%s", e.code);
+        /* Only an answer from EC2 carries its verdict: a reset or a timeout
+         * (no HTTP status) says nothing about the request, which may well
+         * have launched; the caller must not take "RequestFailed" for a
+         * refusal and fail the cluster. */
+        if (e.http_status)
+            snprintf(code, codelen, "%s", e.code);
         snprintf(err, errlen, "launching %s: %s", p->node, aws_error_format(&e, buf, sizeof(buf)));
     }
     aws_ec2_instances_free(&out);

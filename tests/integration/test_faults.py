@@ -1,0 +1,156 @@
+"""The cloud misbehaves (issue 7, Faults): throttling storms, 500s, 503s,
+connection resets (before a request takes effect, and after, when EC2 acted
+and only the answer is lost) and 5 s of latency on every call. Whatever the
+cloud does:
+  - no read through the mount waits on it (each read well under 1 s);
+  - status.json says `stale` and why while the cloud fails, and stops
+    saying so once it is back;
+  - no node is ever launched twice;
+  - once the faults stop, the cluster converges and deletes cleanly.
+The local cloud runs with boot off, so no user data runs: the test plays the
+head node's bootstrap report (what its bootstrap would PUT) to let the
+compute nodes launch. Numbers are printed (pytest -s shows them)."""
+import os
+import time
+
+import pytest
+
+from fault_helpers import (ReadClock, config, duplicates, instances, keys, launched_ever,
+                           put_report, status_json)
+from fixture_localcloud import LocalCloud
+from fixture_mount import bucket_mount, wait_for
+
+pytestmark = pytest.mark.slow
+
+READ_LIMIT = 1.0  # seconds: a read may never wait on the backend
+NODES = ["compute-st-t2micro-1", "compute-st-t2micro-2", "head"]
+
+
+@pytest.fixture(scope="module")
+def lc(tmp_path_factory):
+    cloud = LocalCloud(str(tmp_path_factory.mktemp("localcloud")), boot=False)
+    cloud.start()
+    cloud.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+    try:
+        yield cloud
+    finally:
+        cloud.release()
+
+
+@pytest.fixture
+def mounted(tmp_path, lc):
+    m = bucket_mount(tmp_path, lc, options=["refresh=1"]).start()
+    m.bucket = m.options[0].split("=", 1)[1]
+    try:
+        yield m
+    finally:
+        lc.clear_faults()
+        rc = m.stop()
+        assert rc == 0, m.log_text()
+
+
+def read_for(seconds, m, c, clock):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        clock.sample(m.path, c)
+        time.sleep(0.1)
+
+
+def test_reads_never_wait_on_5s_of_latency(mounted, lc):
+    m, c = mounted, mounted / "slow"
+    c.mkdir()
+    (c / "config").write_text(config(lc, 1))
+    assert wait_for(lambda: "head" in instances(lc, m.bucket, "slow"))
+    put_report(lc, m.bucket, "slow", "head")
+    assert wait_for(lambda: "compute-st-t2micro-1" in os.listdir(c / "nodes"))
+    calm = ReadClock()
+    read_for(1.5, m, c, calm)
+
+    lc.fault("*:latency=5000")
+    slow = ReadClock()
+    t0 = time.monotonic()
+    read_for(7, m, c, slow)   # more than one whole 5 s call, on every operation
+    print("\nreads without faults: %s\nreads under 5 s latency on every call: %s"
+          % (calm.summary(), slow.summary()))
+    assert slow.worst()[1] < READ_LIMIT, slow.summary()
+    # The snapshot ages meanwhile: the tree says how old it is.
+    age = time.time() - time.mktime(time.strptime(status_json(c)["observed_at"],
+                                                  "%Y-%m-%dT%H:%M:%SZ")) + time.timezone
+    print("observed_at age after %.1f s of latency: %.1f s" % (time.monotonic() - t0, age))
+
+    lc.clear_faults()
+    t0 = time.monotonic()
+    # The calls in flight finish their 5 s; then refreshes are quick again.
+    assert wait_for(lambda: time.time() - time.mktime(time.strptime(
+        status_json(c)["observed_at"], "%Y-%m-%dT%H:%M:%SZ")) + time.timezone < 3, timeout=40)
+    print("fresh again %.1f s after the latency stopped" % (time.monotonic() - t0))
+    assert duplicates(launched_ever(lc, m.bucket, "slow")) == {}
+    assert sorted(instances(lc, m.bucket, "slow")) == ["compute-st-t2micro-1", "head"]
+    os.rmdir(c)
+    assert wait_for(lambda: not c.exists(), timeout=60)
+    assert instances(lc, m.bucket, "slow") == {}
+
+
+@pytest.mark.parametrize("kind", ["throttle", "503", "500", "reset"])
+def test_faults_stale_then_converge_without_duplicates(mounted, lc, kind):
+    m, c, name = mounted, mounted / ("f" + kind), "f" + kind
+
+    # 1. Every launch takes effect in EC2 but its answer is lost.
+    lc.fault(f"RunInstances:{kind}:after")
+    (c).mkdir()
+    (c / "config").write_text(config(lc, 2))
+    t0 = time.monotonic()
+    assert wait_for(lambda: "head" in instances(lc, m.bucket, name))
+    time.sleep(3)  # several passes, each of which could launch again
+    assert launched_ever(lc, m.bucket, name) == {"head": instances(lc, m.bucket, name)["head"]}
+    assert len(instances(lc, m.bucket, name)["head"]) == 1
+    assert (c / "status").read_text() == "CREATE_IN_PROGRESS\n", status_json(c)
+    put_report(lc, m.bucket, name, "head")   # the head's bootstrap is done
+    assert wait_for(lambda: sorted(instances(lc, m.bucket, name)) == NODES, timeout=30), \
+        (c / "events").read_text()
+    time.sleep(3)
+    assert duplicates(launched_ever(lc, m.bucket, name)) == {}, (c / "events").read_text()
+    print("\n%s: 3 nodes launched once each with every RunInstances answer lost, in %.1f s"
+          % (kind, time.monotonic() - t0))
+    assert (c / "status").read_text() == "CREATE_IN_PROGRESS\n", status_json(c)
+
+    # 2. A storm: every call of every service fails.
+    lc.clear_faults()
+    assert wait_for(lambda: status_json(c)["nodes"]["ec2"] == {"running": 3}, timeout=20)
+    lc.fault(f"*:{kind}")
+    clock = ReadClock()
+    t0 = time.monotonic()
+    assert wait_for(lambda: status_json(c)["stale"], timeout=20)
+    print("%s: stale after %.1f s: %s" % (kind, time.monotonic() - t0,
+                                          status_json(c)["stale_reason"]))
+    st = status_json(c)
+    assert st["stale_reason"], st
+    assert st["clusterStatus"] == "CREATE_IN_PROGRESS" and st["nodes"]["total"] == 3, st
+    read_for(3, m, c, clock)
+    print("%s: reads during the storm: %s" % (kind, clock.summary()))
+    assert clock.worst()[1] < READ_LIMIT, clock.summary()
+    assert sorted(os.listdir(c / "nodes")) == NODES  # the last known nodes stay
+
+    # 3. The storm ends: fresh again, the same instances, nothing doubled.
+    lc.clear_faults()
+    t0 = time.monotonic()
+    assert wait_for(lambda: not status_json(c)["stale"], timeout=40), status_json(c)
+    print("%s: fresh %.1f s after the storm" % (kind, time.monotonic() - t0))
+    st = status_json(c)
+    assert st["stale_reason"] is None and st["nodes"]["ec2"] == {"running": 3}, st
+    assert st["failures"] == [], st
+    by_node = instances(lc, m.bucket, name)
+    assert sorted(by_node) == NODES and duplicates(launched_ever(lc, m.bucket, name)) == {}
+    for n in NODES:
+        assert (c / "nodes" / n / "instance_id").read_text() == by_node[n][0] + "\n"
+    ev = (c / "events").read_text()
+    assert ev.count("launched head") <= 1 and "Failure" not in ev, ev
+
+    # 4. Deletion converges too, with its first terminations' answers lost.
+    lc.fault(f"TerminateInstances:{kind}:after:2")
+    t0 = time.monotonic()
+    os.rmdir(c)
+    assert wait_for(lambda: not c.exists(), timeout=60)
+    print("%s: deleted in %.1f s" % (kind, time.monotonic() - t0))
+    assert instances(lc, m.bucket, name) == {}
+    assert keys(lc, m.bucket, f"clusters/{name}/") == []
