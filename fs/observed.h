@@ -33,6 +33,9 @@ struct observed_cluster {
     size_t n_nodes;
     struct observed_instance *instances;
     size_t n_instances;
+    char *slurm_error;  /* why Slurm could not be asked (its head is configured but
+                           slurmrestd did not answer); NULL when it answered or is
+                           not expected to yet. Node slurm_states are "unknown" then. */
     bool converged;     /* every wanted node is up, configured and in Slurm */
     int converged_generation; /* the config generation `converged` was judged for */
 };

@@ -91,16 +91,21 @@ static void forget_node(struct reconcile_ctx *rc, slurmrest_client *c, const cha
 
 /* Slurm's view through the head's slurmrestd: each node's state word; and
  * (when acting) nodes Slurm still lists whose instance is gone leave it.
- * Returns true when slurmrestd answered. */
+ * Returns true when slurmrestd answered; else why not is in `why`. */
 static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct observed_node *head,
-                       struct observed_cluster *oc)
+                       struct observed_cluster *oc, char *why, size_t whylen)
 {
     char *jwt = NULL, err[512];
     size_t jwt_len = 0;
-    if (!head->private_ip || !*head->private_ip ||
-        launch_cluster_secret(rc->cloud, cluster, "jwt.key", 32, &jwt, &jwt_len, err,
-                              sizeof(err)) != 0)
+    if (!head->private_ip || !*head->private_ip) {
+        snprintf(why, whylen, "the head node has no private address");
         return false;
+    }
+    if (launch_cluster_secret(rc->cloud, cluster, "jwt.key", 32, &jwt, &jwt_len, err,
+                              sizeof(err)) != 0) {
+        snprintf(why, whylen, "cannot read the cluster's JWT key: %s", err);
+        return false;
+    }
     char url[128];
     snprintf(url, sizeof(url), "http://%s:%d", head->private_ip, SLURMRESTD_PORT);
     struct slurmrest_options opt = {.url = url,
@@ -113,6 +118,10 @@ static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct obs
     struct slurmrest_error e = {0};
     struct slurmrest_node_list *nodes = NULL;
     bool up = slurmrest_client_new(&opt, &c, &e) == 0 && slurmrest_nodes(c, &nodes, &e) == 0;
+    if (!up && e.message[0])
+        snprintf(why, whylen, "%s", e.message); /* names the URL and what failed */
+    else if (!up)
+        snprintf(why, whylen, "slurmrestd at %s does not answer", url);
     for (size_t i = 0; up && i < oc->n_nodes; i++) {
         struct observed_node *n = &oc->nodes[i];
         const struct slurmrest_node *sn = slurmrest_node_find(nodes, n->name);
@@ -129,6 +138,20 @@ static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct obs
     slurmrest_client_free(c);
     free(jwt);
     return up;
+}
+
+/* Slurm cannot be asked: say why, and that no node's Slurm state is known
+ * (rather than "none", which would claim the node is not in Slurm). */
+static void slurm_unknown(struct observed_cluster *oc, const char *why)
+{
+    free(oc->slurm_error);
+    oc->slurm_error = strdup(why);
+    for (size_t i = 0; i < oc->n_nodes; i++) {
+        if (!alive(&oc->nodes[i]))
+            continue;
+        free(oc->nodes[i].slurm_state);
+        oc->nodes[i].slurm_state = strdup("unknown");
+    }
 }
 
 /* ---------------------------------------------------------------- acting */
@@ -195,20 +218,23 @@ struct intent {
     int attempt, generation, tries;
 };
 
-static struct intent stored_intent(struct reconcile_ctx *rc, const char *cluster,
-                                   const char *node)
+/* 0 with the node's intent ({0} when it has none), or a negative errno when
+ * the bucket could not say: then nothing may be launched, since starting
+ * again from attempt 1 would overwrite the intent and reuse old tokens. */
+static int stored_intent(struct reconcile_ctx *rc, const char *cluster, const char *node,
+                         struct intent *in)
 {
-    struct intent in = {0, 0, 0};
+    *in = (struct intent){0, 0, 0};
     char *key = key_of(cluster, "launch/%s/intent", node);
     char *data = NULL, err[512];
     size_t len = 0;
-    if (key && cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err)) == 0 &&
-        sscanf(data, "attempt %d generation %d tries %d", &in.attempt, &in.generation,
-               &in.tries) != 3)
-        in = (struct intent){0, 0, 0};
+    int r = key ? cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err)) : -ENOMEM;
+    if (r == 0 && sscanf(data, "attempt %d generation %d tries %d", &in->attempt,
+                         &in->generation, &in->tries) != 3)
+        *in = (struct intent){0, 0, 0};
     free(data);
     free(key);
-    return in;
+    return r == -ENOENT ? 0 : r;
 }
 
 /* Whether EC2 ever started the launch of this attempt (any state). */
@@ -259,7 +285,9 @@ static bool launch(struct reconcile_ctx *rc, struct cluster_plan *p, const char 
 {
     const char *cluster = p->dc->name;
     char err[1024], code[96];
-    struct intent in = stored_intent(rc, cluster, node);
+    struct intent in;
+    if (stored_intent(rc, cluster, node, &in) != 0)
+        return true; /* the bucket cannot be read now: try again next pass */
     if (in.generation != p->dc->generation)
         in.tries = 0; /* a new config is a new chance */
     int attempt = in.attempt;
@@ -389,7 +417,10 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
             report_free(&r);
     }
     bool head_done = alive(head) && strcmp(head_report.state, "done") == 0;
-    bool slurm_up = head_done && read_slurm(rc, dc->name, head, oc);
+    char slurm_why[1024] = "";
+    bool slurm_up = head_done && read_slurm(rc, dc->name, head, oc, slurm_why, sizeof(slurm_why));
+    if (head_done && !slurm_up)
+        slurm_unknown(oc, slurm_why);
     struct wanted w;
     if (wanted_nodes(p->cfg, &w) != 0) {
         report_free(&head_report);

@@ -101,6 +101,9 @@ struct blob *render_status_json(const struct status_json_inputs *in)
         "stale", in->stale, "stale_reason", str_or_null(in->stale ? in->stale_reason : NULL));
     if (!doc)
         return NULL;
+    const char *slurm_error = in->observed ? in->observed->slurm_error : NULL;
+    json_object_set_new(doc, "slurm_stale", json_boolean(slurm_error != NULL));
+    json_object_set_new(doc, "slurm_stale_reason", str_or_null(slurm_error));
     return json_to_blob(doc);
 }
 

@@ -15,6 +15,9 @@ struct status_json_inputs {
     bool stale;
     const char *stale_reason;
 };
+/* status.json also says whether Slurm could be asked (slurm_stale, with
+ * slurm_stale_reason) from observed->slurm_error: the cloud may answer while
+ * the head's slurmrestd does not, and the other way round. */
 
 struct blob *render_status_json(const struct status_json_inputs *in);
 

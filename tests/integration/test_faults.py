@@ -11,6 +11,8 @@ The local cloud runs with boot off, so no user data runs: the test plays the
 head node's bootstrap report (what its bootstrap would PUT) to let the
 compute nodes launch. Numbers are printed (pytest -s shows them)."""
 import os
+import shlex
+import signal
 import time
 
 import pytest
@@ -143,6 +145,10 @@ def test_faults_stale_then_converge_without_duplicates(mounted, lc, kind):
     assert sorted(by_node) == NODES and duplicates(launched_ever(lc, m.bucket, name)) == {}
     for n in NODES:
         assert (c / "nodes" / n / "instance_id").read_text() == by_node[n][0] + "\n"
+    # boot=off: no Slurm ever answers on the head; status.json says so, and
+    # no node claims a Slurm state it cannot know.
+    assert st["slurm_stale"] is True and "slurmrestd" in st["slurm_stale_reason"], st
+    assert (c / "nodes" / "head" / "slurm_state").read_text() == "unknown\n"
     ev = (c / "events").read_text()
     assert ev.count("launched head") <= 1 and "Failure" not in ev, ev
 
@@ -154,3 +160,81 @@ def test_faults_stale_then_converge_without_duplicates(mounted, lc, kind):
     print("%s: deleted in %.1f s" % (kind, time.monotonic() - t0))
     assert instances(lc, m.bucket, name) == {}
     assert keys(lc, m.bucket, f"clusters/{name}/") == []
+
+
+def on_node(lc, instance_id, *cmd, timeout=60):
+    """Runs cmd inside an instance's namespaces, as an admin would over ssh."""
+    import subprocess
+    pid = open(os.path.join(lc.dir, "instances", instance_id, "pid")).read().strip()
+    return subprocess.run(["nsenter", "-t", pid, "-m", "-u", "-n", "-p", "--", *cmd],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def process_in(lc, instance_id, comm):
+    """The host pid of the instance's process named comm (same pid namespace)."""
+    unshare = open(os.path.join(lc.dir, "instances", instance_id, "pid")).read().strip()
+    init = open(f"/proc/{unshare}/task/{unshare}/children").read().split()[0]
+    ns = os.readlink(f"/proc/{init}/ns/pid")   # the instance's, not the host's
+    for p in os.listdir("/proc"):
+        try:
+            if (p.isdigit() and open(f"/proc/{p}/comm").read().strip() == comm
+                    and os.readlink(f"/proc/{p}/ns/pid") == ns):
+                return int(p)
+        except OSError:
+            continue
+    return None
+
+
+@pytest.mark.boot
+def test_slurmrestd_stopped_shows_slurm_stale_and_recovers(tmp_path, localcloud_boot):
+    lc = localcloud_boot
+    lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+    m = bucket_mount(tmp_path, lc, options=["refresh=2"]).start()
+    try:
+        c = m / "rest"
+        c.mkdir()
+        t0 = time.monotonic()
+        (c / "config").write_text(config(lc, 1))
+        assert wait_for(lambda: (c / "status").read_text() in ("CREATE_COMPLETE\n",
+                                                              "CREATE_FAILED\n"),
+                        timeout=240, step=1), (c / "events").read_text()
+        assert (c / "status").read_text() == "CREATE_COMPLETE\n", status_json(c)
+        print("\nCREATE_COMPLETE after %.1f s" % (time.monotonic() - t0))
+        st = status_json(c)
+        assert st["slurm_stale"] is False and st["slurm_stale_reason"] is None, st
+        head = (c / "nodes" / "head" / "instance_id").read_text().strip()
+        pid = process_in(lc, head, "slurmrestd")
+        assert pid, "no slurmrestd runs on the head"
+        argv = open(f"/proc/{pid}/cmdline").read().split("\0")[:-1]
+        env = [e for e in open(f"/proc/{pid}/environ").read().split("\0") if e]
+
+        os.kill(pid, signal.SIGTERM)
+        t0 = time.monotonic()
+        assert wait_for(lambda: status_json(c)["slurm_stale"], timeout=30, step=0.2)
+        print("slurm_stale %.1f s after slurmrestd stopped: %s"
+              % (time.monotonic() - t0, status_json(c)["slurm_stale_reason"]))
+        assert "slurmrestd" in status_json(c)["slurm_stale_reason"]
+        assert (c / "nodes" / "compute-st-t2micro-1" / "slurm_state").read_text() == "unknown\n"
+        clock = ReadClock()
+        read_for(3, m, c, clock)
+        print("reads while slurmrestd is stopped: %s" % clock.summary())
+        assert clock.worst()[1] < READ_LIMIT, clock.summary()
+        assert status_json(c)["stale"] is False  # the cloud itself answers
+        print("status while slurmrestd is stopped: %s" % (c / "status").read_text().strip())
+
+        r = on_node(lc, head, "sh", "-c", "env -i %s setsid %s </dev/null "
+                    ">>/var/log/slurm/slurmrestd.log 2>&1 &"
+                    % (" ".join(shlex.quote(e) for e in env),
+                       " ".join(shlex.quote(a) for a in argv)))
+        assert r.returncode == 0, r.stderr
+        t0 = time.monotonic()
+        assert wait_for(lambda: not status_json(c)["slurm_stale"], timeout=60, step=0.2), \
+            status_json(c)
+        assert wait_for(lambda: (c / "status").read_text() == "CREATE_COMPLETE\n", timeout=30)
+        print("Slurm view fresh and CREATE_COMPLETE %.1f s after slurmrestd restarted"
+              % (time.monotonic() - t0))
+        assert (c / "nodes" / "compute-st-t2micro-1" / "slurm_state").read_text() == "idle\n"
+        os.rmdir(c)
+        assert wait_for(lambda: not c.exists(), timeout=90)
+    finally:
+        assert m.stop() == 0, m.log_text()

@@ -101,6 +101,16 @@ static void observed_nodes_render(void)
     CHECK_CONTAINS(snap_node_find_file(head, "node.json")->content->data, "\"i-0123\"");
     CHECK_CONTAINS(c->status_json.content->data, "\"privateIpAddress\": \"10.0.0.5\"");
     CHECK_CONTAINS(c->status_json.content->data, "\"running\": 1");
+    CHECK_CONTAINS(c->status_json.content->data, "\"slurm_stale\": false");
+    CHECK_CONTAINS(c->status_json.content->data, "\"slurm_stale_reason\": null");
+    snapshot_unref(s);
+    /* slurmrestd did not answer: status.json says so and why. */
+    obs->clusters[0].slurm_error = strdup("slurmrestd at http://10.0.0.5:6820 does not answer");
+    s = snap_of(&st, obs);
+    c = snapshot_find(s, "c");
+    CHECK_CONTAINS(c->status_json.content->data, "\"slurm_stale\": true");
+    CHECK_CONTAINS(c->status_json.content->data,
+                   "\"slurm_stale_reason\": \"slurmrestd at http://10.0.0.5:6820 does not answer\"");
     snapshot_unref(s);
     observed_free(obs);
     st.ops->destroy(st.impl);
