@@ -31,5 +31,10 @@ enum cluster_status status_derive(const struct desired_cluster *dc,
         return update ? ST_UPDATE_FAILED : ST_CREATE_FAILED;
     if (oc && oc->converged && oc->converged_generation == dc->generation)
         return update ? ST_UPDATE_COMPLETE : ST_CREATE_COMPLETE;
+    /* A cluster seen complete does not go back to being created because its
+     * slurmrestd stopped answering: not knowing is not regressing, and
+     * status.json's slurm_stale says why Slurm's view is missing. */
+    if (oc && oc->slurm_error && dc->first_complete == dc->generation)
+        return ST_CREATE_COMPLETE;
     return update ? ST_UPDATE_IN_PROGRESS : ST_CREATE_IN_PROGRESS;
 }

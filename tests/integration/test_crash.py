@@ -76,11 +76,13 @@ def expire_lease(lc, bucket):
     s3.put_object(Bucket=bucket, Key="lease", Body=("%s 0\n" % held[0]).encode())
 
 
-def crash(m, rng, most, what, log):
+def crash(m, rng, most, what, log, lc, bucket):
     delay = rng.uniform(0, most)
     time.sleep(delay)
     m.kill()
-    log.append("%s: killed %.2f s after" % (what, delay))
+    live = instances(lc, bucket, "crash")
+    log.append("%s: killed %.2f s after, %d live then" % (what, delay,
+                                                         sum(map(len, live.values()))))
 
 
 def wanted(initial):
@@ -114,7 +116,7 @@ def test_kill_during_create_update_delete(tmp_path, lc, seed):
         (m / "crash").mkdir()
         first = config(lc, 2)
         (m / "crash" / "config").write_text(first)
-        crash(m, rng, 4.0, "create", log)
+        crash(m, rng, 4.0, "create", log, lc, bucket)
         m2 = remount()
         assert (m2 / "crash" / "config").read_text() == first
         t0 = time.monotonic()
@@ -128,7 +130,7 @@ def test_kill_during_create_update_delete(tmp_path, lc, seed):
         size = rng.choice([1, 3])
         second = config(lc, size)
         (m2 / "crash" / "config").write_text(second)
-        crash(m2, rng, 3.0, "update to %d" % size, log)
+        crash(m2, rng, 3.0, "update to %d" % size, log, lc, bucket)
         m3 = remount()
         assert (m3 / "crash" / "config").read_text() == second
         t0 = time.monotonic()
@@ -142,7 +144,7 @@ def test_kill_during_create_update_delete(tmp_path, lc, seed):
         # Delete, killed somewhere in it.
         boot.stop()
         os.rmdir(m3 / "crash")
-        crash(m3, rng, 2.0, "delete", log)
+        crash(m3, rng, 1.0, "delete", log, lc, bucket)
         m4 = remount()
         assert not os.path.exists(m4 / "crash") or \
             (m4 / "crash" / "status").read_text() == "DELETE_IN_PROGRESS\n"
@@ -153,7 +155,6 @@ def test_kill_during_create_update_delete(tmp_path, lc, seed):
             keys(lc, bucket, "clusters/crash/")
         log.append("delete converged %.1f s after the remount" % (time.monotonic() - t0))
         log.append("total %.1f s" % (time.monotonic() - t_start))
-        print("\n" + "; ".join(log))
         assert mounts[-1].stop() == 0, mounts[-1].log_text()
     finally:
         boot.stop()

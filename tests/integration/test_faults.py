@@ -93,7 +93,7 @@ def test_reads_never_wait_on_5s_of_latency(mounted, lc):
     assert instances(lc, m.bucket, "slow") == {}
 
 
-@pytest.mark.parametrize("kind", ["throttle", "503", "500", "reset"])
+@pytest.mark.parametrize("kind", ["throttle", "503", "reset"])
 def test_faults_stale_then_converge_without_duplicates(mounted, lc, kind):
     m, c, name = mounted, mounted / ("f" + kind), "f" + kind
 
@@ -103,14 +103,14 @@ def test_faults_stale_then_converge_without_duplicates(mounted, lc, kind):
     (c / "config").write_text(config(lc, 2))
     t0 = time.monotonic()
     assert wait_for(lambda: "head" in instances(lc, m.bucket, name))
-    time.sleep(3)  # several passes, each of which could launch again
+    time.sleep(2)  # passes, each of which could launch again
     assert launched_ever(lc, m.bucket, name) == {"head": instances(lc, m.bucket, name)["head"]}
     assert len(instances(lc, m.bucket, name)["head"]) == 1
     assert (c / "status").read_text() == "CREATE_IN_PROGRESS\n", status_json(c)
     put_report(lc, m.bucket, name, "head")   # the head's bootstrap is done
     assert wait_for(lambda: sorted(instances(lc, m.bucket, name)) == NODES, timeout=30), \
         (c / "events").read_text()
-    time.sleep(3)
+    time.sleep(2)
     assert duplicates(launched_ever(lc, m.bucket, name)) == {}, (c / "events").read_text()
     print("\n%s: 3 nodes launched once each with every RunInstances answer lost, in %.1f s"
           % (kind, time.monotonic() - t0))
@@ -220,7 +220,7 @@ def test_slurmrestd_stopped_shows_slurm_stale_and_recovers(tmp_path, localcloud_
         print("reads while slurmrestd is stopped: %s" % clock.summary())
         assert clock.worst()[1] < READ_LIMIT, clock.summary()
         assert status_json(c)["stale"] is False  # the cloud itself answers
-        print("status while slurmrestd is stopped: %s" % (c / "status").read_text().strip())
+        assert (c / "status").read_text() == "CREATE_COMPLETE\n"  # it was made, all the same
 
         r = on_node(lc, head, "sh", "-c", "env -i %s setsid %s </dev/null "
                     ">>/var/log/slurm/slurmrestd.log 2>&1 &"

@@ -116,9 +116,28 @@ static void observed_nodes_render(void)
     st.ops->destroy(st.impl);
 }
 
+/* Losing sight of Slurm does not turn a created cluster back into one
+ * being created; an update that was never seen complete stays in progress. */
+static void status_without_slurm(void)
+{
+    struct desired_cluster dc = {.generation = 1, .first_complete = 1};
+    dc.config = blob_new("x", 1);
+    struct observed_cluster oc = {0};
+    CHECK_INT(status_derive(&dc, &oc), ST_CREATE_IN_PROGRESS);
+    oc.slurm_error = (char *)"slurmrestd does not answer";
+    CHECK_INT(status_derive(&dc, &oc), ST_CREATE_COMPLETE);
+    dc.first_complete = 0;
+    CHECK_INT(status_derive(&dc, &oc), ST_CREATE_IN_PROGRESS);
+    dc.first_complete = 1;
+    dc.generation = 2;
+    CHECK_INT(status_derive(&dc, &oc), ST_UPDATE_IN_PROGRESS);
+    blob_unref(dc.config);
+}
+
 int main(void)
 {
     RUN(store_round_trip);
     RUN(observed_nodes_render);
+    RUN(status_without_slurm);
     return check_finish();
 }
