@@ -12,6 +12,7 @@
 #include "fs/cluster_region.h"
 #include "fs/events.h"
 #include "fs/lease.h"
+#include "fs/objcache.h"
 #include "fs/observe_ec2.h"
 #include "fs/reconcile.h"
 #include "fs/observed.h"
@@ -28,6 +29,7 @@ struct controller {
     struct observed_state *last_seen; /* the last good observation (pass_lock) */
     struct cloud cloud;               /* used under pass_lock by the controller thread */
     struct lease lease;
+    struct objcache *objects;         /* reports and keys across passes (pass_lock) */
 };
 
 struct controller *controller_new(const struct controller_deps *deps)
@@ -36,6 +38,10 @@ struct controller *controller_new(const struct controller_deps *deps)
     if (!ctl)
         return NULL;
     ctl->deps = *deps;
+    if (ctl->deps.busy_refresh_seconds < 1 ||
+        ctl->deps.busy_refresh_seconds > ctl->deps.refresh_seconds)
+        ctl->deps.busy_refresh_seconds = ctl->deps.refresh_seconds;
+    ctl->objects = objcache_new(); /* NULL only costs requests: reports are then re-read */
     if (deps->creds)
         cloud_init(&ctl->cloud, deps->creds, deps->owner, deps->account, deps->mount_region);
     if (lease_init(&ctl->lease) != 0) {
@@ -174,18 +180,36 @@ static struct desired_state *load_desired(struct controller *ctl, char *err, siz
     return ds;
 }
 
-/* Builds and swaps in the snapshot of ds (consumed) and obs. */
-static int publish(struct controller *ctl, struct desired_state *ds,
-                   const struct observed_state *obs, const char *stale_reason, char *err,
-                   size_t errlen)
+/* Whether a cluster of s is being created, updated or deleted. */
+static bool any_busy(const struct snapshot *s)
 {
+    for (size_t i = 0; i < s->n; i++) {
+        enum cluster_status st = s->clusters[i].status;
+        if (st == ST_CREATE_IN_PROGRESS || st == ST_UPDATE_IN_PROGRESS ||
+            st == ST_DELETE_IN_PROGRESS)
+            return true;
+    }
+    return false;
+}
+
+/* Builds and swaps in the snapshot of ds (consumed) and obs; *busy (when
+ * given) says whether a cluster in it is changing. */
+static int publish(struct controller *ctl, struct desired_state *ds,
+                   const struct observed_state *obs, const char *stale_reason, bool *busy,
+                   char *err, size_t errlen)
+{
+    struct snapshot *prev = snapshot_holder_get(ctl->deps.snaps);
     struct snapshot_inputs in = {.mount_region = ctl->deps.mount_region,
-                                 .stale_reason = stale_reason};
+                                 .stale_reason = stale_reason,
+                                 .prev = prev};
     struct snapshot *next = snapshot_build(ds, obs, &in);
+    snapshot_unref(prev);
     if (!next) {
         snprintf(err, errlen, "out of memory building a snapshot");
         return -ENOMEM;
     }
+    if (busy)
+        *busy = any_busy(next);
     snapshot_holder_swap(ctl->deps.snaps, next);
     return 0;
 }
@@ -207,15 +231,17 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
     }
     if (rc == 0) {
         struct observed_state none = {.observed_at = time(NULL)};
-        rc = publish(ctl, ds, ctl->last_seen ? ctl->last_seen : &none, stale, err, errlen);
+        rc = publish(ctl, ds, ctl->last_seen ? ctl->last_seen : &none, stale, NULL, err,
+                     errlen);
     }
     pthread_mutex_unlock(&ctl->pass_lock);
     return rc;
 }
 
 /* The controller thread's pass: observe the cloud, reconcile (when this
- * mount holds the lease), move deletions on, publish. */
-static int full_pass(struct controller *ctl, char *err, size_t errlen)
+ * mount holds the lease), move deletions on, publish. *busy: a cluster is
+ * changing, so the next pass comes after the busy period. */
+static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errlen)
 {
     pthread_mutex_lock(&ctl->pass_lock);
     const char *stale = NULL;
@@ -231,14 +257,20 @@ static int full_pass(struct controller *ctl, char *err, size_t errlen)
                                      .mount_region = ctl->deps.mount_region,
                                      .bootstrap_timeout = ctl->deps.bootstrap_timeout,
                                      .now = now,
-                                     .act = leader};
+                                     .act = leader,
+                                     .objects = ctl->objects};
+        unsigned long appended = atomic_load(&ctl->deps.store->appended);
         reconcile(&rctx, ds, obs);
         if (leader) {
-            advance_deletions(ctl, ds, obs);
-            /* Show what this pass did (events, verdicts) at once. */
-            desired_state_free(ds);
-            ds = load_desired(ctl, err, errlen, &stale);
-            rc = ds ? 0 : -ENOMEM;
+            int removed = advance_deletions(ctl, ds, obs);
+            /* Show what this pass did (events, verdicts) at once; a pass
+             * that did nothing (every action appends an event) need not
+             * list the bucket again. */
+            if (removed > 0 || atomic_load(&ctl->deps.store->appended) != appended) {
+                desired_state_free(ds);
+                ds = load_desired(ctl, err, errlen, &stale);
+                rc = ds ? 0 : -ENOMEM;
+            }
         }
     } else if (rc == 0 && !ctl->deps.creds && !stale && advance_deletions(ctl, ds, obs) > 0) {
         desired_state_free(ds);
@@ -246,7 +278,7 @@ static int full_pass(struct controller *ctl, char *err, size_t errlen)
         rc = ds ? 0 : -ENOMEM;
     }
     if (rc == 0)
-        rc = publish(ctl, ds, obs, stale, err, errlen);
+        rc = publish(ctl, ds, obs, stale, busy, err, errlen);
     else
         desired_state_free(ds);
     if (obs && obs != ctl->last_seen)
@@ -259,19 +291,20 @@ static void *controller_main(void *arg)
 {
     struct controller *ctl = arg;
     char err[512];
+    bool busy = false;
     pthread_mutex_lock(&ctl->wake_lock);
     while (!ctl->stopping) {
         if (!ctl->woken) {
             struct timespec deadline;
             clock_gettime(CLOCK_MONOTONIC, &deadline);
-            deadline.tv_sec += ctl->deps.refresh_seconds;
+            deadline.tv_sec += busy ? ctl->deps.busy_refresh_seconds : ctl->deps.refresh_seconds;
             pthread_cond_timedwait(&ctl->wake_cond, &ctl->wake_lock, &deadline);
         }
         if (ctl->stopping)
             break;
         ctl->woken = false;
         pthread_mutex_unlock(&ctl->wake_lock);
-        if (full_pass(ctl, err, sizeof(err)) != 0)
+        if (full_pass(ctl, &busy, err, sizeof(err)) != 0)
             fprintf(stderr, "pclusterfs: refresh failed: %s\n", err);
         pthread_mutex_lock(&ctl->wake_lock);
     }
@@ -313,6 +346,7 @@ void controller_free(struct controller *ctl)
         cloud_destroy(&ctl->cloud);
     }
     observed_free(ctl->last_seen);
+    objcache_free(ctl->objects);
     pthread_cond_destroy(&ctl->wake_cond);
     pthread_mutex_destroy(&ctl->wake_lock);
     pthread_mutex_destroy(&ctl->pass_lock);

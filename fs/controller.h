@@ -1,8 +1,9 @@
 /* The controller: the only writer of snapshots. A pass loads the desired
  * state, observes the cloud, reconciles the two (deletions end here once
  * nothing of a cluster is left) and swaps in a new snapshot. Passes run on
- * its own thread every refresh period, when woken, or synchronously for a
- * commit that must show its effect before it returns. */
+ * its own thread every refresh period (the short busy period while a
+ * cluster is being created, updated or deleted), when woken, or
+ * synchronously for a commit that must show its effect before it returns. */
 #ifndef PCFS_CONTROLLER_H
 #define PCFS_CONTROLLER_H
 #include <stddef.h>
@@ -21,7 +22,8 @@ struct controller_deps {
     struct snapshot_holder *snaps;
     struct memfile_table *memfiles;
     const char *mount_region;
-    int refresh_seconds;
+    int refresh_seconds;      /* the period while every cluster is stable */
+    int busy_refresh_seconds; /* the period while one is *_IN_PROGRESS (0: refresh_seconds) */
 };
 
 struct controller;

@@ -20,6 +20,11 @@ void desired_cluster_clear(struct desired_cluster *dc)
         }
         free(dc->hooks[s]);
     }
+    for (size_t i = 0; i < dc->n_objects; i++) {
+        free(dc->objects[i].rest);
+        free(dc->objects[i].etag);
+    }
+    free(dc->objects);
     memset(dc, 0, sizeof(*dc));
 }
 
@@ -53,6 +58,18 @@ static int copy_cluster(struct desired_cluster *dst, const struct desired_cluste
             dst->hooks[s][h].content = blob_ref(src->hooks[s][h].content);
             dst->hooks[s][h].mtime = src->hooks[s][h].mtime;
             if (!dst->hooks[s][h].name)
+                return -ENOMEM;
+        }
+    }
+    if (src->n_objects) {
+        dst->objects = calloc(src->n_objects, sizeof(*dst->objects));
+        if (!dst->objects)
+            return -ENOMEM;
+        dst->n_objects = src->n_objects;
+        for (size_t i = 0; i < src->n_objects; i++) {
+            dst->objects[i].rest = strdup(src->objects[i].rest);
+            dst->objects[i].etag = strdup(src->objects[i].etag);
+            if (!dst->objects[i].rest || !dst->objects[i].etag)
                 return -ENOMEM;
         }
     }
@@ -98,6 +115,23 @@ const struct desired_cluster *desired_find(const struct desired_state *ds, const
         int c = strcmp(name, ds->clusters[mid].name);
         if (c == 0)
             return &ds->clusters[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct desired_object *desired_find_object(const struct desired_cluster *dc,
+                                                 const char *rest)
+{
+    size_t lo = 0, hi = dc ? dc->n_objects : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(rest, dc->objects[mid].rest);
+        if (c == 0)
+            return &dc->objects[mid];
         if (c < 0)
             hi = mid;
         else

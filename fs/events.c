@@ -27,5 +27,8 @@ int events_append(struct store *store, const char *cluster, const char *level, c
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     events_format(line, sizeof(line), time(NULL), level, msg);
-    return store->ops->append_events(store->impl, cluster, line, err, sizeof(err));
+    int rc = store->ops->append_events(store->impl, cluster, line, err, sizeof(err));
+    if (rc == 0)
+        atomic_fetch_add_explicit(&store->appended, 1, memory_order_relaxed);
+    return rc;
 }

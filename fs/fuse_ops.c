@@ -9,7 +9,14 @@
 #include "fs/commit.h"
 #include "fs/names.h"
 #include "fs/pcfs.h"
+#include "fs/snapdiff.h"
 #include "fs/tree.h"
+
+/* How long the kernel may keep names and attributes. Every snapshot swap
+ * invalidates what changed (snapdiff), and commits swap before they return,
+ * so this only bounds what nothing invalidates; being positive lets `ls -l`
+ * and `stat` of big trees be answered from the kernel's cache. */
+#define CACHE_SECONDS 1.0
 
 #define SCRATCH_MAX_BYTES HOOK_MAX_BYTES
 
@@ -204,9 +211,14 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     struct fill_ctx f = {buf, filler};
     const struct snap_cluster *c = e.cluster;
     switch (e.kind) {
+    /* The big directories hand their entries' attributes over with the
+     * names (readdirplus): `ls -l` then needs no lookup per entry. */
     case T_ROOT:
-        for (size_t i = 0; i < snap->n; i++)
-            filler(buf, snap->clusters[i].name, NULL, 0, 0);
+        for (size_t i = 0; i < snap->n; i++) {
+            struct stat st = {0};
+            fill_dir(fs, &st, snap->clusters[i].desired->updated_at);
+            filler(buf, snap->clusters[i].name, &st, 0, FUSE_FILL_DIR_PLUS);
+        }
         break;
     case T_CLUSTER: {
         static const char *const entries[] = {"config", "events", "hooks",
@@ -217,12 +229,19 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
         break;
     }
     case T_NODES:
-        for (size_t i = 0; i < c->n_nodes; i++)
-            filler(buf, c->nodes[i].name, NULL, 0, 0);
+        for (size_t i = 0; i < c->n_nodes; i++) {
+            struct stat st = {0};
+            fill_dir(fs, &st, c->nodes[i].mtime);
+            filler(buf, c->nodes[i].name, &st, 0, FUSE_FILL_DIR_PLUS);
+        }
         break;
     case T_NODE:
-        for (size_t i = 0; i < e.node->n_files; i++)
-            filler(buf, e.node->files[i].name, NULL, 0, 0);
+        for (size_t i = 0; i < e.node->n_files; i++) {
+            const struct snap_file *f = &e.node->files[i];
+            struct stat st = {0};
+            fill_file(fs, &st, 0444, f->content->len, f->mtime);
+            filler(buf, f->name, &st, 0, FUSE_FILL_DIR_PLUS);
+        }
         break;
     case T_HOOKS:
         filler(buf, "post", NULL, 0, 0);
@@ -854,17 +873,30 @@ static int op_statfs(const char *path, struct statvfs *st)
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* After a swap: the kernel forgets the attributes of what changed. */
+static void invalidate_path(const char *path, void *arg)
+{
+    fuse_invalidate_path(arg, path); /* -ENOENT: the kernel never asked for it */
+}
+
+static void invalidate_changes(const struct snapshot *old, const struct snapshot *next, void *arg)
+{
+    snapdiff(old, next, invalidate_path, arg);
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     struct pcfs *fs = ctx();
     cfg->use_ino = 0;
     cfg->hard_remove = 1;
     cfg->nullpath_ok = 0;
-    /* Files change under the kernel's feet (snapshots swap): no caching of
-     * attributes or names beyond the moment. */
-    cfg->entry_timeout = 0;
-    cfg->attr_timeout = 0;
+    /* Files change under the kernel's feet (snapshots swap): what it
+     * caches is invalidated at each swap (invalidate_changes). Names that
+     * do not exist are never cached: a new cluster shows at once. */
+    cfg->entry_timeout = CACHE_SECONDS;
+    cfg->attr_timeout = CACHE_SECONDS;
     cfg->negative_timeout = 0;
+    snapshot_holder_set_hook(&fs->snaps, invalidate_changes, fuse_get_context()->fuse);
     cfg->direct_io = 0;
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -874,8 +906,16 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     return fs;
 }
 
+/* The session ends before the controller stops: no invalidation after. */
+static void op_destroy(void *private_data)
+{
+    struct pcfs *fs = private_data;
+    snapshot_holder_set_hook(&fs->snaps, NULL, NULL);
+}
+
 const struct fuse_operations pcfs_fuse_ops = {
     .init = op_init,
+    .destroy = op_destroy,
     .getattr = op_getattr,
     .readdir = op_readdir,
     .mkdir = op_mkdir,

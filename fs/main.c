@@ -44,6 +44,7 @@ static int context_init(struct pcfs *fs)
         .memfiles = &fs->memfiles,
         .mount_region = fs->mount_region,
         .refresh_seconds = fs->opts.refresh_seconds,
+        .busy_refresh_seconds = fs->opts.busy_refresh_seconds,
     };
     fs->controller = controller_new(&deps);
     if (!fs->controller)

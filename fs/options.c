@@ -12,6 +12,7 @@ static const struct fuse_opt option_spec[] = {
     OPT("region=%s", region),
     OPT("profile=%s", profile),
     OPT("refresh=%d", refresh_seconds),
+    OPT("busy_refresh=%d", busy_refresh_seconds),
     OPT("max_instances=%d", max_instances),
     OPT("bootstrap_timeout=%d", bootstrap_timeout),
     OPT("memory", memory),
@@ -36,6 +37,7 @@ int options_parse(struct fuse_args *args, struct pcfs_options *opts)
 {
     memset(opts, 0, sizeof(*opts));
     opts->refresh_seconds = 10;
+    opts->busy_refresh_seconds = 2;
     opts->max_instances = 64;
     opts->bootstrap_timeout = 1800;
     if (fuse_opt_parse(args, opts, option_spec, note_option) != 0)
@@ -45,6 +47,13 @@ int options_parse(struct fuse_args *args, struct pcfs_options *opts)
                 opts->refresh_seconds);
         return -1;
     }
+    if (opts->busy_refresh_seconds < 1 || opts->busy_refresh_seconds > 3600) {
+        fprintf(stderr, "pclusterfs: busy_refresh=%d: must be 1 to 3600 seconds\n",
+                opts->busy_refresh_seconds);
+        return -1;
+    }
+    if (opts->busy_refresh_seconds > opts->refresh_seconds)
+        opts->busy_refresh_seconds = opts->refresh_seconds; /* busy is never slower */
     if (opts->max_instances < 1 || opts->max_instances > 100000) {
         fprintf(stderr, "pclusterfs: max_instances=%d: must be 1 to 100000\n",
                 opts->max_instances);
@@ -78,6 +87,8 @@ void options_print_help(const char *progname)
            "    -o region=REGION         default region (default: the AWS chain)\n"
            "    -o profile=PROFILE       AWS profile for credentials\n"
            "    -o refresh=SECONDS       refresh period (default 10)\n"
+           "    -o busy_refresh=SECONDS  refresh period while a cluster is being created,\n"
+           "                             updated or deleted (default 2)\n"
            "    -o max_instances=N       refuse configs of more instances (default 64)\n"
            "    -o bootstrap_timeout=S   head node bootstrap limit (default 1800)\n"
            "    -o memory                keep state in memory, not in a bucket (for trying\n"

@@ -1,4 +1,4 @@
-/* The mount options of pclusterfs (-o bucket=,region=,profile=,refresh=,
+/* The mount options of pclusterfs (-o bucket=,region=,profile=,refresh=,busy_refresh=,
  * max_instances=,bootstrap_timeout=) and --help/--version, parsed with
  * libfuse's fuse_opt so they mix with libfuse's own options. */
 #ifndef PCFS_OPTIONS_H
@@ -10,6 +10,7 @@ struct pcfs_options {
     char *region;          /* mount region; NULL = from the AWS chain */
     char *profile;         /* AWS profile; NULL = the chain's default */
     int refresh_seconds;   /* refresh period of the controller */
+    int busy_refresh_seconds; /* its period while a cluster is changing */
     int max_instances;     /* cost guard */
     int bootstrap_timeout; /* seconds before a head node bootstrap fails */
     int memory;            /* keep state in memory (tests, demos) */

@@ -10,6 +10,7 @@
 #include "fs/config.h"
 #include "fs/events.h"
 #include "fs/launch.h"
+#include "fs/objcache.h"
 #include "fs/report.h"
 #include "slurm/scontrol.h"
 #include "slurm/slurmrest.h"
@@ -40,16 +41,43 @@ static struct observed_node *find_node(struct observed_cluster *oc, const char *
 
 /* ---------------------------------------------------------------- observing */
 
+/* The bytes of clusters/<dc>/<rest>, an object this pass's listing showed
+ * (-ENOENT when it did not): from the object cache while its ETag stays. */
+static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                         const char *rest, struct blob **out)
+{
+    *out = NULL;
+    const struct desired_object *o = desired_find_object(dc, rest);
+    if (!o)
+        return -ENOENT;
+    char *key = key_of(dc->name, "%s", rest);
+    char err[512];
+    if (!key)
+        return -ENOMEM;
+    int r;
+    if (rc->objects) {
+        r = objcache_get(rc->objects, rc->cloud, key, o->etag, out, err, sizeof(err));
+    } else {
+        char *data = NULL;
+        size_t len = 0;
+        r = cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err));
+        if (r == 0 && !(*out = blob_new(data, len)))
+            r = -ENOMEM;
+        free(data);
+    }
+    free(key);
+    return r;
+}
+
 /* The node's report, when its instance has written one. */
-static void read_report(struct reconcile_ctx *rc, const char *cluster, struct observed_node *n,
-                        struct node_report *out)
+static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                        struct observed_node *n, struct node_report *out)
 {
     memset(out, 0, sizeof(*out));
-    char *key = key_of(cluster, "reports/%s", n->name);
-    char *data = NULL, err[512];
-    size_t len = 0;
-    if (key && cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err)) == 0 &&
-        report_parse(data, len, out) == 0) {
+    char rest[300];
+    snprintf(rest, sizeof(rest), "reports/%s", n->name);
+    struct blob *b = NULL;
+    if (listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, out) == 0) {
         free(n->bootstrap);
         n->bootstrap = strdup(out->state);
         free(n->bootstrap_log);
@@ -57,8 +85,7 @@ static void read_report(struct reconcile_ctx *rc, const char *cluster, struct ob
     } else if (!n->bootstrap) {
         n->bootstrap = strdup("pending");
     }
-    free(data);
-    free(key);
+    blob_unref(b);
 }
 
 /* Removes from Slurm a node whose instance is gone: through the REST API
@@ -92,17 +119,31 @@ static void forget_node(struct reconcile_ctx *rc, slurmrest_client *c, const cha
 /* Slurm's view through the head's slurmrestd: each node's state word; and
  * (when acting) nodes Slurm still lists whose instance is gone leave it.
  * Returns true when slurmrestd answered; else why not is in `why`. */
-static bool read_slurm(struct reconcile_ctx *rc, const char *cluster, struct observed_node *head,
-                       struct observed_cluster *oc, char *why, size_t whylen)
+static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       struct observed_node *head, struct observed_cluster *oc, char *why,
+                       size_t whylen)
 {
+    const char *cluster = dc->name;
     char *jwt = NULL, err[512];
     size_t jwt_len = 0;
     if (!head->private_ip || !*head->private_ip) {
         snprintf(why, whylen, "the head node has no private address");
         return false;
     }
-    if (launch_cluster_secret(rc->cloud, cluster, "jwt.key", 32, &jwt, &jwt_len, err,
-                              sizeof(err)) != 0) {
+    struct blob *key = NULL;
+    if (listed_object(rc, dc, "generated/jwt.key", &key) == 0) {
+        jwt = malloc(key->len ? key->len : 1);
+        if (jwt) {
+            memcpy(jwt, key->data, key->len);
+            jwt_len = key->len;
+        }
+        blob_unref(key);
+        if (!jwt) {
+            snprintf(why, whylen, "out of memory");
+            return false;
+        }
+    } else if (launch_cluster_secret(rc->cloud, cluster, "jwt.key", 32, &jwt, &jwt_len, err,
+                                     sizeof(err)) != 0) {
         snprintf(why, whylen, "cannot read the cluster's JWT key: %s", err);
         return false;
     }
@@ -410,7 +451,7 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
     struct observed_node *head = find_node(oc, "head");
     for (size_t i = 0; oc && i < oc->n_nodes; i++) {
         struct node_report r;
-        read_report(rc, dc->name, &oc->nodes[i], &r);
+        read_report(rc, dc, &oc->nodes[i], &r);
         if (&oc->nodes[i] == head)
             head_report = r;
         else
@@ -418,7 +459,7 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
     }
     bool head_done = alive(head) && strcmp(head_report.state, "done") == 0;
     char slurm_why[1024] = "";
-    bool slurm_up = head_done && read_slurm(rc, dc->name, head, oc, slurm_why, sizeof(slurm_why));
+    bool slurm_up = head_done && read_slurm(rc, dc, head, oc, slurm_why, sizeof(slurm_why));
     if (head_done && !slurm_up)
         slurm_unknown(oc, slurm_why);
     struct wanted w;
@@ -519,34 +560,35 @@ static int by_node_name(const void *a, const void *b)
 }
 
 /* Nodes whose instance is gone but whose report is kept (a failed cluster's,
- * say) stay listed, with ec2_state none, so bootstrap.log can be read. */
-static void add_reported_nodes(struct reconcile_ctx *rc, struct observed_state *obs,
-                               const char *cluster, struct observed_cluster **ocp)
+ * say) stay listed, with ec2_state none, so bootstrap.log can be read. The
+ * reports are those this pass's listing of the bucket showed. */
+static void add_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
+                               struct observed_cluster **ocp)
 {
-    char prefix[128];
-    snprintf(prefix, sizeof(prefix), "clusters/%s/reports/", cluster);
-    struct aws_client *c = cloud_client(rc->cloud, rc->cloud->bucket_region);
-    struct aws_s3_objects list = {0};
-    struct aws_error e = {0};
-    if (!c || aws_s3_list_objects(c, rc->cloud->bucket, prefix, 0, &list, &e) != 0 || !list.n) {
-        aws_s3_objects_free(&list);
+    size_t n_reports = 0;
+    for (size_t i = 0; i < dc->n_objects; i++)
+        n_reports += strncmp(dc->objects[i].rest, "reports/", 8) == 0;
+    if (!n_reports)
         return;
-    }
     struct observed_cluster *oc = *ocp;
     if (!oc) {
         struct observed_cluster *grown = realloc(obs->clusters, (obs->n + 1) * sizeof(*grown));
-        if (!grown) {
-            aws_s3_objects_free(&list);
+        if (!grown)
             return;
-        }
         obs->clusters = grown;
         oc = &grown[obs->n++];
         memset(oc, 0, sizeof(*oc));
-        oc->name = strdup(cluster);
+        oc->name = strdup(dc->name);
     }
-    for (size_t i = 0; i < list.n; i++) {
-        const char *node = list.v[i].key + strlen(prefix);
-        if (!*node || strchr(node, '/') || find_node(oc, node))
+    size_t before = oc->n_nodes;
+    for (size_t i = 0; i < dc->n_objects; i++) {
+        if (strncmp(dc->objects[i].rest, "reports/", 8) != 0)
+            continue;
+        const char *node = dc->objects[i].rest + 8;
+        /* oc->nodes[0..before) is sorted by name: a binary search keeps
+         * this linear in the nodes of big clusters. */
+        struct observed_node probe = {.name = (char *)node};
+        if (before && bsearch(&probe, oc->nodes, before, sizeof(*oc->nodes), by_node_name))
             continue;
         struct observed_node *nodes = realloc(oc->nodes, (oc->n_nodes + 1) * sizeof(*nodes));
         if (!nodes)
@@ -558,9 +600,8 @@ static void add_reported_nodes(struct reconcile_ctx *rc, struct observed_state *
         n->ec2_state = strdup("none");
         n->slurm_state = strdup("none");
     }
-    if (oc->n_nodes > 1)
+    if (oc->n_nodes > before && oc->n_nodes > 1)
         qsort(oc->nodes, oc->n_nodes, sizeof(*oc->nodes), by_node_name);
-    aws_s3_objects_free(&list);
     *ocp = oc;
 }
 
@@ -574,7 +615,7 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
         if (!dc->config || dc->deleting)
             continue;
         struct cluster_plan p = {.dc = dc, .oc = observed_slot(obs, dc->name)};
-        add_reported_nodes(rc, obs, dc->name, &p.oc);
+        add_reported_nodes(obs, dc, &p.oc);
         struct config_limits unlimited = {.max_instances = 1 << 30};
         struct cluster_config *cfg = NULL;
         char err[512];
@@ -586,4 +627,6 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
         reconcile_cluster(rc, &p);
         config_free(cfg);
     }
+    if (rc->objects)
+        objcache_sweep(rc->objects); /* reports and keys of nodes and clusters now gone */
 }

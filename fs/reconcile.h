@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fs/cloud.h"
+#include "fs/objcache.h"
 #include "fs/observed.h"
 #include "fs/store.h"
 
@@ -22,6 +23,7 @@ struct reconcile_ctx {
     int bootstrap_timeout;
     time_t now;
     bool act;            /* false: only observe reports and Slurm (not the lease holder) */
+    struct objcache *objects; /* reports and keys kept across passes (NULL: none) */
 };
 
 /* Attaches reports and Slurm state to obs, and (when act) acts. */

@@ -35,9 +35,37 @@ static void snapshot_free(struct snapshot *s)
     free(s);
 }
 
+static bool same_bytes(const struct blob *a, const struct blob *b)
+{
+    return a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+/* A file whose bytes are what the previous snapshot showed keeps that
+ * snapshot's mtime: mtime says when the content last changed. */
+static void keep_mtime(struct snap_file *f, const struct snap_file *prev)
+{
+    if (prev && same_bytes(f->content, prev->content))
+        f->mtime = prev->mtime;
+}
+
+static void keep_node_mtimes(struct snap_node *n, const struct snap_cluster *prev_c)
+{
+    const struct snap_node *p = prev_c ? snap_cluster_find_node(prev_c, n->name) : NULL;
+    if (!p)
+        return;
+    time_t newest = 0;
+    for (size_t i = 0; i < n->n_files; i++) {
+        keep_mtime(&n->files[i], snap_node_find_file(p, n->files[i].name));
+        if (n->files[i].mtime > newest)
+            newest = n->files[i].mtime;
+    }
+    n->mtime = newest;
+}
+
 static int build_cluster(struct snap_cluster *c, const struct desired_cluster *dc,
                          const struct observed_state *obs, const struct snapshot_inputs *in)
 {
+    const struct snap_cluster *prev_c = in->prev ? snapshot_find(in->prev, dc->name) : NULL;
     const struct observed_cluster *oc = observed_find(obs, dc->name);
     c->desired = dc;
     c->name = dc->name;
@@ -49,6 +77,7 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
     if (st)
         st->data[st->len - 1] = '\n';
     c->status_file = (struct snap_file){"status", st, obs->observed_at};
+    keep_mtime(&c->status_file, prev_c ? &prev_c->status_file : NULL);
 
     char region[CONFIG_VALUE_MAX];
     cluster_region(dc, in->mount_region, region, sizeof(region));
@@ -74,6 +103,7 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
             c->n_nodes = i + 1;
             if (render_node(&oc->nodes[i], obs->observed_at, &c->nodes[i]) != 0)
                 return -1;
+            keep_node_mtimes(&c->nodes[i], prev_c);
         }
     }
     return 0;
@@ -137,9 +167,17 @@ const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *n
 
 const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name)
 {
-    for (size_t i = 0; i < c->n_nodes; i++)
-        if (strcmp(c->nodes[i].name, name) == 0)
-            return &c->nodes[i];
+    size_t lo = 0, hi = c->n_nodes; /* nodes are sorted by name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(name, c->nodes[mid].name);
+        if (r == 0)
+            return &c->nodes[mid];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return NULL;
 }
 
@@ -154,7 +192,10 @@ const struct snap_file *snap_node_find_file(const struct snap_node *n, const cha
 void snapshot_holder_init(struct snapshot_holder *h, struct snapshot *initial)
 {
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->hook_lock, NULL);
     h->current = initial;
+    h->on_swap = NULL;
+    h->on_swap_arg = NULL;
 }
 
 struct snapshot *snapshot_holder_get(struct snapshot_holder *h)
@@ -167,11 +208,23 @@ struct snapshot *snapshot_holder_get(struct snapshot_holder *h)
 
 void snapshot_holder_swap(struct snapshot_holder *h, struct snapshot *next)
 {
+    pthread_mutex_lock(&h->hook_lock);
     pthread_mutex_lock(&h->lock);
     struct snapshot *old = h->current;
     h->current = next;
     pthread_mutex_unlock(&h->lock);
+    if (h->on_swap && old)
+        h->on_swap(old, next, h->on_swap_arg);
+    pthread_mutex_unlock(&h->hook_lock);
     snapshot_unref(old);
+}
+
+void snapshot_holder_set_hook(struct snapshot_holder *h, snapshot_swap_fn fn, void *arg)
+{
+    pthread_mutex_lock(&h->hook_lock);
+    h->on_swap = fn;
+    h->on_swap_arg = arg;
+    pthread_mutex_unlock(&h->hook_lock);
 }
 
 void snapshot_holder_destroy(struct snapshot_holder *h)
@@ -179,4 +232,5 @@ void snapshot_holder_destroy(struct snapshot_holder *h)
     snapshot_unref(h->current);
     h->current = NULL;
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->hook_lock);
 }

@@ -51,6 +51,8 @@ struct snapshot {
 struct snapshot_inputs {
     const char *mount_region; /* the default region of clusters without one */
     const char *stale_reason; /* non-NULL: the desired state could not be read */
+    const struct snapshot *prev; /* the one it replaces: a file whose bytes did not
+                                  * change keeps its mtime (so kernel caches stay good) */
 };
 
 /* Builds a snapshot; takes ownership of desired (even on failure). */
@@ -62,14 +64,25 @@ const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *n
 const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name);
 const struct snap_file *snap_node_find_file(const struct snap_node *n, const char *name);
 
+/* Told of every swap, after it (old and next are valid during the call):
+ * the FUSE glue drops the kernel's cached attributes of what changed. */
+typedef void (*snapshot_swap_fn)(const struct snapshot *old, const struct snapshot *next,
+                                 void *arg);
+
 /* The current snapshot, swapped atomically. */
 struct snapshot_holder {
     pthread_mutex_t lock;
     struct snapshot *current;
+    pthread_mutex_t hook_lock; /* swaps and hook changes: a hook is never cleared mid-call */
+    snapshot_swap_fn on_swap;  /* optional */
+    void *on_swap_arg;
 };
 void snapshot_holder_init(struct snapshot_holder *h, struct snapshot *initial);
 struct snapshot *snapshot_holder_get(struct snapshot_holder *h); /* a new reference */
 void snapshot_holder_swap(struct snapshot_holder *h, struct snapshot *next);
+/* Sets (or with NULL clears) the swap hook; returns once no call of the
+ * previous one runs. */
+void snapshot_holder_set_hook(struct snapshot_holder *h, snapshot_swap_fn fn, void *arg);
 void snapshot_holder_destroy(struct snapshot_holder *h);
 
 #endif

@@ -8,6 +8,7 @@
  * return 0 or a negative errno with a human-readable reason in err. */
 #ifndef PCFS_STORE_H
 #define PCFS_STORE_H
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -20,6 +21,14 @@ struct desired_hook {
     char *name;
     struct blob *content;
     time_t mtime;
+};
+
+/* An object of the cluster that the listing showed but the store does not
+ * load (a node's report, the cluster's JWT key): its name under
+ * clusters/<name>/ and its ETag, so readers fetch it only when it changed. */
+struct desired_object {
+    char *rest; /* "reports/<node>", "generated/jwt.key" */
+    char *etag;
 };
 
 struct desired_cluster {
@@ -36,6 +45,8 @@ struct desired_cluster {
     char *failure_code;   /* the controller's verdict (CREATE_FAILED...), NULL if none */
     char *failure_reason;
     int first_complete;   /* generation at which the cluster first completed, 0 = never */
+    struct desired_object *objects; /* reports/ and generated/jwt.key, sorted by rest */
+    size_t n_objects;
 };
 
 /* Everything the store holds, clusters sorted by name. */
@@ -70,6 +81,9 @@ struct store_ops {
 struct store {
     const struct store_ops *ops;
     void *impl;
+    /* Events appended through events_append: a pass that appended none
+     * changed nothing it must reload before publishing. */
+    atomic_ulong appended;
 };
 
 /* The in-memory backend (state lasts as long as the process). */
@@ -80,6 +94,9 @@ void desired_state_free(struct desired_state *ds);
 struct desired_state *desired_state_copy(const struct desired_state *src);
 void desired_cluster_clear(struct desired_cluster *dc); /* frees its members */
 const struct desired_cluster *desired_find(const struct desired_state *ds, const char *name);
+/* The listed object clusters/<dc>/<rest>, or NULL. */
+const struct desired_object *desired_find_object(const struct desired_cluster *dc,
+                                                 const char *rest);
 const struct desired_hook *desired_find_hook(const struct desired_cluster *dc,
                                              enum hook_stage stage, const char *name);
 const char *hook_stage_name(enum hook_stage stage);

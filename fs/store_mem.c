@@ -258,5 +258,6 @@ int store_mem_open(struct store *out)
     pthread_mutex_init(&m->lock, NULL);
     out->ops = &mem_ops;
     out->impl = m;
+    atomic_store(&out->appended, 0);
     return 0;
 }

@@ -270,6 +270,29 @@ static int add_hook(struct desired_cluster *dc, enum hook_stage stage, const cha
     return 0;
 }
 
+/* Remembers a listed object the store does not load, with its ETag. */
+static int add_object(struct desired_cluster *dc, const char *rest, const char *etag, size_t *cap)
+{
+    if (dc->n_objects == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        struct desired_object *grown = realloc(dc->objects, ncap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        dc->objects = grown;
+        *cap = ncap;
+    }
+    struct desired_object *o = &dc->objects[dc->n_objects];
+    o->rest = strdup(rest);
+    o->etag = strdup(etag ? etag : "");
+    if (!o->rest || !o->etag) {
+        free(o->rest);
+        free(o->etag);
+        return -ENOMEM;
+    }
+    dc->n_objects++;
+    return 0;
+}
+
 static char *blob_text(const struct blob *b)
 {
     return b ? strndup(b->data, b->len) : NULL;
@@ -277,8 +300,8 @@ static char *blob_text(const struct blob *b)
 
 /* Applies one object of clusters/<name>/ to its cluster. */
 static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const char *rest,
-                        const struct aws_s3_object *o, bool *has_marker, char *err,
-                        size_t errlen)
+                        const struct aws_s3_object *o, bool *has_marker, size_t *objects_cap,
+                        char *err, size_t errlen)
 {
     static const char *const fetched[] = {"cluster", "config",     "generation", "events",
                                           "last_error", "failure", "completed"};
@@ -290,8 +313,13 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
         dc->deleting = true;
         return 0;
     }
+    /* Reports and the JWT key are not desired state, but the controller
+     * reads them every pass: their ETags let it skip unchanged ones. */
+    if ((strncmp(rest, "reports/", 8) == 0 && rest[8] && !strchr(rest + 8, '/')) ||
+        strcmp(rest, "generated/jwt.key") == 0)
+        return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
-        return 0; /* generated files, reports: not desired state */
+        return 0; /* other generated files, intents: not desired state */
     struct blob *b;
     int rc = fetch(s, o, &b, err, errlen);
     if (rc || !b)
@@ -382,19 +410,23 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
 
     struct desired_state *ds = calloc(1, sizeof(*ds));
     bool *markers = calloc(list.n + 1, sizeof(bool));
-    size_t cap = 0;
+    size_t cap = 0, objects_cap = 0;
     rc = ds && markers ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < list.n; i++) {
         const char *name = list.v[i].key + strlen("clusters/");
         const char *slash = strchr(name, '/');
         if (!slash || slash == name)
             continue;
+        size_t before = ds->n;
         struct desired_cluster *dc = cluster_slot(ds, name, (size_t)(slash - name), &cap);
         if (!dc) {
             rc = -ENOMEM;
             break;
         }
-        rc = apply_object(s, dc, slash + 1, &list.v[i], &markers[ds->n - 1], err, errlen);
+        if (ds->n != before)
+            objects_cap = 0; /* a new cluster: its objects array starts empty */
+        rc = apply_object(s, dc, slash + 1, &list.v[i], &markers[ds->n - 1], &objects_cap, err,
+                          errlen);
     }
     aws_s3_objects_free(&list);
     if (rc == 0) {
@@ -641,5 +673,6 @@ int store_s3_open(struct store *out, const struct store_s3_params *p, char *err,
     }
     out->ops = &s3_ops;
     out->impl = s;
+    atomic_store(&out->appended, 0);
     return 0;
 }

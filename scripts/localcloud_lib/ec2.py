@@ -464,12 +464,12 @@ class EC2:
                 ("currentState", [("code", STATE_CODES[cur]), ("name", cur)]),
                 ("previousState", [("code", STATE_CODES[prev]), ("name", prev)])])
 
-    def end_all(self, reason):
-        """Marks every live instance terminated now (the local cloud stops)."""
+    def end_all(self, reason, booted_only=False):
+        """Marks every live instance (booted_only: every booted one) terminated now."""
         with self.lock:
             now = time.time()
             for i in self.instances.values():
-                if i.get("terminated_at") is None:
+                if i.get("terminated_at") is None and (i["boot"] or not booted_only):
                     i["terminated_at"] = now
                     i["state_reason"] = ["Server.InternalError", reason]
                     self._save(i)

@@ -42,6 +42,12 @@ class Cloud:
         self.faults = faults.Faults(self.dir)
         self.imds_tokens = {}
         self.lock = threading.Lock()
+        self.requests = {}   # "service:Operation" -> count of signed requests served
+
+    def count(self, service, op):
+        with self.lock:
+            k = "%s:%s" % (service, op)
+            self.requests[k] = self.requests.get(k, 0) + 1
 
     def log(self, msg):
         self.logf.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
@@ -50,10 +56,12 @@ class Cloud:
         return self.creds.secret_for(key_id)
 
     def recover(self):
-        """Instances a crashed run left alive are ended and marked terminated."""
-        live = [i["id"] for i in self.ec2.live_instances()]
+        """Instances a crashed run left alive are ended and marked terminated.
+        Instances of boot=off have no namespaces to orphan: like EC2's, they
+        outlive a crash of the control plane (benchmarks seed them on disk)."""
+        live = [i["id"] for i in self.ec2.live_instances() if i["boot"]]
         self.launcher.reap_leftovers(live)
-        self.ec2.end_all("Server.InternalError: the local cloud was restarted")
+        self.ec2.end_all("Server.InternalError: the local cloud was restarted", booted_only=True)
 
     def shutdown(self):
         live = [i["id"] for i in self.ec2.live_instances() if i["boot"]]
@@ -192,6 +200,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             import traceback
             cloud.log("internal error: %s\n%s" % (e, traceback.format_exc()))
             reply, service, op = ec2_error("InternalError", "internal error", 500, rid), "?", "?"
+        if service in ("ec2", "s3", "sts"):
+            cloud.count(service, op)
         cloud.log("%s %s %s %s -> %d" % (self.client_address[0], self.command,
                                          split.path[:80], op, reply.status))
         self.send(reply, rid, service, head)
@@ -199,6 +209,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route(self, cloud, rid, body, split, query, head):
         if split.path == "/_localcloud/health":
             return Reply(200, b"ok\n"), "health", "Health"
+        if split.path == "/_localcloud/requests":   # counters only: no state, no secret
+            with cloud.lock:
+                counts = dict(cloud.requests)
+            return Reply(200, json.dumps(counts, sort_keys=True).encode() + b"\n",
+                         {"Content-Type": "application/json"}), "requests", "Requests"
         signed = "Authorization" in self.headers or "X-Amz-Signature" in query
         if not signed and split.path.startswith("/latest/"):
             return self.imds(cloud, split, body), "imds", "IMDS"

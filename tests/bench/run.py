@@ -1,0 +1,687 @@
+#!/usr/bin/python3
+"""pclusterfs benchmarks (issue 7), run by `make bench`; not part of `make check`.
+
+Every number is a ratio against a baseline measured side by side in the same
+run, interleaved, as the median of N repetitions:
+
+  reads      cat status, cat nodes/*/slurm_state, stat, ls -lR through the
+             mount vs the same command on a local-disk copy of the tree, vs
+             `aws ec2 describe-instances` with the cluster's tag filter against
+             the same local cloud, and (boot on) vs sinfo / scontrol show nodes
+             on the head node. Times include fork/exec, as a shell pays them.
+  scale      local cloud boot=off seeded with C clusters x 100 nodes
+             (1, 10, 100 clusters): ls -lR of the whole mount, the daemon's
+             RSS, AWS requests per refresh counted by the local cloud.
+  freshness  instance terminated in the cloud -> nodes/<n>/ec2_state shows it,
+             on a stable cluster and on one that is changing.
+  commit     config commit time, split into validation, cloud checks and the
+             durable write (the daemon's own "config committed" event).
+
+  tests/bench/run.py [--parts reads,scale,freshness,commit] [--quick] [--bin PATH]
+  BENCH_QUICK=1: fewer repetitions, no booted cluster, scale up to 100 clusters still.
+
+Results: a table on stdout, tests/bench/results/latest.json and latest.md."""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import fixture_mount  # noqa: E402
+from fixture_localcloud import AWS_CLI, LocalCloud  # noqa: E402
+from fixture_mount import Mount, good_config_for, wait_for  # noqa: E402
+
+RESULTS = os.path.join(HERE, "results")
+NODES_PER_CLUSTER = 100
+
+
+def now():
+    return time.perf_counter()
+
+
+def run_timed(cmd, **kw):
+    """Wall time of one command, fork/exec included (what a shell pays)."""
+    t0 = now()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    dt = now() - t0
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (cmd, r.returncode, r.stderr[-500:]))
+    return dt
+
+
+def interleaved(variants, reps, every=None):
+    """{name: median seconds}: reps rounds; in each round every variant runs
+    once (a variant named in `every` only every every[name]-th round), in an
+    order rotated round by round so no variant always goes first."""
+    samples = {k: [] for k in variants}
+    names = list(variants)
+    for i in range(reps):
+        order = names[i % len(names):] + names[:i % len(names)]
+        for k in order:
+            if every and k in every and i % every[k]:
+                continue
+            samples[k].append(variants[k]())
+    return {k: statistics.median(v) for k, v in samples.items() if v}, \
+        {k: len(v) for k, v in samples.items()}
+
+
+def ms(s):
+    return "%.3f ms" % (s * 1000) if s < 0.01 else "%.1f ms" % (s * 1000)
+
+
+def vm(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM"):
+                out[k] = int(v.split()[0]) / 1024.0
+    return out
+
+
+def requests_of(lc):
+    with urllib.request.urlopen(lc.endpoint + "/_localcloud/requests", timeout=10) as f:
+        return json.load(f)
+
+
+def delta(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+
+
+def config_text(lc, initial=0, maximum=10, region="ap-northeast-1"):
+    return f"""[aws]
+aws_region_name = {region}
+
+[cluster default]
+key_name = lab-3-your-key
+vpc_settings = public
+base_os = alinux2
+scheduler = slurm
+initial_queue_size = {initial}
+max_queue_size = {maximum}
+
+[vpc public]
+vpc_id = {lc.env["LOCALCLOUD_VPC_ID"]}
+master_subnet_id = {lc.env["LOCALCLOUD_SUBNET_ID"]}
+"""
+
+
+def new_mount(base, lc, bucket, refresh=None, extra=()):
+    opts = ["bucket=" + bucket] + (["refresh=%d" % refresh] if refresh else []) + list(extra)
+    m = Mount(base, options=opts, env=lc.env, name="mnt-" + bucket[-6:])
+    return m
+
+
+def aws_env(lc):
+    return lc.client_env()
+
+
+def node_file(c, node, name):
+    try:
+        with open(os.path.join(c, "nodes", node, name)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def status(c):
+    try:
+        with open(os.path.join(c, "status")) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------- reads
+
+
+def part_reads(args, work, out):
+    """Reading state through the mount vs what admins run today."""
+    boot = not args.quick and os.geteuid() == 0
+    reps = 15 if args.quick else 41
+    lc = LocalCloud(os.path.join(work, "lc-reads"), boot=boot)
+    lc.start()
+    m = None
+    try:
+        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+        bucket = "pcfs-bench-" + uuid.uuid4().hex[:10]
+        m = new_mount(work, lc, bucket, refresh=args.refresh).start()
+        c = str(m.path / "bench")
+        os.mkdir(c)
+        with open(os.path.join(c, "config"), "w") as f:
+            f.write(config_text(lc, initial=2))
+        t0 = time.monotonic()
+        if boot:
+            ok = wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED"), 300, 1)
+            if status(c) != "CREATE_COMPLETE":
+                raise RuntimeError("bench cluster did not complete: %s\n%s" % (
+                    status(c), open(os.path.join(c, "events")).read()[-2000:]))
+            out["create_complete_seconds"] = round(time.monotonic() - t0, 1)
+        else:
+            ok = wait_for(lambda: node_file(c, "head", "ec2_state") == "running", 60, 0.2)
+        if not ok:
+            raise RuntimeError("the head node never ran")
+        # The local-disk baseline: a copy of the same tree.
+        disk = os.path.join(work, "disk")
+        shutil.rmtree(disk, ignore_errors=True)
+        shutil.copytree(c, os.path.join(disk, "bench"))
+        d = os.path.join(disk, "bench")
+        env = aws_env(lc)
+        aws = [AWS_CLI, "--endpoint-url", lc.endpoint, "ec2", "describe-instances",
+               "--filters", "Name=tag:pclusterfs:owner,Values=" + bucket,
+               "Name=tag:pclusterfs:cluster,Values=bench",
+               "Name=instance-state-name,Values=pending,running,shutting-down,stopping,stopped",
+               "--query", "Reservations[].Instances[].[Tags[?Key=='pclusterfs:node']|[0].Value,"
+               "State.Name]", "--output", "text"]
+        head_pid = None
+        if boot:
+            iid = node_file(c, "head", "instance_id")
+            head_pid = open(os.path.join(lc.dir, "instances", iid, "pid")).read().strip()
+
+        def on_head(*cmd):
+            return ["nsenter", "-t", head_pid, "-m", "-u", "-n", "-p", "--", *cmd]
+
+        rows = []
+        aws_every = 8 if not args.quick else 5
+        # 1. cluster status
+        v = {"mount": lambda: run_timed(["cat", c + "/status"]),
+             "disk": lambda: run_timed(["cat", d + "/status"]),
+             "aws": lambda: run_timed(aws, env=env)}
+        med, n = interleaved(v, reps, {"aws": aws_every})
+        rows.append(("cat status", med, n))
+        # 2. every node's Slurm state
+        glob = "cat %s/nodes/*/slurm_state"
+        v = {"mount": lambda: run_timed(["sh", "-c", glob % c]),
+             "disk": lambda: run_timed(["sh", "-c", glob % d]),
+             "aws": lambda: run_timed(aws, env=env)}
+        every = {"aws": aws_every}
+        if boot:
+            v["sinfo"] = lambda: run_timed(on_head("sinfo", "-N", "-h", "-o", "%N %T"))
+            v["scontrol"] = lambda: run_timed(on_head("scontrol", "show", "nodes"))
+            every.update({"sinfo": 2, "scontrol": 2})
+        med, n = interleaved(v, reps, every)
+        rows.append(("cat nodes/*/slurm_state", med, n))
+        # 3. stat and ls -lR
+        v = {"mount": lambda: run_timed(["stat", c + "/status"]),
+             "disk": lambda: run_timed(["stat", d + "/status"])}
+        med, n = interleaved(v, reps)
+        rows.append(("stat status", med, n))
+        v = {"mount": lambda: run_timed(["ls", "-lR", c]),
+             "disk": lambda: run_timed(["ls", "-lR", d])}
+        med, n = interleaved(v, reps)
+        rows.append(("ls -lR <cluster>", med, n))
+
+        # In-process reads (no fork/exec): what FUSE itself costs.
+        def py_read(p):
+            def f():
+                t0 = now()
+                with open(p, "rb") as fh:
+                    fh.read()
+                return now() - t0
+            return f
+        v = {"mount": py_read(c + "/status"), "disk": py_read(d + "/status")}
+        med, n = interleaved(v, reps * 5)
+        rows.append(("open+read+close status (in-process)", med, n))
+        out["reads"] = [{"what": w, "median_s": md, "n": nn} for w, md, nn in rows]
+        out["reads_boot"] = boot
+        if boot:
+            fresh = part_freshness_boot(args, lc, c)
+            out["freshness_stable"] = fresh
+    finally:
+        if m:
+            rc = m.stop()
+            if rc:
+                print("warning: pclusterfs exited %d; log:\n%s" % (rc, m.log_text()[-3000:]))
+        lc.release()
+
+
+def part_freshness_boot(args, lc, c):
+    """On the CREATE_COMPLETE cluster: terminate a compute node in the cloud,
+    time until its ec2_state changes; the cluster is changing then (the node
+    is replaced), so terminate its replacement too and time that."""
+    ec2 = lc.client("ec2")
+    res = []
+    for label in ("stable", "changing"):
+        node = "compute-st-t2micro-2"
+        if label == "changing":
+            st = status(c)
+            if not wait_for(lambda: node_file(c, node, "ec2_state") in ("pending", "running")
+                            and node_file(c, node, "instance_id"), 120, 0.2):
+                res.append({"cluster": label, "error": "no replacement launched"})
+                continue
+        iid = node_file(c, node, "instance_id")
+        st = status(c)
+        t0 = now()
+        ec2.terminate_instances(InstanceIds=[iid])
+        ok = wait_for(lambda: node_file(c, node, "instance_id") != iid or
+                      node_file(c, node, "ec2_state") in ("shutting-down", "terminated", "none"),
+                      60, 0.02)
+        res.append({"cluster": label, "status_before": st, "seconds": now() - t0 if ok else None})
+    return res
+
+
+# ---------------------------------------------------------------- scale
+
+
+def seed(lc, bucket, template_bucket, clusters, nodes, ip_base):
+    """Writes clusters x nodes into the stopped local cloud's state: the
+    template cluster's objects copied under new names, a report per node,
+    and an instance per node (boot off, running). Returns the next IP."""
+    import hashlib
+    from localcloud_lib import common
+    s3dir = os.path.join(lc.dir, "s3")
+    tdir = os.path.join(s3dir, template_bucket, "objects")
+    bdir = os.path.join(s3dir, bucket, "objects")
+    tmpl = []
+    for n in os.listdir(tdir):
+        if n.endswith(".json"):
+            meta = common.read_json(os.path.join(tdir, n))
+            if meta["key"].startswith("clusters/tmpl/"):
+                with open(os.path.join(tdir, meta["file"] + ".data"), "rb") as f:
+                    tmpl.append((meta, f.read()))
+    if not tmpl:
+        raise RuntimeError("no template objects")
+    os.makedirs(bdir, exist_ok=True)
+    t = time.time()
+
+    def put(key, data, meta_from=None):
+        h = hashlib.sha256(key.encode()).hexdigest()
+        meta = dict(meta_from or {"content_type": "text/plain", "meta": {},
+                                  "sse": {"x-amz-server-side-encryption": "AES256"}})
+        meta.update(key=key, file=h, etag='"%s"' % hashlib.md5(data).hexdigest(),
+                    size=len(data), mtime=t)
+        with open(os.path.join(bdir, h + ".data"), "wb") as f:
+            f.write(data)
+        with open(os.path.join(bdir, h + ".json"), "w") as f:
+            json.dump(meta, f)
+
+    idir = os.path.join(lc.dir, "ec2", "instances")
+    head_tmpl = None
+    for n in os.listdir(idir):
+        i = common.read_json(os.path.join(idir, n))
+        if dict(i["tags"]).get("pclusterfs:owner") == template_bucket:
+            head_tmpl = i
+    ip = ip_base
+    import ipaddress
+    for ci in range(clusters):
+        name = "c%03d" % ci
+        for meta, data in tmpl:
+            rest = meta["key"][len("clusters/tmpl/"):]
+            if rest.startswith("reports/"):
+                continue
+            put("clusters/%s/%s" % (name, rest), data, meta)
+        rid = common.hex_id("r-")
+        for k in range(nodes):
+            node = "head" if k == 0 else "compute-st-t2micro-%d" % k
+            report = ("state configuring\nstep slurm\nexit -1\n--\n"
+                      "bench: seeded report of %s/%s\n" % (name, node)).encode()
+            put("clusters/%s/reports/%s" % (name, node), report)
+            inst = dict(head_tmpl)
+            inst.update(id=common.hex_id("i-"), reservation_id=rid,
+                        private_ip=str(ipaddress.ip_address(ip)), launch_time=t, running_at=t,
+                        launch_index=k, terminated_at=None, client_token="", state_reason=None,
+                        boot=False, user_data="",
+                        tags=[["pclusterfs:cluster", name], ["pclusterfs:node", node],
+                              ["pclusterfs:node-type", "HeadNode" if k == 0 else "Compute"],
+                              ["pclusterfs:owner", bucket], ["Name", "%s-%s" % (name, node)]])
+            ip += 1
+            with open(os.path.join(idir, inst["id"] + ".json"), "w") as f:
+                json.dump(inst, f)
+    return ip
+
+
+def part_scale(args, work, out):
+    """C clusters x 100 nodes, boot off, seeded on disk."""
+    import ipaddress
+    sizes = [int(x) for x in args.sizes.split(",")]
+    lc = LocalCloud(os.path.join(work, "lc-scale"), boot=False)
+    lc.start()
+    m = None
+    try:
+        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+        # The template: one real cluster made through a mount, so the seeded
+        # objects are exactly what the daemon writes.
+        tb = "pcfs-bench-tmpl-" + uuid.uuid4().hex[:6]
+        m = new_mount(work, lc, tb, refresh=2, extra=["max_instances=200"]).start()
+        c = str(m.path / "tmpl")
+        os.mkdir(c)
+        with open(os.path.join(c, "config"), "w") as f:
+            f.write(config_text(lc, initial=NODES_PER_CLUSTER - 1, maximum=NODES_PER_CLUSTER - 1))
+        if not wait_for(lambda: node_file(c, "head", "ec2_state") == "running", 60, 0.2):
+            raise RuntimeError("template head never ran")
+        # its generated secrets exist once a launch happened
+        time.sleep(1)
+        m.stop()
+        m = None
+        lc.stop()
+        ip = int(ipaddress.ip_network(lc.cidr).network_address) + 16
+        buckets = {}
+        for size in sizes:
+            b = "pcfs-bench-%d-%s" % (size, uuid.uuid4().hex[:6])
+            # the bucket itself: a copy of the template's bucket.json
+            os.makedirs(os.path.join(lc.dir, "s3", b), exist_ok=True)
+            meta = json.load(open(os.path.join(lc.dir, "s3", tb, "bucket.json")))
+            meta["name"] = b
+            json.dump(meta, open(os.path.join(lc.dir, "s3", b, "bucket.json"), "w"))
+            t0 = now()
+            ip = seed(lc, b, tb, size, NODES_PER_CLUSTER, ip)
+            buckets[size] = b
+            print("  seeded %d clusters x %d nodes in %.1f s" % (size, NODES_PER_CLUSTER,
+                                                                 now() - t0), flush=True)
+        t0 = now()
+        lc.start()
+        print("  local cloud restarted in %.1f s" % (now() - t0), flush=True)
+        rows = []
+        for size in sizes:
+            rows.append(scale_one(args, work, lc, buckets[size], size))
+        out["scale"] = rows
+    finally:
+        if m:
+            m.stop()
+        lc.release()
+
+
+def wait_passes(lc, pages, n, timeout):
+    """Requests made while n more passes end (or timeout seconds pass)."""
+    b0 = requests_of(lc)
+    deadline = time.monotonic() + timeout
+    while True:
+        d = delta(requests_of(lc), b0)
+        if d.get("ec2:DescribeInstances", 0) >= n * pages or time.monotonic() > deadline:
+            return d
+        time.sleep(0.5)
+
+
+def count_tree(path):
+    n = 0
+    for _, dirs, files in os.walk(path):
+        n += len(dirs) + len(files)
+    return n
+
+
+def scale_one(args, work, lc, bucket, size):
+    refresh = 5
+    m = new_mount(work, lc, bucket, refresh=refresh, extra=["max_instances=200"])
+    t0 = now()
+    m.start(timeout=120)
+    row = {"clusters": size, "nodes": size * NODES_PER_CLUSTER}
+    try:
+        mounted = now() - t0
+        last = os.path.join(str(m.path), "c%03d" % (size - 1), "nodes")
+        want = NODES_PER_CLUSTER
+        ok = wait_for(lambda: os.path.isdir(last) and len(os.listdir(last)) == want, 300, 0.2)
+        row["mount_s"] = round(mounted, 2)
+        row["first_full_tree_s"] = round(now() - t0, 2)
+        mkdir_t = now()
+        os.mkdir(os.path.join(str(m.path), "probe-mkdir"))
+        row["mkdir_during_refresh_s"] = round(now() - mkdir_t, 3)
+        if not ok:
+            row["error"] = "the tree never showed every node"
+            return row
+        # Let the first passes (the report cache fills) go by, then count
+        # requests over whole passes: a pass makes ceil(instances/1000)
+        # DescribeInstances calls, so those count the passes.
+        pages_ec2 = (size * NODES_PER_CLUSTER + 999) // 1000
+        want_passes = 2 if args.quick else 4
+        d = wait_passes(lc, pages_ec2, 1, args.pass_timeout)
+        t1 = now()
+        b0 = requests_of(lc)
+        d = wait_passes(lc, pages_ec2, want_passes, args.pass_timeout)
+        passes = d.get("ec2:DescribeInstances", 0) / float(pages_ec2)
+        row["window_s"] = round(now() - t1, 1)
+        row["passes"] = passes
+        if passes >= 1:
+            row["requests_per_pass"] = {k: round(v / passes, 2) for k, v in sorted(d.items())}
+            row["requests_per_pass_total"] = round(sum(d.values()) / passes, 2)
+        else:   # a pass longer than the window: what it did so far
+            row["requests_in_window"] = d
+            row["requests_per_pass_total"] = ">%d (no pass ended in %.0f s)" % (
+                sum(d.values()), row["window_s"])
+            row["requests_per_pass"] = d
+        row["pages_instances"] = pages_ec2
+        row["entries"] = count_tree(str(m.path))
+        v = {"ls": lambda: run_timed(["ls", "-lR", str(m.path)])}
+        med, n = interleaved(v, 3 if args.quick else 7)
+        row["ls_lR_s"] = med["ls"]
+        mem = vm(m.proc.pid)
+        row["rss_mib"] = round(mem["VmRSS"], 1)
+        row["hwm_mib"] = round(mem["VmHWM"], 1)
+        # commit cost at this scale
+        row["commit"] = commit_costs(lc, str(m.path), 3 if args.quick else 5, "s%d" % size)
+    finally:
+        rc = m.stop()
+        if rc:
+            row["exit"] = rc
+            print(m.log_text()[-2000:])
+    print("  %d clusters: %s" % (size, json.dumps({k: v for k, v in row.items()
+                                                    if k != "commit"})), flush=True)
+    return row
+
+
+# ---------------------------------------------------------------- commit
+
+SPLIT = re.compile(r"config committed \(.*validate ([\d.]+) ms, cloud checks ([\d.]+) ms, "
+                   r"write ([\d.]+) ms\)")
+
+
+def commit_costs(lc, mnt, reps, prefix):
+    """Times config commits (new clusters); the daemon's event splits each."""
+    walls, parts = [], []
+    for i in range(reps):
+        c = os.path.join(mnt, "%s-commit-%d" % (prefix, i))
+        os.mkdir(c)
+        text = config_text(lc, initial=0)
+        t0 = now()
+        with open(os.path.join(c, "config"), "w") as f:
+            f.write(text)
+        walls.append(now() - t0)
+        with open(os.path.join(c, "events")) as f:
+            mm = SPLIT.search(f.read())
+        if mm:
+            parts.append([float(x) / 1000 for x in mm.groups()])
+    res = {"n": reps, "wall_s": statistics.median(walls)}
+    if parts:
+        res["validate_s"] = statistics.median(p[0] for p in parts)
+        res["cloud_checks_s"] = statistics.median(p[1] for p in parts)
+        res["write_s"] = statistics.median(p[2] for p in parts)
+    return res
+
+
+def part_commit(args, work, out):
+    lc = LocalCloud(os.path.join(work, "lc-commit"), boot=False)
+    lc.start()
+    m = None
+    try:
+        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+        m = new_mount(work, lc, "pcfs-bench-commit-" + uuid.uuid4().hex[:6]).start()
+        out["commit"] = commit_costs(lc, str(m.path), 5 if args.quick else 15, "k")
+    finally:
+        if m:
+            m.stop()
+        lc.release()
+
+
+# ---------------------------------------------------------------- freshness (boot off)
+
+
+def part_freshness(args, work, out):
+    """Changing clusters (CREATE_IN_PROGRESS, boot off): terminate a head in
+    the cloud, time until ec2_state shows it. A fresh cluster a sample (a
+    head terminated thrice fails its cluster); the mount's default refresh."""
+    lc = LocalCloud(os.path.join(work, "lc-fresh"), boot=False)
+    lc.start()
+    m = None
+    try:
+        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+        m = new_mount(work, lc, "pcfs-bench-fresh-" + uuid.uuid4().hex[:6]).start()
+        ec2 = lc.client("ec2")
+        samples = []
+        st = None
+        for i in range(3 if args.quick else 6):
+            c = str(m.path / ("fresh%d" % i))
+            os.mkdir(c)
+            with open(os.path.join(c, "config"), "w") as f:
+                f.write(config_text(lc))
+            if not wait_for(lambda: node_file(c, "head", "ec2_state") == "running", 60, 0.05):
+                continue
+            iid = node_file(c, "head", "instance_id")
+            st = status(c)
+            t0 = now()
+            ec2.terminate_instances(InstanceIds=[iid])
+            ok = wait_for(lambda: node_file(c, "head", "instance_id") != iid or
+                          node_file(c, "head", "ec2_state") != "running", 60, 0.02)
+            samples.append(now() - t0 if ok else None)
+        good = [s for s in samples if s is not None]
+        out["freshness_changing"] = {"status": st, "n": len(good),
+                                     "median_s": statistics.median(good) if good else None,
+                                     "max_s": max(good) if good else None}
+    finally:
+        if m:
+            m.stop()
+        lc.release()
+
+
+# ---------------------------------------------------------------- report
+
+
+def render(out):
+    lines = []
+    add = lines.append
+    add("pclusterfs benchmarks, %s (%s)" % (out["when"], out["binary"]))
+    add("")
+    if "reads" in out:
+        add("Reading state (median wall time, fork/exec included; ratio = baseline / mount)")
+        add("")
+        add("| question | mount | local disk | mount/disk | aws CLI | aws/mount | sinfo on head |"
+            " scontrol on head |")
+        add("|---|---|---|---|---|---|---|---|")
+        for r in out["reads"]:
+            md = r["median_s"]
+            mt = md["mount"]
+            cells = [r["what"], ms(mt), ms(md["disk"]), "%.2f" % (mt / md["disk"])]
+            cells += [ms(md["aws"]), "%.0fx" % (md["aws"] / mt)] if "aws" in md else ["", ""]
+            cells += ["%s (%.0fx)" % (ms(md["sinfo"]), md["sinfo"] / mt)] if "sinfo" in md \
+                else [""]
+            cells += ["%s (%.0fx)" % (ms(md["scontrol"]), md["scontrol"] / mt)] \
+                if "scontrol" in md else [""]
+            add("| " + " | ".join(cells) + " |")
+        add("")
+        add("Repetitions per row: %s" % "; ".join(
+            "%s: %s" % (r["what"], ", ".join("%s %d" % kv for kv in r["n"].items()))
+            for r in out["reads"]))
+        if not out.get("reads_boot"):
+            add("No booted cluster in this run (--quick or not root): no sinfo/scontrol column.")
+        add("")
+    if "scale" in out:
+        add("Scale (local cloud boot=off, seeded; 100 nodes a cluster)")
+        add("")
+        add("| clusters | nodes | tree entries | ls -lR whole mount | RSS (peak) |"
+            " AWS requests / refresh | of which |")
+        add("|---|---|---|---|---|---|---|")
+        for r in out["scale"]:
+            if "error" in r:
+                add("| %d | %d | %s |" % (r["clusters"], r["nodes"], r["error"]))
+                continue
+            per = r["requests_per_pass"]
+            add("| %d | %d | %d | %s | %.1f MiB (%.1f) | %s | %s |" % (
+                r["clusters"], r["nodes"], r["entries"], ms(r["ls_lR_s"]), r["rss_mib"],
+                r["hwm_mib"], r["requests_per_pass_total"],
+                ", ".join("%s %g" % (k.split(":")[1], v) for k, v in per.items())))
+        add("")
+        add("Requests are counted by the local cloud over %s of refreshes; EC2 pages a pass: "
+            "instances/1000 rounded up." % ", ".join("%.0f" % r.get("passes", 0)
+                                                    for r in out["scale"]))
+        add("")
+    commits = []
+    if "commit" in out:
+        commits.append(("small (1 cluster)", out["commit"]))
+    for r in out.get("scale", []):
+        if "commit" in r:
+            commits.append(("%d clusters x 100 nodes" % r["clusters"], r["commit"]))
+    if commits:
+        add("Config commit (new cluster; median)")
+        add("")
+        add("| mount holds | close() returns after | validate | cloud checks | durable write |"
+            " rest (events, snapshot) |")
+        add("|---|---|---|---|---|---|")
+        for label, cm in commits:
+            if "validate_s" in cm:
+                rest = cm["wall_s"] - cm["validate_s"] - cm["cloud_checks_s"] - cm["write_s"]
+                add("| %s | %s | %s | %s | %s | %s |" % (
+                    label, ms(cm["wall_s"]), ms(cm["validate_s"]), ms(cm["cloud_checks_s"]),
+                    ms(cm["write_s"]), ms(rest)))
+            else:
+                add("| %s | %s | (no split: this binary does not report it) | | | |" % (
+                    label, ms(cm["wall_s"])))
+        add("")
+    if "freshness_changing" in out or "freshness_stable" in out:
+        add("Freshness (instance terminated in the cloud -> ec2_state shows it)")
+        add("")
+        for f in out.get("freshness_stable", []):
+            add("- %s cluster (%s): %s" % (f["cluster"], f.get("status_before"),
+                                           "%.2f s" % f["seconds"] if f.get("seconds")
+                                           else f.get("error", "not seen")))
+        f = out.get("freshness_changing")
+        if f:
+            add("- changing cluster (%s, boot off): median %s, max %s over %d" % (
+                f["status"], "%.2f s" % f["median_s"] if f["median_s"] else "-",
+                "%.2f s" % f["max_s"] if f["max_s"] else "-", f["n"]))
+        add("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default="reads,scale,freshness,commit")
+    ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
+    ap.add_argument("--bin", default=os.environ.get("PCLUSTERFS_BIN",
+                                                     os.path.join(ROOT, "pclusterfs")))
+    ap.add_argument("--refresh", type=int, default=None, help="refresh= of the reads mount")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "latest"))
+    ap.add_argument("--sizes", default="1,10,100", help="clusters of the scale part")
+    ap.add_argument("--pass-timeout", type=float, default=120,
+                    help="longest wait for refresh passes at scale")
+    args = ap.parse_args()
+    fixture_mount.BIN = os.path.abspath(args.bin)
+    parts = args.parts.split(",")
+    work = tempfile.mkdtemp(prefix="pcfs-bench-")
+    out = {"when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "binary": fixture_mount.BIN, "quick": args.quick, "parts": parts}
+    t0 = now()
+    try:
+        for p in parts:
+            t = now()
+            print("== %s" % p, flush=True)
+            {"reads": part_reads, "scale": part_scale, "freshness": part_freshness,
+             "commit": part_commit}[p](args, work, out)
+            out.setdefault("seconds", {})[p] = round(now() - t, 1)
+    finally:
+        out["total_seconds"] = round(now() - t0, 1)
+        text = render(out)
+        print()
+        print(text)
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
+        with open(args.out + ".json", "w") as f:
+            json.dump(out, f, indent=1, sort_keys=True)
+        with open(args.out + ".md", "w") as f:
+            f.write(text + "\n")
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

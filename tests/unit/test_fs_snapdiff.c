@@ -1,0 +1,127 @@
+/* Unit tests of snapdiff (fs/snapdiff.c) and of the mtimes snapshots carry
+ * over (fs/snapshot.c): what a swap must invalidate in the kernel's cache,
+ * and nothing that did not change, so a big tree stays cached. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/observed.h"
+#include "fs/snapdiff.h"
+#include "fs/snapshot.h"
+#include "fs/store.h"
+#include "tests/unit/check.h"
+
+struct seen {
+    char paths[64][128];
+    size_t n;
+};
+
+static void collect(const char *path, void *arg)
+{
+    struct seen *s = arg;
+    if (s->n < 64)
+        snprintf(s->paths[s->n++], sizeof(s->paths[0]), "%s", path);
+}
+
+static bool has(const struct seen *s, const char *path)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->paths[i], path) == 0)
+            return true;
+    return false;
+}
+
+/* An observation at time t of cluster "a" with nodes head and c-1. */
+static struct observed_state *observe(time_t t, const char *c1_state)
+{
+    struct observed_state *obs = observed_new_empty(t);
+    obs->n = 1;
+    obs->clusters = calloc(1, sizeof(*obs->clusters));
+    obs->clusters[0].name = strdup("a");
+    obs->clusters[0].n_nodes = 2;
+    obs->clusters[0].nodes = calloc(2, sizeof(struct observed_node));
+    const char *names[] = {"c-1", "head"}, *states[] = {c1_state, "running"};
+    for (int i = 0; i < 2; i++) {
+        struct observed_node *n = &obs->clusters[0].nodes[i];
+        n->name = strdup(names[i]);
+        n->instance_id = strdup(i ? "i-0head" : "i-0c1");
+        n->ec2_state = strdup(states[i]);
+    }
+    return obs;
+}
+
+static struct snapshot *build(struct store *st, const struct observed_state *obs,
+                              const struct snapshot *prev)
+{
+    struct desired_state *ds = NULL;
+    char err[128];
+    CHECK_INT(st->ops->load(st->impl, &ds, err, sizeof(err)), 0);
+    struct snapshot_inputs in = {.mount_region = "eu-west-1", .prev = prev};
+    return snapshot_build(ds, obs, &in);
+}
+
+static void unchanged_files_keep_their_mtime(void)
+{
+    struct store st;
+    char err[128];
+    CHECK_INT(store_mem_open(&st), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "a", 1, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "b", 1, err, sizeof(err)), 0);
+    struct observed_state *o1 = observe(100, "running"), *o2 = observe(110, "running"),
+                          *o3 = observe(120, "shutting-down");
+    struct snapshot *s1 = build(&st, o1, NULL);
+    struct snapshot *s2 = build(&st, o2, s1);
+    const struct snap_node *h2 = snap_cluster_find_node(snapshot_find(s2, "a"), "head");
+    CHECK_INT(snap_node_find_file(h2, "ec2_state")->mtime, 100); /* same bytes */
+    CHECK_INT(h2->mtime, 100);
+
+    struct seen d = {0};
+    snapdiff(s1, s2, collect, &d);
+    CHECK(has(&d, "/"));
+    CHECK(has(&d, "/a/nodes")); /* the observation's time */
+    CHECK(has(&d, "/a/status.json"));
+    CHECK(!has(&d, "/a/nodes/head"));
+    CHECK(!has(&d, "/a/nodes/head/ec2_state"));
+    CHECK(!has(&d, "/a/status"));
+
+    /* c-1 leaves: its state file and its node's files differ; head does not. */
+    struct snapshot *s3 = build(&st, o3, s2);
+    struct seen d3 = {0};
+    snapdiff(s2, s3, collect, &d3);
+    CHECK(has(&d3, "/a/nodes/c-1"));
+    CHECK(has(&d3, "/a/nodes/c-1/ec2_state"));
+    CHECK(has(&d3, "/a/nodes/c-1/node.json"));
+    CHECK(!has(&d3, "/a/nodes/c-1/instance_id"));
+    CHECK(!has(&d3, "/a/nodes/head/ec2_state"));
+    CHECK_INT(snap_node_find_file(snap_cluster_find_node(snapshot_find(s3, "a"), "c-1"),
+                                  "ec2_state")->mtime, 120);
+
+    /* A cluster that goes: everything under it. A config: its size. */
+    struct blob *cfg = blob_from_str("[cluster default]\n");
+    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 130, err, sizeof(err)), 0);
+    CHECK_INT(st.ops->remove_cluster(st.impl, "b", err, sizeof(err)), 0);
+    struct snapshot *s4 = build(&st, o3, s3);
+    struct seen d4 = {0};
+    snapdiff(s3, s4, collect, &d4);
+    CHECK(has(&d4, "/a/config"));
+    CHECK(has(&d4, "/a/status"));
+    CHECK(has(&d4, "/b"));
+    CHECK(has(&d4, "/b/config"));
+    CHECK(has(&d4, "/b/hooks/pre"));
+    CHECK(!has(&d4, "/a/nodes/head/ec2_state"));
+
+    blob_unref(cfg);
+    snapshot_unref(s1);
+    snapshot_unref(s2);
+    snapshot_unref(s3);
+    snapshot_unref(s4);
+    observed_free(o1);
+    observed_free(o2);
+    observed_free(o3);
+    st.ops->destroy(st.impl);
+}
+
+int main(void)
+{
+    RUN(unchanged_files_keep_their_mtime);
+    return check_finish();
+}
