@@ -170,7 +170,7 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
     clear_last_error(fs, cluster);
     /* Where the time went, for users wondering why close() took long. */
     events_append(&fs->store, cluster, "info",
-                  "config committed (%zu bytes, generation %d; validate %.1f ms, cloud checks "
+                  "config committed (%zu bytes, generation %d; validate %.2f ms, cloud checks "
                   "%.1f ms, write %.1f ms)",
                   len, c->desired->generation + 1, validate_ms, cloud_ms, write_ms);
     for (size_t i = 0; i < cfg->n_warnings; i++)

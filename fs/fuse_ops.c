@@ -16,7 +16,7 @@
  * invalidates what changed (snapdiff), and commits swap before they return,
  * so this only bounds what nothing invalidates; being positive lets `ls -l`
  * and `stat` of big trees be answered from the kernel's cache. */
-#define CACHE_SECONDS 1.0
+#define CACHE_SECONDS 30.0
 
 #define SCRATCH_MAX_BYTES HOOK_MAX_BYTES
 
@@ -188,6 +188,24 @@ static void fill_name(void *arg, const char *name, bool pending)
     (void)pending;
     struct fill_ctx *f = arg;
     f->filler(f->buf, name, NULL, 0, 0);
+}
+
+/* Directory listings may stay in the kernel's cache too: a listing changes
+ * through this mount's own operations (which the kernel sees) or at a swap,
+ * which invalidates every directory whose entries may have changed. */
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+    struct pcfs *fs = ctx();
+    struct snapshot *snap;
+    struct tree_entry e;
+    int rc = lookup(fs, path, &snap, &e);
+    if (rc)
+        return rc;
+    rc = is_dir(e.kind) ? 0 : -ENOTDIR;
+    lookup_done(fs, snap, &e);
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    return rc;
 }
 
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
@@ -917,6 +935,7 @@ const struct fuse_operations pcfs_fuse_ops = {
     .init = op_init,
     .destroy = op_destroy,
     .getattr = op_getattr,
+    .opendir = op_opendir,
     .readdir = op_readdir,
     .mkdir = op_mkdir,
     .rmdir = op_rmdir,
