@@ -258,9 +258,11 @@ def part_freshness_boot(args, lc, c):
     node = "compute-st-t2micro-2"
     old = None
     for label in ("stable", "changing"):
+        # changing: the replacement is up but not yet in Slurm (*_IN_PROGRESS)
         if old and not wait_for(lambda: node_file(c, node, "instance_id") not in (None, "", old)
-                                and node_file(c, node, "ec2_state") in ("pending", "running"),
-                                120, 0.1):
+                                and node_file(c, node, "ec2_state") in ("pending", "running")
+                                and (status(c) or "").endswith("_IN_PROGRESS"),
+                                120, 0.05):
             res.append({"cluster": label, "error": "no replacement launched"})
             continue
         iid = node_file(c, node, "instance_id")
@@ -681,6 +683,9 @@ def main():
     ap.add_argument("--refresh", type=int, default=None, help="refresh= of the reads mount")
     ap.add_argument("--out", default=os.path.join(RESULTS, "latest"))
     ap.add_argument("--sizes", default="1,10,100", help="clusters of the scale part")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other parts' results of the last run (--out) and replace "
+                    "only the parts run now")
     ap.add_argument("--pass-timeout", type=float, default=120,
                     help="longest wait for refresh passes at scale")
     args = ap.parse_args()
@@ -689,6 +694,18 @@ def main():
     work = tempfile.mkdtemp(prefix="pcfs-bench-")
     out = {"when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "binary": fixture_mount.BIN, "quick": args.quick, "parts": parts}
+    if args.merge and os.path.exists(args.out + ".json"):
+        with open(args.out + ".json") as f:
+            last = json.load(f)
+        keys = {"reads": ("reads", "reads_boot", "freshness_stable", "create_complete_seconds"),
+                "scale": ("scale",), "freshness": ("freshness_changing",),
+                "commit": ("commit",)}
+        for p, ks in keys.items():
+            if p not in parts:
+                for k in ks:
+                    if k in last:
+                        out[k] = last[k]
+        out["merged_from"] = last.get("when")
     t0 = now()
     try:
         for p in parts:
