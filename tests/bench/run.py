@@ -249,22 +249,20 @@ def part_reads(args, work, out):
 
 
 def part_freshness_boot(args, lc, c):
-    """On the CREATE_COMPLETE cluster (refresh at its stable period):
+    """On the CREATE_COMPLETE cluster (refresh at its stable period, 10 s):
     terminate a compute node in the cloud, time until its ec2_state shows
-    it. The cluster is changing then (the node is being replaced, status
-    *_IN_PROGRESS): terminate the replacement too and time that."""
+    it; wait until its replacement has made the cluster complete again;
+    repeat. (Nodes boot here in about 3 s, faster than the busy period, so
+    the changing case is measured with boot off: part freshness.)"""
     ec2 = lc.client("ec2")
     res = []
     node = "compute-st-t2micro-2"
     old = None
-    for label in ("stable", "changing"):
-        # changing: the replacement is up but not yet in Slurm (*_IN_PROGRESS)
+    for i in range(2 if args.quick else 3):
         if old and not wait_for(lambda: node_file(c, node, "instance_id") not in (None, "", old)
-                                and node_file(c, node, "ec2_state") in ("pending", "running")
-                                and (status(c) or "").endswith("_IN_PROGRESS"),
-                                120, 0.05):
-            res.append({"cluster": label, "error": "no replacement launched"})
-            continue
+                                and status(c) == "CREATE_COMPLETE", 120, 0.1):
+            res.append({"cluster": "stable", "error": "no replacement completed"})
+            break
         iid = node_file(c, node, "instance_id")
         st = status(c)
         t0 = now()
@@ -272,7 +270,7 @@ def part_freshness_boot(args, lc, c):
         ok = wait_for(lambda: node_file(c, node, "instance_id") != iid or
                       node_file(c, node, "ec2_state") in ("shutting-down", "terminated", "none"),
                       60, 0.02)
-        res.append({"cluster": label, "status_before": st, "seconds": now() - t0 if ok else None})
+        res.append({"cluster": "stable", "status_before": st, "seconds": now() - t0 if ok else None})
         old = iid
     return res
 
