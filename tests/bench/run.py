@@ -585,6 +585,10 @@ def render(out):
     lines = []
     add = lines.append
     add("pclusterfs benchmarks, %s (%s)" % (out["when"], out["binary"]))
+    if len(set(out.get("part_when", {}).values())) > 1:
+        add("")
+        add("Parts and the runs they come from: %s." % ", ".join(
+            "%s %s" % kv for kv in sorted(out["part_when"].items())))
     add("")
     if "reads" in out:
         add("Reading state (median wall time, fork/exec included; ratio = baseline / mount)")
@@ -703,7 +707,11 @@ def main():
                 for k in ks:
                     if k in last:
                         out[k] = last[k]
-        out["merged_from"] = last.get("when")
+                if any(k in last for k in ks):
+                    out.setdefault("part_when", {})[p] = \
+                        last.get("part_when", {}).get(p, last.get("when"))
+    for p in parts:
+        out.setdefault("part_when", {})[p] = out["when"]
     t0 = now()
     try:
         for p in parts:
