@@ -19,14 +19,23 @@
 
 struct controller {
     struct controller_deps deps;
-    pthread_mutex_t pass_lock; /* one pass at a time */
+    /* pass_lock: one controller pass at a time (the controller thread's, or
+     * a memory mount's deletions). publish_lock: one snapshot swap at a
+     * time, held only to load the desired state and publish, so a commit
+     * never waits for a pass's network calls. */
+    pthread_mutex_t pass_lock;
+    pthread_mutex_t publish_lock;
+    unsigned long commits_published; /* bumped by each controller_pass (publish_lock) */
     pthread_mutex_t wake_lock;
     pthread_cond_t wake_cond;
     bool woken;
     bool stopping;
     bool started;
     pthread_t thread;
-    struct observed_state *last_seen; /* the last good observation (pass_lock) */
+    /* The last good observation as published, never changed once it is
+     * (publish_lock); and why the latest observation failed, "" if not. */
+    struct observed_state *last_seen;
+    char observe_error[1024];
     struct cloud cloud;               /* used under pass_lock by the controller thread */
     struct lease lease;
     struct objcache *objects;         /* reports and keys across passes (pass_lock) */
@@ -49,6 +58,7 @@ struct controller *controller_new(const struct controller_deps *deps)
         return NULL;
     }
     pthread_mutex_init(&ctl->pass_lock, NULL);
+    pthread_mutex_init(&ctl->publish_lock, NULL);
     pthread_mutex_init(&ctl->wake_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -85,7 +95,9 @@ static void terminate_instances(struct controller *ctl, const struct observed_cl
 }
 
 /* Moves deletions on: instances first, then the cluster's objects once no
- * instance is left. Returns how many clusters it removed from the store. */
+ * instance is left. obs must be a fresh observation: on an old one a
+ * cluster's state could go while instances it names still run. Returns how
+ * many clusters it removed from the store. */
 static int advance_deletions(struct controller *ctl, const struct desired_state *ds,
                              const struct observed_state *obs)
 {
@@ -93,7 +105,7 @@ static int advance_deletions(struct controller *ctl, const struct desired_state 
     char err[256];
     for (size_t i = 0; i < ds->n; i++) {
         const struct desired_cluster *dc = &ds->clusters[i];
-        if (!dc->deleting || obs->stale)
+        if (!dc->deleting)
             continue; /* not knowing what runs, keep the state that names it */
         const struct observed_cluster *oc = observed_find(obs, dc->name);
         if (oc && oc->n_instances) {
@@ -132,10 +144,13 @@ static size_t regions_of(const struct controller *ctl, const struct desired_stat
 
 #define MAX_REGIONS 32
 
-/* Observes the cloud; on failure the last good observation, marked stale. */
-static struct observed_state *observe(struct controller *ctl, const struct desired_state *ds)
+/* Observes the cloud into a new observation the caller owns; on failure
+ * the last published one (not to be changed), with err saying why. */
+static struct observed_state *observe(struct controller *ctl, const struct desired_state *ds,
+                                      bool *failed, char *err, size_t errlen)
 {
     time_t now = time(NULL);
+    *failed = false;
     if (!ctl->deps.creds)
         return observed_new_empty(now);
     char regions[MAX_REGIONS][64];
@@ -144,20 +159,11 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
     for (size_t i = 0; i < n; i++)
         names[i] = regions[i];
     struct observed_state *seen = NULL;
-    char err[1024];
-    if (observe_ec2(&ctl->cloud, names, n, now, &seen, err, sizeof(err)) == 0) {
-        observed_free(ctl->last_seen);
-        ctl->last_seen = seen;
+    if (observe_ec2(&ctl->cloud, names, n, now, &seen, err, errlen) == 0)
         return seen;
-    }
-    if (!ctl->last_seen)
-        ctl->last_seen = observed_new_empty(now);
-    if (ctl->last_seen) {
-        ctl->last_seen->stale = true;
-        free(ctl->last_seen->stale_reason);
-        ctl->last_seen->stale_reason = strdup(err);
-    }
-    return ctl->last_seen;
+    *failed = true;
+    /* Only this thread replaces last_seen, so reading it needs no lock. */
+    return ctl->last_seen ? ctl->last_seen : observed_new_empty(now);
 }
 
 /* Loads the desired state; when the bucket cannot be read, the last known
@@ -214,14 +220,25 @@ static int publish(struct controller *ctl, struct desired_state *ds,
     return 0;
 }
 
+/* The stale reason to publish: the bucket's, else the observation's. */
+static const char *stale_reason_of(const struct controller *ctl, const char *bucket_stale)
+{
+    return bucket_stale ? bucket_stale : ctl->observe_error[0] ? ctl->observe_error : NULL;
+}
+
 int controller_pass(struct controller *ctl, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&ctl->pass_lock);
+    /* With no cloud (-o memory) a deletion has nothing to wait for; the
+     * pass lock keeps it from racing the controller thread's, and costs
+     * nothing there (no network). */
+    bool memory = !ctl->deps.creds;
+    if (memory)
+        pthread_mutex_lock(&ctl->pass_lock);
+    pthread_mutex_lock(&ctl->publish_lock);
     const char *stale = NULL;
     struct desired_state *ds = load_desired(ctl, err, errlen, &stale);
     int rc = ds ? 0 : -ENOMEM;
-    /* With no cloud (-o memory) a deletion has nothing to wait for. */
-    if (rc == 0 && !ctl->deps.creds && !stale) {
+    if (rc == 0 && memory && !stale) {
         struct observed_state none = {0};
         if (advance_deletions(ctl, ds, &none) > 0) {
             desired_state_free(ds);
@@ -231,10 +248,39 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
     }
     if (rc == 0) {
         struct observed_state none = {.observed_at = time(NULL)};
-        rc = publish(ctl, ds, ctl->last_seen ? ctl->last_seen : &none, stale, NULL, err,
-                     errlen);
+        rc = publish(ctl, ds, ctl->last_seen ? ctl->last_seen : &none,
+                     stale_reason_of(ctl, stale), NULL, err, errlen);
+        ctl->commits_published++;
     }
-    pthread_mutex_unlock(&ctl->pass_lock);
+    pthread_mutex_unlock(&ctl->publish_lock);
+    if (memory)
+        pthread_mutex_unlock(&ctl->pass_lock);
+    return rc;
+}
+
+/* The end of a pass: makes obs the published observation and swaps in the
+ * snapshot. A commit published since the pass loaded ds makes ds old: it
+ * is loaded again (an unchanged listing costs one LIST). */
+static int finish_pass(struct controller *ctl, struct desired_state *ds,
+                       struct observed_state *obs, const char *observe_error,
+                       unsigned long commits_seen, const char *stale, bool *busy, char *err,
+                       size_t errlen)
+{
+    pthread_mutex_lock(&ctl->publish_lock);
+    if (obs != ctl->last_seen) {
+        observed_free(ctl->last_seen);
+        ctl->last_seen = obs;
+    }
+    snprintf(ctl->observe_error, sizeof(ctl->observe_error), "%s", observe_error);
+    int rc = 0;
+    if (ctl->commits_published != commits_seen) {
+        desired_state_free(ds);
+        ds = load_desired(ctl, err, errlen, &stale);
+        rc = ds ? 0 : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = publish(ctl, ds, obs, stale_reason_of(ctl, stale), busy, err, errlen);
+    pthread_mutex_unlock(&ctl->publish_lock);
     return rc;
 }
 
@@ -244,11 +290,21 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
 static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errlen)
 {
     pthread_mutex_lock(&ctl->pass_lock);
+    pthread_mutex_lock(&ctl->publish_lock);
+    unsigned long commits_seen = ctl->commits_published;
+    pthread_mutex_unlock(&ctl->publish_lock);
     const char *stale = NULL;
     struct desired_state *ds = load_desired(ctl, err, errlen, &stale);
-    struct observed_state *obs = ds ? observe(ctl, ds) : NULL;
+    bool observe_failed = false;
+    char observe_error[1024] = "";
+    struct observed_state *obs =
+        ds ? observe(ctl, ds, &observe_failed, observe_error, sizeof(observe_error)) : NULL;
+    if (!observe_failed)
+        observe_error[0] = '\0';
     int rc = obs ? 0 : -ENOMEM;
-    if (rc == 0 && ctl->deps.creds && !stale && !obs->stale) {
+    /* A failed observation is the published one: it is not to be changed,
+     * and acting on it would act on an old view. */
+    if (rc == 0 && ctl->deps.creds && !stale && !observe_failed) {
         time_t now = time(NULL);
         int lease_seconds = ctl->deps.refresh_seconds * 3 > 30 ? ctl->deps.refresh_seconds * 3 : 30;
         bool leader = lease_hold(&ctl->lease, &ctl->cloud, lease_seconds, now);
@@ -277,12 +333,13 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
         ds = load_desired(ctl, err, errlen, &stale);
         rc = ds ? 0 : -ENOMEM;
     }
-    if (rc == 0)
-        rc = publish(ctl, ds, obs, stale, busy, err, errlen);
-    else
+    if (rc == 0) {
+        rc = finish_pass(ctl, ds, obs, observe_error, commits_seen, stale, busy, err, errlen);
+    } else {
         desired_state_free(ds);
-    if (obs && obs != ctl->last_seen)
-        observed_free(obs);
+        if (obs && obs != ctl->last_seen)
+            observed_free(obs);
+    }
     pthread_mutex_unlock(&ctl->pass_lock);
     return rc;
 }
@@ -350,5 +407,6 @@ void controller_free(struct controller *ctl)
     pthread_cond_destroy(&ctl->wake_cond);
     pthread_mutex_destroy(&ctl->wake_lock);
     pthread_mutex_destroy(&ctl->pass_lock);
+    pthread_mutex_destroy(&ctl->publish_lock);
     free(ctl);
 }

@@ -238,3 +238,28 @@ def test_slurmrestd_stopped_shows_slurm_stale_and_recovers(tmp_path, localcloud_
         assert wait_for(lambda: not c.exists(), timeout=90)
     finally:
         assert m.stop() == 0, m.log_text()
+
+
+def test_a_commit_does_not_wait_for_a_slow_refresh(mounted, lc):
+    """Observation (DescribeInstances) takes 5 s a call, so a refresh pass is
+    always in flight; a commit still returns in its own time and shows at once."""
+    m, c = mounted, mounted / "quick"
+    lc.fault("DescribeInstances:latency=5000")
+    time.sleep(1.5)            # a pass is now waiting on its 5 s call
+    took = []
+    for name in ("quick", "quick2"):
+        c = m / name
+        t0 = time.monotonic()
+        c.mkdir()
+        (c / "config").write_text(config(lc, 1))
+        took.append(time.monotonic() - t0)
+        assert (c / "status").read_text() == "CREATE_IN_PROGRESS\n"
+        assert status_json(c)["generation"] == 1, status_json(c)
+    print("\nmkdir + config commit during 5 s refreshes: %s s"
+          % ", ".join("%.2f" % t for t in took))
+    assert max(took) < 3.0, took
+    lc.clear_faults()
+    for name in ("quick", "quick2"):
+        os.rmdir(m / name)
+    assert wait_for(lambda: not (m / "quick").exists() and not (m / "quick2").exists(),
+                    timeout=60)
