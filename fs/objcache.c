@@ -1,5 +1,7 @@
 #include "fs/objcache.h"
 
+#include "fs/fetch_many.h"
+
 #include <errno.h>
 #include <search.h>
 #include <stdlib.h>
@@ -115,6 +117,35 @@ int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const c
      * since the listing, the next listing names that newer ETag. */
     keep(oc, key, got, *out);
     return 0;
+}
+
+/* Enough to hide S3's round trip; few enough not to look like a storm. */
+#define PREFETCH_WORKERS 8
+
+void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const *keys,
+                       const char *const *etags, size_t n)
+{
+    struct fetch_item *items = calloc(n ? n : 1, sizeof(*items));
+    if (!items)
+        return;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct kept *e = find(oc, keys[i]);
+        if (!e || !etags[i] || strcmp(e->etag, etags[i]) != 0)
+            items[m++].key = keys[i];
+    }
+    if (m > 1) { /* one alone is objcache_get's job */
+        fetch_many(cl, items, m, PREFETCH_WORKERS);
+        for (size_t i = 0; i < m; i++) {
+            oc->fetched++;
+            struct blob *b = items[i].rc == 0 ? blob_new(items[i].data, items[i].len) : NULL;
+            if (b)
+                keep(oc, items[i].key, items[i].etag, b);
+            blob_unref(b);
+            free(items[i].data);
+        }
+    }
+    free(items);
 }
 
 void objcache_sweep(struct objcache *oc)

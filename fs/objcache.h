@@ -22,6 +22,12 @@ void objcache_free(struct objcache *oc);
 int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
                  struct blob **out, char *err, size_t errlen);
 
+/* Fetches, several at a time, the keys[i] (listed with etags[i]) not kept
+ * under that ETag yet, so the objcache_get calls that follow find them.
+ * What fails to come is left to objcache_get. */
+void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const *keys,
+                       const char *const *etags, size_t n);
+
 /* Forgets every object no objcache_get asked for since the last sweep
  * (nodes and clusters that are gone). */
 void objcache_sweep(struct objcache *oc);

@@ -605,11 +605,42 @@ static void add_reported_nodes(struct observed_state *obs, const struct desired_
     *ocp = oc;
 }
 
+/* Brings the listed reports and keys that changed into the object cache,
+ * several GETs at a time, before the clusters are gone through in order. */
+static void prefetch_objects(struct reconcile_ctx *rc, const struct desired_state *ds)
+{
+    if (!rc->objects)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        n += ds->clusters[i].n_objects;
+    char **keys = calloc(n ? n : 1, sizeof(*keys));
+    const char **etags = calloc(n ? n : 1, sizeof(*etags));
+    size_t k = 0;
+    for (size_t i = 0; keys && etags && i < ds->n; i++) {
+        const struct desired_cluster *dc = &ds->clusters[i];
+        if (!dc->config || dc->deleting)
+            continue;
+        for (size_t j = 0; j < dc->n_objects; j++) {
+            if (!(keys[k] = key_of(dc->name, "%s", dc->objects[j].rest)))
+                continue;
+            etags[k++] = dc->objects[j].etag;
+        }
+    }
+    if (keys && etags)
+        objcache_prefetch(rc->objects, rc->cloud, (const char *const *)keys, etags, k);
+    for (size_t i = 0; keys && i < k; i++)
+        free(keys[i]);
+    free(keys);
+    free(etags);
+}
+
 void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
                struct observed_state *obs)
 {
     if (obs->stale)
         return; /* acting on an old picture could launch twice */
+    prefetch_objects(rc, ds);
     for (size_t i = 0; i < ds->n; i++) {
         const struct desired_cluster *dc = &ds->clusters[i];
         if (!dc->config || dc->deleting)
