@@ -605,7 +605,7 @@ static void add_reported_nodes(struct observed_state *obs, const struct desired_
     *ocp = oc;
 }
 
-/* Brings the listed reports and keys that changed into the object cache,
+/* Brings the listed reports that changed into the object cache,
  * several GETs at a time, before the clusters are gone through in order. */
 static void prefetch_objects(struct reconcile_ctx *rc, const struct desired_state *ds)
 {
@@ -622,6 +622,11 @@ static void prefetch_objects(struct reconcile_ctx *rc, const struct desired_stat
         if (!dc->config || dc->deleting)
             continue;
         for (size_t j = 0; j < dc->n_objects; j++) {
+            /* Only reports: read_report asks for every one. A JWT key is
+             * read only once Slurm is up; fetched before, it would be
+             * swept unasked and fetched again every pass. */
+            if (strncmp(dc->objects[j].rest, "reports/", 8) != 0)
+                continue;
             if (!(keys[k] = key_of(dc->name, "%s", dc->objects[j].rest)))
                 continue;
             etags[k++] = dc->objects[j].etag;
