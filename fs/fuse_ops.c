@@ -108,7 +108,7 @@ static void fill_entry(struct pcfs *fs, struct snapshot *snap, const struct tree
     const struct snap_cluster *c = e->cluster;
     switch (e->kind) {
     case T_ROOT:
-        fill_dir(fs, st, snap->observed_at);
+        fill_dir(fs, st, snap->root_mtime);
         break;
     case T_CLUSTER:
     case T_HOOKS:
@@ -116,7 +116,7 @@ static void fill_entry(struct pcfs *fs, struct snapshot *snap, const struct tree
         fill_dir(fs, st, c->desired->updated_at);
         break;
     case T_NODES:
-        fill_dir(fs, st, snap->observed_at);
+        fill_dir(fs, st, c->nodes_mtime);
         break;
     case T_NODE:
         fill_dir(fs, st, e->node->mtime);

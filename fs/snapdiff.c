@@ -98,7 +98,8 @@ static void diff_cluster(struct walk *w, const struct snap_cluster *a,
     if (whole || file_differs(&a->events, &b->events))
         emit(w, here, "events");
     size_t nodes = push(w, here, "nodes");
-    emit(w, nodes, NULL); /* its mtime is the observation's */
+    if (whole || a->nodes_mtime != b->nodes_mtime)
+        emit(w, nodes, NULL);
     size_t i = 0, k = 0, na = a ? a->n_nodes : 0, nb = b ? b->n_nodes : 0;
     while (i < na || k < nb) {
         int c = i == na ? 1 : k == nb ? -1 : strcmp(a->nodes[i].name, b->nodes[k].name);
@@ -119,7 +120,8 @@ size_t snapdiff(const struct snapshot *old, const struct snapshot *next, snapdif
                 void *arg)
 {
     struct walk w = {.fn = fn, .arg = arg};
-    emit(&w, 0, NULL); /* the root's mtime is the observation's */
+    if (!old || !next || old->root_mtime != next->root_mtime)
+        emit(&w, 0, NULL);
     size_t i = 0, k = 0, na = old ? old->n : 0, nb = next ? next->n : 0;
     while (i < na || k < nb) {
         int c = i == na ? 1

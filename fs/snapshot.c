@@ -106,6 +106,12 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
             keep_node_mtimes(&c->nodes[i], prev_c);
         }
     }
+    /* A directory's time moves only when its names do, so the kernel's
+     * cached listing stays good across swaps that change no name. */
+    bool same_names = prev_c && prev_c->n_nodes == c->n_nodes;
+    for (size_t i = 0; same_names && i < c->n_nodes; i++)
+        same_names = strcmp(prev_c->nodes[i].name, c->nodes[i].name) == 0;
+    c->nodes_mtime = same_names ? prev_c->nodes_mtime : obs->observed_at;
     return 0;
 }
 
@@ -130,6 +136,10 @@ struct snapshot *snapshot_build(struct desired_state *desired, const struct obse
         if (build_cluster(&s->clusters[i], &desired->clusters[i], obs, in) != 0)
             goto fail;
     }
+    bool same_names = in->prev && in->prev->n == s->n;
+    for (size_t i = 0; same_names && i < s->n; i++)
+        same_names = strcmp(in->prev->clusters[i].name, s->clusters[i].name) == 0;
+    s->root_mtime = same_names ? in->prev->root_mtime : obs->observed_at;
     return s;
 fail:
     snapshot_free(s);

@@ -37,11 +37,13 @@ struct snap_cluster {
     struct snap_file status_file, status_json, events;
     struct snap_node *nodes;               /* sorted by name */
     size_t n_nodes;
+    time_t nodes_mtime; /* when the set of node names last changed: nodes/'s mtime */
 };
 
 struct snapshot {
     atomic_int refs;
     time_t observed_at;
+    time_t root_mtime;               /* when the set of clusters last changed */
     struct desired_state *desired;   /* owned */
     struct snap_cluster *clusters;   /* sorted by name, parallel to desired */
     size_t n;

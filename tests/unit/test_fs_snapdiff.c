@@ -76,8 +76,11 @@ static void unchanged_files_keep_their_mtime(void)
 
     struct seen d = {0};
     snapdiff(s1, s2, collect, &d);
-    CHECK(has(&d, "/"));
-    CHECK(has(&d, "/a/nodes")); /* the observation's time */
+    /* Same clusters, same nodes: the directories' cached listings stay. */
+    CHECK(!has(&d, "/"));
+    CHECK(!has(&d, "/a/nodes"));
+    CHECK_INT(s2->root_mtime, 100);
+    CHECK_INT(snapshot_find(s2, "a")->nodes_mtime, 100);
     CHECK(has(&d, "/a/status.json"));
     CHECK(!has(&d, "/a/nodes/head"));
     CHECK(!has(&d, "/a/nodes/head/ec2_state"));
@@ -104,6 +107,7 @@ static void unchanged_files_keep_their_mtime(void)
     snapdiff(s3, s4, collect, &d4);
     CHECK(has(&d4, "/a/config"));
     CHECK(has(&d4, "/a/status"));
+    CHECK(has(&d4, "/"));       /* b left the listing */
     CHECK(has(&d4, "/b"));
     CHECK(has(&d4, "/b/config"));
     CHECK(has(&d4, "/b/hooks/pre"));
