@@ -11,7 +11,6 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 PYTHON  := /usr/bin/python3
-SHARED  ?= $(abspath ../shared)
 
 PKGS       := fuse3 libcurl openssl jansson inih expat
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
@@ -82,7 +81,7 @@ deps:
 
 # ---------------------------------------------------------------- tests
 FUZZ_SECONDS ?= 30
-TEST_ENV = PCFS_SHARED=$(SHARED) PCFS_ROOT=$(CURDIR)
+TEST_ENV = PCFS_ROOT=$(CURDIR)
 
 unit-rel: $(UNIT_NAMES:%=build/rel/unit/%)
 	@set -e; for t in $^; do echo "== $$t"; $(TEST_ENV) $$t; done

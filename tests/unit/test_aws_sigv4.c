@@ -1,5 +1,5 @@
-/* Runs every case of AWS's SigV4 test suite ($PCFS_SHARED/testdata/
- * aws-sigv4-test-suite) through aws_sigv4_sign in both the header form and
+/* Runs every case of AWS's SigV4 test suite (tests/data/
+ * aws-sigv4-test-suite, Apache-2.0, see its LICENSE and NOTICE) through aws_sigv4_sign in both the header form and
  * the presigned form, comparing each step (canonical request, string to
  * sign, signature) and the signed request with the files, read at run time. */
 #include <dirent.h>
@@ -205,7 +205,7 @@ static void test_suite_both_forms(void)
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 256)
-        if (e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && e->d_type == DT_DIR)   /* not LICENSE, NOTICE */
             names[n++] = aws_xstrdup(e->d_name);
     closedir(d);
     qsort(names, n, sizeof *names, name_cmp);
@@ -272,9 +272,9 @@ static void test_refuses_without_host_or_key(void)
 
 int main(void)
 {
-    const char *shared = getenv("PCFS_SHARED");
-    snprintf(suite, sizeof suite, "%s/testdata/aws-sigv4-test-suite",
-             shared ? shared : "../shared");
+    const char *root = getenv("PCFS_ROOT");
+    snprintf(suite, sizeof suite, "%s/tests/data/aws-sigv4-test-suite",
+             root ? root : ".");
     RUN(test_suite_both_forms);
     RUN(test_s3_single_encoding_and_unsigned_payload);
     RUN(test_refuses_without_host_or_key);
