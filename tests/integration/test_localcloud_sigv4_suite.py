@@ -1,5 +1,5 @@
 """The local cloud's signature check against AWS's SigV4 test suite
-(../shared/testdata/aws-sigv4-test-suite): every signed request of the suite
+(tests/data/aws-sigv4-test-suite): every signed request of the suite
 is accepted at its timestamp, and refused once its signature is altered."""
 import calendar
 import email.message
