@@ -35,6 +35,14 @@ static const char *with(const char *extra)
     return buf;
 }
 
+/* example + extra (lines from 9, in [cluster default]) + vpc_public. */
+static const char *cl(const char *extra)
+{
+    static char buf[16384];
+    snprintf(buf, sizeof(buf), "%s%s%s", example, extra, vpc_public);
+    return buf;
+}
+
 static struct cluster_config *parse_lim(const char *text, int max_instances)
 {
     struct config_limits lim = { .max_instances = max_instances };
@@ -196,14 +204,28 @@ static void test_values_set(void)
 static void test_empty_value_means_unset(void)
 {
     const char *t = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
-                    "scheduler = slurm\ncustom_ami =\nmax_queue_size =\n"
+                    "scheduler = slurm\ncustom_ami =\npre_install_args =\n"
                     "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
     struct cluster_config *cfg = ok(t);
     if (!cfg)
         return;
     CHECK_STR(cfg->custom_ami, "");
-    CHECK_INT(cfg->max_queue_size, 10);
+    CHECK_STR(cfg->pre_install_args, "");
     config_free(cfg);
+}
+
+/* v2 converted numbers and booleans with int(), float() and getboolean(),
+ * which refuse an empty text: so did v2, naming the key. */
+static void test_empty_number_refused(void)
+{
+    CHECK_STR(bad(cl("max_queue_size =\n")),
+              "config:9: max_queue_size has no value; write a number or remove the line");
+    CHECK_STR(bad(cl("spot_price =   # none\n")),
+              "config:9: spot_price has no value; write a number or remove the line");
+    CHECK_STR(bad(cl("maintain_initial_size =\n")),
+              "config:9: maintain_initial_size has no value; write true or false or remove the "
+              "line");
+    CHECK_CONTAINS(bad(vpc_with("use_public_ips =\n")), "use_public_ips has no value");
 }
 
 /* ------------------------------------------------------------ syntax */
@@ -265,8 +287,15 @@ static void test_continuation_allowed_for_json_and_lines_count(void)
                     "[cluster other]\ntags = {\"a\": \"b\",\n    \"c\": \"d\"}\n"
                     "\n"
                     "max_queue_sise = 3\n";
-    CHECK_STR(bad(t), "config:13: unknown key 'max_queue_sise' in [cluster other]; did you mean "
-                      "'max_queue_size'?");
+    struct cluster_config *c1 = ok(t);
+    if (c1) {
+        CHECK_INT(c1->n_warnings, 1);
+        if (c1->n_warnings)
+            CHECK_STR(c1->warnings[0], "config:13: unknown key 'max_queue_sise' in [cluster other]; "
+                                       "did you mean 'max_queue_size'? (ignored: [cluster other] "
+                                       "is not used by the chosen cluster)");
+        config_free(c1);
+    }
     const char *t2 = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
                      "scheduler = slurm\ntags = {\"a\": \"b\",\n    \"c\": \"d\"}\n"
                      "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
@@ -284,29 +313,27 @@ static void test_continuation_allowed_for_json_and_lines_count(void)
 static void test_long_lines(void)
 {
     char line[400], t[4096];
-    /* "pre_install_args = " is 19 bytes; 180 more make 199: accepted. */
-    memset(line, 'a', 180);
-    line[180] = '\0';
-    snprintf(t, sizeof(t), "%s%s[cluster default]\npre_install_args = %s\n", vpc_public, "", line);
-    /* Build a full valid config with that line last in [cluster default]. */
-    snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
-    struct cluster_config *cfg = ok(t);
-    if (cfg) {
-        CHECK_INT(strlen(cfg->pre_install_args), 180);
-        config_free(cfg);
-    }
-    /* 200 bytes: refused with its line number, not cut by inih. */
+    /* inih's own buffer holds 199 bytes; a longer line still parses. */
     memset(line, 'a', 181);
     line[181] = '\0';
     snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
-    CHECK_STR(bad(t), "config:9: line is 200 bytes long; a config line may hold at most 199 "
-                      "bytes (comments not counted)");
-    /* CRLF does not count. */
-    memset(line, 'a', 180);
-    line[180] = '\0';
-    snprintf(t, sizeof(t), "%spre_install_args = %s\r\n%s", example, line, vpc_public);
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_INT(strlen(cfg->pre_install_args), 181);
+        config_free(cfg);
+    }
+    /* A text pclusterfs keeps is bounded by its own buffer, said with the line. */
+    memset(line, 'a', 250);
+    line[250] = '\0';
+    snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
+    CHECK_STR(bad(t), "config:9: pre_install_args is 250 bytes long; it may hold at most 199");
+    /* CRLF and a trailing comment do not reach the value. */
+    snprintf(t, sizeof(t), "%spre_install_args = %s  # note\r\n%s", example, line + 60, vpc_public);
     cfg = ok(t);
-    config_free(cfg);
+    if (cfg) {
+        CHECK_INT(strlen(cfg->pre_install_args), 190);
+        config_free(cfg);
+    }
     /* A long comment is fine, and so is a long trailing comment. */
     memset(line, '-', 300);
     line[300] = '\0';
@@ -322,6 +349,100 @@ static void test_long_lines(void)
     /* ... and the line numbers after it stay right. */
     snprintf(t, sizeof(t), "# %s\n%s", line, example);
     CHECK_CONTAINS(bad(t), "config:7: vpc_settings = public");
+    /* A long value that is wrong is still judged whole. */
+    snprintf(t, sizeof(t), "%stags = {\"a\": \"%s\"\n%s", example, line, vpc_public);
+    CHECK_CONTAINS(bad(t), "config:9: tags = {\"a\": \"-----");
+    /* A long line that is not INI is still refused with its line. */
+    snprintf(t, sizeof(t), "%s%s\n", example, line);
+    CHECK_CONTAINS(bad(t), "config:9: '----------------------------------------...' is not a "
+                           "[section]");
+    /* A key name too long for inih is refused, not cut. */
+    snprintf(t, sizeof(t), "%s%.250s = 1\n", example, line);
+    CHECK_CONTAINS(bad(t), "config:9: line is 254 bytes long before its value");
+}
+
+/* Long lines as real configs have them, up to the 64 KiB config cap: v2's
+ * configparser had no line limit, Debian's inih has 200 bytes. */
+static void test_long_lines_at_the_cap(void)
+{
+    size_t cap = CONFIG_TEXT_MAX;
+    char *t = malloc(cap + 2);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    /* Three long lines: tags (a one-line JSON), instance_types_data
+     * continued on a long indented line, and a long tags-like value last
+     * that fills the file to exactly the cap. */
+    int n = snprintf(t, cap, "%s%s[cluster default]\n", "", "");
+    n = snprintf(t, cap, "%stags = {\"team\": \"%0300d\", \"cost\": \"x\"}\n"
+                         "instance_types_data = {\"c5.xlarge\": {\"a\": \"%0500d\",\n"
+                         "    \"b\": \"%01500d\"}}\n"
+                         "extra_json = {\"cluster\": {\"note\": \"",
+                 example, 7, 8, 9);
+    const char *tail = "\"}}\n";
+    size_t vpc_len = strlen(vpc_public), tail_len = strlen(tail);
+    size_t fill = cap - (size_t)n - tail_len - vpc_len;
+    memset(t + n, 'z', fill);
+    memcpy(t + n + fill, tail, tail_len);
+    memcpy(t + n + fill + tail_len, vpc_public, vpc_len);
+    t[cap] = '\0';
+    CHECK_INT(strlen(t), cap);
+    struct cluster_config *cfg = NULL;
+    int rc = config_parse(t, cap, NULL, &cfg, err, sizeof(err));
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        CHECK_STR(cfg->vpc_id, "vpc-0123456789abcdef0");
+        CHECK_INT(cfg->n_warnings, 3); /* tags, instance_types_data, extra_json: not implemented */
+        if (cfg->n_warnings == 3)
+            CHECK_STR(cfg->warnings[2], "config:12: extra_json is accepted but not implemented "
+                                        "yet; ignored");
+        config_free(cfg);
+    } else {
+        printf("  %s\n", err);
+    }
+    /* One byte more is over the cap. */
+    t[cap] = '\n';
+    t[cap + 1] = '\0';
+    CHECK_CONTAINS(bad_len(t, cap + 1), "a config may hold at most 65536 bytes");
+    /* The long value's own error names its line after the long lines. */
+    memcpy(t + n + fill, "\"}\n", 3);
+    CHECK_CONTAINS(bad_len(t, cap - 1), "config:12: extra_json = {\"cluster\": {\"note\": \"zzz");
+    free(t);
+}
+
+/* configparser's getboolean, which v2 used: 1/yes/true/on and 0/no/false/off,
+ * any case. */
+static void test_booleans_as_configparser(void)
+{
+    static const struct {
+        const char *word;
+        bool value;
+    } words[] = {
+        { "1", true },     { "yes", true },  { "YES", true },   { "on", true },
+        { "On", true },    { "true", true }, { "True", true },  { "TRUE", true },
+        { "0", false },    { "no", false },  { "No", false },   { "off", false },
+        { "OFF", false },  { "false", false }, { "False", false }, { "fAlSe", false },
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char t[2048];
+        snprintf(t, sizeof(t),
+                 "[global]\nsanity_check = %s\n%sinitial_queue_size = 1\n"
+                 "maintain_initial_size = %s\n%suse_public_ips = %s\n",
+                 words[i].word, example, words[i].word, vpc_public, words[i].word);
+        struct cluster_config *cfg = ok(t);
+        if (!cfg) {
+            printf("  word %s\n", words[i].word);
+            continue;
+        }
+        CHECK(cfg->maintain_initial_size == words[i].value);
+        CHECK(cfg->use_public_ips == words[i].value);
+        CHECK_INT(cfg->queues[0].resources[0].min_count, words[i].value ? 1 : 0);
+        config_free(cfg);
+    }
+    CHECK_CONTAINS(bad(cl("maintain_initial_size = y\n")),
+                   "config:9: maintain_initial_size = y: maintain_initial_size must be true or "
+                   "false (or yes/no, on/off, 1/0, in any case)");
+    CHECK_CONTAINS(bad(cl("maintain_initial_size = 2\n")), "must be true or false");
 }
 
 static void test_inline_comments_stripped_as_v2(void)
@@ -349,7 +470,7 @@ static void test_inline_comments_stripped_as_v2(void)
     config_free(cfg);
     /* A value that is only a comment is empty. */
     CHECK_CONTAINS(bad("[cluster default]\nkey_name = # none\nbase_os = alinux2\n"),
-                   "config:1: [cluster default] has no key_name");
+                   "config:1: [cluster default] has no scheduler");
 }
 
 static void test_duplicates(void)
@@ -449,8 +570,8 @@ static void test_section_syntax(void)
 
 static void test_unknown_keys(void)
 {
-    CHECK_STR(bad(with("[cluster other]\nmax_queue_sise = 5\n")),
-              "config:14: unknown key 'max_queue_sise' in [cluster other]; did you mean "
+    CHECK_STR(bad(cl("max_queue_sise = 5\n")),
+              "config:9: unknown key 'max_queue_sise' in [cluster default]; did you mean "
               "'max_queue_size'?");
     CHECK_STR(bad("[cluster default]\nvpc_id = vpc-01234567\n"),
               "config:2: key 'vpc_id' does not belong in [cluster default]; it goes in a [vpc "
@@ -458,8 +579,13 @@ static void test_unknown_keys(void)
     CHECK_CONTAINS(bad("[cluster default]\nfrobnicate = 1\n"),
                    "config:2: unknown key 'frobnicate' in [cluster default]; it is not a "
                    "ParallelCluster v2 key");
-    CHECK_CONTAINS(bad("[ebs e]\nvolume_sise = 3\n"), "config:2: unknown key 'volume_sise' in "
-                                                      "[ebs e]; did you mean 'volume_size'?");
+    {
+        char t[2048];
+        snprintf(t, sizeof(t), "%sebs_settings = e\n%s[ebs e]\nvolume_sise = 3\n", example,
+                 vpc_public);
+        CHECK_STR(bad(t), "config:15: unknown key 'volume_sise' in [ebs e]; did you mean "
+                          "'volume_size'?");
+    }
 }
 
 /* ------------------------------------------------------------ rules */
@@ -523,8 +649,8 @@ static void test_base_os_rules(void)
               "ubuntu1804, ubuntu2004");
     CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nscheduler = slurm\n"),
                    "config:1: [cluster default] has no base_os; add base_os = alinux2");
-    CHECK_CONTAINS(bad("[cluster default]\nbase_os = alinux2\n"),
-                   "config:1: [cluster default] has no key_name");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\n"),
+                   "config:1: [cluster default] has no base_os");
 }
 
 static void test_vpc_rules(void)
@@ -578,9 +704,67 @@ static void test_unused_sections_values_not_checked(void)
                                          "compute_instance_type = optimal\nvpc_settings = other\n"
                                          "[vpc other]\nvpc_id = vpc-nothex00\n"));
     config_free(cfg);
-    /* ... but their key names are. */
-    CHECK_CONTAINS(bad(with("[vpc other]\nvpc_idd = vpc-01234567\n")),
-                   "config:14: unknown key 'vpc_idd' in [vpc other]; did you mean 'vpc_id'?");
+    /* ... and their key names only warn, with the line: v2 never read them. */
+    cfg = ok(with("[vpc other]\nvpc_idd = vpc-01234567\n"));
+    if (cfg) {
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_STR(cfg->warnings[0], "config:14: unknown key 'vpc_idd' in [vpc other]; did you "
+                                        "mean 'vpc_id'? (ignored: [vpc other] is not used by the "
+                                        "chosen cluster)");
+        config_free(cfg);
+    }
+    /* The same key in the [vpc] the chosen cluster reads is an error. */
+    CHECK_CONTAINS(bad(vpc_with("vpc_idd = vpc-01234567\n")), "unknown key 'vpc_idd' in [vpc ");
+}
+
+/* Sections v2 never read (a leftover [cluster] without a name, another
+ * template, a section of a kind v2 did not have, one of another tool) are
+ * warnings naming their line; what v2 read stays strict. */
+static void test_unread_sections_warn(void)
+{
+    struct cluster_config *cfg =
+        ok(with("[cluster]\nkey_name = old\n"              /* 13-14 */
+                "[tooling]\nowner = me\n"                  /* 15-16 */
+                "[queue Bad.Name]\ncompute_type = spot\n"  /* 17-18 */
+                "[cluster old]\nfrobnicate = 1\n"          /* 19-20 */
+                "[vpc]\nvpc_id = vpc-01234567\n"));        /* 21-22 */
+    if (cfg) {
+        const char *want[] = {
+            "config:13: section [cluster] needs a name: write [cluster NAME] (ParallelCluster v2 "
+            "did not read this section, and pclusterfs ignores it)",
+            "config:15: unknown section [tooling]; ParallelCluster v2 sections are [aws], [global], "
+            "[aliases], [cluster], [vpc], [queue], [compute_resource], [scaling], [ebs], [efs], "
+            "[fsx], [raid], [dcv], [cw_log], [dashboard] (ParallelCluster v2 did not read this "
+            "section, and pclusterfs ignores it)",
+            "config:17: section name 'Bad.Name' in [queue ...] is not valid: use letters, digits, "
+            "'-' and '_', at most 30 (ParallelCluster v2 did not read this section, and "
+            "pclusterfs ignores it)",
+            "config:20: unknown key 'frobnicate' in [cluster old]; it is not a ParallelCluster v2 "
+            "key (ignored: [cluster old] is not used by the chosen cluster)",
+            "config:21: section [vpc] needs a name: write [vpc NAME] (ParallelCluster v2 did not "
+            "read this section, and pclusterfs ignores it)",
+        };
+        CHECK_INT(cfg->n_warnings, sizeof(want) / sizeof(want[0]));
+        for (size_t i = 0; i < cfg->n_warnings && i < sizeof(want) / sizeof(want[0]); i++)
+            CHECK_STR(cfg->warnings[i], want[i]);
+        config_free(cfg);
+    }
+    /* Read sections stay strict: [aws] with a name is not [aws] ... */
+    CHECK_STR(bad(with("[global]\ncluster_template = default\nfoo = 1\n")),
+              "config:15: unknown key 'foo' in [global]; it is not a ParallelCluster v2 key");
+    /* ... nor a typo in a section the cluster names. */
+    char t[4096];
+    snprintf(t, sizeof(t), "%sscaling_settings = s\n%s[scaling s]\nscaledown_idletim = 5\n", example,
+             vpc_public);
+    CHECK_STR(bad(t), "config:15: unknown key 'scaledown_idletim' in [scaling s]; did you mean "
+                      "'scaledown_idletime'?");
+    /* With no cluster to read, the misspelt section is the reason given. */
+    CHECK_STR(bad("[clustr default]\nkey_name = k\n"),
+              "config:1: unknown section [clustr default]; did you mean [cluster ...]?");
+    /* Credentials are refused in any section, read or not. */
+    CHECK_CONTAINS(bad(with("[cluster other]\naws_secret_access_key = abc\n")),
+                   "config:14: aws_secret_access_key is refused");
 }
 
 static void test_size_backstop(void)
@@ -605,7 +789,7 @@ static void test_type_rules(void)
     CHECK_CONTAINS(bad("[cluster default]\nmax_queue_size = 1.5\n"), "must be a whole number");
     CHECK_CONTAINS(bad("[cluster default]\nmax_queue_size = 99999999999999999999\n"),
                    "must be a whole number");
-    CHECK_CONTAINS(bad("[cluster default]\nmaintain_initial_size = yes\n"),
+    CHECK_CONTAINS(bad("[cluster default]\nmaintain_initial_size = ja\n"),
                    "maintain_initial_size must be true or false");
     CHECK_CONTAINS(bad("[cluster default]\nmaster_instance_type = t2micro\n"),
                    "master_instance_type must be an EC2 instance type like t2.micro");
@@ -618,7 +802,7 @@ static void test_type_rules(void)
     CHECK_CONTAINS(bad("[cluster default]\npost_install = /local/file.sh\n"), "post_install must be");
     CHECK_CONTAINS(bad("[aws]\naws_region_name = Tokyo\n"), "aws_region_name must be an AWS region");
     CHECK_CONTAINS(bad("[aws]\naws_region_name = us-east\n"), "aws_region_name must be an AWS region");
-    CHECK_CONTAINS(bad("[global]\nsanity_check = 1\n"), "sanity_check must be true or false");
+    CHECK_CONTAINS(bad("[global]\nsanity_check = 2\n"), "sanity_check must be true or false");
     CHECK_CONTAINS(bad("[global]\ncluster_template = a b\n"), "cluster_template must be a section name");
     CHECK_CONTAINS(bad("[cluster default]\ncluster_type = cheap\n"),
                    "cluster_type must be one of: ondemand spot");
@@ -682,7 +866,7 @@ static void test_cost_guard(void)
     snprintf(t, sizeof(t), "%smax_queue_size = 64\n%s", example, vpc_public);
     CHECK_STR(bad(t), "config:9: this cluster can grow to 65 instances (1 head node + "
                       "max_queue_size 64), more than this mount's max_instances of 64; lower "
-                      "max_queue_size or raise max_instances");
+                      "max_queue_size, or mount with -o max_instances=65 to allow it");
     snprintf(t, sizeof(t), "%smax_queue_size = 63\n%s", example, vpc_public);
     struct cluster_config *cfg = ok(t);
     if (cfg)
@@ -696,8 +880,8 @@ static void test_cost_guard(void)
     const char *w = with("");
     CHECK_INT(config_parse(w, strlen(w), &lim, &cfg, err, sizeof(err)), -EINVAL);
     CHECK_STR(err, "config:4: this cluster can grow to 11 instances (1 head node + max_queue_size "
-                   "10), more than this mount's max_instances of 10; lower max_queue_size or "
-                   "raise max_instances");
+                   "10), more than this mount's max_instances of 10; lower max_queue_size, or "
+                   "mount with -o max_instances=11 to allow it");
     /* NULL limits: the default 64. */
     snprintf(t, sizeof(t), "%smax_queue_size = 64\n%s", example, vpc_public);
     CHECK_INT(config_parse(t, strlen(t), NULL, &cfg, err, sizeof(err)), -EINVAL);
@@ -761,10 +945,7 @@ static void test_queue_settings(void)
     CHECK_STR(r->name, "t3micro");
     CHECK_INT(r->static_count, 2);
     CHECK_INT(cfg->max_instances_needed, 26);
-    CHECK_INT(cfg->n_warnings, 1);
-    if (cfg->n_warnings)
-        CHECK_STR(cfg->warnings[0], "config:12: compute_type = spot is accepted but not "
-                                    "implemented yet; nodes launch on demand");
+    CHECK_INT(cfg->n_warnings, 0); /* spot is implemented */
 
     char **names = NULL;
     size_t n = 0;
@@ -867,7 +1048,8 @@ static void test_queue_rules(void)
     }
     CHECK_STR(bad(t), "config:14: disable_hyperthreading is set both in [cluster default] and in "
                       "[queue spot]; set it in one place only");
-    /* One [compute_resource] used by two queues warns once for its spot_price. */
+    /* One [compute_resource] used by a spot and an on-demand queue: its
+     * spot_price is ignored (warned) only in the on-demand one. */
     snprintf(t, sizeof(t), "%s", queues_with(21, "compute_resource_settings = spot_i2"));
     q = strstr(t, "instance_type = t3.micro\n[queue ondemand]");
     if (q) {
@@ -878,10 +1060,12 @@ static void test_queue_rules(void)
     }
     struct cluster_config *shared = ok(t);
     if (shared) {
-        CHECK_INT(shared->n_warnings, 2); /* compute_type = spot, spot_price once */
-        if (shared->n_warnings == 2)
-            CHECK_STR(shared->warnings[1],
-                      "config:20: spot_price is accepted but not implemented yet; ignored");
+        CHECK_INT(shared->n_warnings, 1);
+        if (shared->n_warnings == 1)
+            CHECK_STR(shared->warnings[0],
+                      "config:20: spot_price is set but queue ondemand's compute_type is not "
+                      "spot; its nodes launch on demand and spot_price is ignored, as in v2");
+        CHECK(shared->queues[0].resources[1].spot_price == 0.5);
         CHECK_STR(shared->queues[1].resources[0].section, "spot_i2");
         config_free(shared);
     }
@@ -891,7 +1075,7 @@ static void test_queue_rules(void)
     CHECK_INT(config_parse(queues, strlen(queues), &lim, &cfg, err, sizeof(err)), -EINVAL);
     CHECK_STR(err, "config:6: this cluster can grow to 26 instances (1 head node + the max_count "
                    "of every compute resource), more than this mount's max_instances of 25; lower "
-                   "max_count or raise max_instances");
+                   "max_count, or mount with -o max_instances=26 to allow it");
 }
 
 /* ------------------------------------------------------------ templates, warnings */
@@ -944,8 +1128,6 @@ static void test_warnings(void)
         "config:10: ebs_settings is accepted but not implemented yet; ignored",
         "config:11: scaling_settings is accepted but not implemented yet; ignored",
         "config:12: master_root_volume_size is accepted but not implemented yet; ignored",
-        "config:13: cluster_type = spot is accepted but not implemented yet; nodes launch on "
-        "demand",
         "config:17: use_public_ips is accepted but not implemented yet; ignored",
     };
     CHECK_INT(cfg->n_warnings, sizeof(want) / sizeof(want[0]));
@@ -1112,6 +1294,9 @@ int main(void)
     RUN(test_continuation_refused_for_one_line_keys);
     RUN(test_continuation_allowed_for_json_and_lines_count);
     RUN(test_long_lines);
+    RUN(test_long_lines_at_the_cap);
+    RUN(test_booleans_as_configparser);
+    RUN(test_empty_number_refused);
     RUN(test_inline_comments_stripped_as_v2);
     RUN(test_duplicates);
     RUN(test_keys_case_insensitive_and_colon);
@@ -1126,6 +1311,7 @@ int main(void)
     RUN(test_base_os_rules);
     RUN(test_vpc_rules);
     RUN(test_unused_sections_values_not_checked);
+    RUN(test_unread_sections_warn);
     RUN(test_size_backstop);
     RUN(test_type_rules);
     RUN(test_queue_size_rules);
