@@ -454,6 +454,7 @@ static int fill_resource(struct ctx *c, struct config_queue *q, const struct con
     struct config_compute_resource *r = &q->resources[q->n_resources];
     copy(r->section, sizeof(r->section), s->label);
     copy(r->instance_type, sizeof(r->instance_type), it->value);
+    r->instance_type_line = it->line;
     resource_name(r->name, sizeof(r->name), it->value);
     for (size_t i = 0; i < q->n_resources; i++)
         if (strcmp(q->resources[i].instance_type, r->instance_type) == 0) {
@@ -601,6 +602,8 @@ static int fill_queue_single(struct ctx *c)
     struct config_compute_resource *r = &q->resources[0];
     copy(r->section, sizeof(r->section), "default");
     copy(r->instance_type, sizeof(r->instance_type), cfg->compute_instance_type);
+    const struct config_entry *cit = value_of(s, "compute_instance_type");
+    r->instance_type_line = cit ? cit->line : 0;
     resource_name(r->name, sizeof(r->name), r->instance_type);
     r->max_count = cfg->max_queue_size;
     r->initial_count = cfg->initial_queue_size;
