@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fs/config.h"
+#include "fs/config_spec.h"
 #include "tests/unit/check.h"
 
 static char err[1024];
@@ -1078,6 +1079,233 @@ static void test_queue_rules(void)
                    "max_count, or mount with -o max_instances=26 to allow it");
 }
 
+
+/* Every key of every section in v2.11.9's mappings (the last v2 release,
+ * cli/src/pcluster/config/mappings.py) is known where v2 had it: accepted,
+ * accepted with a warning, or, where ignoring it would change cost,
+ * security or access, refused as not implemented yet. Only credentials are
+ * refused outright. */
+static void test_every_v2_11_9_key_is_known(void)
+{
+    static const struct {
+        const char *section;
+        const char *keys;
+    } v2[] = {
+        { "aws", "aws_region_name" },
+        { "global", "cluster_template update_check sanity_check" },
+        { "aliases", "ssh" },
+        { "scaling", "scaledown_idletime" },
+        { "vpc", "vpc_id master_subnet_id ssh_from additional_sg compute_subnet_id "
+                 "compute_subnet_cidr use_public_ips vpc_security_group_id "
+                 "master_availability_zone compute_availability_zone" },
+        { "ebs", "shared_dir ebs_snapshot_id volume_type volume_size volume_iops encrypted "
+                 "ebs_kms_key_id ebs_volume_id volume_throughput" },
+        { "efs", "shared_dir efs_fs_id performance_mode efs_kms_key_id provisioned_throughput "
+                 "encrypted throughput_mode" },
+        { "raid", "shared_dir raid_type num_of_raid_volumes volume_type volume_size volume_iops "
+                  "encrypted ebs_kms_key_id volume_throughput" },
+        { "fsx", "shared_dir fsx_fs_id storage_capacity fsx_kms_key_id imported_file_chunk_size "
+                 "export_path import_path weekly_maintenance_start_time deployment_type "
+                 "per_unit_storage_throughput daily_automatic_backup_start_time "
+                 "automatic_backup_retention_days copy_tags_to_backups fsx_backup_id "
+                 "auto_import_policy storage_type drive_cache_type existing_mount_name "
+                 "existing_dns_name data_compression_type" },
+        { "dcv", "enable port access_from" },
+        { "cw_log", "enable retention_days" },
+        { "dashboard", "enable" },
+        { "compute_resource", "instance_type min_count max_count initial_count spot_price vcpus "
+                              "gpus gpu_type network_interfaces enable_efa enable_efa_gdr "
+                              "disable_hyperthreading disable_hyperthreading_via_cpu_options" },
+        { "queue", "compute_type enable_efa enable_efa_gdr disable_hyperthreading "
+                   "placement_group compute_resource_settings" },
+        /* common, single-queue and multi-queue cluster keys */
+        { "cluster", "cluster_config_metadata key_name scheduler master_instance_type "
+                     "master_root_volume_size base_os compute_root_volume_size proxy_server "
+                     "ec2_iam_role s3_read_resource s3_read_write_resource template_url "
+                     "shared_dir enable_efa enable_efa_gdr ephemeral_dir encrypted_ephemeral "
+                     "custom_ami pre_install pre_install_args post_install post_install_args "
+                     "extra_json additional_cfn_template tags custom_chef_cookbook "
+                     "enable_intel_hpc_platform scaling_settings vpc_settings ebs_settings "
+                     "efs_settings raid_settings fsx_settings dcv_settings cw_log_settings "
+                     "dashboard_settings additional_iam_policies architecture hit_template_url "
+                     "cw_dashboard_template_url network_interfaces_count cluster_resource_bucket "
+                     "iam_lambda_role instance_types_data placement_group placement "
+                     "compute_instance_type initial_queue_size max_queue_size "
+                     "maintain_initial_size min_vcpus desired_vcpus max_vcpus cluster_type "
+                     "spot_price spot_bid_percentage disable_hyperthreading default_queue "
+                     "queue_settings disable_cluster_dns" },
+    };
+    static const char not_yet[] = " proxy_server ec2_iam_role s3_read_resource "
+                                  "s3_read_write_resource encrypted_ephemeral "
+                                  "additional_iam_policies ";
+    int n = 0;
+    for (size_t i = 0; i < sizeof(v2) / sizeof(v2[0]); i++) {
+        const struct config_section_spec *sec = config_spec_section(v2[i].section);
+        CHECK(sec != NULL);
+        if (!sec)
+            continue;
+        char keys[2048];
+        snprintf(keys, sizeof(keys), "%s", v2[i].keys);
+        char *save = NULL;
+        for (char *k = strtok_r(keys, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+            const struct config_key_spec *spec = config_spec_key(sec, k);
+            n++;
+            if (!spec) {
+                fprintf(stderr, "  [%s] %s is unknown\n", v2[i].section, k);
+                CHECK(spec != NULL);
+                continue;
+            }
+            char padded[80];
+            snprintf(padded, sizeof(padded), " %s ", k);
+            bool want_not_yet = strcmp(v2[i].section, "cluster") == 0 && strstr(not_yet, padded);
+            if ((spec->support == CS_NOT_YET) != want_not_yet)
+                fprintf(stderr, "  [%s] %s: support %d\n", v2[i].section, k, spec->support);
+            CHECK((spec->support == CS_NOT_YET) == want_not_yet);
+            CHECK(spec->support != CS_REFUSED);
+        }
+    }
+    CHECK_INT(n, 146);
+    /* Each not-yet key, set where v2 reads it, is refused naming line and key. */
+    char t[1024];
+    snprintf(t, sizeof(t), "%s", not_yet);
+    char *save = NULL;
+    for (char *k = strtok_r(t, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+        char line[128], want[160];
+        snprintf(line, sizeof(line), "%s = %s\n", k,
+                 strcmp(k, "encrypted_ephemeral") == 0 ? "yes" : "something");
+        snprintf(want, sizeof(want), "config:9: %s is not implemented yet in pclusterfs", k);
+        CHECK_CONTAINS(bad(cl(line)), want);
+    }
+    /* encrypted_ephemeral = false is what pclusterfs does: accepted. */
+    struct cluster_config *cfg = ok(cl("encrypted_ephemeral = false\n"));
+    config_free(cfg);
+    /* In a template the chosen cluster does not use, only a warning would do:
+     * v2 never read it. */
+    cfg = ok(with("[cluster other]\nec2_iam_role = r\n"));
+    config_free(cfg);
+}
+
+/* v2.11 made key_name optional, with a warning that nobody can SSH in. */
+static void test_key_name_optional(void)
+{
+    const char *t = "[cluster default]\nvpc_settings = public\nbase_os = alinux2\n"
+                    "scheduler = slurm\n\n[vpc public]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_STR(cfg->key_name, "");
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_CONTAINS(cfg->warnings[0], "config:1: no key_name: the nodes get no EC2 key "
+                                             "pair");
+        config_free(cfg);
+    }
+}
+
+/* The scheduler decides what the other keys mean: judged first. */
+static void test_scheduler_judged_first(void)
+{
+    /* v2's awsbatch default compute_instance_type = optimal comes before. */
+    CHECK_STR(bad("[cluster default]\nkey_name = k\ncompute_instance_type = optimal\n"
+                  "scheduler = awsbatch\nbase_os = alinux2\n"),
+              "config:4: scheduler = awsbatch is not supported by pclusterfs; use scheduler = "
+              "slurm");
+    CHECK_CONTAINS(bad("[cluster default]\nmin_vcpuz = 1\nscheduler = torque\n"),
+                   "config:3: scheduler = torque is not supported: ParallelCluster's support for "
+                   "SGE and Torque ended on 2021-12-31");
+}
+
+/* A hint says where a key goes in the form the config uses. */
+static void test_hints_fit_the_form(void)
+{
+    char t[4096];
+    snprintf(t, sizeof(t), "%s", queues);
+    char *at = strstr(t, "[compute_resource spot_i1]\n");
+    CHECK(at != NULL);
+    if (!at)
+        return;
+    char rest[4096];
+    snprintf(rest, sizeof(rest), "[compute_resource spot_i1]\nplacement_group = DYNAMIC\n%s",
+             at + strlen("[compute_resource spot_i1]\n"));
+    strcpy(at, rest);
+    CHECK_STR(bad(t), "config:14: key 'placement_group' does not belong in [compute_resource "
+                      "spot_i1]; with queue_settings, it goes in a [queue NAME] section");
+    /* The single-queue form: [cluster NAME]; a key of one home only: no form. */
+    snprintf(t, sizeof(t), "%sebs_settings = e\n%s[ebs e]\nplacement_group = DYNAMIC\n", example,
+             vpc_public);
+    CHECK_STR(bad(t), "config:15: key 'placement_group' does not belong in [ebs e]; without "
+                      "queue_settings, it goes in a [cluster NAME] section");
+    CHECK_STR(bad(cl("compute_resource_settings = x\n")),
+              "config:9: key 'compute_resource_settings' does not belong in [cluster default]; "
+              "it goes in a [queue NAME] section");
+}
+
+/* Spot: single-queue cluster_type/spot_price, multi-queue compute_type and
+ * each resource's spot_price; node names lead back to them. */
+static void test_spot(void)
+{
+    struct cluster_config *cfg =
+        ok(cl("initial_queue_size = 1\ncluster_type = spot\nspot_price = 0.042\n"));
+    if (cfg) {
+        CHECK(cfg->queues[0].spot);
+        CHECK(cfg->queues[0].resources[0].spot_price == 0.042);
+        CHECK_INT(cfg->n_warnings, 0);
+        const struct config_queue *q = NULL;
+        const struct config_compute_resource *r =
+            config_node_resource(cfg, "compute-st-t2micro-1", &q);
+        CHECK(r == &cfg->queues[0].resources[0]);
+        CHECK(q == &cfg->queues[0]);
+        CHECK(config_node_resource(cfg, "head", NULL) == NULL);
+        CHECK(config_node_resource(cfg, "compute-st-t2micro", NULL) == NULL);
+        config_free(cfg);
+    }
+    cfg = ok(queues);
+    if (cfg) {
+        const struct config_queue *q = NULL;
+        const struct config_compute_resource *r = config_node_resource(cfg, "ondemand-dy-t3micro-4", &q);
+        CHECK(r != NULL && q == &cfg->queues[1] && !q->spot);
+        r = config_node_resource(cfg, "spot-st-c5xlarge-2", &q);
+        CHECK(r != NULL && q == &cfg->queues[0] && q->spot);
+        config_free(cfg);
+    }
+    cfg = ok(cl("spot_price = 0.1\n"));
+    if (cfg) {
+        CHECK(!cfg->queues[0].spot);
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_STR(cfg->warnings[0], "config:9: spot_price is set but cluster_type is not "
+                                        "spot; nodes launch on demand and spot_price is ignored, "
+                                        "as in v2");
+        config_free(cfg);
+    }
+}
+
+/* A line with no '=' that names a credential is never quoted (it may be
+ * the secret itself); other such lines are, 40 bytes at most. */
+static void test_credential_lines_never_quoted(void)
+{
+    static const char *const lines[] = {
+        "aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS_ACCESS_KEY_ID AKIAIOSFODNN7EXAMPLE",
+        "\taws_session_token FwoGZXIvYXdzEXAMPLETOKEN",
+        "my aws_secret_access_key is wJalrXUtnFEMI",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        char t[512];
+        snprintf(t, sizeof(t), "[aws]\n%s\n", lines[i]);
+        const char *msg = bad(t);
+        CHECK_CONTAINS(msg, "config:2: this line names a credential key but has no '='");
+        CHECK(strstr(msg, "EXAMPLE") == NULL && strstr(msg, "wJalr") == NULL);
+    }
+    /* A long one, past inih's buffer, too. */
+    char t[1024];
+    char secret[400];
+    memset(secret, 'S', sizeof(secret) - 1);
+    secret[sizeof(secret) - 1] = '\0';
+    snprintf(t, sizeof(t), "[aws]\naws_secret_access_key %s\n", secret);
+    CHECK(strstr(bad(t), "SSSS") == NULL);
+}
+
 /* ------------------------------------------------------------ templates, warnings */
 
 static void test_cluster_template(void)
@@ -1249,6 +1477,8 @@ static void test_seed_corpus(void)
         { "queues.ini", true },          { "single_full.ini", true },
         { "example_no_vpc.ini", false }, { "credentials.ini", false },
         { "sge.ini", false },            { "junk.ini", false },
+        { "long_lines_v2.ini", true },   { "multi_spot.ini", true },
+        { "credential_no_equals.ini", false },
     };
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
         char path[4096], text[65536];
@@ -1319,6 +1549,12 @@ int main(void)
     RUN(test_queue_settings);
     RUN(test_queue_rules);
     RUN(test_cluster_template);
+    RUN(test_every_v2_11_9_key_is_known);
+    RUN(test_key_name_optional);
+    RUN(test_scheduler_judged_first);
+    RUN(test_hints_fit_the_form);
+    RUN(test_spot);
+    RUN(test_credential_lines_never_quoted);
     RUN(test_warnings);
     RUN(test_update_rules);
     RUN(test_node_names);
