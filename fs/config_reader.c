@@ -112,8 +112,9 @@ static size_t comment_start(const char *s, size_t n)
  * message: it may hold a secret, and messages go to events and the bucket. */
 static bool names_credential(const char *s)
 {
+    /* v2's credential keys, and the words that name any other secret */
     static const char *const keys[] = { "aws_access_key_id", "aws_secret_access_key",
-                                        "aws_session_token", NULL };
+                                        "aws_session_token", "secret", "password", NULL };
     for (const char *const *k = keys; *k; k++)
         if (strcasestr(s, *k))
             return true;

@@ -1289,6 +1289,7 @@ static void test_credential_lines_never_quoted(void)
         "AWS_ACCESS_KEY_ID AKIAIOSFODNN7EXAMPLE",
         "\taws_session_token FwoGZXIvYXdzEXAMPLETOKEN",
         "my aws_secret_access_key is wJalrXUtnFEMI",
+        "db Password hunter2EXAMPLE",
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         char t[512];
