@@ -458,6 +458,27 @@ class EC2:
         if nxt:
             el(r, "nextToken", nxt)
 
+    def op_DescribeSpotInstanceRequests(self, p, region, r):
+        """The spot request behind each spot instance RunInstances made (EC2
+        makes one a launch): its max price as asked, or none when EC2's cap
+        (the on-demand price) applies."""
+        ids = indexed(p, "SpotInstanceRequestId")
+        found = [self.instances[x] for x in self.order
+                 if self.instances[x]["region"] == region and self.instances[x].get("market")
+                 == "spot" and not self._expired(self.instances[x])]
+        for x in ids:
+            if not any(i["spot_request_id"] == x for i in found):
+                raise EC2Error("InvalidSpotInstanceRequestID.NotFound",
+                               "The spot instance request ID '%s' does not exist" % x)
+        chosen = [i for i in found if not ids or i["spot_request_id"] in ids]
+        item_set(r, "spotInstanceRequestSet", [[
+            ("spotInstanceRequestId", i["spot_request_id"]),
+            ("spotPrice", i.get("spot_max_price")), ("type", "one-time"),
+            ("state", "closed" if self.state(i) == "terminated" else "active"),
+            ("instanceId", i["id"]),
+            ("launchSpecification", [("imageId", i["image_id"]), ("instanceType", i["type"])]),
+        ] for i in chosen])
+
     def op_DescribeInstanceAttribute(self, p, region, r):
         i = self._find_instance(p.get("InstanceId", ""), region)
         attr = p.get("Attribute")

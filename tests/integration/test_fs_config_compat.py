@@ -220,6 +220,9 @@ def test_the_local_cloud_takes_and_reports_spot_market_options(lc):
         assert spot["InstanceLifecycle"] == "spot"
         assert spot["SpotInstanceRequestId"].startswith("sir-")
         assert "InstanceLifecycle" not in plain
+        req = lc.aws_json("ec2", "describe-spot-instance-requests")["SpotInstanceRequests"]
+        mine = [q for q in req if q["InstanceId"] == spot["InstanceId"]]
+        assert len(mine) == 1 and mine[0]["SpotPrice"] == "0.0300", req
         r = lc.aws("ec2", *base[1:], "--instance-market-options",
                    '{"MarketType":"spot","SpotOptions":{"MaxPrice":"cheap"}}', check=False)
         assert r.returncode != 0 and "InvalidParameterValue" in r.stderr
@@ -248,6 +251,9 @@ def test_spot_queue_launches_spot_instances(cloud_mount, lc):
         desc = lc.aws_json("ec2", "describe-instances", "--instance-ids", iid)
         inst = desc["Reservations"][0]["Instances"][0]
         assert inst.get("InstanceLifecycle") == "spot", inst
+        req = lc.aws_json("ec2", "describe-spot-instance-requests",
+                          "--spot-instance-request-ids", inst["SpotInstanceRequestId"])
+        assert req["SpotInstanceRequests"][0]["SpotPrice"] == "0.0420"
         assert json.loads((node / "node.json").read_text())["market"] == "spot"
         head = json.loads((c / "nodes" / "head" / "node.json").read_text())
         assert head["market"] == "on-demand"
