@@ -126,6 +126,7 @@ static void parse_instance(const struct aws_xml *x, struct aws_ec2_instances *ou
     i->key_name = dup_text(x, "keyName");
     i->availability_zone = dup_text(x, "placement/availabilityZone");
     i->state_reason = dup_text(x, "stateReason/message");
+    i->lifecycle = dup_text(x, "instanceLifecycle");
     for (struct aws_xml *t = first_item(aws_xml_child(x, "tagSet")); t; t = aws_xml_next_named(t)) {
         i->tags = aws_xrealloc(i->tags, (i->n_tags + 1) * sizeof *i->tags);
         i->tags[i->n_tags].key = dup_text(t, "key");
@@ -278,7 +279,8 @@ void aws_ec2_instances_free(struct aws_ec2_instances *l)
         struct aws_ec2_instance *i = &l->v[k];
         char **fields[] = {&i->id, &i->state, &i->type, &i->private_ip, &i->public_ip,
                            &i->launch_time, &i->client_token, &i->image_id, &i->subnet_id,
-                           &i->vpc_id, &i->key_name, &i->availability_zone, &i->state_reason};
+                           &i->vpc_id, &i->key_name, &i->availability_zone, &i->state_reason,
+                           &i->lifecycle};
         for (size_t f = 0; f < sizeof fields / sizeof *fields; f++)
             free(*fields[f]);
         for (size_t t = 0; t < i->n_tags; t++) {
@@ -387,6 +389,11 @@ int aws_ec2_run_instances(struct aws_client *c, const struct aws_ec2_run_params 
     if (p->subnet_id && *p->subnet_id)
         form_add(&f, "SubnetId", p->subnet_id);
     form_list(&f, "SecurityGroupId", p->security_group_ids, p->n_security_groups);
+    if (p->spot) {
+        form_add(&f, "InstanceMarketOptions.MarketType", "spot");
+        if (p->spot_max_price && *p->spot_max_price)
+            form_add(&f, "InstanceMarketOptions.SpotOptions.MaxPrice", p->spot_max_price);
+    }
     if (p->user_data && p->user_data_len) {
         char *b64 = aws_base64_encode(p->user_data, p->user_data_len);
         form_add(&f, "UserData", b64);

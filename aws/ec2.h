@@ -6,6 +6,7 @@
  * must be set to the region the call is for (aws_client_set_region). */
 #ifndef PCFS_AWS_EC2_H
 #define PCFS_AWS_EC2_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "aws/client.h"
@@ -27,6 +28,7 @@ struct aws_filter {
 struct aws_ec2_instance {
     char *id, *state, *type, *private_ip, *public_ip, *launch_time, *client_token;
     char *image_id, *subnet_id, *vpc_id, *key_name, *availability_zone, *state_reason;
+    char *lifecycle;        /* instanceLifecycle: "spot", or "" for on-demand */
     struct aws_tag *tags;   /* key/value strings owned by the instance */
     size_t n_tags;
 };
@@ -48,6 +50,8 @@ struct aws_ec2_run_params {
     size_t user_data_len;
     const struct aws_tag *tags;     /* applied to the instances and their volumes */
     size_t n_tags;
+    bool spot;                      /* InstanceMarketOptions MarketType=spot */
+    const char *spot_max_price;     /* SpotOptions.MaxPrice (USD/hour); NULL = EC2's cap */
 };
 /* Launches; *out lists the new instances. A ClientToken reused with other
  * parameters fails with IdempotentParameterMismatch (-EEXIST): look the

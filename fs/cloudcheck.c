@@ -52,6 +52,8 @@ static int explain(int rc, const struct aws_error *e, const char *not_found_code
 static int check_key_pair(struct aws_client *c, const struct cluster_config *cfg, char *err,
                           size_t errlen)
 {
+    if (!cfg->key_name[0])
+        return 0;
     const char *names[] = {cfg->key_name};
     struct aws_ec2_key_pairs kp = {0};
     struct aws_error e = {0};
@@ -151,6 +153,53 @@ static int check_image(struct aws_client *c, const struct cluster_config *cfg,
     return 0;
 }
 
+/* One instance type: EC2 answers InvalidInstanceType for a type it does
+ * not offer in the region (v2 refused those before creating anything). */
+static int check_one_type(struct aws_client *c, const char *key, const char *type, int line,
+                          char *err, size_t errlen)
+{
+    const char *names[] = {type};
+    struct aws_ec2_instance_types t = {0};
+    struct aws_error e = {0};
+    int rc = aws_ec2_describe_instance_types(c, names, 1, &t, &e);
+    if (rc == 0 && t.n == 0)
+        rc = -ENOENT;
+    aws_ec2_instance_types_free(&t);
+    if (rc == 0)
+        return 0;
+    char what[300];
+    snprintf(what, sizeof(what), "%s = %s: the instance type", key, type);
+    return explain(rc, &e, "InvalidInstanceType", line, what,
+                   "name an instance type this region offers (aws ec2 "
+                   "describe-instance-types)",
+                   aws_client_region(c), err, errlen);
+}
+
+static int check_instance_types(struct aws_client *c, const struct cluster_config *cfg,
+                                char *err, size_t errlen)
+{
+    int rc = check_one_type(c, "master_instance_type", cfg->master_instance_type,
+                            cfg->lines.master_instance_type, err, errlen);
+    for (size_t q = 0; q < cfg->n_queues && rc == 0; q++)
+        for (size_t r = 0; r < cfg->queues[q].n_resources && rc == 0; r++) {
+            const struct config_compute_resource *res = &cfg->queues[q].resources[r];
+            bool seen = strcmp(res->instance_type, cfg->master_instance_type) == 0;
+            for (size_t pq = 0; pq <= q && !seen; pq++)
+                for (size_t pr = 0; pr < cfg->queues[pq].n_resources && !seen; pr++) {
+                    if (pq == q && pr == r)
+                        break;
+                    seen = strcmp(cfg->queues[pq].resources[pr].instance_type,
+                                  res->instance_type) == 0;
+                }
+            if (!seen)
+                rc = check_one_type(c,
+                                    cfg->queue_settings_used ? "instance_type"
+                                                             : "compute_instance_type",
+                                    res->instance_type, res->instance_type_line, err, errlen);
+        }
+    return rc;
+}
+
 int cloudcheck_config(struct aws_client *c, const struct cluster_config *cfg,
                       struct cloudcheck_result *out, char *err, size_t errlen)
 {
@@ -158,6 +207,8 @@ int cloudcheck_config(struct aws_client *c, const struct cluster_config *cfg,
     int rc = check_key_pair(c, cfg, err, errlen);
     if (rc == 0)
         rc = check_network(c, cfg, err, errlen);
+    if (rc == 0)
+        rc = check_instance_types(c, cfg, err, errlen);
     if (rc == 0)
         rc = check_image(c, cfg, out, err, errlen);
     return rc;

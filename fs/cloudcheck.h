@@ -2,7 +2,10 @@
  * (DESIGN.md section 1): in the cluster's region the key pair, the VPC and
  * the subnets exist, the subnets belong to the VPC, and the AMI resolves:
  * custom_ami, else the newest ParallelCluster image owned by `amazon` for
- * base_os (never an image anyone else could name that way). */
+ * base_os (never an image anyone else could name that way), and every
+ * instance type (master_instance_type, compute_instance_type, each
+ * [compute_resource] instance_type) is one the region offers. A key pair
+ * is checked only when key_name is set (it is optional since v2.11). */
 #ifndef PCFS_CLOUDCHECK_H
 #define PCFS_CLOUDCHECK_H
 #include <stddef.h>

@@ -135,6 +135,27 @@ int config_node_name(char *buf, size_t len, const char *queue, const char *kind,
     return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
 }
 
+const struct config_compute_resource *config_node_resource(const struct cluster_config *cfg,
+                                                           const char *node,
+                                                           const struct config_queue **queue)
+{
+    static const char *const kinds[] = { "st", "dy" };
+    for (size_t i = 0; i < cfg->n_queues; i++)
+        for (size_t j = 0; j < cfg->queues[i].n_resources; j++)
+            for (size_t k = 0; k < 2; k++) {
+                char prefix[CONFIG_NODE_NAME_MAX];
+                const struct config_compute_resource *r = &cfg->queues[i].resources[j];
+                int w = snprintf(prefix, sizeof(prefix), "%s-%s-%s-", cfg->queues[i].name,
+                                 kinds[k], r->name);
+                if (w > 0 && (size_t)w < sizeof(prefix) && strncmp(node, prefix, (size_t)w) == 0) {
+                    if (queue)
+                        *queue = &cfg->queues[i];
+                    return r;
+                }
+            }
+    return NULL;
+}
+
 void config_free_node_names(char **names, size_t count)
 {
     if (!names)

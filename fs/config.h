@@ -11,8 +11,10 @@
  *
  * How v2 is read (v2 = aws-parallelcluster 2.x, its configparser and its
  * cli/pcluster/config/mappings.py):
- *  - key_name, base_os and scheduler are required, as in v2's mappings;
- *    scheduler must be slurm (sge/torque: support ended 2021-12-31;
+ *  - The rules of v2.11.9, v2's last release: base_os and scheduler are
+ *    required; key_name is optional (a warning: no SSH key), as since
+ *    2.11.0. A scheduler that is set is judged before any other key (it
+ *    decides what they mean); it must be slurm (sge/torque: support ended 2021-12-31;
  *    awsbatch: not supported); base_os one of alinux2, centos7, ubuntu1804,
  *    ubuntu2004. vpc_settings and its [vpc] vpc_id and master_subnet_id are
  *    required too (instances need a subnet).
@@ -20,12 +22,17 @@
  *    "key = v   # note" gives "v" (v2's own examples write such comments).
  *  - Key names are case-insensitive (configparser lowercased them); section
  *    names are not. "key: value" works as "key = value". An empty value
- *    means "not set". Booleans are true/false in any case.
+ *    means "not set", except for numbers and booleans, which v2 refused
+ *    empty. Booleans as configparser's getboolean: 1/yes/true/on and
+ *    0/no/false/off in any case.
+ *  - No line limit but the 64 KiB config cap (v2's configparser had none).
  *  - Indented lines continue a value (inih and configparser agree), but
  *    only JSON values (tags, extra_json) may span lines; anywhere else an
  *    indented line is refused with its line number.
- *  - Key names are checked in every section; values only in the sections
- *    the chosen [cluster] uses (v2 ignored other templates).
+ *  - Sections v2 read ([aws], [global], [aliases], the chosen [cluster] and
+ *    what its *_settings name) are checked strictly; in the others (other
+ *    templates, leftovers, kinds v2 did not have) problems are warnings
+ *    naming the line, as v2 ignored them (fs/config_scope.c).
  *  - Without queue_settings, v2's own conversion applies: queue "compute",
  *    one resource named after compute_instance_type; initial_queue_size
  *    becomes min_count if maintain_initial_size else initial_count. */
@@ -34,7 +41,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Every value sits on one line of at most 199 bytes, so values fit here. */
+/* Values pclusterfs keeps as text are refused beyond 199 bytes (the
+ * validator says so with the line), so they fit here. */
 #define CONFIG_VALUE_MAX 200
 #define CONFIG_NAME_MAX 32        /* section labels: v2 allowed at most 30 */
 #define CONFIG_MAX_QUEUES 5       /* v2: at most 5 [queue] sections */
@@ -54,6 +62,7 @@ struct config_compute_resource {
      * without queue_settings (v2's conversion named it so). */
     char section[CONFIG_NAME_MAX];
     char instance_type[CONFIG_NAME_MAX + 8];
+    int instance_type_line; /* where it was written; 0 = defaulted */
     int min_count;      /* v2 min_count: static nodes v2 always kept */
     int max_count;      /* v2 max_count */
     int initial_count;  /* v2 initial_count: nodes launched at creation */
@@ -145,6 +154,13 @@ int config_check_update(const struct cluster_config *old, const struct cluster_c
  * of malloc'd strings (free with config_free_node_names). 0 or -ENOMEM. */
 int config_static_node_names(const struct cluster_config *cfg, char ***names, size_t *count);
 void config_free_node_names(char **names, size_t count);
+
+/* The compute resource (and its queue, if queue is not NULL) a node name
+ * belongs to, or NULL (the head, or a name of no queue). Spot or on-demand
+ * is the queue's spot flag; the resource's spot_price caps a spot node. */
+const struct config_compute_resource *config_node_resource(const struct cluster_config *cfg,
+                                                           const char *node,
+                                                           const struct config_queue **queue);
 
 /* One node name into buf: kind is "st" or "dy". Returns 0, or -ENAMETOOLONG. */
 int config_node_name(char *buf, size_t len, const char *queue, const char *kind,

@@ -105,41 +105,35 @@ int config_doc_begin_section(struct config_doc *doc, const char *header, int lin
     else
         label = name + n;
 
-    if (!*name) {
-        config_error_set(&doc->error, line, "empty section header []; write [aws], [global] or "
-                                            "[cluster NAME]");
-        return -EINVAL;
-    }
+    char problem[sizeof(((struct config_section *)0)->problem)] = "";
     const struct config_section_spec *spec = config_spec_section(name);
-    if (!spec) {
+    if (!*name) {
+        snprintf(problem, sizeof(problem),
+                 "empty section header []; write [aws], [global] or [cluster NAME]");
+    } else if (!spec) {
         const char *hint = config_spec_suggest_section(name);
         if (hint)
-            config_error_set(&doc->error, line, "unknown section [%.64s%s%.64s]; did you mean [%s%s]?",
-                             name, *label ? " " : "", label, hint, *label ? " ..." : "");
+            snprintf(problem, sizeof(problem), "unknown section [%.64s%s%.64s]; did you mean [%s%s]?",
+                     name, *label ? " " : "", label, hint, *label ? " ..." : "");
         else
-            config_error_set(&doc->error, line,
-                             "unknown section [%.64s%s%.64s]; ParallelCluster v2 sections are [aws], "
-                             "[global], [aliases], [cluster], [vpc], [queue], [compute_resource], "
-                             "[scaling], [ebs], [efs], [fsx], [raid], [dcv], [cw_log], [dashboard]",
-                             name, *label ? " " : "", label);
-        return -EINVAL;
+            snprintf(problem, sizeof(problem),
+                     "unknown section [%.64s%s%.64s]; ParallelCluster v2 sections are [aws], "
+                     "[global], [aliases], [cluster], [vpc], [queue], [compute_resource], "
+                     "[scaling], [ebs], [efs], [fsx], [raid], [dcv], [cw_log], [dashboard]",
+                     name, *label ? " " : "", label);
+    } else if (spec->labelled && !*label) {
+        snprintf(problem, sizeof(problem), "section [%.64s] needs a name: write [%.64s NAME]", name,
+                 name);
+    } else if (!spec->labelled && *label) {
+        snprintf(problem, sizeof(problem), "section [%.64s] takes no name: write [%.64s]", name, name);
+    } else if (spec->labelled && !config_is_label(label)) {
+        snprintf(problem, sizeof(problem),
+                 "section name '%.64s' in [%.64s ...] is not valid: use letters, digits, '-' and "
+                 "'_', at most 30",
+                 label, name);
     }
-    if (spec->labelled && !*label) {
-        config_error_set(&doc->error, line, "section [%s] needs a name: write [%s NAME]", name,
-                         name);
-        return -EINVAL;
-    }
-    if (!spec->labelled && *label) {
-        config_error_set(&doc->error, line, "section [%s] takes no name: write [%s]", name, name);
-        return -EINVAL;
-    }
-    if (spec->labelled && !config_is_label(label)) {
-        config_error_set(&doc->error, line,
-                         "section name '%.64s' in [%s ...] is not valid: use letters, digits, '-' "
-                         "and '_', at most 30",
-                         label, name);
-        return -EINVAL;
-    }
+    if (*problem)
+        spec = NULL; /* a section v2 could not have read: its keys are not checked */
     struct config_section *dup = config_doc_find(doc, name, label);
     if (dup) {
         char d[96];
@@ -168,6 +162,7 @@ int config_doc_begin_section(struct config_doc *doc, const char *header, int lin
     }
     s->line = line;
     s->spec = spec;
+    snprintf(s->problem, sizeof(s->problem), "%s", problem);
     doc->n_sections++;
     doc->current = s;
     return 0;
@@ -196,26 +191,12 @@ int config_doc_add_entry(struct config_doc *doc, const char *key, const char *va
         return -EINVAL;
     }
     char d[96];
-    const struct config_key_spec *k = config_spec_key(s->spec, lower);
-    if (!k) {
-        const char *hint = config_spec_suggest_key(s->spec, lower);
-        const char *home = config_spec_key_home(lower);
-        if (hint)
-            config_error_set(&doc->error, line, "unknown key '%s' in %s; did you mean '%s'?",
-                             lower, display(s->kind, s->label, d, sizeof(d)), hint);
-        else if (home)
-            config_error_set(&doc->error, line,
-                             "key '%s' does not belong in %s; it goes in a [%s%s] section", lower,
-                             display(s->kind, s->label, d, sizeof(d)), home,
-                             config_spec_section(home)->labelled ? " NAME" : "");
-        else
-            config_error_set(&doc->error, line,
-                             "unknown key '%s' in %s; it is not a ParallelCluster v2 key", lower,
-                             display(s->kind, s->label, d, sizeof(d)));
-        return -EINVAL;
-    }
-    if (k->support == CS_REFUSED) {
-        config_error_set(&doc->error, line, "%s is refused: %s", lower, k->note);
+    const struct config_key_spec *k = s->spec ? config_spec_key(s->spec, lower) : NULL;
+    /* Credentials are refused in any section, read or not: the file is
+     * stored in the bucket. */
+    const struct config_key_spec *cred = config_spec_key(config_spec_section("aws"), lower);
+    if (cred && cred->support == CS_REFUSED) {
+        config_error_set(&doc->error, line, "%s is refused: %s", lower, cred->note);
         return -EINVAL;
     }
     struct config_entry *dup = config_section_get(s, lower);

@@ -26,14 +26,21 @@ struct config_entry {
     char *value;     /* continuation lines joined with '\n' */
     int line;        /* line of "key = value" */
     int last_line;   /* last continuation line, == line when none */
-    const struct config_key_spec *spec; /* the key's entry in fs/config_spec.c */
+    /* the key's entry in fs/config_spec.c; NULL for a key the section does
+     * not have (the validator refuses it if v2 read the section, else warns) */
+    const struct config_key_spec *spec;
 };
 
 struct config_section {
     char *kind;      /* "cluster" */
     char *label;     /* "default", or "" for [aws] */
     int line;        /* line of the [header] */
+    /* NULL for a kind v2 did not have; then problem says so */
     const struct config_section_spec *spec;
+    /* Why v2 could not have read this header ("unknown section [foo]",
+     * "[vpc] needs a name"), or "" if it could. v2 ignored sections it did
+     * not read, so the validator refuses this only for a section it reads. */
+    char problem[512];
     struct config_entry *entries;
     size_t n_entries, cap_entries;
 };
@@ -49,12 +56,13 @@ struct config_doc {
 
 void config_doc_free(struct config_doc *doc);
 
-/* Open a section from its header's text between [ and ] (checks kind, label,
- * duplicates). 0, or -EINVAL with doc->error set, or -ENOMEM. */
+/* Open a section from its header's text between [ and ]. A duplicate is an
+ * error (as in configparser); an unknown kind or a bad label is recorded in
+ * the section's problem. 0, or -EINVAL with doc->error set, or -ENOMEM. */
 int config_doc_begin_section(struct config_doc *doc, const char *header, int line);
 /* Add key = value to the current section (checks: a section is open, the key
- * is one of the section's (fs/config_spec.c) and not refused, and is not
- * there yet). */
+ * is not a credential (refused wherever it is), and is not there yet). A key
+ * the section does not know is kept with spec NULL for the validator. */
 int config_doc_add_entry(struct config_doc *doc, const char *key, const char *value, int line);
 /* Continue the last entry with an indented line; only JSON values (tags,
  * extra_json) may span lines, as every other v2 value is one line. */

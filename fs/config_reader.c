@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@ struct reader {
     enum line_kind kind;     /* what that line is, as inih will see it */
     bool in_key;             /* inih's prev_name is set: indented lines continue it */
     char header[256];        /* the last section header's text between [ and ] */
+    char **long_values;      /* values too long for inih, by stand-in index */
+    size_t n_long, cap_long;
     struct config_doc *doc;
 };
 
@@ -105,6 +108,19 @@ static size_t comment_start(const char *s, size_t n)
     return n;
 }
 
+/* Does this line name a credential key? Such a line is never quoted in a
+ * message: it may hold a secret, and messages go to events and the bucket. */
+static bool names_credential(const char *s)
+{
+    /* v2's credential keys, and the words that name any other secret */
+    static const char *const keys[] = { "aws_access_key_id", "aws_secret_access_key",
+                                        "aws_session_token", "secret", "password", NULL };
+    for (const char *const *k = keys; *k; k++)
+        if (strcasestr(s, *k))
+            return true;
+    return false;
+}
+
 /* Classify the line as inih will (see ini_parse_stream in inih r55), and
  * catch what inih would let through silently or only report as a number. */
 static bool classify(struct reader *r, const char *s)
@@ -136,7 +152,14 @@ static bool classify(struct reader *r, const char *s)
                 return false;
             }
         size_t n = (size_t)(close - (t + 1));
-        memcpy(r->header, t + 1, n); /* n < 200 < sizeof(header) */
+        if (n >= sizeof(r->header)) {
+            config_error_set(&r->doc->error, r->lineno,
+                             "section header is %zu bytes long; write [kind NAME] with a NAME of "
+                             "at most 30 characters",
+                             n);
+            return false;
+        }
+        memcpy(r->header, t + 1, n);
         r->header[n] = '\0';
         r->kind = LINE_SECTION;
         r->in_key = false;
@@ -145,9 +168,15 @@ static bool classify(struct reader *r, const char *s)
         return true;
     }
     if (!strpbrk(t, "=:")) {
-        config_error_set(&r->doc->error, r->lineno,
-                         "'%.40s%s' is not a [section], a key = value line, or a comment",
-                         t, strlen(t) > 40 ? "..." : "");
+        if (names_credential(t))
+            config_error_set(&r->doc->error, r->lineno,
+                             "this line names a credential key but has no '=' (its text is not "
+                             "shown, as it may hold a secret); credentials do not belong in a "
+                             "config: remove the line");
+        else
+            config_error_set(&r->doc->error, r->lineno,
+                             "'%.40s%s' is not a [section], a key = value line, or a comment",
+                             t, strlen(t) > 40 ? "..." : "");
         return false;
     }
     r->kind = LINE_KEY;
@@ -155,10 +184,79 @@ static bool classify(struct reader *r, const char *s)
     return true;
 }
 
+/* Keep a value too long for inih's line buffer, and give inih a short
+ * stand-in for it: LONG_VALUE_MARK and the value's index. The mark is a
+ * control character, which check_bytes refuses in user text, so a stand-in
+ * can never be mistaken for something written. */
+#define LONG_VALUE_MARK '\x01'
+
+static bool stash_long_value(struct reader *r, const char *value, char *token, size_t toklen)
+{
+    if (r->n_long == r->cap_long) {
+        size_t cap = r->cap_long ? r->cap_long * 2 : 8;
+        char **nv = realloc(r->long_values, cap * sizeof(*nv));
+        if (!nv)
+            return false;
+        r->long_values = nv;
+        r->cap_long = cap;
+    }
+    if (!(r->long_values[r->n_long] = strdup(value)))
+        return false;
+    snprintf(token, toklen, "%c%zu", LONG_VALUE_MARK, r->n_long);
+    r->n_long++;
+    return true;
+}
+
+/* The value inih handed back: the stashed one for a stand-in, else itself. */
+static const char *restore_value(const struct reader *r, const char *value)
+{
+    if (value[0] != LONG_VALUE_MARK)
+        return value;
+    size_t i = (size_t)strtoul(value + 1, NULL, 10);
+    return i < r->n_long ? r->long_values[i] : value;
+}
+
+/* Write into buf (size bytes) what inih reads for the line s, whose value
+ * is too long for it: the key (or the indentation of a continuation) as
+ * written, then a stand-in for the value. false with the error set when
+ * even that does not fit (a key name, or a section header, that long). */
+static bool shorten_line(struct reader *r, const char *s, char *buf, int size)
+{
+    const char *t = s;
+    while (*t == ' ' || *t == '\t')
+        t++;
+    size_t head; /* bytes of s kept as written */
+    if (r->kind == LINE_CONTINUATION)
+        head = (size_t)(t - s);
+    else if (r->kind == LINE_KEY)
+        head = (size_t)(strpbrk(s, "=:") - s) + 1;
+    else
+        head = SIZE_MAX;
+    const char *value = s + (head == SIZE_MAX ? 0 : head);
+    while (*value == ' ' || *value == '\t')
+        value++;
+    char token[32];
+    if (head == SIZE_MAX || head + 1 + sizeof(token) > (size_t)size) {
+        config_error_set(&r->doc->error, r->lineno,
+                         "line is %zu bytes long before its value; a key name may hold at most "
+                         "%d bytes",
+                         strlen(s), size - 40);
+        return false;
+    }
+    if (!stash_long_value(r, value, token, sizeof(token))) {
+        r->doc->oom = true;
+        config_error_set(&r->doc->error, 0, "out of memory");
+        return false;
+    }
+    memcpy(buf, s, head);
+    snprintf(buf + head, (size_t)size - head, " %s", token);
+    return true;
+}
+
 static char *reader_gets(char *buf, int size, void *stream)
 {
     struct reader *r = stream;
-    if (r->doc->error.set || r->pos >= r->len || size < 2)
+    if (r->doc->error.set || r->pos >= r->len || size < 64)
         return NULL;
     const char *s = r->text + r->pos;
     const char *nl = memchr(s, '\n', r->len - r->pos);
@@ -178,24 +276,29 @@ static char *reader_gets(char *buf, int size, void *stream)
     size_t keep = comment_start(s, n);
     while (keep > 0 && (s[keep - 1] == ' ' || s[keep - 1] == '\t'))
         keep--;
-    if (keep > (size_t)size - 1) {
-        config_error_set(&r->doc->error, r->lineno,
-                         "line is %zu bytes long; a config line may hold at most %d bytes "
-                         "(comments not counted)",
-                         keep, size - 1);
+    if (keep < (size_t)size) {
+        memcpy(buf, s, keep);
+        buf[keep] = '\0';
+        return classify(r, buf) ? buf : NULL;
+    }
+    /* Longer than inih's buffer (Debian builds it with 200 bytes): the
+     * config cap (64 KiB) bounds it, not inih. */
+    char *line = strndup(s, keep);
+    if (!line) {
+        r->doc->oom = true;
+        config_error_set(&r->doc->error, 0, "out of memory");
         return NULL;
     }
-    memcpy(buf, s, keep);
-    buf[keep] = '\0';
-    if (!classify(r, buf))
-        return NULL;
-    return buf;
+    bool ok = classify(r, line) && shorten_line(r, line, buf, size);
+    free(line);
+    return ok ? buf : NULL;
 }
 
 /* inih calls this for "key = value" lines and for continuation lines. */
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct reader *r = user;
+    value = restore_value(r, value);
     struct config_doc *doc = r->doc;
     /* inih keeps at most 49 bytes of a section name; compare that much. */
     if (strncmp(section, r->header, 49) != 0 && doc->current) {
@@ -236,6 +339,9 @@ int config_read_doc(const char *text, size_t len, struct config_doc *doc)
 {
     struct reader r = { .text = text, .len = len, .doc = doc };
     int rc = ini_parse_stream(reader_gets, &r, handler, &r);
+    for (size_t i = 0; i < r.n_long; i++)
+        free(r.long_values[i]);
+    free(r.long_values);
     if (doc->oom || rc == -2)
         return -ENOMEM;
     if (doc->error.set)

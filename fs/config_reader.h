@@ -14,9 +14,12 @@
  *     character is '#' or ';' is a comment, and so is the rest of a line
  *     from a '#' or ';' that follows a blank ("key = v # note" gives "v");
  *     a '#' or ';' inside a word ("a#b") stays in the value;
- *   - refuses a line longer than inih can hold (199 bytes once the comment
- *     and line end are gone) with its line number, instead of letting inih
- *     cut it;
+ *   - lifts inih's line limit (199 bytes once the comment and line end are
+ *     gone): a longer line reaches inih with a short stand-in token in
+ *     place of its value, and the handler puts the value back, so inih
+ *     still parses every line and only the 64 KiB config cap bounds a line
+ *     (v2's configparser had no line limit);
+ *   - never quotes a refused line that names a credential key;
  *   - mirrors inih's line classification (section / key / continuation) so
  *     that section headers, which Debian's inih does not report to the
  *     handler, are seen: empty and repeated sections, and text after ']'.

@@ -25,6 +25,7 @@
 #define ENUM(n, s, d, v) { .name = (n), .type = CT_ENUM, .support = (s), .def = (d), .values = (v) }
 #define REF(n, s, kind) { .name = (n), .type = CT_REF, .support = (s), .ref = (kind), .max_refs = 1 }
 #define REFS(n, s, kind, m) { .name = (n), .type = CT_REF_LIST, .support = (s), .ref = (kind), .max_refs = (m) }
+#define NOT_YET(n, why) { .name = (n), .type = CT_STRING, .support = CS_NOT_YET, .note = (why) }
 #define END { .name = NULL }
 
 static const char *const ondemand_spot[] = { "ondemand", "spot", NULL };
@@ -35,10 +36,15 @@ static const char credentials_note[] =
     "credentials come from the AWS credential chain only (environment, profile, instance role); "
     "remove this line";
 
+static const char iam_note[] =
+    "the nodes would run without the IAM permissions it grants, and jobs without the access "
+    "they expect";
+
 static const struct config_key_spec aws_keys[] = {
     KEY("aws_region_name", CT_REGION, CS_IMPLEMENTED),
     { .name = "aws_access_key_id", .type = CT_STRING, .support = CS_REFUSED, .note = credentials_note },
     { .name = "aws_secret_access_key", .type = CT_STRING, .support = CS_REFUSED, .note = credentials_note },
+    { .name = "aws_session_token", .type = CT_STRING, .support = CS_REFUSED, .note = credentials_note },
     END,
 };
 
@@ -56,7 +62,7 @@ static const struct config_key_spec aliases_keys[] = {
 
 static const struct config_key_spec cluster_keys[] = {
     /* implemented */
-    KEY("key_name", CT_STRING, CS_IMPLEMENTED),
+    KEY("key_name", CT_STRING, CS_IMPLEMENTED),  /* optional since v2.11.0 */
     KEY("base_os", CT_STRING, CS_IMPLEMENTED),   /* checked by the validator */
     KEY("scheduler", CT_STRING, CS_IMPLEMENTED), /* checked by the validator */
     KEYD("master_instance_type", CT_INSTANCE_TYPE, CS_IMPLEMENTED, "t2.micro"),
@@ -71,7 +77,8 @@ static const struct config_key_spec cluster_keys[] = {
     KEY("post_install_args", CT_STRING, CS_IMPLEMENTED),
     REF("vpc_settings", CS_IMPLEMENTED, "vpc"),
     REFS("queue_settings", CS_IMPLEMENTED, "queue", 5),
-    ENUM("cluster_type", CS_IMPLEMENTED, "ondemand", ondemand_spot), /* spot: warned */
+    ENUM("cluster_type", CS_IMPLEMENTED, "ondemand", ondemand_spot),
+    { .name = "spot_price", .type = CT_FLOAT, .support = CS_IMPLEMENTED, .def = "0", .min = 0 },
     /* accepted, not implemented yet */
     REF("scaling_settings", CS_WARN, "scaling"),
     KEYD("disable_hyperthreading", CT_BOOL, CS_WARN, "false"),
@@ -83,7 +90,7 @@ static const struct config_key_spec cluster_keys[] = {
     REF("cw_log_settings", CS_WARN, "cw_log"),
     REF("dashboard_settings", CS_WARN, "dashboard"),
     KEY("additional_cfn_template", CT_URL, CS_WARN),
-    KEY("additional_iam_policies", CT_STRING, CS_WARN),
+    NOT_YET("additional_iam_policies", iam_note),
     KEY("cluster_resource_bucket", CT_STRING, CS_WARN),
     INT("compute_root_volume_size", CS_WARN, "35", 25, 65536),
     INT("master_root_volume_size", CS_WARN, "35", 25, 65536),
@@ -92,24 +99,34 @@ static const struct config_key_spec cluster_keys[] = {
     INT("max_vcpus", CS_WARN, "10", 0, 100000),
     INT("min_vcpus", CS_WARN, "0", 0, 100000),
     KEYD("disable_cluster_dns", CT_BOOL, CS_WARN, "false"),
-    KEY("ec2_iam_role", CT_STRING, CS_WARN),
+    NOT_YET("ec2_iam_role", iam_note),
     ENUM("enable_efa", CS_WARN, NULL, efa_values),
     ENUM("enable_efa_gdr", CS_WARN, NULL, efa_values),
     KEYD("enable_intel_hpc_platform", CT_BOOL, CS_WARN, "false"),
-    KEYD("encrypted_ephemeral", CT_BOOL, CS_WARN, "false"),
+    /* refused when true only: false is what pclusterfs does */
+    { .name = "encrypted_ephemeral", .type = CT_BOOL, .support = CS_NOT_YET, .def = "false",
+      .note = "the nodes' instance store would be left unencrypted" },
     KEYD("ephemeral_dir", CT_STRING, CS_WARN, "/scratch"),
     KEY("extra_json", CT_JSON, CS_WARN),
     KEY("iam_lambda_role", CT_STRING, CS_WARN),
     ENUM("placement", CS_WARN, "compute", placement_values),
     KEY("placement_group", CT_STRING, CS_WARN),
-    KEY("proxy_server", CT_STRING, CS_WARN),
-    KEY("s3_read_resource", CT_STRING, CS_WARN),
-    KEY("s3_read_write_resource", CT_STRING, CS_WARN),
+    NOT_YET("proxy_server", "the nodes would reach the network around the proxy it names"),
+    NOT_YET("s3_read_resource", iam_note),
+    NOT_YET("s3_read_write_resource", iam_note),
     KEYD("shared_dir", CT_STRING, CS_WARN, "/shared"),
     INT("spot_bid_percentage", CS_WARN, "0", 0, 100),
-    { .name = "spot_price", .type = CT_FLOAT, .support = CS_WARN, .def = "0", .min = 0 },
     KEY("tags", CT_JSON, CS_WARN),
     KEY("template_url", CT_URL, CS_WARN),
+    KEY("hit_template_url", CT_URL, CS_WARN),
+    KEY("cw_dashboard_template_url", CT_URL, CS_WARN),
+    KEY("instance_types_data", CT_JSON, CS_WARN),
+    /* v2 writes these itself (derived or private parameters); a config
+     * that carries them was most likely saved by v2: nothing to do. */
+    KEY("cluster_config_metadata", CT_STRING, CS_QUIET),
+    KEY("architecture", CT_STRING, CS_QUIET),
+    KEY("network_interfaces_count", CT_STRING, CS_QUIET),
+    KEY("default_queue", CT_STRING, CS_QUIET),
     END,
 };
 
@@ -123,12 +140,14 @@ static const struct config_key_spec vpc_keys[] = {
     KEYD("use_public_ips", CT_BOOL, CS_WARN, "true"),
     KEYD("ssh_from", CT_CIDR, CS_WARN, "0.0.0.0/0"),
     KEY("compute_subnet_cidr", CT_CIDR, CS_WARN),
+    KEY("master_availability_zone", CT_STRING, CS_QUIET), /* v2 derived them from the subnets */
+    KEY("compute_availability_zone", CT_STRING, CS_QUIET),
     END,
 };
 
 static const struct config_key_spec queue_keys[] = {
     REFS("compute_resource_settings", CS_IMPLEMENTED, "compute_resource", 3),
-    ENUM("compute_type", CS_IMPLEMENTED, "ondemand", ondemand_spot), /* spot: warned */
+    ENUM("compute_type", CS_IMPLEMENTED, "ondemand", ondemand_spot),
     KEY("disable_hyperthreading", CT_BOOL, CS_WARN),
     KEY("enable_efa", CT_BOOL, CS_WARN),
     KEY("enable_efa_gdr", CT_BOOL, CS_WARN),
@@ -141,7 +160,13 @@ static const struct config_key_spec compute_resource_keys[] = {
     INT("min_count", CS_IMPLEMENTED, "0", 0, 100000),
     INT("max_count", CS_IMPLEMENTED, "10", 1, 100000),
     INT("initial_count", CS_IMPLEMENTED, "min_count", 0, 100000),
-    { .name = "spot_price", .type = CT_FLOAT, .support = CS_WARN, .def = "0", .min = 0 },
+    { .name = "spot_price", .type = CT_FLOAT, .support = CS_IMPLEMENTED, .def = "0", .min = 0 },
+    /* v2 derived these from the instance type and the queue */
+    KEY("vcpus", CT_STRING, CS_QUIET), KEY("gpus", CT_STRING, CS_QUIET),
+    KEY("gpu_type", CT_STRING, CS_QUIET), KEY("network_interfaces", CT_STRING, CS_QUIET),
+    KEY("enable_efa", CT_STRING, CS_QUIET), KEY("enable_efa_gdr", CT_STRING, CS_QUIET),
+    KEY("disable_hyperthreading", CT_STRING, CS_QUIET),
+    KEY("disable_hyperthreading_via_cpu_options", CT_STRING, CS_QUIET),
     END,
 };
 
@@ -187,6 +212,7 @@ static const struct config_key_spec fsx_keys[] = {
     KEY("copy_tags_to_backups", CT_STRING, CS_WARN), KEY("fsx_backup_id", CT_STRING, CS_WARN),
     KEY("auto_import_policy", CT_STRING, CS_WARN), KEY("storage_type", CT_STRING, CS_WARN),
     KEY("drive_cache_type", CT_STRING, CS_WARN), KEY("data_compression_type", CT_STRING, CS_WARN),
+    KEY("existing_mount_name", CT_STRING, CS_WARN), KEY("existing_dns_name", CT_STRING, CS_WARN),
     END,
 };
 static const struct config_key_spec dcv_keys[] = {
@@ -294,23 +320,36 @@ const char *config_spec_suggest_key(const struct config_section_spec *sec, const
     return closest(name, cands, n);
 }
 
-const char *config_spec_key_home(const char *name)
+const char *config_spec_key_home(const char *name, bool multi_queue)
 {
-    for (const struct config_section_spec *s = sections; s->kind; s++)
-        if (config_spec_key(s, name))
+    const char *first = NULL;
+    for (const struct config_section_spec *s = sections; s->kind; s++) {
+        if (!config_spec_key(s, name))
+            continue;
+        bool queue_form = strcmp(s->kind, "queue") == 0 || strcmp(s->kind, "compute_resource") == 0;
+        bool cluster_form = strcmp(s->kind, "cluster") == 0;
+        if ((multi_queue && queue_form) || (!multi_queue && cluster_form))
             return s->kind;
-    return NULL;
+        if (!first)
+            first = s->kind;
+    }
+    return first;
 }
 
+/* configparser's getboolean, which v2 used: these words in any case. */
 bool config_parse_bool(const char *s, bool *out)
 {
-    if (strcasecmp(s, "true") == 0) {
-        *out = true;
-        return true;
-    }
-    if (strcasecmp(s, "false") == 0) {
-        *out = false;
-        return true;
+    static const char *const yes[] = { "1", "yes", "true", "on", NULL };
+    static const char *const no[] = { "0", "no", "false", "off", NULL };
+    for (size_t i = 0; yes[i]; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
     }
     return false;
 }
@@ -502,7 +541,7 @@ int config_spec_check_value(const struct config_key_spec *key, const char *value
     case CT_BOOL:
         if (config_parse_bool(value, &b))
             return 0;
-        snprintf(why, whylen, "must be true or false");
+        snprintf(why, whylen, "must be true or false (or yes/no, on/off, 1/0, in any case)");
         return -EINVAL;
     case CT_ENUM: {
         size_t off = 0;

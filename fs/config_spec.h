@@ -11,7 +11,7 @@ enum config_type {
     CT_STRING,        /* any text */
     CT_INT,           /* decimal integer within [min, max] */
     CT_FLOAT,         /* decimal number >= min */
-    CT_BOOL,          /* true | false (any case) */
+    CT_BOOL,          /* configparser: 1/yes/true/on | 0/no/false/off, any case */
     CT_ENUM,          /* one of values[] */
     CT_VPC_ID,        /* vpc-XXXXXXXX or vpc- + 17 hex digits */
     CT_SUBNET_ID,     /* subnet-... */
@@ -31,7 +31,9 @@ enum config_support {
     CS_IMPLEMENTED, /* parsed into struct cluster_config and acted upon */
     CS_WARN,        /* a v2 key accepted and checked, not implemented yet: warning */
     CS_QUIET,       /* a v2 key with no meaning here (a CLI setting): accepted silently */
-    CS_REFUSED,     /* a v2 key pclusterfs refuses; note says why */
+    CS_NOT_YET,     /* a v2 key whose absence would change cost, security or access:
+                       refused "not implemented yet" where v2 would read it; note says why */
+    CS_REFUSED,     /* a v2 key pclusterfs refuses in any section; note says why */
 };
 
 struct config_key_spec {
@@ -60,9 +62,11 @@ const struct config_key_spec *config_spec_key(const struct config_section_spec *
 /* The closest known section kind / key name to a misspelt one, or NULL. */
 const char *config_spec_suggest_section(const char *kind);
 const char *config_spec_suggest_key(const struct config_section_spec *sec, const char *name);
-/* The kind of the first section that has a key of this name, or NULL
- * ("vpc_id belongs in [vpc NAME]"). */
-const char *config_spec_key_home(const char *name);
+/* The kind of a section that has a key of this name, or NULL ("vpc_id
+ * belongs in [vpc NAME]"). When the key lives both in [cluster] and in
+ * [queue]/[compute_resource], the one of the config's form: multi_queue
+ * (queue_settings) or single-queue. */
+const char *config_spec_key_home(const char *name, bool multi_queue);
 
 /* Check value against the key's type. 0, or -EINVAL with why ("must be an
  * integer from 0 to 1000") written to why. References are only checked for

@@ -7,6 +7,8 @@
  * and the cost guard. The first error found is the one reported. */
 #include "fs/config_validate.h"
 
+#include "fs/config_scope.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@ struct ctx {
     struct cluster_config *cfg;
     struct config_error *err;
     const struct config_section *cluster;
+    bool multi_queue;  /* the chosen cluster uses queue_settings */
     bool oom;
 };
 
@@ -96,7 +99,24 @@ static int check_values(struct ctx *c, const struct config_section *s)
     for (size_t i = 0; i < s->n_entries; i++) {
         const struct config_entry *e = &s->entries[i];
         const struct config_key_spec *k = e->spec;
-        if (!k || !*e->value || config_spec_check_value(k, e->value, why, sizeof(why)) == 0)
+        if (!k)
+            continue;
+        if (!*e->value) {
+            /* v2 converted these with int(), float() and getboolean(), which
+             * refuse "", so an empty value was an error there too. */
+            if (k->type == CT_INT || k->type == CT_FLOAT || k->type == CT_BOOL) {
+                config_error_set(c->err, e->line, "%s has no value; write %s or remove the line",
+                                 e->key, k->type == CT_BOOL ? "true or false" : "a number");
+                return -EINVAL;
+            }
+            continue;
+        }
+        if (k->support == CS_IMPLEMENTED && strlen(e->value) >= CONFIG_VALUE_MAX) {
+            config_error_set(c->err, e->line, "%s is %zu bytes long; it may hold at most %d",
+                             e->key, strlen(e->value), CONFIG_VALUE_MAX - 1);
+            return -EINVAL;
+        }
+        if (config_spec_check_value(k, e->value, why, sizeof(why)) == 0)
             continue;
         /* Show the value's first line only: the message is one line. */
         int shown = (int)strcspn(e->value, "\n");
@@ -194,15 +214,108 @@ static int check_refs_exist(struct ctx *c, const struct config_entry *e)
     return 0;
 }
 
+/* ---------------------------------------------------------------- scope */
+
+/* "with queue_settings, " when where a key goes depends on the config's
+ * form (placement_group: [cluster] or [queue]), else "". */
+static const char *form_note(const char *key, bool multi_queue)
+{
+    bool in_cluster = config_spec_key(config_spec_section("cluster"), key);
+    bool in_queue = config_spec_key(config_spec_section("queue"), key) ||
+                    config_spec_key(config_spec_section("compute_resource"), key);
+    if (!in_cluster || !in_queue)
+        return "";
+    return multi_queue ? "with queue_settings, " : "without queue_settings, ";
+}
+
+/* Why entry e of s cannot be taken as written, into buf; false if it can. */
+static bool entry_problem(const struct ctx *c, const struct config_section *s,
+                          const struct config_entry *e, char *buf, size_t len)
+{
+    char d[96];
+    if (!s->spec)
+        return false; /* the section's own problem covers its keys */
+    if (!e->spec) {
+        const char *hint = config_spec_suggest_key(s->spec, e->key);
+        const char *home = config_spec_key_home(e->key, c->multi_queue);
+        if (hint)
+            snprintf(buf, len, "unknown key '%s' in %s; did you mean '%s'?", e->key,
+                     sec_name(s, d, sizeof(d)), hint);
+        else if (home)
+            snprintf(buf, len, "key '%s' does not belong in %s; %sit goes in a [%s%s] section",
+                     e->key, sec_name(s, d, sizeof(d)), form_note(e->key, c->multi_queue), home,
+                     config_spec_section(home)->labelled ? " NAME" : "");
+        else
+            snprintf(buf, len, "unknown key '%s' in %s; it is not a ParallelCluster v2 key",
+                     e->key, sec_name(s, d, sizeof(d)));
+        return true;
+    }
+    bool off;
+    if (e->spec->support == CS_NOT_YET && *e->value &&
+        !(e->spec->type == CT_BOOL && config_parse_bool(e->value, &off) && !off)) {
+        snprintf(buf, len,
+                 "%s is not implemented yet in pclusterfs, and ignoring it would change the "
+                 "cluster you asked for: %s; remove the line to go on without it",
+                 e->key, e->spec->note);
+        return true;
+    }
+    return false;
+}
+
+/* Refuse what is wrong in the sections v2 reads, in line order; warn about
+ * what is wrong in the others, which v2 ignored. */
+static int check_scope(struct ctx *c)
+{
+    const struct config_doc *doc = c->doc;
+    bool *read = calloc(doc->n_sections ? doc->n_sections : 1, sizeof(*read));
+    if (!read) {
+        c->oom = true;
+        return -ENOMEM;
+    }
+    config_scope_mark(doc, c->cluster, read);
+    /* No cluster to read: v2 would have stopped, and a section it could not
+     * read ([clustr default]) is the likeliest reason; be strict everywhere. */
+    for (size_t i = 0; i < doc->n_sections && !c->cluster; i++)
+        read[i] = true;
+    char msg[400], d[96];
+    int rc = 0;
+    for (size_t i = 0; i < doc->n_sections && rc == 0; i++) {
+        const struct config_section *s = &doc->sections[i];
+        if (*s->problem) {
+            if (read[i]) {
+                config_error_set(c->err, s->line, "%s", s->problem);
+                rc = -EINVAL;
+            } else {
+                warn(c, s->line, "%s (ParallelCluster v2 did not read this section, and "
+                                 "pclusterfs ignores it)", s->problem);
+            }
+            continue;
+        }
+        for (size_t j = 0; j < s->n_entries; j++) {
+            if (!entry_problem(c, s, &s->entries[j], msg, sizeof(msg)))
+                continue;
+            if (read[i]) {
+                config_error_set(c->err, s->entries[j].line, "%s", msg);
+                rc = -EINVAL;
+                break;
+            }
+            warn(c, s->entries[j].line, "%s (ignored: %s is not used by the chosen cluster)",
+                 msg, sec_name(s, d, sizeof(d)));
+        }
+    }
+    free(read);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- cluster */
 
-static const struct config_section *choose_cluster(struct ctx *c)
+static const struct config_section *choose_cluster(struct ctx *c, bool report)
 {
     const struct config_section *global = config_doc_find(c->doc, "global", "");
     const struct config_entry *tmpl = value_of(global, "cluster_template");
     const char *label = tmpl ? tmpl->value : "default";
     const struct config_section *s = config_doc_find(c->doc, "cluster", label);
-    if (s)
+    if (s || !report)
         return s;
     if (tmpl) {
         config_error_set(c->err, tmpl->line,
@@ -341,6 +454,7 @@ static int fill_resource(struct ctx *c, struct config_queue *q, const struct con
     struct config_compute_resource *r = &q->resources[q->n_resources];
     copy(r->section, sizeof(r->section), s->label);
     copy(r->instance_type, sizeof(r->instance_type), it->value);
+    r->instance_type_line = it->line;
     resource_name(r->name, sizeof(r->name), it->value);
     for (size_t i = 0; i < q->n_resources; i++)
         if (strcmp(q->resources[i].instance_type, r->instance_type) == 0) {
@@ -373,6 +487,10 @@ static int fill_resource(struct ctx *c, struct config_queue *q, const struct con
     r->static_count = r->initial_count;
     e = value_of(s, "spot_price");
     r->spot_price = e ? strtod(e->value, NULL) : 0;
+    if (e && !q->spot)
+        warn(c, e->line, "spot_price is set but queue %s's compute_type is not spot; its nodes "
+                         "launch on demand and spot_price is ignored, as in v2",
+             q->name);
     r->disable_hyperthreading = q->disable_hyperthreading;
     warn_unimplemented(c, s);
     q->n_resources++;
@@ -420,9 +538,6 @@ static int fill_queues_multi(struct ctx *c, const struct config_entry *qs)
         copy(q->name, sizeof(q->name), qsec->label);
         const struct config_entry *ct = value_of(qsec, "compute_type");
         q->spot = ct && strcmp(ct->value, "spot") == 0;
-        if (q->spot)
-            warn(c, ct->line, "compute_type = spot is accepted but not implemented yet; nodes "
-                              "launch on demand");
         q->disable_hyperthreading = bool_of(qsec, "disable_hyperthreading", cfg->disable_hyperthreading);
         q->enable_efa = bool_of(qsec, "enable_efa", false);
         const struct config_entry *pg = value_of(qsec, "placement_group");
@@ -474,9 +589,6 @@ static int fill_queue_single(struct ctx *c)
         return -EINVAL;
     }
     e = value_of(s, "cluster_type");
-    if (e && strcmp(e->value, "spot") == 0)
-        warn(c, e->line, "cluster_type = spot is accepted but not implemented yet; nodes launch "
-                         "on demand");
 
     /* v2's own conversion (hit_converter.py): queue "compute", one compute
      * resource; initial_queue_size becomes min_count when
@@ -490,12 +602,19 @@ static int fill_queue_single(struct ctx *c)
     struct config_compute_resource *r = &q->resources[0];
     copy(r->section, sizeof(r->section), "default");
     copy(r->instance_type, sizeof(r->instance_type), cfg->compute_instance_type);
+    const struct config_entry *cit = value_of(s, "compute_instance_type");
+    r->instance_type_line = cit ? cit->line : 0;
     resource_name(r->name, sizeof(r->name), r->instance_type);
     r->max_count = cfg->max_queue_size;
     r->initial_count = cfg->initial_queue_size;
     r->min_count = cfg->maintain_initial_size ? cfg->initial_queue_size : 0;
     r->static_count = r->initial_count;
     r->disable_hyperthreading = q->disable_hyperthreading;
+    const struct config_entry *price = value_of(s, "spot_price");
+    r->spot_price = price ? strtod(price->value, NULL) : 0;
+    if (price && !q->spot)
+        warn(c, price->line, "spot_price is set but cluster_type is not spot; nodes launch on "
+                             "demand and spot_price is ignored, as in v2");
     q->n_resources = 1;
     cfg->n_queues = 1;
     return 0;
@@ -518,15 +637,15 @@ static int check_cost(struct ctx *c, const struct config_limits *limits,
         config_error_set(c->err, qs->line,
                          "this cluster can grow to %ld instances (1 head node + the max_count of "
                          "every compute resource), more than this mount's max_instances of %d; "
-                         "lower max_count or raise max_instances",
-                         total, limit);
+                         "lower max_count, or mount with -o max_instances=%ld to allow it",
+                         total, limit, total);
     } else {
         const struct config_entry *max = value_of(c->cluster, "max_queue_size");
         config_error_set(c->err, max ? max->line : c->cluster->line,
                          "this cluster can grow to %ld instances (1 head node + max_queue_size "
-                         "%d), more than this mount's max_instances of %d; lower max_queue_size "
-                         "or raise max_instances",
-                         total, cfg->max_queue_size, limit);
+                         "%d), more than this mount's max_instances of %d; lower max_queue_size, "
+                         "or mount with -o max_instances=%ld to allow it",
+                         total, cfg->max_queue_size, limit, total);
     }
     return -EINVAL;
 }
@@ -537,22 +656,27 @@ static int fill_cluster(struct ctx *c, const struct config_limits *limits)
     const struct config_section *s = c->cluster;
     copy(cfg->cluster_section, sizeof(cfg->cluster_section), s->label);
 
-    const struct config_entry *e =
-        require(c, s, "key_name", "key_name = NAME of the EC2 key pair for SSH");
-    if (!e)
-        return -EINVAL;
-    copy(cfg->key_name, sizeof(cfg->key_name), e->value);
-    cfg->lines.key_name = e->line;
+    /* Optional since v2.11.0, which warned that the nodes take no SSH key. */
+    const struct config_entry *e = value_of(s, "key_name");
+    if (e) {
+        copy(cfg->key_name, sizeof(cfg->key_name), e->value);
+        cfg->lines.key_name = e->line;
+    } else {
+        const struct config_entry *empty = config_section_get(s, "key_name");
+        warn(c, empty ? empty->line : s->line,
+             "no key_name: the nodes get no EC2 key pair, so nobody can log in to them with "
+             "SSH; add key_name = NAME of a key pair to allow it");
+    }
     e = require(c, s, "base_os", "base_os = alinux2 (or centos7, ubuntu1804, ubuntu2004)");
     if (!e || check_base_os(c, e) != 0)
         return -EINVAL;
     copy(cfg->base_os, sizeof(cfg->base_os), e->value);
     cfg->lines.base_os = e->line;
-    e = require(c, s, "scheduler", "scheduler = slurm (v2 required it; slurm is the only "
-                                   "scheduler pclusterfs supports)");
-    if (!e || check_scheduler(c, e) != 0)
+    /* A scheduler that is set was judged first (config_validate). */
+    if (!require(c, s, "scheduler", "scheduler = slurm (v2 required it; slurm is the only "
+                                    "scheduler pclusterfs supports)"))
         return -EINVAL;
-    copy(cfg->scheduler, sizeof(cfg->scheduler), e->value);
+    copy(cfg->scheduler, sizeof(cfg->scheduler), "slurm");
 
     e = value_of(s, "master_instance_type");
     copy(cfg->master_instance_type, sizeof(cfg->master_instance_type), e ? e->value : "t2.micro");
@@ -631,7 +755,17 @@ int config_validate(const struct config_doc *doc, const struct config_limits *li
     if (aliases)
         warn_unimplemented(&c, aliases);
 
-    c.cluster = choose_cluster(&c);
+    /* The scheduler decides what every other key means (v2's awsbatch took
+     * compute_instance_type = optimal), so it is judged before them. */
+    const struct config_section *chosen = choose_cluster(&c, false);
+    const struct config_entry *sched = value_of(chosen, "scheduler");
+    if (sched && check_scheduler(&c, sched) != 0)
+        return -EINVAL;
+    c.cluster = chosen;
+    c.multi_queue = chosen && value_of(chosen, "queue_settings");
+    if (check_scope(&c) != 0)
+        return c.oom ? -ENOMEM : -EINVAL;
+    c.cluster = choose_cluster(&c, true);
     if (!c.cluster || check_values(&c, c.cluster) != 0)
         return -EINVAL;
     int rc = fill_cluster(&c, limits);

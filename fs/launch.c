@@ -320,6 +320,18 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         .tags = tags,
         .n_tags = sizeof(tags) / sizeof(tags[0]),
     };
+    /* Spot as v2: a compute node of a spot queue, capped by its spot_price
+     * when one is given; the head is always on demand. */
+    const struct config_queue *queue = NULL;
+    const struct config_compute_resource *res =
+        head ? NULL : config_node_resource(p->cfg, p->node, &queue);
+    char max_price[32] = "";
+    if (res && queue->spot) {
+        run.spot = true;
+        if (res->spot_price > 0)
+            snprintf(max_price, sizeof(max_price), "%.4f", res->spot_price);
+        run.spot_max_price = max_price;
+    }
     struct aws_client *c = cloud_client(cl, p->region);
     struct aws_ec2_instances out = {0};
     struct aws_error e = {0};

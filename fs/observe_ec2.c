@@ -43,6 +43,7 @@ static void fill_node(struct observed_node *n, const struct aws_ec2_instance *i,
     n->region = strdup(region);
     n->instance_id = strdup(i->id);
     n->instance_type = strdup(i->type);
+    n->market = strdup(strcmp(i->lifecycle, "spot") == 0 ? "spot" : "on-demand");
     n->private_ip = strdup(i->private_ip);
     n->public_ip = strdup(i->public_ip);
     n->ec2_state = strdup(i->state);

@@ -17,6 +17,7 @@ void observed_node_clear(struct observed_node *n)
     free(n->region);
     free(n->instance_id);
     free(n->instance_type);
+    free(n->market);
     free(n->private_ip);
     free(n->public_ip);
     free(n->ec2_state);

@@ -12,6 +12,7 @@ struct observed_node {
     char *region;        /* where its instance is */
     char *instance_id;   /* "" when none */
     char *instance_type;
+    char *market;        /* "spot" or "on-demand", as EC2 reports the instance */
     char *private_ip;
     char *public_ip;
     char *ec2_state;     /* pending|running|...|none */

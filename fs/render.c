@@ -132,6 +132,8 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
         "privateIpAddress", str_or_null(on->private_ip), "publicIpAddress",
         str_or_null(on->public_ip), "ec2State", none_if_empty[0], "slurmState", none_if_empty[1],
         "bootstrap", str_or_null(on->bootstrap), "launchTime", time_or_null(on->launch_time));
+    if (doc)
+        json_object_set_new(doc, "market", str_or_null(on->market));
     struct blob *contents[NODE_FILES] = {
         line_blob(on->bootstrap ? on->bootstrap : "pending"),
         blob_from_str(on->bootstrap_log ? on->bootstrap_log : ""),

@@ -277,6 +277,7 @@ class EC2:
             raise EC2Error("InvalidParameterValue", "Invalid BASE64 encoding of user data.")
         if len(ud_bytes) > MAX_USER_DATA:
             raise EC2Error("InvalidParameterValue", "User data is limited to 16384 bytes")
+        market, max_price = self._market_options(p)
         tags = []
         for ts in indexed_groups(p, "TagSpecification"):
             if ts.get("ResourceType", "instance") == "instance":
@@ -305,6 +306,8 @@ class EC2:
                 "iam_profile": p.get("IamInstanceProfile.Name") or
                 p.get("IamInstanceProfile.Arn", "").rpartition("/")[2] or None,
                 "boot": self.cfg["boot"], "vcpus": types[itype][0],
+                "market": market, "spot_max_price": max_price,
+                "spot_request_id": common.hex_id("sir-") if market == "spot" else None,
             }
             self.instances[inst["id"]] = inst
             self.order.append(inst["id"])
@@ -318,6 +321,30 @@ class EC2:
                 pub = self.keys[(region, key)]["public_key"] if key else None
                 self.launcher.launch(inst, base64.b64decode(ud) if ud else b"", pub)
         self._reservation_xml(r, rid, made)
+
+    @staticmethod
+    def _market_options(p):
+        """RunInstances' InstanceMarketOptions: (market, max price or None),
+        refused as EC2 refuses what it does not take."""
+        mtype = p.get("InstanceMarketOptions.MarketType")
+        price = p.get("InstanceMarketOptions.SpotOptions.MaxPrice")
+        if mtype is None:
+            if price is not None:
+                raise EC2Error("InvalidParameterCombination",
+                               "SpotOptions require MarketType spot")
+            return "on-demand", None
+        if mtype != "spot":
+            raise EC2Error("InvalidParameterValue",
+                           "Value (%s) for parameter MarketType is invalid." % mtype)
+        if price is not None:
+            try:
+                ok = float(price) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise EC2Error("InvalidParameterValue",
+                               "Value (%s) for parameter MaxPrice is invalid." % price)
+        return "spot", price
 
     def _reservation_xml(self, r, rid, insts):
         el(r, "reservationId", rid)
@@ -350,6 +377,10 @@ class EC2:
             ("virtualizationType", "hvm"), ("clientToken", i["client_token"]),
             ("hypervisor", "xen"), ("ebsOptimized", False),
         ])
+        if i.get("market") == "spot":
+            # As EC2: only spot instances carry instanceLifecycle.
+            fill(e, [("instanceLifecycle", "spot"),
+                     ("spotInstanceRequestId", i.get("spot_request_id") or "")])
         if i.get("state_reason"):
             fill(e, [("stateReason", [("code", i["state_reason"][0]),
                                       ("message", i["state_reason"][1])])])
@@ -426,6 +457,27 @@ class EC2:
             self._reservation_xml(item, res, insts)
         if nxt:
             el(r, "nextToken", nxt)
+
+    def op_DescribeSpotInstanceRequests(self, p, region, r):
+        """The spot request behind each spot instance RunInstances made (EC2
+        makes one a launch): its max price as asked, or none when EC2's cap
+        (the on-demand price) applies."""
+        ids = indexed(p, "SpotInstanceRequestId")
+        found = [self.instances[x] for x in self.order
+                 if self.instances[x]["region"] == region and self.instances[x].get("market")
+                 == "spot" and not self._expired(self.instances[x])]
+        for x in ids:
+            if not any(i["spot_request_id"] == x for i in found):
+                raise EC2Error("InvalidSpotInstanceRequestID.NotFound",
+                               "The spot instance request ID '%s' does not exist" % x)
+        chosen = [i for i in found if not ids or i["spot_request_id"] in ids]
+        item_set(r, "spotInstanceRequestSet", [[
+            ("spotInstanceRequestId", i["spot_request_id"]),
+            ("spotPrice", i.get("spot_max_price")), ("type", "one-time"),
+            ("state", "closed" if self.state(i) == "terminated" else "active"),
+            ("instanceId", i["id"]),
+            ("launchSpecification", [("imageId", i["image_id"]), ("instanceType", i["type"])]),
+        ] for i in chosen])
 
     def op_DescribeInstanceAttribute(self, p, region, r):
         i = self._find_instance(p.get("InstanceId", ""), region)

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!cfg || strcmp(cfg->scheduler, "slurm") != 0 || cfg->n_queues < 1 ||
         cfg->n_queues > CONFIG_MAX_QUEUES || cfg->max_instances_needed > 64 || !cfg->vpc_id[0] ||
-        !cfg->master_subnet_id[0] || !cfg->compute_subnet_id[0] || !cfg->key_name[0])
+        !cfg->master_subnet_id[0] || !cfg->compute_subnet_id[0])
         abort();
     for (size_t i = 0; i < cfg->n_queues; i++) {
         const struct config_queue *q = &cfg->queues[i];

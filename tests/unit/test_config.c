@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fs/config.h"
+#include "fs/config_spec.h"
 #include "tests/unit/check.h"
 
 static char err[1024];
@@ -32,6 +33,14 @@ static const char *with(const char *extra)
 {
     static char buf[16384];
     snprintf(buf, sizeof(buf), "%s%s%s", example, vpc_public, extra);
+    return buf;
+}
+
+/* example + extra (lines from 9, in [cluster default]) + vpc_public. */
+static const char *cl(const char *extra)
+{
+    static char buf[16384];
+    snprintf(buf, sizeof(buf), "%s%s%s", example, extra, vpc_public);
     return buf;
 }
 
@@ -196,14 +205,28 @@ static void test_values_set(void)
 static void test_empty_value_means_unset(void)
 {
     const char *t = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
-                    "scheduler = slurm\ncustom_ami =\nmax_queue_size =\n"
+                    "scheduler = slurm\ncustom_ami =\npre_install_args =\n"
                     "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
     struct cluster_config *cfg = ok(t);
     if (!cfg)
         return;
     CHECK_STR(cfg->custom_ami, "");
-    CHECK_INT(cfg->max_queue_size, 10);
+    CHECK_STR(cfg->pre_install_args, "");
     config_free(cfg);
+}
+
+/* v2 converted numbers and booleans with int(), float() and getboolean(),
+ * which refuse an empty text: so did v2, naming the key. */
+static void test_empty_number_refused(void)
+{
+    CHECK_STR(bad(cl("max_queue_size =\n")),
+              "config:9: max_queue_size has no value; write a number or remove the line");
+    CHECK_STR(bad(cl("spot_price =   # none\n")),
+              "config:9: spot_price has no value; write a number or remove the line");
+    CHECK_STR(bad(cl("maintain_initial_size =\n")),
+              "config:9: maintain_initial_size has no value; write true or false or remove the "
+              "line");
+    CHECK_CONTAINS(bad(vpc_with("use_public_ips =\n")), "use_public_ips has no value");
 }
 
 /* ------------------------------------------------------------ syntax */
@@ -265,8 +288,15 @@ static void test_continuation_allowed_for_json_and_lines_count(void)
                     "[cluster other]\ntags = {\"a\": \"b\",\n    \"c\": \"d\"}\n"
                     "\n"
                     "max_queue_sise = 3\n";
-    CHECK_STR(bad(t), "config:13: unknown key 'max_queue_sise' in [cluster other]; did you mean "
-                      "'max_queue_size'?");
+    struct cluster_config *c1 = ok(t);
+    if (c1) {
+        CHECK_INT(c1->n_warnings, 1);
+        if (c1->n_warnings)
+            CHECK_STR(c1->warnings[0], "config:13: unknown key 'max_queue_sise' in [cluster other]; "
+                                       "did you mean 'max_queue_size'? (ignored: [cluster other] "
+                                       "is not used by the chosen cluster)");
+        config_free(c1);
+    }
     const char *t2 = "[cluster default]\nkey_name = k\nvpc_settings = v\nbase_os = alinux2\n"
                      "scheduler = slurm\ntags = {\"a\": \"b\",\n    \"c\": \"d\"}\n"
                      "[vpc v]\nvpc_id = vpc-01234567\nmaster_subnet_id = subnet-01234567\n";
@@ -284,29 +314,27 @@ static void test_continuation_allowed_for_json_and_lines_count(void)
 static void test_long_lines(void)
 {
     char line[400], t[4096];
-    /* "pre_install_args = " is 19 bytes; 180 more make 199: accepted. */
-    memset(line, 'a', 180);
-    line[180] = '\0';
-    snprintf(t, sizeof(t), "%s%s[cluster default]\npre_install_args = %s\n", vpc_public, "", line);
-    /* Build a full valid config with that line last in [cluster default]. */
-    snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
-    struct cluster_config *cfg = ok(t);
-    if (cfg) {
-        CHECK_INT(strlen(cfg->pre_install_args), 180);
-        config_free(cfg);
-    }
-    /* 200 bytes: refused with its line number, not cut by inih. */
+    /* inih's own buffer holds 199 bytes; a longer line still parses. */
     memset(line, 'a', 181);
     line[181] = '\0';
     snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
-    CHECK_STR(bad(t), "config:9: line is 200 bytes long; a config line may hold at most 199 "
-                      "bytes (comments not counted)");
-    /* CRLF does not count. */
-    memset(line, 'a', 180);
-    line[180] = '\0';
-    snprintf(t, sizeof(t), "%spre_install_args = %s\r\n%s", example, line, vpc_public);
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_INT(strlen(cfg->pre_install_args), 181);
+        config_free(cfg);
+    }
+    /* A text pclusterfs keeps is bounded by its own buffer, said with the line. */
+    memset(line, 'a', 250);
+    line[250] = '\0';
+    snprintf(t, sizeof(t), "%spre_install_args = %s\n%s", example, line, vpc_public);
+    CHECK_STR(bad(t), "config:9: pre_install_args is 250 bytes long; it may hold at most 199");
+    /* CRLF and a trailing comment do not reach the value. */
+    snprintf(t, sizeof(t), "%spre_install_args = %s  # note\r\n%s", example, line + 60, vpc_public);
     cfg = ok(t);
-    config_free(cfg);
+    if (cfg) {
+        CHECK_INT(strlen(cfg->pre_install_args), 190);
+        config_free(cfg);
+    }
     /* A long comment is fine, and so is a long trailing comment. */
     memset(line, '-', 300);
     line[300] = '\0';
@@ -322,6 +350,100 @@ static void test_long_lines(void)
     /* ... and the line numbers after it stay right. */
     snprintf(t, sizeof(t), "# %s\n%s", line, example);
     CHECK_CONTAINS(bad(t), "config:7: vpc_settings = public");
+    /* A long value that is wrong is still judged whole. */
+    snprintf(t, sizeof(t), "%stags = {\"a\": \"%s\"\n%s", example, line, vpc_public);
+    CHECK_CONTAINS(bad(t), "config:9: tags = {\"a\": \"-----");
+    /* A long line that is not INI is still refused with its line. */
+    snprintf(t, sizeof(t), "%s%s\n", example, line);
+    CHECK_CONTAINS(bad(t), "config:9: '----------------------------------------...' is not a "
+                           "[section]");
+    /* A key name too long for inih is refused, not cut. */
+    snprintf(t, sizeof(t), "%s%.250s = 1\n", example, line);
+    CHECK_CONTAINS(bad(t), "config:9: line is 254 bytes long before its value");
+}
+
+/* Long lines as real configs have them, up to the 64 KiB config cap: v2's
+ * configparser had no line limit, Debian's inih has 200 bytes. */
+static void test_long_lines_at_the_cap(void)
+{
+    size_t cap = CONFIG_TEXT_MAX;
+    char *t = malloc(cap + 2);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    /* Three long lines: tags (a one-line JSON), instance_types_data
+     * continued on a long indented line, and a long tags-like value last
+     * that fills the file to exactly the cap. */
+    int n = snprintf(t, cap, "%s%s[cluster default]\n", "", "");
+    n = snprintf(t, cap, "%stags = {\"team\": \"%0300d\", \"cost\": \"x\"}\n"
+                         "instance_types_data = {\"c5.xlarge\": {\"a\": \"%0500d\",\n"
+                         "    \"b\": \"%01500d\"}}\n"
+                         "extra_json = {\"cluster\": {\"note\": \"",
+                 example, 7, 8, 9);
+    const char *tail = "\"}}\n";
+    size_t vpc_len = strlen(vpc_public), tail_len = strlen(tail);
+    size_t fill = cap - (size_t)n - tail_len - vpc_len;
+    memset(t + n, 'z', fill);
+    memcpy(t + n + fill, tail, tail_len);
+    memcpy(t + n + fill + tail_len, vpc_public, vpc_len);
+    t[cap] = '\0';
+    CHECK_INT(strlen(t), cap);
+    struct cluster_config *cfg = NULL;
+    int rc = config_parse(t, cap, NULL, &cfg, err, sizeof(err));
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        CHECK_STR(cfg->vpc_id, "vpc-0123456789abcdef0");
+        CHECK_INT(cfg->n_warnings, 3); /* tags, instance_types_data, extra_json: not implemented */
+        if (cfg->n_warnings == 3)
+            CHECK_STR(cfg->warnings[2], "config:12: extra_json is accepted but not implemented "
+                                        "yet; ignored");
+        config_free(cfg);
+    } else {
+        printf("  %s\n", err);
+    }
+    /* One byte more is over the cap. */
+    t[cap] = '\n';
+    t[cap + 1] = '\0';
+    CHECK_CONTAINS(bad_len(t, cap + 1), "a config may hold at most 65536 bytes");
+    /* The long value's own error names its line after the long lines. */
+    memcpy(t + n + fill, "\"}\n", 3);
+    CHECK_CONTAINS(bad_len(t, cap - 1), "config:12: extra_json = {\"cluster\": {\"note\": \"zzz");
+    free(t);
+}
+
+/* configparser's getboolean, which v2 used: 1/yes/true/on and 0/no/false/off,
+ * any case. */
+static void test_booleans_as_configparser(void)
+{
+    static const struct {
+        const char *word;
+        bool value;
+    } words[] = {
+        { "1", true },     { "yes", true },  { "YES", true },   { "on", true },
+        { "On", true },    { "true", true }, { "True", true },  { "TRUE", true },
+        { "0", false },    { "no", false },  { "No", false },   { "off", false },
+        { "OFF", false },  { "false", false }, { "False", false }, { "fAlSe", false },
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char t[2048];
+        snprintf(t, sizeof(t),
+                 "[global]\nsanity_check = %s\n%sinitial_queue_size = 1\n"
+                 "maintain_initial_size = %s\n%suse_public_ips = %s\n",
+                 words[i].word, example, words[i].word, vpc_public, words[i].word);
+        struct cluster_config *cfg = ok(t);
+        if (!cfg) {
+            printf("  word %s\n", words[i].word);
+            continue;
+        }
+        CHECK(cfg->maintain_initial_size == words[i].value);
+        CHECK(cfg->use_public_ips == words[i].value);
+        CHECK_INT(cfg->queues[0].resources[0].min_count, words[i].value ? 1 : 0);
+        config_free(cfg);
+    }
+    CHECK_CONTAINS(bad(cl("maintain_initial_size = y\n")),
+                   "config:9: maintain_initial_size = y: maintain_initial_size must be true or "
+                   "false (or yes/no, on/off, 1/0, in any case)");
+    CHECK_CONTAINS(bad(cl("maintain_initial_size = 2\n")), "must be true or false");
 }
 
 static void test_inline_comments_stripped_as_v2(void)
@@ -349,7 +471,7 @@ static void test_inline_comments_stripped_as_v2(void)
     config_free(cfg);
     /* A value that is only a comment is empty. */
     CHECK_CONTAINS(bad("[cluster default]\nkey_name = # none\nbase_os = alinux2\n"),
-                   "config:1: [cluster default] has no key_name");
+                   "config:1: [cluster default] has no scheduler");
 }
 
 static void test_duplicates(void)
@@ -449,8 +571,8 @@ static void test_section_syntax(void)
 
 static void test_unknown_keys(void)
 {
-    CHECK_STR(bad(with("[cluster other]\nmax_queue_sise = 5\n")),
-              "config:14: unknown key 'max_queue_sise' in [cluster other]; did you mean "
+    CHECK_STR(bad(cl("max_queue_sise = 5\n")),
+              "config:9: unknown key 'max_queue_sise' in [cluster default]; did you mean "
               "'max_queue_size'?");
     CHECK_STR(bad("[cluster default]\nvpc_id = vpc-01234567\n"),
               "config:2: key 'vpc_id' does not belong in [cluster default]; it goes in a [vpc "
@@ -458,8 +580,13 @@ static void test_unknown_keys(void)
     CHECK_CONTAINS(bad("[cluster default]\nfrobnicate = 1\n"),
                    "config:2: unknown key 'frobnicate' in [cluster default]; it is not a "
                    "ParallelCluster v2 key");
-    CHECK_CONTAINS(bad("[ebs e]\nvolume_sise = 3\n"), "config:2: unknown key 'volume_sise' in "
-                                                      "[ebs e]; did you mean 'volume_size'?");
+    {
+        char t[2048];
+        snprintf(t, sizeof(t), "%sebs_settings = e\n%s[ebs e]\nvolume_sise = 3\n", example,
+                 vpc_public);
+        CHECK_STR(bad(t), "config:15: unknown key 'volume_sise' in [ebs e]; did you mean "
+                          "'volume_size'?");
+    }
 }
 
 /* ------------------------------------------------------------ rules */
@@ -523,8 +650,8 @@ static void test_base_os_rules(void)
               "ubuntu1804, ubuntu2004");
     CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\nscheduler = slurm\n"),
                    "config:1: [cluster default] has no base_os; add base_os = alinux2");
-    CHECK_CONTAINS(bad("[cluster default]\nbase_os = alinux2\n"),
-                   "config:1: [cluster default] has no key_name");
+    CHECK_CONTAINS(bad("[cluster default]\nkey_name = k\n"),
+                   "config:1: [cluster default] has no base_os");
 }
 
 static void test_vpc_rules(void)
@@ -578,9 +705,67 @@ static void test_unused_sections_values_not_checked(void)
                                          "compute_instance_type = optimal\nvpc_settings = other\n"
                                          "[vpc other]\nvpc_id = vpc-nothex00\n"));
     config_free(cfg);
-    /* ... but their key names are. */
-    CHECK_CONTAINS(bad(with("[vpc other]\nvpc_idd = vpc-01234567\n")),
-                   "config:14: unknown key 'vpc_idd' in [vpc other]; did you mean 'vpc_id'?");
+    /* ... and their key names only warn, with the line: v2 never read them. */
+    cfg = ok(with("[vpc other]\nvpc_idd = vpc-01234567\n"));
+    if (cfg) {
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_STR(cfg->warnings[0], "config:14: unknown key 'vpc_idd' in [vpc other]; did you "
+                                        "mean 'vpc_id'? (ignored: [vpc other] is not used by the "
+                                        "chosen cluster)");
+        config_free(cfg);
+    }
+    /* The same key in the [vpc] the chosen cluster reads is an error. */
+    CHECK_CONTAINS(bad(vpc_with("vpc_idd = vpc-01234567\n")), "unknown key 'vpc_idd' in [vpc ");
+}
+
+/* Sections v2 never read (a leftover [cluster] without a name, another
+ * template, a section of a kind v2 did not have, one of another tool) are
+ * warnings naming their line; what v2 read stays strict. */
+static void test_unread_sections_warn(void)
+{
+    struct cluster_config *cfg =
+        ok(with("[cluster]\nkey_name = old\n"              /* 13-14 */
+                "[tooling]\nowner = me\n"                  /* 15-16 */
+                "[queue Bad.Name]\ncompute_type = spot\n"  /* 17-18 */
+                "[cluster old]\nfrobnicate = 1\n"          /* 19-20 */
+                "[vpc]\nvpc_id = vpc-01234567\n"));        /* 21-22 */
+    if (cfg) {
+        const char *want[] = {
+            "config:13: section [cluster] needs a name: write [cluster NAME] (ParallelCluster v2 "
+            "did not read this section, and pclusterfs ignores it)",
+            "config:15: unknown section [tooling]; ParallelCluster v2 sections are [aws], [global], "
+            "[aliases], [cluster], [vpc], [queue], [compute_resource], [scaling], [ebs], [efs], "
+            "[fsx], [raid], [dcv], [cw_log], [dashboard] (ParallelCluster v2 did not read this "
+            "section, and pclusterfs ignores it)",
+            "config:17: section name 'Bad.Name' in [queue ...] is not valid: use letters, digits, "
+            "'-' and '_', at most 30 (ParallelCluster v2 did not read this section, and "
+            "pclusterfs ignores it)",
+            "config:20: unknown key 'frobnicate' in [cluster old]; it is not a ParallelCluster v2 "
+            "key (ignored: [cluster old] is not used by the chosen cluster)",
+            "config:21: section [vpc] needs a name: write [vpc NAME] (ParallelCluster v2 did not "
+            "read this section, and pclusterfs ignores it)",
+        };
+        CHECK_INT(cfg->n_warnings, sizeof(want) / sizeof(want[0]));
+        for (size_t i = 0; i < cfg->n_warnings && i < sizeof(want) / sizeof(want[0]); i++)
+            CHECK_STR(cfg->warnings[i], want[i]);
+        config_free(cfg);
+    }
+    /* Read sections stay strict: [aws] with a name is not [aws] ... */
+    CHECK_STR(bad(with("[global]\ncluster_template = default\nfoo = 1\n")),
+              "config:15: unknown key 'foo' in [global]; it is not a ParallelCluster v2 key");
+    /* ... nor a typo in a section the cluster names. */
+    char t[4096];
+    snprintf(t, sizeof(t), "%sscaling_settings = s\n%s[scaling s]\nscaledown_idletim = 5\n", example,
+             vpc_public);
+    CHECK_STR(bad(t), "config:15: unknown key 'scaledown_idletim' in [scaling s]; did you mean "
+                      "'scaledown_idletime'?");
+    /* With no cluster to read, the misspelt section is the reason given. */
+    CHECK_STR(bad("[clustr default]\nkey_name = k\n"),
+              "config:1: unknown section [clustr default]; did you mean [cluster ...]?");
+    /* Credentials are refused in any section, read or not. */
+    CHECK_CONTAINS(bad(with("[cluster other]\naws_secret_access_key = abc\n")),
+                   "config:14: aws_secret_access_key is refused");
 }
 
 static void test_size_backstop(void)
@@ -605,7 +790,7 @@ static void test_type_rules(void)
     CHECK_CONTAINS(bad("[cluster default]\nmax_queue_size = 1.5\n"), "must be a whole number");
     CHECK_CONTAINS(bad("[cluster default]\nmax_queue_size = 99999999999999999999\n"),
                    "must be a whole number");
-    CHECK_CONTAINS(bad("[cluster default]\nmaintain_initial_size = yes\n"),
+    CHECK_CONTAINS(bad("[cluster default]\nmaintain_initial_size = ja\n"),
                    "maintain_initial_size must be true or false");
     CHECK_CONTAINS(bad("[cluster default]\nmaster_instance_type = t2micro\n"),
                    "master_instance_type must be an EC2 instance type like t2.micro");
@@ -618,7 +803,7 @@ static void test_type_rules(void)
     CHECK_CONTAINS(bad("[cluster default]\npost_install = /local/file.sh\n"), "post_install must be");
     CHECK_CONTAINS(bad("[aws]\naws_region_name = Tokyo\n"), "aws_region_name must be an AWS region");
     CHECK_CONTAINS(bad("[aws]\naws_region_name = us-east\n"), "aws_region_name must be an AWS region");
-    CHECK_CONTAINS(bad("[global]\nsanity_check = 1\n"), "sanity_check must be true or false");
+    CHECK_CONTAINS(bad("[global]\nsanity_check = 2\n"), "sanity_check must be true or false");
     CHECK_CONTAINS(bad("[global]\ncluster_template = a b\n"), "cluster_template must be a section name");
     CHECK_CONTAINS(bad("[cluster default]\ncluster_type = cheap\n"),
                    "cluster_type must be one of: ondemand spot");
@@ -682,7 +867,7 @@ static void test_cost_guard(void)
     snprintf(t, sizeof(t), "%smax_queue_size = 64\n%s", example, vpc_public);
     CHECK_STR(bad(t), "config:9: this cluster can grow to 65 instances (1 head node + "
                       "max_queue_size 64), more than this mount's max_instances of 64; lower "
-                      "max_queue_size or raise max_instances");
+                      "max_queue_size, or mount with -o max_instances=65 to allow it");
     snprintf(t, sizeof(t), "%smax_queue_size = 63\n%s", example, vpc_public);
     struct cluster_config *cfg = ok(t);
     if (cfg)
@@ -696,8 +881,8 @@ static void test_cost_guard(void)
     const char *w = with("");
     CHECK_INT(config_parse(w, strlen(w), &lim, &cfg, err, sizeof(err)), -EINVAL);
     CHECK_STR(err, "config:4: this cluster can grow to 11 instances (1 head node + max_queue_size "
-                   "10), more than this mount's max_instances of 10; lower max_queue_size or "
-                   "raise max_instances");
+                   "10), more than this mount's max_instances of 10; lower max_queue_size, or "
+                   "mount with -o max_instances=11 to allow it");
     /* NULL limits: the default 64. */
     snprintf(t, sizeof(t), "%smax_queue_size = 64\n%s", example, vpc_public);
     CHECK_INT(config_parse(t, strlen(t), NULL, &cfg, err, sizeof(err)), -EINVAL);
@@ -761,10 +946,7 @@ static void test_queue_settings(void)
     CHECK_STR(r->name, "t3micro");
     CHECK_INT(r->static_count, 2);
     CHECK_INT(cfg->max_instances_needed, 26);
-    CHECK_INT(cfg->n_warnings, 1);
-    if (cfg->n_warnings)
-        CHECK_STR(cfg->warnings[0], "config:12: compute_type = spot is accepted but not "
-                                    "implemented yet; nodes launch on demand");
+    CHECK_INT(cfg->n_warnings, 0); /* spot is implemented */
 
     char **names = NULL;
     size_t n = 0;
@@ -867,7 +1049,8 @@ static void test_queue_rules(void)
     }
     CHECK_STR(bad(t), "config:14: disable_hyperthreading is set both in [cluster default] and in "
                       "[queue spot]; set it in one place only");
-    /* One [compute_resource] used by two queues warns once for its spot_price. */
+    /* One [compute_resource] used by a spot and an on-demand queue: its
+     * spot_price is ignored (warned) only in the on-demand one. */
     snprintf(t, sizeof(t), "%s", queues_with(21, "compute_resource_settings = spot_i2"));
     q = strstr(t, "instance_type = t3.micro\n[queue ondemand]");
     if (q) {
@@ -878,10 +1061,12 @@ static void test_queue_rules(void)
     }
     struct cluster_config *shared = ok(t);
     if (shared) {
-        CHECK_INT(shared->n_warnings, 2); /* compute_type = spot, spot_price once */
-        if (shared->n_warnings == 2)
-            CHECK_STR(shared->warnings[1],
-                      "config:20: spot_price is accepted but not implemented yet; ignored");
+        CHECK_INT(shared->n_warnings, 1);
+        if (shared->n_warnings == 1)
+            CHECK_STR(shared->warnings[0],
+                      "config:20: spot_price is set but queue ondemand's compute_type is not "
+                      "spot; its nodes launch on demand and spot_price is ignored, as in v2");
+        CHECK(shared->queues[0].resources[1].spot_price == 0.5);
         CHECK_STR(shared->queues[1].resources[0].section, "spot_i2");
         config_free(shared);
     }
@@ -891,7 +1076,235 @@ static void test_queue_rules(void)
     CHECK_INT(config_parse(queues, strlen(queues), &lim, &cfg, err, sizeof(err)), -EINVAL);
     CHECK_STR(err, "config:6: this cluster can grow to 26 instances (1 head node + the max_count "
                    "of every compute resource), more than this mount's max_instances of 25; lower "
-                   "max_count or raise max_instances");
+                   "max_count, or mount with -o max_instances=26 to allow it");
+}
+
+
+/* Every key of every section in v2.11.9's mappings (the last v2 release,
+ * cli/src/pcluster/config/mappings.py) is known where v2 had it: accepted,
+ * accepted with a warning, or, where ignoring it would change cost,
+ * security or access, refused as not implemented yet. Only credentials are
+ * refused outright. */
+static void test_every_v2_11_9_key_is_known(void)
+{
+    static const struct {
+        const char *section;
+        const char *keys;
+    } v2[] = {
+        { "aws", "aws_region_name" },
+        { "global", "cluster_template update_check sanity_check" },
+        { "aliases", "ssh" },
+        { "scaling", "scaledown_idletime" },
+        { "vpc", "vpc_id master_subnet_id ssh_from additional_sg compute_subnet_id "
+                 "compute_subnet_cidr use_public_ips vpc_security_group_id "
+                 "master_availability_zone compute_availability_zone" },
+        { "ebs", "shared_dir ebs_snapshot_id volume_type volume_size volume_iops encrypted "
+                 "ebs_kms_key_id ebs_volume_id volume_throughput" },
+        { "efs", "shared_dir efs_fs_id performance_mode efs_kms_key_id provisioned_throughput "
+                 "encrypted throughput_mode" },
+        { "raid", "shared_dir raid_type num_of_raid_volumes volume_type volume_size volume_iops "
+                  "encrypted ebs_kms_key_id volume_throughput" },
+        { "fsx", "shared_dir fsx_fs_id storage_capacity fsx_kms_key_id imported_file_chunk_size "
+                 "export_path import_path weekly_maintenance_start_time deployment_type "
+                 "per_unit_storage_throughput daily_automatic_backup_start_time "
+                 "automatic_backup_retention_days copy_tags_to_backups fsx_backup_id "
+                 "auto_import_policy storage_type drive_cache_type existing_mount_name "
+                 "existing_dns_name data_compression_type" },
+        { "dcv", "enable port access_from" },
+        { "cw_log", "enable retention_days" },
+        { "dashboard", "enable" },
+        { "compute_resource", "instance_type min_count max_count initial_count spot_price vcpus "
+                              "gpus gpu_type network_interfaces enable_efa enable_efa_gdr "
+                              "disable_hyperthreading disable_hyperthreading_via_cpu_options" },
+        { "queue", "compute_type enable_efa enable_efa_gdr disable_hyperthreading "
+                   "placement_group compute_resource_settings" },
+        /* common, single-queue and multi-queue cluster keys */
+        { "cluster", "cluster_config_metadata key_name scheduler master_instance_type "
+                     "master_root_volume_size base_os compute_root_volume_size proxy_server "
+                     "ec2_iam_role s3_read_resource s3_read_write_resource template_url "
+                     "shared_dir enable_efa enable_efa_gdr ephemeral_dir encrypted_ephemeral "
+                     "custom_ami pre_install pre_install_args post_install post_install_args "
+                     "extra_json additional_cfn_template tags custom_chef_cookbook "
+                     "enable_intel_hpc_platform scaling_settings vpc_settings ebs_settings "
+                     "efs_settings raid_settings fsx_settings dcv_settings cw_log_settings "
+                     "dashboard_settings additional_iam_policies architecture hit_template_url "
+                     "cw_dashboard_template_url network_interfaces_count cluster_resource_bucket "
+                     "iam_lambda_role instance_types_data placement_group placement "
+                     "compute_instance_type initial_queue_size max_queue_size "
+                     "maintain_initial_size min_vcpus desired_vcpus max_vcpus cluster_type "
+                     "spot_price spot_bid_percentage disable_hyperthreading default_queue "
+                     "queue_settings disable_cluster_dns" },
+    };
+    static const char not_yet[] = " proxy_server ec2_iam_role s3_read_resource "
+                                  "s3_read_write_resource encrypted_ephemeral "
+                                  "additional_iam_policies ";
+    int n = 0;
+    for (size_t i = 0; i < sizeof(v2) / sizeof(v2[0]); i++) {
+        const struct config_section_spec *sec = config_spec_section(v2[i].section);
+        CHECK(sec != NULL);
+        if (!sec)
+            continue;
+        char keys[2048];
+        snprintf(keys, sizeof(keys), "%s", v2[i].keys);
+        char *save = NULL;
+        for (char *k = strtok_r(keys, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+            const struct config_key_spec *spec = config_spec_key(sec, k);
+            n++;
+            if (!spec) {
+                fprintf(stderr, "  [%s] %s is unknown\n", v2[i].section, k);
+                CHECK(spec != NULL);
+                continue;
+            }
+            char padded[80];
+            snprintf(padded, sizeof(padded), " %s ", k);
+            bool want_not_yet = strcmp(v2[i].section, "cluster") == 0 && strstr(not_yet, padded);
+            if ((spec->support == CS_NOT_YET) != want_not_yet)
+                fprintf(stderr, "  [%s] %s: support %d\n", v2[i].section, k, spec->support);
+            CHECK((spec->support == CS_NOT_YET) == want_not_yet);
+            CHECK(spec->support != CS_REFUSED);
+        }
+    }
+    CHECK_INT(n, 146);
+    /* Each not-yet key, set where v2 reads it, is refused naming line and key. */
+    char t[1024];
+    snprintf(t, sizeof(t), "%s", not_yet);
+    char *save = NULL;
+    for (char *k = strtok_r(t, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+        char line[128], want[160];
+        snprintf(line, sizeof(line), "%s = %s\n", k,
+                 strcmp(k, "encrypted_ephemeral") == 0 ? "yes" : "something");
+        snprintf(want, sizeof(want), "config:9: %s is not implemented yet in pclusterfs", k);
+        CHECK_CONTAINS(bad(cl(line)), want);
+    }
+    /* encrypted_ephemeral = false is what pclusterfs does: accepted. */
+    struct cluster_config *cfg = ok(cl("encrypted_ephemeral = false\n"));
+    config_free(cfg);
+    /* In a template the chosen cluster does not use, only a warning would do:
+     * v2 never read it. */
+    cfg = ok(with("[cluster other]\nec2_iam_role = r\n"));
+    config_free(cfg);
+}
+
+/* v2.11 made key_name optional, with a warning that nobody can SSH in. */
+static void test_key_name_optional(void)
+{
+    const char *t = "[cluster default]\nvpc_settings = public\nbase_os = alinux2\n"
+                    "scheduler = slurm\n\n[vpc public]\nvpc_id = vpc-01234567\n"
+                    "master_subnet_id = subnet-01234567\n";
+    struct cluster_config *cfg = ok(t);
+    if (cfg) {
+        CHECK_STR(cfg->key_name, "");
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_CONTAINS(cfg->warnings[0], "config:1: no key_name: the nodes get no EC2 key "
+                                             "pair");
+        config_free(cfg);
+    }
+}
+
+/* The scheduler decides what the other keys mean: judged first. */
+static void test_scheduler_judged_first(void)
+{
+    /* v2's awsbatch default compute_instance_type = optimal comes before. */
+    CHECK_STR(bad("[cluster default]\nkey_name = k\ncompute_instance_type = optimal\n"
+                  "scheduler = awsbatch\nbase_os = alinux2\n"),
+              "config:4: scheduler = awsbatch is not supported by pclusterfs; use scheduler = "
+              "slurm");
+    CHECK_CONTAINS(bad("[cluster default]\nmin_vcpuz = 1\nscheduler = torque\n"),
+                   "config:3: scheduler = torque is not supported: ParallelCluster's support for "
+                   "SGE and Torque ended on 2021-12-31");
+}
+
+/* A hint says where a key goes in the form the config uses. */
+static void test_hints_fit_the_form(void)
+{
+    char t[4096];
+    snprintf(t, sizeof(t), "%s", queues);
+    char *at = strstr(t, "[compute_resource spot_i1]\n");
+    CHECK(at != NULL);
+    if (!at)
+        return;
+    char rest[4096];
+    snprintf(rest, sizeof(rest), "[compute_resource spot_i1]\nplacement_group = DYNAMIC\n%s",
+             at + strlen("[compute_resource spot_i1]\n"));
+    strcpy(at, rest);
+    CHECK_STR(bad(t), "config:14: key 'placement_group' does not belong in [compute_resource "
+                      "spot_i1]; with queue_settings, it goes in a [queue NAME] section");
+    /* The single-queue form: [cluster NAME]; a key of one home only: no form. */
+    snprintf(t, sizeof(t), "%sebs_settings = e\n%s[ebs e]\nplacement_group = DYNAMIC\n", example,
+             vpc_public);
+    CHECK_STR(bad(t), "config:15: key 'placement_group' does not belong in [ebs e]; without "
+                      "queue_settings, it goes in a [cluster NAME] section");
+    CHECK_STR(bad(cl("compute_resource_settings = x\n")),
+              "config:9: key 'compute_resource_settings' does not belong in [cluster default]; "
+              "it goes in a [queue NAME] section");
+}
+
+/* Spot: single-queue cluster_type/spot_price, multi-queue compute_type and
+ * each resource's spot_price; node names lead back to them. */
+static void test_spot(void)
+{
+    struct cluster_config *cfg =
+        ok(cl("initial_queue_size = 1\ncluster_type = spot\nspot_price = 0.042\n"));
+    if (cfg) {
+        CHECK(cfg->queues[0].spot);
+        CHECK(cfg->queues[0].resources[0].spot_price == 0.042);
+        CHECK_INT(cfg->n_warnings, 0);
+        const struct config_queue *q = NULL;
+        const struct config_compute_resource *r =
+            config_node_resource(cfg, "compute-st-t2micro-1", &q);
+        CHECK(r == &cfg->queues[0].resources[0]);
+        CHECK(q == &cfg->queues[0]);
+        CHECK(config_node_resource(cfg, "head", NULL) == NULL);
+        CHECK(config_node_resource(cfg, "compute-st-t2micro", NULL) == NULL);
+        config_free(cfg);
+    }
+    cfg = ok(queues);
+    if (cfg) {
+        const struct config_queue *q = NULL;
+        const struct config_compute_resource *r = config_node_resource(cfg, "ondemand-dy-t3micro-4", &q);
+        CHECK(r != NULL && q == &cfg->queues[1] && !q->spot);
+        r = config_node_resource(cfg, "spot-st-c5xlarge-2", &q);
+        CHECK(r != NULL && q == &cfg->queues[0] && q->spot);
+        config_free(cfg);
+    }
+    cfg = ok(cl("spot_price = 0.1\n"));
+    if (cfg) {
+        CHECK(!cfg->queues[0].spot);
+        CHECK_INT(cfg->n_warnings, 1);
+        if (cfg->n_warnings)
+            CHECK_STR(cfg->warnings[0], "config:9: spot_price is set but cluster_type is not "
+                                        "spot; nodes launch on demand and spot_price is ignored, "
+                                        "as in v2");
+        config_free(cfg);
+    }
+}
+
+/* A line with no '=' that names a credential is never quoted (it may be
+ * the secret itself); other such lines are, 40 bytes at most. */
+static void test_credential_lines_never_quoted(void)
+{
+    static const char *const lines[] = {
+        "aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS_ACCESS_KEY_ID AKIAIOSFODNN7EXAMPLE",
+        "\taws_session_token FwoGZXIvYXdzEXAMPLETOKEN",
+        "my aws_secret_access_key is wJalrXUtnFEMI",
+        "db Password hunter2EXAMPLE",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        char t[512];
+        snprintf(t, sizeof(t), "[aws]\n%s\n", lines[i]);
+        const char *msg = bad(t);
+        CHECK_CONTAINS(msg, "config:2: this line names a credential key but has no '='");
+        CHECK(strstr(msg, "EXAMPLE") == NULL && strstr(msg, "wJalr") == NULL);
+    }
+    /* A long one, past inih's buffer, too. */
+    char t[1024];
+    char secret[400];
+    memset(secret, 'S', sizeof(secret) - 1);
+    secret[sizeof(secret) - 1] = '\0';
+    snprintf(t, sizeof(t), "[aws]\naws_secret_access_key %s\n", secret);
+    CHECK(strstr(bad(t), "SSSS") == NULL);
 }
 
 /* ------------------------------------------------------------ templates, warnings */
@@ -944,8 +1357,6 @@ static void test_warnings(void)
         "config:10: ebs_settings is accepted but not implemented yet; ignored",
         "config:11: scaling_settings is accepted but not implemented yet; ignored",
         "config:12: master_root_volume_size is accepted but not implemented yet; ignored",
-        "config:13: cluster_type = spot is accepted but not implemented yet; nodes launch on "
-        "demand",
         "config:17: use_public_ips is accepted but not implemented yet; ignored",
     };
     CHECK_INT(cfg->n_warnings, sizeof(want) / sizeof(want[0]));
@@ -1067,6 +1478,8 @@ static void test_seed_corpus(void)
         { "queues.ini", true },          { "single_full.ini", true },
         { "example_no_vpc.ini", false }, { "credentials.ini", false },
         { "sge.ini", false },            { "junk.ini", false },
+        { "long_lines_v2.ini", true },   { "multi_spot.ini", true },
+        { "credential_no_equals.ini", false },
     };
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
         char path[4096], text[65536];
@@ -1112,6 +1525,9 @@ int main(void)
     RUN(test_continuation_refused_for_one_line_keys);
     RUN(test_continuation_allowed_for_json_and_lines_count);
     RUN(test_long_lines);
+    RUN(test_long_lines_at_the_cap);
+    RUN(test_booleans_as_configparser);
+    RUN(test_empty_number_refused);
     RUN(test_inline_comments_stripped_as_v2);
     RUN(test_duplicates);
     RUN(test_keys_case_insensitive_and_colon);
@@ -1126,6 +1542,7 @@ int main(void)
     RUN(test_base_os_rules);
     RUN(test_vpc_rules);
     RUN(test_unused_sections_values_not_checked);
+    RUN(test_unread_sections_warn);
     RUN(test_size_backstop);
     RUN(test_type_rules);
     RUN(test_queue_size_rules);
@@ -1133,6 +1550,12 @@ int main(void)
     RUN(test_queue_settings);
     RUN(test_queue_rules);
     RUN(test_cluster_template);
+    RUN(test_every_v2_11_9_key_is_known);
+    RUN(test_key_name_optional);
+    RUN(test_scheduler_judged_first);
+    RUN(test_hints_fit_the_form);
+    RUN(test_spot);
+    RUN(test_credential_lines_never_quoted);
     RUN(test_warnings);
     RUN(test_update_rules);
     RUN(test_node_names);
