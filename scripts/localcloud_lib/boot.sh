@@ -49,6 +49,10 @@ for p in /*; do
     *) up=$S ;;
   esac
   mkdir -p "$up/$d-upper" "$up/$d-work"
+  # the overlay's top takes the upper dir's owner and mode: keep the host's
+  # (/root stays 0700)
+  chown --reference="$p" "$up/$d-upper" && chmod --reference="$p" "$up/$d-upper" ||
+    fail "mode of $p"
   mount -t overlay overlay -o "lowerdir=$p,upperdir=$up/$d-upper,workdir=$up/$d-work" "$R/$d" \
     || fail "overlay $p"
 done

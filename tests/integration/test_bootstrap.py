@@ -111,7 +111,7 @@ class Cluster:
         may be written after the launch, stage 1 waits for them)."""
         ud = render(open(os.path.join(EMBED, "userdata.sh.in")).read(),
                     MANIFEST_URL=self.url("manifests/" + node))
-        assert len(ud.encode()) < 2048 and "'" not in self.url("manifests/" + node)
+        assert len(ud.encode()) < 4096 and "'" not in self.url("manifests/" + node)
         assert self.lc.env["AWS_SECRET_ACCESS_KEY"] not in ud
         inst = self.ec2.run_instances(ImageId=self.lc.image_id(), InstanceType="t2.micro",
                                       MinCount=1, MaxCount=1, UserData=ud)["Instances"][0]
