@@ -384,7 +384,11 @@ start_slurmctld() {
 # before it answers (22.05 first resolves the listening address's name).
 rest_up() { curl -s -o /dev/null --max-time 5 --url http://127.0.0.1:6820/openapi; }
 start_slurmrestd() {
-  local plugins=openapi/slurmctld user=nobody group f
+  local plugins=openapi/slurmctld user=slurmrestd group f
+  # A user of its own, as ParallelCluster's (not nobody): it holds the
+  # callers' tokens, which no other user may read from its memory.
+  id -u "$user" > /dev/null 2>&1 ||
+    useradd --system --no-create-home --home-dir / --shell /bin/false "$user" || return 1
   # Slurm 22.05 (Debian 12) speaks OpenAPI v0.0.38; later ones have openapi/slurmctld.
   for f in "$SLURM"/lib*/slurm*/openapi_v0_0_38.so "$SLURM"/lib*/*/slurm*/openapi_v0_0_38.so; do
     if [ -e "$f" ]; then plugins=openapi/v0.0.38; fi

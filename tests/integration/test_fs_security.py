@@ -222,6 +222,7 @@ PY
 chmod 644 /tmp/sampler.py    # the bootstrap's umask is 077
 setsid setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 /tmp/sampler.py \
   < /dev/null > /dev/null 2>&1 &
+echo $! > /tmp/sampler.pid
 for i in $(seq 1 50); do [ -s CMDLINES ] && break; sleep 0.1; done
 [ -s CMDLINES ] && echo sampler started
 """.replace("CMDLINES", CMDLINES)
@@ -235,7 +236,9 @@ PRIVATE = ["/run/localcloud", "/run/localcloud/user-data", "/var/lib/cloud/insta
 def in_node(lc, iid, script, nobody=False, timeout=120):
     """Runs a shell script inside the instance (all its namespaces), as root
     or as uid 65534."""
-    pid = open(os.path.join(lc.dir, "instances", iid, "pid")).read().strip()
+    unshare = int(open(os.path.join(lc.dir, "instances", iid, "pid")).read())
+    with open("/proc/%d/task/%d/children" % (unshare, unshare)) as f:
+        pid = f.read().split()[0]        # the instance's init: its PID namespace is ours
     return subprocess.run(["nsenter", "-t", pid, "-m", "-u", "-n", "-p", "--", "env", "-i",
                            "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "IMDS=" + imds(lc),
                            *(NOBODY if nobody else []), "/bin/sh", "-c", script],
@@ -256,6 +259,11 @@ def check_node_as_nobody(lc, iid, node, secrets):
     read (for the URLs in it). Each channel is checked as root first, so that
     a refusal means the channel is closed, not that it is not there."""
     seen = {}
+    # Command lines: all the bootstrap ran after its first pre hook (sampled
+    # as nobody; stopped first, so that it sees none of this test's own).
+    r = in_node(lc, iid, "kill $(cat /tmp/sampler.pid) && cat " + CMDLINES)
+    assert r.returncode == 0 and b"bootstrap.sh" in r.stdout, (node, r)
+    seen["command lines during the bootstrap of " + node] = r.stdout
     # The metadata service: root gets the user data, nobody nothing at all.
     r = in_node(lc, iid, IMDS_USER_DATA)
     assert r.returncode == 0 and b"X-Amz-Signature" in r.stdout, (node, r)
@@ -279,17 +287,17 @@ def check_node_as_nobody(lc, iid, node, secrets):
         assert r.stdout == b"slurm 400\n", r
         r = in_node(lc, iid, "cat /etc/slurm/slurm.conf", nobody=True)
         assert r.returncode == 0 and b"ClusterName=" in r.stdout, (node, r)
+        # slurmrestd (holding callers' tokens) runs as a user of its own
+        r = in_node(lc, iid, "ps -o user= -C slurmrestd")
+        assert r.stdout.split() == [b"slurmrestd"], r
     # Every file nobody can read where a node keeps state.
     r = in_node(lc, iid, "grep -rlsI -e X-Amz-Signature -e X-Amz-Credential /run /var /etc "
                 "/tmp /root /home /opt /srv 2>/dev/null | grep -v -x %s" % CMDLINES, nobody=True)
     assert r.stdout == b"", (node, r.stdout)
-    # Command lines: every process now, and all the bootstrap ran after its
-    # first pre hook (sampled as nobody).
+    # Command lines of every process now.
     r = in_node(lc, iid, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '", nobody=True)
+    assert b"munged" in r.stdout, r
     seen["command lines on " + node] = r.stdout
-    r = in_node(lc, iid, "cat " + CMDLINES)
-    assert r.returncode == 0 and b"bootstrap.sh" in r.stdout, (node, r)
-    seen["command lines during the bootstrap of " + node] = r.stdout
     for where, text in seen.items():
         assert b"X-Amz-Signature" not in text, where
     assert_nowhere(secrets, seen)
