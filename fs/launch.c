@@ -11,6 +11,12 @@
 
 #include "fs/embedded.h"
 
+/* Presigned GETs live minutes: a node fetches everything its manifest names
+ * as soon as it boots (stage 1 waits for the manifest up to ten minutes),
+ * and a URL that leaks must soon be worth nothing. The report's PUT lives
+ * plan->url_seconds: a node reports until its bootstrap ends. */
+#define FETCH_URL_SECONDS (15 * 60)
+
 void launch_client_token(const char *bucket, const char *cluster, const char *node, int attempt,
                          char out[65])
 {
@@ -152,7 +158,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
 {
     const char *cluster = p->cluster->name;
     bool head = strcmp(p->node, "head") == 0;
-    long ttl = p->url_seconds;
+    long ttl = FETCH_URL_SECONDS;
     char *buf = NULL, *url = NULL;
     size_t len = 0;
     int rc = add(&buf, &len,
@@ -215,7 +221,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     snprintf(report_rest, sizeof(report_rest), "reports/%s", p->node);
     char *report_key = key_of(cluster, report_rest);
     if (rc == 0 && report_key) {
-        rc = cloud_presign(cl, "PUT", report_key, ttl, &url, err, errlen);
+        rc = cloud_presign(cl, "PUT", report_key, p->url_seconds, &url, err, errlen);
         if (rc == 0)
             rc = add(&buf, &len, "report %s\n", url);
         free(url);

@@ -23,7 +23,9 @@ struct launch_plan {
     long memory_mib;
     int max_nodes;             /* the cluster's largest node count, for slurm.conf */
     int attempt;               /* 1, 2, ...: a replacement is a new attempt */
-    long url_seconds;          /* how long presigned URLs live */
+    long url_seconds;          /* how long the report's PUT URL lives: longer
+                                  than a node's bootstrap may take (GETs live
+                                  15 minutes: the node fetches all at boot) */
 };
 
 /* The ClientToken of a launch: hex of SHA-256(bucket/cluster/node/attempt),

@@ -1,11 +1,16 @@
 #!/bin/bash
 # pclusterfs node bootstrap, stage 2: bootstrap.sh MANIFEST
 # Runs as root on every node, after stage 1 (userdata.sh.in) fetched the
-# manifest. In order: install pre + hooks/pre, Slurm (head: munged,
-# slurmctld, slurmrestd; compute: munged, slurmd as a dynamic node), install
-# post + hooks/post. Progress and output go to the manifest's presigned PUT
-# URL as a report (state, step, failure, exit, then the log's tail).
-# Every manifest value is data: validated, quoted, never evaluated.
+# manifest and kept the IMDS from other users. In order: download every file
+# the manifest names (its GET URLs live minutes: nothing is fetched later),
+# install pre + hooks/pre, Slurm (head: munged, slurmctld, slurmrestd;
+# compute: munged, slurmd as a dynamic node), install post + hooks/post.
+# Progress and output go to the manifest's presigned PUT URL as a report
+# (state, step, failure, exit, then the log's tail); the last report made,
+# the manifest is deleted. Every manifest value is data: validated, quoted,
+# never evaluated. URLs reach curl on stdin, never on its command line (every
+# user reads those in /proc); keys are readable by root and their daemon's
+# user only (munge.key: munge, 0400; jwt_hs256.key: slurm, 0400).
 #
 # Manifest (one entry a line, fields split by spaces, unknown keys ignored):
 #   version 1 | cluster NAME | node NAME | node_type HeadNode|Compute |
@@ -17,7 +22,8 @@
 #   state pre|configuring|post|done|failed, step WHAT, failure CODE, exit N,
 #   "--", then the last 200 lines (at most 64 KiB) of the bootstrap log.
 # Files: /var/lib/pclusterfs (0700): manifest, bootstrap.log, pre/NNN and
-# post/NNN (hooks, numbered in manifest order), pre/install, post/install.
+# post/NNN (hooks, numbered in manifest order), pre/install, post/install,
+# files/ (keys and slurm.conf until they are installed).
 set -u
 umask 077
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -38,7 +44,9 @@ JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTAL
 PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=()
 BAD=''
 
-is_url() { [[ $1 =~ ^https?://[^[:space:]]+$ ]]; }
+is_url() { [[ $1 =~ ^https?://[^[:space:]\"\\]+$ ]]; }   # no quote: curl config syntax
+# curl_url URL CURL-ARGS...: curl with the URL in a config on its stdin.
+curl_url() { local url=$1; shift; printf 'url = "%s"\n' "$url" | curl -K - "$@"; }
 is_b64() { [[ $1 =~ ^[A-Za-z0-9+/]*=*$ ]]; }
 b64() { printf '%s' "$1" | base64 -d 2>/dev/null; }
 
@@ -114,17 +122,21 @@ report() {
   } > "$body"
   is_url "$REPORT_URL" || return 0
   for i in 1 2 3 4 5; do
-    curl -sS -f --connect-timeout 10 --max-time 60 -X PUT -H 'Content-Type: text/plain' \
-      --data-binary "@$body" --url "$REPORT_URL" -o /dev/null 2>> "$D/report.err" && return 0
+    curl_url "$REPORT_URL" -sS -f --connect-timeout 10 --max-time 60 -X PUT \
+      -H 'Content-Type: text/plain' --data-binary "@$body" -o /dev/null 2>> "$D/report.err" &&
+      return 0
     sleep $((i * 2))
   done
   return 1
 }
 progress() { STATE=$1 STEP=${2-}; log "state $STATE"; report; }
+# The bootstrap's last report is made: nothing needs the manifest's URLs.
+forget_urls() { rm -f "$MANIFEST" "$D/report.txt"; }
 fail() {   # fail FAILURE_CODE EXIT_CODE MESSAGE
   STATE=failed FAILURE=$1 EXIT=$2
   log "failed: $3 (exit $2)"
   report
+  forget_urls
   printf 'pclusterfs bootstrap failed: %s (exit %s)\n' "$(printable "$3")" "$2" >&2
   exit 1
 }
@@ -133,12 +145,17 @@ if [ -n "$BAD" ]; then
   STEP=manifest
   fail SlurmConfigurationFailure 2 "invalid manifest: $BAD"
 fi
+if [ -n "${PCLUSTERFS_IMDS_GUARD_ERROR-}" ]; then
+  STEP=imds
+  fail SlurmConfigurationFailure 1 "$PCLUSTERFS_IMDS_GUARD_ERROR"
+fi
+unset PCLUSTERFS_IMDS_GUARD_ERROR
 
 # ---------- downloads and hooks ----------
 fetch() {   # fetch URL FILE MODE
   local i
   for i in 1 2 3 4 5; do
-    if curl -sS -f -L --connect-timeout 10 --max-time 300 -o "$2.tmp" --url "$1" 2>> "$LOG"; then
+    if curl_url "$1" -sS -f -L --connect-timeout 10 --max-time 300 -o "$2.tmp" 2>> "$LOG"; then
       chmod "$3" "$2.tmp" && mv -f "$2.tmp" "$2" && return 0
     fi
     sleep $((i * 2))
@@ -198,16 +215,48 @@ hook_env() {
   fi
 }
 
-# run_script FAILURE_CODE STEP FILE URL [ARGS...]: downloads URL to FILE and
-# runs it as root (its shebang decides; none means bash), output to the log.
-run_script() {
-  local code=$1 step=$2 file=$3 url=$4 rc
-  shift 4
-  STEP=$step
-  if ! fetch "$url" "$file" 700; then
-    fail "$code" 1 "$(printable "$step"): download failed"
+# download_script FAILURE_CODE STEP FILE URL: the script, or the bootstrap fails.
+download_script() {
+  STEP=$2
+  fetch "$4" "$3" 700 || fail "$1" 1 "$(printable "$2"): download failed"
+  sed -i 's/\r$//' "$3"
+}
+
+# download_all: every file of the manifest, at once: the GET URLs live
+# minutes, and a compute node may wait long for its head before its post
+# hooks run.
+download_all() {
+  local i
+  mkdir -p "$D/pre" "$D/post" "$D/files" && chmod 700 "$D/pre" "$D/post" "$D/files"
+  STEP=download
+  fetch "$MUNGE_KEY_URL" "$D/files/munge.key" 400 ||
+    fail SlurmConfigurationFailure 1 "munge.key: download failed"
+  if [ "$NODE_TYPE" = HeadNode ]; then
+    fetch "$SLURM_CONF_URL" "$D/files/slurm.conf" 600 ||
+      fail SlurmConfigurationFailure 1 "slurm.conf: download failed"
+    fetch "$JWT_KEY_URL" "$D/files/jwt.key" 400 ||
+      fail SlurmConfigurationFailure 1 "jwt.key: download failed"
   fi
-  sed -i 's/\r$//' "$file"
+  [ -z "$INSTALL_PRE_URL" ] || download_script OnNodeStartExecutionFailure pre_install \
+    "$D/pre/install" "$INSTALL_PRE_URL"
+  for ((i = 0; i < ${#PRE_NAMES[@]}; i++)); do
+    download_script OnNodeStartExecutionFailure "hooks/pre/${PRE_NAMES[$i]}" \
+      "$D/pre/$(printf '%03d' "$i")" "${PRE_URLS[$i]}"
+  done
+  [ -z "$INSTALL_POST_URL" ] || download_script OnNodeConfiguredExecutionFailure post_install \
+    "$D/post/install" "$INSTALL_POST_URL"
+  for ((i = 0; i < ${#POST_NAMES[@]}; i++)); do
+    download_script OnNodeConfiguredExecutionFailure "hooks/post/${POST_NAMES[$i]}" \
+      "$D/post/$(printf '%03d' "$i")" "${POST_URLS[$i]}"
+  done
+}
+
+# run_script FAILURE_CODE STEP FILE [ARGS...]: runs FILE (downloaded) as root
+# (its shebang decides; none means bash), output to the log.
+run_script() {
+  local code=$1 step=$2 file=$3 rc
+  shift 3
+  STEP=$step
   log "running $(printable "$step")"
   report
   if [ "$(head -c 2 "$file")" = '#!' ]; then
@@ -222,10 +271,9 @@ run_script() {
   log "$(printable "$step") done"
 }
 
-# run_phase pre|post FAILURE_CODE: install URL with its args, then the hooks.
+# run_phase pre|post FAILURE_CODE: install with its args, then the hooks.
 run_phase() {
   local phase=$1 code=$2 url args i name
-  mkdir -p "$D/$phase" && chmod 700 "$D/$phase"
   if [ "$phase" = pre ]; then url=$INSTALL_PRE_URL args=$INSTALL_PRE_ARGS
   else url=$INSTALL_POST_URL args=$INSTALL_POST_ARGS; fi
   if [ -n "$url" ]; then
@@ -233,17 +281,17 @@ run_phase() {
       STEP="${phase}_install"
       fail "$code" 2 "${phase}_install_args has an unterminated quote"
     fi
-    run_script "$code" "${phase}_install" "$D/$phase/install" "$url" ${WORDS[@]+"${WORDS[@]}"}
+    run_script "$code" "${phase}_install" "$D/$phase/install" ${WORDS[@]+"${WORDS[@]}"}
   fi
   if [ "$phase" = pre ]; then
     for ((i = 0; i < ${#PRE_NAMES[@]}; i++)); do
       name=${PRE_NAMES[$i]}
-      run_script "$code" "hooks/pre/$name" "$D/pre/$(printf '%03d' "$i")" "${PRE_URLS[$i]}"
+      run_script "$code" "hooks/pre/$name" "$D/pre/$(printf '%03d' "$i")"
     done
   else
     for ((i = 0; i < ${#POST_NAMES[@]}; i++)); do
       name=${POST_NAMES[$i]}
-      run_script "$code" "hooks/post/$name" "$D/post/$(printf '%03d' "$i")" "${POST_URLS[$i]}"
+      run_script "$code" "hooks/post/$name" "$D/post/$(printf '%03d' "$i")"
     done
   fi
 }
@@ -296,10 +344,8 @@ set_names() {
 }
 
 start_munge() {
-  local key=$D/munge.key.new
-  fetch "$MUNGE_KEY_URL" "$key" 400 || return 1
   mkdir -p /etc/munge /var/lib/munge /var/log/munge /run/munge || return 1
-  mv -f "$key" /etc/munge/munge.key || return 1
+  chmod 700 /etc/munge && mv -f "$D/files/munge.key" /etc/munge/munge.key || return 1
   chown munge:munge /etc/munge /etc/munge/munge.key /var/lib/munge /var/log/munge /run/munge &&
     chmod 700 /etc/munge /var/lib/munge /var/log/munge && chmod 755 /run/munge &&
     chmod 400 /etc/munge/munge.key || return 1
@@ -313,7 +359,8 @@ start_munge() {
 write_head_files() {
   mkdir -p "$CONF_DIR" /var/spool/slurmctld /var/log/slurm || return 1
   chown slurm:slurm /var/spool/slurmctld /var/log/slurm && chmod 700 /var/spool/slurmctld || return 1
-  fetch "$SLURM_CONF_URL" "$CONF_DIR/slurm.conf" 644 || return 1
+  chmod 644 "$D/files/slurm.conf" && mv -f "$D/files/slurm.conf" "$CONF_DIR/slurm.conf" ||
+    return 1
   if grep -q '@HEAD_ADDRESS@' "$CONF_DIR/slurm.conf"; then
     # rendered before the head's address was known: it is this node's
     local me
@@ -321,8 +368,8 @@ write_head_files() {
     [[ $me =~ $IPV4 ]] || return 1
     sed -i "s/@HEAD_ADDRESS@/$me/g" "$CONF_DIR/slurm.conf" || return 1
   fi
-  fetch "$JWT_KEY_URL" /var/spool/slurmctld/jwt_hs256.key 400 &&
-    chown slurm:slurm /var/spool/slurmctld/jwt_hs256.key || return 1
+  chown slurm:slurm "$D/files/jwt.key" &&
+    mv -f "$D/files/jwt.key" /var/spool/slurmctld/jwt_hs256.key || return 1
   [ -e "$CONF_DIR/cgroup.conf" ] || echo 'CgroupAutomount=no' > "$CONF_DIR/cgroup.conf"
   chmod 644 "$CONF_DIR/cgroup.conf"
 }
@@ -337,7 +384,11 @@ start_slurmctld() {
 # before it answers (22.05 first resolves the listening address's name).
 rest_up() { curl -s -o /dev/null --max-time 5 --url http://127.0.0.1:6820/openapi; }
 start_slurmrestd() {
-  local plugins=openapi/slurmctld user=nobody group f
+  local plugins=openapi/slurmctld user=slurmrestd group f
+  # A user of its own, as ParallelCluster's (not nobody): it holds the
+  # callers' tokens, which no other user may read from its memory.
+  id -u "$user" > /dev/null 2>&1 ||
+    useradd --system --no-create-home --home-dir / --shell /bin/false "$user" || return 1
   # Slurm 22.05 (Debian 12) speaks OpenAPI v0.0.38; later ones have openapi/slurmctld.
   for f in "$SLURM"/lib*/slurm*/openapi_v0_0_38.so "$SLURM"/lib*/*/slurm*/openapi_v0_0_38.so; do
     if [ -e "$f" ]; then plugins=openapi/v0.0.38; fi
@@ -387,6 +438,7 @@ node_registered() {
 # ---------- the bootstrap ----------
 log "bootstrap of $NODE ($NODE_TYPE) in cluster $CLUSTER"
 progress pre
+download_all
 run_phase pre OnNodeStartExecutionFailure
 
 progress configuring
@@ -406,4 +458,5 @@ run_phase post OnNodeConfiguredExecutionFailure
 
 STEP=''
 progress 'done'
+forget_urls
 exit 0

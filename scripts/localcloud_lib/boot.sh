@@ -1,48 +1,70 @@
 #!/bin/bash
 # PID 1 of a local-cloud instance, run by
 #   nsenter --net=NETNS unshare --mount --uts --pid --fork --mount-proc ... boot.sh DIR
-# DIR (the instance's state dir) holds hostname, private_ip, user-data,
-# authorized_keys and endpoint (the local cloud's URL, which is also its
-# IMDS: instances read /run/localcloud/endpoint instead of 169.254.169.254).
-# Gives the instance a copy-on-write view of every top-level directory (upper
-# dirs of /etc, /var, /root, /home, /opt, /srv, /usr, /mnt in DIR/fs), fresh
-# /run, /tmp, /dev/shm, a hostname, then runs the user data as root with a
-# clean environment.
+# DIR (the instance's state dir, root-only) holds hostname, private_ip,
+# user-data, authorized_keys, endpoint (the local cloud's EC2/S3 URL) and
+# imds (its metadata service, on a port of its own: instances read it
+# instead of 169.254.169.254). Inside, DIR is /run/localcloud.
+# Gives the instance a root of its own: a tmpfs holding a copy-on-write
+# overlay of every top-level directory of the host (upper dirs of /etc,
+# /var, /root, /home, /opt, /srv, /usr, /mnt in DIR/fs), fresh /proc, /run,
+# /tmp, /dev/shm, the host's /sys and /dev; then pivot_root into it and
+# detach the host's mounts, so that the instance holds none of them (a FUSE
+# mount made on the host before the boot must end when the host unmounts
+# it). Then a hostname, and the user data runs as root with a clean
+# environment (AWS_EC2_METADATA_SERVICE_ENDPOINT naming the IMDS).
 # stdout/stderr go to DIR/console.log (opened by the local cloud).
 set -u
 D=$1
 say() { echo "[localcloud-boot $(date -u +%H:%M:%S)] $*"; }
 fail() { say "boot failed: $*"; exit 1; }
 
-# Keep DIR reachable at /run/localcloud whatever gets mounted over it: a
-# fresh tmpfs for /run holding a bind of DIR, moved onto /run.
-mkdir -p "$D/mnt/run" || fail "mkdir"
-mount -t tmpfs -o mode=755 tmpfs "$D/mnt/run" || fail "tmpfs /run"
-mkdir -p "$D/mnt/run/localcloud"
-mount --bind "$D" "$D/mnt/run/localcloud" || fail "bind state dir"
-mount -n --move "$D/mnt/run" /run || fail "move /run"
-L=/run/localcloud
+chmod 700 "$D" || fail "chmod state dir"
+R=$D/mnt/root
+mkdir -p "$R" || fail "mkdir"
+mount -t tmpfs -o mode=755 tmpfs "$R" || fail "tmpfs root"
+# /run first: the overlays' throw-away upper dirs live in it.
+mkdir -p "$R/run" && mount -t tmpfs -o mode=755 tmpfs "$R/run" || fail "tmpfs /run"
+mkdir -p "$R/run/localcloud" "$R/run/localcloud-scratch" "$R/run/lock" "$R/run/user"
+mount --bind "$D" "$R/run/localcloud" || fail "bind state dir"
+S=$R/run/localcloud-scratch
+mount -t tmpfs -o mode=700,size=2g tmpfs "$S" || fail "scratch tmpfs"
 # Copy-on-write root: the system dirs keep their upper dirs in DIR/fs (kept
 # for debugging); every other top-level dir (e.g. the one holding this
 # repository) gets a throw-away upper dir, so no write reaches the host.
-mkdir -p /run/localcloud-scratch
-mount -t tmpfs -o mode=700,size=2g tmpfs /run/localcloud-scratch || fail "scratch tmpfs"
+# A top-level mount point of the host (other than the API file systems)
+# stays an empty directory.
 for p in /*; do
   d=${p#/}
-  [ -d "$p" ] && [ ! -L "$p" ] || continue
+  if [ -L "$p" ]; then
+    ln -s "$(readlink "$p")" "$R/$d" || fail "symlink $p"
+    continue
+  fi
+  [ -d "$p" ] || continue
+  mkdir -p "$R/$d" || fail "mkdir $R/$d"
   case $d in proc|sys|dev|run|tmp|lost+found) continue ;; esac
   mountpoint -q "$p" && continue
   case $d in
-    etc|var|root|home|opt|srv|usr|mnt) up=$L/fs ;;
-    *) up=/run/localcloud-scratch ;;
+    etc|var|root|home|opt|srv|usr|mnt) up=$D/fs ;;
+    *) up=$S ;;
   esac
   mkdir -p "$up/$d-upper" "$up/$d-work"
-  mount -t overlay overlay -o "lowerdir=$p,upperdir=$up/$d-upper,workdir=$up/$d-work" "$p" \
+  # the overlay's top takes the upper dir's owner and mode: keep the host's
+  # (/root stays 0700)
+  chown --reference="$p" "$up/$d-upper" && chmod --reference="$p" "$up/$d-upper" ||
+    fail "mode of $p"
+  mount -t overlay overlay -o "lowerdir=$p,upperdir=$up/$d-upper,workdir=$up/$d-work" "$R/$d" \
     || fail "overlay $p"
 done
-mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "tmpfs /tmp"
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "tmpfs /dev/shm"
-mkdir -p /run/lock /run/user
+mount -t proc proc "$R/proc" || fail "proc"
+mount --rbind /sys "$R/sys" || fail "bind /sys"
+mount --rbind /dev "$R/dev" || fail "bind /dev"
+mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" || fail "tmpfs /tmp"
+mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm" || fail "tmpfs /dev/shm"
+mkdir -p "$R/.old-root" || fail "mkdir old root"
+cd "$R" && pivot_root . .old-root || fail "pivot_root"
+cd / && umount -l /.old-root && rmdir /.old-root || fail "detach the host's mounts"
+L=/run/localcloud
 
 HN=$(cat "$L/hostname")
 hostname "$HN" || fail "hostname"
@@ -71,9 +93,10 @@ UD=/var/lib/cloud/instance/user-data.txt
 if [ -s "$UD" ]; then
   say "running user data"
   if [ "$(head -c 2 "$UD")" = "#!" ]; then run=("$UD"); else run=(/bin/sh "$UD"); fi
+  IMDS=$(cat "$L/imds" 2>/dev/null)
   (cd / && exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 SHELL=/bin/bash TERM=dumb \
-      "${run[@]}") </dev/null
+      ${IMDS:+AWS_EC2_METADATA_SERVICE_ENDPOINT="$IMDS/"} "${run[@]}") </dev/null
   rc=$?
   echo "$rc" > "$L/user-data.exit"
   say "user data exited $rc"

@@ -133,6 +133,7 @@ class Launcher:
         self.procs = {}        # id -> Popen
         self.ended = set()     # ids whose termination was requested
         self.endpoint = None   # set once the server listens
+        self.imds_endpoint = None
         self.boot_threads = {} # id -> thread setting the instance up
 
     def cpu_list(self, inst):
@@ -175,16 +176,21 @@ class Launcher:
     def _boot(self, inst, user_data, public_key):
         iid = inst["id"]
         d = self.inst_dir(iid)
-        os.makedirs(d, exist_ok=True)
+        # Root-only: inside the instance this is /run/localcloud, and it holds
+        # the user data (what stands for the metadata service's copy of it).
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
         console = open(os.path.join(d, "console.log"), "ab")
         try:
             hn = "ip-" + inst["private_ip"].replace(".", "-")
             for name, data in (("hostname", hn + "\n"), ("private_ip", inst["private_ip"] + "\n"),
                                ("endpoint", (self.endpoint or "") + "\n"),
+                               ("imds", (self.imds_endpoint or "") + "\n"),
                                ("cpus", self.cpu_list(inst) + "\n"),
                                ("user-data", user_data), ("authorized_keys",
                                                           (public_key + "\n") if public_key else "")):
-                with open(os.path.join(d, name), "wb") as f:
+                fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with open(fd, "wb") as f:
                     f.write(data if isinstance(data, bytes) else data.encode())
             ns, veth = self.netns(iid), self.veth(iid)
             ip("netns", "add", ns)

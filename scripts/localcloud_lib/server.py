@@ -1,6 +1,8 @@
-"""The HTTP front door: one port for EC2, S3, STS (routed by the service in
-the SigV4 credential scope) and the IMDS (unsigned /latest/...), with
-signature checks, fault injection and each service's own error shapes."""
+"""The HTTP front doors: one port for EC2, S3 and STS (routed by the service
+in the SigV4 credential scope), with signature checks, fault injection and
+each service's own error shapes; and a port of its own for the IMDS
+(unsigned /latest/...), so that an instance can keep it from its users
+with a firewall rule on that port alone, as nodes do with 169.254.169.254."""
 import hashlib
 import http.server
 import json
@@ -214,9 +216,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 counts = dict(cloud.requests)
             return Reply(200, json.dumps(counts, sort_keys=True).encode() + b"\n",
                          {"Content-Type": "application/json"}), "requests", "Requests"
-        signed = "Authorization" in self.headers or "X-Amz-Signature" in query
-        if not signed and split.path.startswith("/latest/"):
-            return self.imds(cloud, split, body), "imds", "IMDS"
+        if self.server.imds_only:
+            if split.path.startswith("/latest/"):
+                return self.imds(cloud, split, body), "imds", "IMDS"
+            return Reply(404, b""), "imds", "?"
         service, region = sigv4.scope_of(self.headers, query)
         if service is None:
             service = "ec2" if b"Action=" in body else "s3"
@@ -442,6 +445,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
+    imds_only = False       # the IMDS listener answers /latest/... and nothing else
 
     def handle_error(self, request, client_address):
         pass  # resets and clients hanging up are normal here
@@ -471,15 +475,23 @@ def serve(cfg):
             if cfg.get("port_strict"):
                 sys.exit("localcloud: cannot listen on %s:%d: %s" % (net.host_ip, port, e))
     srv.cloud = cloud
-    cloud.launcher.endpoint = "http://%s:%d" % (net.host_ip, srv.server_address[1])
+    imds = Server((net.host_ip, 0), Handler)
+    imds.cloud, imds.imds_only = cloud, True
     port = srv.server_address[1]
     info = {"pid": os.getpid(), "host": net.host_ip, "port": port,
-            "endpoint": "http://%s:%d" % (net.host_ip, port), "started": time.time()}
+            "endpoint": "http://%s:%d" % (net.host_ip, port),
+            "imds_endpoint": "http://%s:%d" % (net.host_ip, imds.server_address[1]),
+            "started": time.time()}
+    cloud.launcher.endpoint = info["endpoint"]
+    cloud.launcher.imds_endpoint = info["imds_endpoint"]
     info.update({k: cfg[k] for k in ("bridge", "cidr", "region", "boot")})
     common.write_json(os.path.join(d, "server.json"), info)
     cfg_saved = dict(cfg, port=port)
     common.write_json(os.path.join(d, "config.json"), cfg_saved)
-    cloud.log("listening on %s (boot %s)" % (info["endpoint"], "on" if cfg["boot"] else "off"))
+    cloud.log("listening on %s, IMDS on %s (boot %s)" % (
+        info["endpoint"], info["imds_endpoint"], "on" if cfg["boot"] else "off"))
+    threading.Thread(target=imds.serve_forever, kwargs={"poll_interval": 0.2},
+                     daemon=True).start()
 
     def stop(*_):
         threading.Thread(target=srv.shutdown, daemon=True).start()
@@ -489,6 +501,8 @@ def serve(cfg):
         srv.serve_forever(poll_interval=0.2)
     finally:
         cloud.log("stopping")
+        imds.shutdown()
+        imds.server_close()
         srv.server_close()
         cloud.shutdown()
         try:

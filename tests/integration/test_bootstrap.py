@@ -28,6 +28,7 @@ BUCKET = "pcfs-boot-" + secrets.token_hex(4)
 COMPUTE = ["compute-st-t2micro-1", "compute-st-t2micro-2"]
 FAILING = "compute-st-t2micro-3"
 FAILING_PRE = "compute-st-t2micro-4"
+UNGUARDED = "compute-st-t2micro-5"   # its IMDS cannot be firewalled
 
 # Names are data: one of them is shell code that must never run.
 EVIL_NAME = "$(touch pwned);'\""
@@ -106,12 +107,14 @@ class Cluster:
         return self.s3.generate_presigned_url(
             method, Params={"Bucket": BUCKET, "Key": CLUSTER + "/" + key}, ExpiresIn=3600)
 
-    def launch(self, node):
+    def launch(self, node, env=""):
         """RunInstances first (as the daemon does: the manifest and slurm.conf
-        may be written after the launch, stage 1 waits for them)."""
+        may be written after the launch, stage 1 waits for them). env: shell
+        lines run before the user data's own."""
         ud = render(open(os.path.join(EMBED, "userdata.sh.in")).read(),
                     MANIFEST_URL=self.url("manifests/" + node))
-        assert len(ud.encode()) < 2048 and "'" not in self.url("manifests/" + node)
+        ud = ud.replace("\n", "\n" + env, 1)
+        assert len(ud.encode()) < 4096 and "'" not in self.url("manifests/" + node)
         assert self.lc.env["AWS_SECRET_ACCESS_KEY"] not in ud
         inst = self.ec2.run_instances(ImageId=self.lc.image_id(), InstanceType="t2.micro",
                                       MinCount=1, MaxCount=1, UserData=ud)["Instances"][0]
@@ -233,12 +236,14 @@ def cluster(tmp_path_factory):
         head = c.launch("head")
         for n in COMPUTE + [FAILING, FAILING_PRE]:
             c.launch(n)
+        c.launch(UNGUARDED, env="export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://imds.invalid/\n")
         # after the launch: the head's address is known now. The compute
         # nodes get theirs first, so they must wait for the head's slurmctld.
         for n in COMPUTE:
             c.write_manifest(n)
         c.write_manifest(FAILING, post_hooks=FAIL_HOOKS)
         c.write_manifest(FAILING_PRE, pre_hooks=FAIL_PRE_HOOKS)
+        c.write_manifest(UNGUARDED)
         time.sleep(6)
         c.put("slurm.conf", render(open(os.path.join(EMBED, "slurm.conf.in")).read(),
                                    CLUSTER_NAME=CLUSTER, HEAD_HOSTNAME="head",
@@ -361,3 +366,16 @@ def test_failing_pre_hook_stops_before_slurm(cluster):
     assert "PRE-HOOK" not in log and "state configuring" not in log
     r = cluster.on(FAILING_PRE, "pgrep", "-x", "munged|slurmd")
     assert r.stdout == "", r.stdout
+
+
+@pytest.mark.boot
+def test_a_node_that_cannot_keep_the_imds_from_users_fails(cluster):
+    fields, log = cluster.wait_state(UNGUARDED, {"done", "failed"})
+    assert fields["state"] == "failed", log[-3000:]
+    assert (fields["failure"], fields["step"]) == ("SlurmConfigurationFailure", "imds")
+    assert "the IMDS could not be kept from other users" in log
+    assert "PRE-HOOK" not in log and "INSTALL phase=pre" not in log
+    # and the nodes that could have the rule
+    for node in ["head"] + COMPUTE:
+        r = cluster.on(node, "iptables", "-S", "OUTPUT")
+        assert "--uid-owner 0 -j REJECT" in r.stdout, (node, r.stdout, r.stderr)

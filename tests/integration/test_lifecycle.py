@@ -5,6 +5,7 @@ run on every node; failures are reported with v3 codes and stop billing;
 updates resize; rmdir ends it. The local cloud boots instances for real."""
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -239,5 +240,50 @@ def test_bootstrap_timeout_fails_the_head(tmp_path, lc):
         os.unlink(c / "hooks" / "pre" / "sleep.sh")
         (c / "config").write_text(config(lc, extra="max_queue_size = 5\n"))
         assert wait_for(lambda: status(c) == "CREATE_COMPLETE"), (c / "events").read_text()
+    finally:
+        assert m.stop() == 0, m.log_text()
+
+
+def instance_pids(lc):
+    """Every process of every instance of lc (those in its network namespaces)."""
+    nets = {"net:[%d]" % os.stat("/run/netns/" + n).st_ino for n in os.listdir("/run/netns")
+            if n.startswith("lc-%s-" % lc.bridge)}
+    pids = []
+    for p in os.listdir("/proc"):
+        try:
+            if p.isdigit() and os.readlink("/proc/%s/ns/net" % p) in nets:
+                pids.append(int(p))
+        except OSError:
+            pass
+    return pids
+
+
+def test_unmount_ends_the_daemon_after_instances_booted(tmp_path, lc):
+    """An instance booted after the mount holds no copy of it (issue 11.13):
+    `fusermount3 -u` alone ends the daemon, no SIGTERM needed."""
+    m = bucket_mount(tmp_path, lc, options=["refresh=2"]).start()
+    bucket = m.options[0].split("=", 1)[1]
+    try:
+        c = m / "um"
+        c.mkdir()
+        (c / "config").write_text(config(lc))
+        assert wait_for(lambda: our_instances(lc, bucket) != [], timeout=60)
+        iid = our_instances(lc, bucket)[0]["InstanceId"]
+        lc.wait_console(iid, r"running user data", timeout=60)
+        pids = instance_pids(lc)
+        assert pids
+        for p in pids:
+            try:
+                table = open("/proc/%d/mountinfo" % p).read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            assert str(m.path) not in table, (p, table)
+            assert not re.search(r" - fuse[. ]", table), (p, table)   # nor any FUSE mount
+        subprocess.run(["fusermount3", "-u", str(m.path)], check=True)
+        try:
+            rc = m.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the daemon still runs 20 s after fusermount3 -u")
+        assert rc == 0, m.log_text()
     finally:
         assert m.stop() == 0, m.log_text()

@@ -163,6 +163,12 @@ def test_sts_and_imds_from_host(localcloud):
     st, tok, _ = http("PUT", base + "/latest/api/token",
                       headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
     assert st == 200
+    # The IMDS has a port of its own (nodes firewall it for non-root users),
+    # and the EC2/S3 endpoint serves none of it.
+    assert base != lc.endpoint
+    assert http("PUT", lc.endpoint + "/latest/api/token",
+                headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})[0] != 200
+    assert http("GET", base + "/")[0] == 404
     h = {"X-aws-ec2-metadata-token": tok.decode()}
     st, role, _ = http("GET", base + "/latest/meta-data/iam/security-credentials/", headers=h)
     st, creds, _ = http("GET", base + "/latest/meta-data/iam/security-credentials/" +
