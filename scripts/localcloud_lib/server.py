@@ -133,7 +133,9 @@ def auth_error(service, err, rid, head=False):
 FAULT_ERRORS = {
     "ec2": {"throttle": ("RequestLimitExceeded", "Request limit exceeded.", 503),
             "500": ("InternalError", "An internal error has occurred.", 500),
-            "503": ("Unavailable", "The service is unavailable. Please try again shortly.", 503)},
+            "503": ("Unavailable", "The service is unavailable. Please try again shortly.", 503),
+            "ice": ("InsufficientInstanceCapacity", "We currently do not have sufficient "
+                    "capacity in the Availability Zone you requested.", 500)},
     "s3": {"throttle": ("SlowDown", "Please reduce your request rate.", 503),
            "500": ("InternalError", "We encountered an internal error. Please try again.", 500),
            "503": ("ServiceUnavailable", "Service is unable to handle request.", 503)},
@@ -145,7 +147,8 @@ FAULT_ERRORS = {
 
 
 def fault_reply(service, kind, rid, head=False):
-    code, msg, status = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])[kind]
+    errors = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])
+    code, msg, status = errors.get(kind, errors["500"])  # ice: EC2 only
     if service == "s3":
         return s3_error(s3.S3Error(code, msg, status), rid, head)
     if service == "sts":

@@ -111,6 +111,14 @@ static void observed_nodes_render(void)
     CHECK_CONTAINS(c->status_json.content->data, "\"slurm_stale\": true");
     CHECK_CONTAINS(c->status_json.content->data,
                    "\"slurm_stale_reason\": \"slurmrestd at http://10.0.0.5:6820 does not answer\"");
+    CHECK_CONTAINS(c->status_json.content->data, "\"action_error\": null");
+    snapshot_unref(s);
+    /* An action held back: status.json says which and why. */
+    obs->clusters[0].action_error = strdup("not launching head: the client-token lookup failed");
+    s = snap_of(&st, obs);
+    c = snapshot_find(s, "c");
+    CHECK_CONTAINS(c->status_json.content->data,
+                   "\"action_error\": \"not launching head: the client-token lookup failed\"");
     snapshot_unref(s);
     observed_free(obs);
     st.ops->destroy(st.impl);
