@@ -242,7 +242,10 @@ static bool error_once(struct reconcile_ctx *rc, const struct desired_cluster *d
         for (int lines = 0; start > 0; start--)
             if (ev->data[start - 1] == '\n' && ++lines == RECENT_EVENTS)
                 break;
-        if (memmem(ev->data + start, ev->len - start, tail, strlen(tail)))
+        /* A request id differs in every answer: it does not make news. */
+        const char *rid = strstr(tail, "request id ");
+        size_t keylen = rid ? (size_t)(rid - tail) : strlen(tail);
+        if (memmem(ev->data + start, ev->len - start, tail, keylen))
             return false;
     }
     events_append(rc->store, dc->name, "error", "%s", msg);
@@ -867,8 +870,12 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
         struct cluster_config *cfg = NULL;
         char err[512];
         if (config_parse(dc->config->data, dc->config->len, &unlimited, &cfg, err,
-                         sizeof(err)) != 0)
-            continue; /* only validated configs are stored; an old one may not parse */
+                         sizeof(err)) != 0) {
+            /* Only validated configs are stored; one of an older version may not parse. */
+            if (rc->act)
+                held_back(rc, &p, "not acting: the stored config does not parse: %s", err);
+            continue;
+        }
         p.cfg = cfg;
         cluster_region(dc, rc->mount_region, p.region, sizeof(p.region));
         reconcile_cluster(rc, &p);
