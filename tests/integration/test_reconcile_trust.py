@@ -194,3 +194,24 @@ def test_an_action_held_back_says_why(tmp_path, cloud):
         assert wait_for(lambda: not c.exists(), timeout=60)
     finally:
         assert m.stop() == 0, m.log_text()
+
+
+def test_a_head_that_never_reported_fails_with_a_whole_reason(tmp_path, cloud):
+    # The local cloud here boots nothing: the head never reports.
+    m = bucket_mount(tmp_path, cloud, options=["refresh=1", "bootstrap_timeout=10"]).start()
+    bucket = m.options[0].split("=", 1)[1]
+    try:
+        c = m / "mute"
+        c.mkdir()
+        (c / "config").write_text(config(cloud))
+        assert wait_for(lambda: status(c) == "CREATE_FAILED", timeout=60), events(c)
+        f = status_json(c)["failures"][0]
+        assert f["failureCode"] == "HeadNodeBootstrapFailure", f
+        reason = f["failureReason"].rstrip()
+        assert "did not finish within 10 s" in reason and "no report" in reason, reason
+        assert not reason.endswith(":"), reason
+        assert wait_for(lambda: live_ids(cloud, bucket) == [], timeout=30)
+        os.rmdir(c)
+        assert wait_for(lambda: not c.exists(), timeout=60)
+    finally:
+        assert m.stop() == 0, m.log_text()
