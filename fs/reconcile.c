@@ -377,6 +377,12 @@ static void fail_cluster(struct reconcile_ctx *rc, struct cluster_plan *p, const
         terminate(rc, p, in->region, in->id, in->node,
                   update ? "the update added it and it did not come up" : "the cluster failed");
     }
+    /* Launches that will not report any more leave nothing presigned behind. */
+    for (size_t i = 0; p->oc && i < p->oc->n_nodes; i++) {
+        const struct observed_node *n = &p->oc->nodes[i];
+        if (n->attempt > 0 && !(update && n->finished))
+            forget_launch(rc, dc->name, n->name, n->attempt);
+    }
 }
 
 static void terminate_node(struct reconcile_ctx *rc, struct cluster_plan *p,
