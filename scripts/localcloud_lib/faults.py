@@ -3,6 +3,8 @@
 Rules live in <dir>/faults.json (a list), re-read whenever the file changes,
 so `localcloud fault ...` changes them while the server runs. A rule:
   {"op": "RunInstances" | "PutObject" | ... | "*",
+                                 # DescribeInstancesByClientToken: only lookups
+                                 # that filter by client-token
    "kind": "throttle" | "500" | "503" | "ice" | "reset" | "latency",
                                  # ice: EC2's InsufficientInstanceCapacity
    "when": "before" | "after",   # after: the request took effect, the answer is lost

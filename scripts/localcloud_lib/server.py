@@ -276,6 +276,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              {"Content-Type": "text/xml;charset=UTF-8"})
             except ec2.EC2Error as e:
                 return ec2_error(e.code, e.message, e.status, rid)
+        if op == "DescribeInstances" and any(
+                k.startswith("Filter.") and k.endswith(".Name") and v == "client-token"
+                for k, v in params.items()):
+            # Lookups by ClientToken alone can be made to fail: the pseudo-op
+            # DescribeInstancesByClientToken (an endpoint without that filter).
+            return self.with_faults(cloud, service, "DescribeInstancesByClientToken", rid, False,
+                                    lambda: self.with_faults(cloud, service, op, rid, False,
+                                                             call))
         return self.with_faults(cloud, service, op, rid, False, call)
 
     def sts(self, cloud, op, rid, signed_req):

@@ -215,3 +215,32 @@ def test_a_head_that_never_reported_fails_with_a_whole_reason(tmp_path, cloud):
         assert wait_for(lambda: not c.exists(), timeout=60)
     finally:
         assert m.stop() == 0, m.log_text()
+
+
+def test_a_failing_client_token_lookup_is_not_a_silent_stall(tmp_path, cloud):
+    m = bucket_mount(tmp_path, cloud, options=["refresh=1"]).start()
+    bucket = m.options[0].split("=", 1)[1]
+    try:
+        c = m / "lookup"
+        c.mkdir()
+        (c / "config").write_text(config(cloud))
+        assert wait_for(lambda: head_launches(c), timeout=30), events(c)
+        first = head_launches(c)[0]
+        # The head's instance goes; replacing it needs to know whether its
+        # attempt launched, and EC2 will not say.
+        cloud.fault("DescribeInstancesByClientToken:500")
+        cloud.aws("ec2", "terminate-instances", "--instance-ids", first)
+        assert wait_for(lambda: status_json(c).get("action_error"), timeout=30), events(c)
+        why = status_json(c)["action_error"]
+        assert "not launching head" in why and "client-token" in why, why
+        assert "client-token lookup" in events(c)
+        assert "client-token lookup" in m.log_text()
+        assert live_ids(cloud, bucket) == []
+        cloud.clear_faults()
+        assert wait_for(lambda: len(head_launches(c)) == 2, timeout=30), events(c)
+        assert "attempt 2" in events(c)
+        assert wait_for(lambda: status_json(c)["action_error"] is None, timeout=10)
+        os.rmdir(c)
+        assert wait_for(lambda: not c.exists(), timeout=60)
+    finally:
+        assert m.stop() == 0, m.log_text()
