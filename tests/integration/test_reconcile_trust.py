@@ -129,6 +129,30 @@ def test_a_failed_update_leaves_the_cluster_running(mounted, lc):
     assert node_file(c, "compute-st-t2micro-1", "ec2_state") == "running"
 
 
+@pytest.mark.boot
+@pytest.mark.slow
+def test_a_node_lost_after_completion_does_not_take_the_head_down(mounted, lc):
+    c = mounted / "lost"
+    c.mkdir()
+    (c / "config").write_text(config(lc, initial=1))
+    assert boot_wait(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), events(c)
+    assert status(c) == "CREATE_COMPLETE", events(c)
+    head = node_file(c, "head", "instance_id")
+    # The compute node dies and EC2 has no capacity to replace it.
+    lc.fault("RunInstances:ice")
+    try:
+        lc.aws("ec2", "terminate-instances", "--instance-ids",
+               node_file(c, "compute-st-t2micro-1", "instance_id"))
+        assert boot_wait(lambda: status(c) != "CREATE_COMPLETE", timeout=120), events(c)
+        assert boot_wait(lambda: status_json(c)["failures"], timeout=120), events(c)
+    finally:
+        lc.clear_faults()
+    assert status(c) == "UPDATE_FAILED", status_json(c)
+    assert "InsufficientInstanceCapacity" in status_json(c)["failures"][0]["failureReason"]
+    time.sleep(6)
+    assert live_ids(lc, mounted.bucket) == [head], events(c)
+
+
 # ---------------------------------------------------------------- no boot
 
 
