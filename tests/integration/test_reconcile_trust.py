@@ -27,6 +27,16 @@ def events(c):
     return (c / "events").read_text()
 
 
+def complete_cluster(mounted, lc, name):
+    """A booted cluster of a head and one static node, CREATE_COMPLETE."""
+    c = mounted / name
+    c.mkdir()
+    (c / "config").write_text(config(lc, initial=1))
+    assert boot_wait(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), events(c)
+    assert status(c) == "CREATE_COMPLETE", events(c)
+    return c
+
+
 def put_object(lc, bucket, key, body, tmp_path):
     """As an attacker holding a report URL would: any bytes, to the report key."""
     f = tmp_path / "forged"
@@ -37,11 +47,7 @@ def put_object(lc, bucket, key, body, tmp_path):
 @pytest.mark.boot
 @pytest.mark.slow
 def test_forged_reports_cannot_fail_a_complete_cluster(mounted, lc, tmp_path):
-    c = mounted / "trust"
-    c.mkdir()
-    (c / "config").write_text(config(lc, initial=1))
-    assert boot_wait(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), events(c)
-    assert status(c) == "CREATE_COMPLETE", events(c)
+    c = complete_cluster(mounted, lc, "trust")
     before = live_ids(lc, mounted.bucket)
     assert len(before) == 2
     # What served one launch is gone once its node reported done; the
@@ -85,11 +91,7 @@ echo "scratch ready on $PCLUSTERFS_NODE_NAME"
 @pytest.mark.boot
 @pytest.mark.slow
 def test_a_failed_update_leaves_the_cluster_running(mounted, lc):
-    c = mounted / "upd"
-    c.mkdir()
-    (c / "config").write_text(config(lc, initial=1))
-    assert boot_wait(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), events(c)
-    assert status(c) == "CREATE_COMPLETE", events(c)
+    c = complete_cluster(mounted, lc, "upd")
     head = node_file(c, "head", "instance_id")
     node1 = node_file(c, "compute-st-t2micro-1", "instance_id")
     kept = sorted([head, node1])
@@ -132,11 +134,7 @@ def test_a_failed_update_leaves_the_cluster_running(mounted, lc):
 @pytest.mark.boot
 @pytest.mark.slow
 def test_a_node_lost_after_completion_does_not_take_the_head_down(mounted, lc):
-    c = mounted / "lost"
-    c.mkdir()
-    (c / "config").write_text(config(lc, initial=1))
-    assert boot_wait(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), events(c)
-    assert status(c) == "CREATE_COMPLETE", events(c)
+    c = complete_cluster(mounted, lc, "lost")
     head = node_file(c, "head", "instance_id")
     # The compute node dies and EC2 has no capacity to replace it.
     lc.fault("RunInstances:ice")
