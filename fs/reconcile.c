@@ -710,7 +710,6 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
         fail_cluster(rc, p,
                      head_report.failure[0] ? head_report.failure : "HeadNodeBootstrapFailure",
                      reason);
-        forget_launch(rc, dc->name, "head", head->attempt);
     } else if (!head_done && head->launch_time > 0 &&
                rc->now - head->launch_time > rc->bootstrap_timeout) {
         report_log_tail(&head_report, 10, tail, sizeof(tail));
