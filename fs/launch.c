@@ -17,11 +17,14 @@
  * plan->url_seconds: a node reports until its bootstrap ends. */
 #define FETCH_URL_SECONDS (15 * 60)
 
-void launch_client_token(const char *bucket, const char *cluster, const char *node, int attempt,
-                         char out[65])
+void launch_client_token(const char *bucket, const char *cluster, time_t incarnation,
+                         const char *node, int attempt, char out[65])
 {
     char input[1024];
-    int n = snprintf(input, sizeof(input), "%s/%s/%s/%d", bucket, cluster, node, attempt);
+    int n = incarnation > 0 ? snprintf(input, sizeof(input), "%s/%s@%lld/%s/%d", bucket, cluster,
+                                       (long long)incarnation, node, attempt)
+                            : snprintf(input, sizeof(input), "%s/%s/%s/%d", bucket, cluster,
+                                       node, attempt);
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(input, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
@@ -163,9 +166,9 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     size_t len = 0;
     int rc = add(&buf, &len,
                  "version 1\ncluster %s\nnode %s\nnode_type %s\nregion %s\nhead_hostname head\n"
-                 "cpus %d\nmemory_mib %ld\n",
+                 "cpus %d\nmemory_mib %ld\nattempt %d\n",
                  cluster, p->node, head ? "HeadNode" : "Compute", p->region, p->cpus,
-                 p->memory_mib);
+                 p->memory_mib, p->attempt);
     if (rc == 0 && !head)
         rc = add(&buf, &len, "head_address %s\n", p->head_address);
 
@@ -296,7 +299,10 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         return rc;
     }
     char token[65];
-    launch_client_token(cl->bucket, p->cluster->name, p->node, p->attempt, token);
+    launch_client_token(cl->bucket, p->cluster->name, p->cluster->created_at, p->node, p->attempt,
+                        token);
+    char attempt[16];
+    snprintf(attempt, sizeof(attempt), "%d", p->attempt);
     char name_tag[256];
     snprintf(name_tag, sizeof(name_tag), "%s-%s", p->cluster->name, p->node);
     bool head = strcmp(p->node, "head") == 0;
@@ -305,6 +311,7 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         {"pclusterfs:node", p->node},
         {"pclusterfs:node-type", head ? "HeadNode" : "Compute"},
         {"pclusterfs:owner", cl->bucket},
+        {"pclusterfs:attempt", attempt},
         {"Name", name_tag},
     };
     const char *sgs[2];

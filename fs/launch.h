@@ -1,11 +1,14 @@
 /* Launching one node (DESIGN.md section 4): the cluster's secrets and
  * generated files in the bucket, a per-launch manifest of presigned URLs,
  * user data that holds only the manifest's URL, and RunInstances with a
- * ClientToken derived from bucket, cluster, node and attempt, so a launch
- * retried after a crash or a lost answer never makes a second instance. */
+ * ClientToken derived from bucket, cluster incarnation, node and attempt, so
+ * a launch retried after a crash or a lost answer never makes a second
+ * instance. The instance is tagged with its attempt, and the manifest names
+ * it, so a report counts only for the attempt it was issued to. */
 #ifndef PCFS_LAUNCH_H
 #define PCFS_LAUNCH_H
 #include <stddef.h>
+#include <time.h>
 
 #include "fs/cloud.h"
 #include "fs/config.h"
@@ -28,10 +31,13 @@ struct launch_plan {
                                   15 minutes: the node fetches all at boot) */
 };
 
-/* The ClientToken of a launch: hex of SHA-256(bucket/cluster/node/attempt),
- * 64 characters (EC2's limit). */
-void launch_client_token(const char *bucket, const char *cluster, const char *node, int attempt,
-                         char out[65]);
+/* The ClientToken of a launch: hex of SHA-256(bucket/cluster@incarnation/
+ * node/attempt), 64 characters (EC2's limit). The incarnation (the cluster's
+ * creation time, stored in the bucket at mkdir) makes a cluster re-created
+ * under a used name launch anew, while a retry after a restart of the same
+ * cluster still yields the same token. 0: a cluster of before incarnations. */
+void launch_client_token(const char *bucket, const char *cluster, time_t incarnation,
+                         const char *node, int attempt, char out[65]);
 
 /* Launches; instance_id (at least 32 bytes) gets the instance. A launch
  * that already happened under the same token returns that instance. 0, or

@@ -48,6 +48,10 @@ static void fill_node(struct observed_node *n, const struct aws_ec2_instance *i,
     n->public_ip = strdup(i->public_ip);
     n->ec2_state = strdup(i->state);
     n->slurm_state = strdup("none");
+    const char *attempt = aws_ec2_instance_tag(i, "pclusterfs:attempt");
+    const char *bootstrap = aws_ec2_instance_tag(i, "pclusterfs:bootstrap");
+    n->attempt = attempt ? atoi(attempt) : 0;
+    n->finished = bootstrap && strcmp(bootstrap, "done") == 0;
     struct tm tm = {0};
     if (strptime(i->launch_time, "%Y-%m-%dT%H:%M:%S", &tm))
         n->launch_time = timegm(&tm);

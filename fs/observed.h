@@ -20,6 +20,8 @@ struct observed_node {
     char *bootstrap;     /* pending|pre|configuring|post|done|failed */
     char *bootstrap_log; /* sanitized tail of hook output */
     time_t launch_time;
+    int attempt;         /* the launch attempt its instance is (tag), 0 = unknown */
+    bool finished;       /* its instance was seen done (tag): no report can undo that */
 };
 
 /* Every live instance of a cluster, duplicates of a node included: what a
@@ -37,6 +39,8 @@ struct observed_cluster {
     char *slurm_error;  /* why Slurm could not be asked (its head is configured but
                            slurmrestd did not answer); NULL when it answered or is
                            not expected to yet. Node slurm_states are "unknown" then. */
+    char *action_error; /* why the controller's last action for it failed or was held
+                           back (this pass); NULL when nothing was */
     bool converged;     /* every wanted node is up, configured and in Slurm */
     int converged_generation; /* the config generation `converged` was judged for */
 };

@@ -3,8 +3,14 @@
  * step that brings them closer: launch the head node, then the static
  * compute nodes once the head is configured; replace a failed static node
  * (at most 3 attempts); terminate what is no longer wanted; fail the cluster
- * (and terminate its instances, so nothing keeps billing) when its head
- * node's bootstrap fails or outlasts bootstrap_timeout. Level-triggered and
+ * when its head node's bootstrap fails or outlasts bootstrap_timeout, or a
+ * node cannot be brought up: a failed creation terminates its instances, so
+ * nothing keeps billing; after the cluster completed once, a failure (an
+ * update's) terminates only what did not come up, and the head and healthy
+ * nodes keep running. A node's report counts only for the attempt its
+ * instance was launched as, and never against a bootstrap seen done; every
+ * action that fails or is held back says why (events, status.json
+ * action_error, the daemon's log). Level-triggered and
  * idempotent: every pass starts from what it sees, so a restarted daemon
  * carries on where the last one stopped. Runs only in the lease holder. */
 #ifndef PCFS_RECONCILE_H

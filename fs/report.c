@@ -1,6 +1,7 @@
 #include "fs/report.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,16 @@ int report_parse(const char *text, size_t len, struct node_report *out)
             field(line, llen, 5, out->step, sizeof(out->step));
         else if (llen > 8 && memcmp(line, "failure ", 8) == 0)
             field(line, llen, 8, out->failure, sizeof(out->failure));
-        else if (llen > 5 && memcmp(line, "exit ", 5) == 0) {
+        else if (llen > 9 && memcmp(line, "instance ", 9) == 0)
+            field(line, llen, 9, out->instance, sizeof(out->instance));
+        else if (llen > 8 && memcmp(line, "attempt ", 8) == 0) {
+            char num[16];
+            field(line, llen, 8, num, sizeof(num));
+            char *end;
+            long v = strtol(num, &end, 10);
+            if (end != num && *end == '\0' && v > 0 && v < 1000000)
+                out->attempt = (int)v;
+        } else if (llen > 5 && memcmp(line, "exit ", 5) == 0) {
             char num[16];
             field(line, llen, 5, num, sizeof(num));
             char *end;
@@ -89,4 +99,40 @@ void report_log_tail(const struct node_report *r, int n, char *buf, size_t bufle
     for (size_t i = 0; i < take; i++)
         if (buf[i] == '\n')
             buf[i] = '|'; /* one line, for failureReason and events */
+}
+
+bool report_judge(const struct node_report *r, const struct report_target *target, char *why,
+                  size_t whylen)
+{
+    why[0] = '\0';
+    const char *id = target->instance_id ? target->instance_id : "";
+    if (target->attempt > 0 && r->attempt != target->attempt) {
+        snprintf(why, whylen, "a report for attempt %d, but instance %s is attempt %d",
+                 r->attempt, *id ? id : "(none)", target->attempt);
+        return false;
+    }
+    if (r->instance[0] && strcmp(r->instance, id) != 0) {
+        snprintf(why, whylen, "a report from instance %s, but the node's instance is %s",
+                 r->instance, *id ? id : "(none)");
+        return false;
+    }
+    if (target->finished && strcmp(r->state, "done") != 0) {
+        snprintf(why, whylen, "a report '%s' after its bootstrap finished (instance %s)",
+                 r->state, *id ? id : "(none)");
+        return false;
+    }
+    return true;
+}
+
+void report_failure_reason(const struct node_report *r, const char *node, char *buf,
+                           size_t buflen)
+{
+    char tail[1024];
+    report_log_tail(r, 10, tail, sizeof(tail));
+    const char *step = r->step[0] ? r->step : "the bootstrap";
+    int n = r->exit_code >= 0
+                ? snprintf(buf, buflen, "%s exited %d on %s", step, r->exit_code, node)
+                : snprintf(buf, buflen, "%s failed on %s", step, node);
+    if (tail[0] && n >= 0 && (size_t)n < buflen)
+        snprintf(buf + n, buflen - (size_t)n, ": %s", tail);
 }

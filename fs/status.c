@@ -27,8 +27,11 @@ enum cluster_status status_derive(const struct desired_cluster *dc,
         return ST_NO_CONFIG;
     /* An update is any generation after the one the cluster first completed. */
     bool update = dc->first_complete > 0 && dc->generation > dc->first_complete;
+    /* A cluster that completed once cannot fail its creation any more: a
+     * failure after that (an update, or a node it could not bring back)
+     * leaves it running (see reconcile.h), which UPDATE_FAILED says. */
     if (dc->failure_code)
-        return update ? ST_UPDATE_FAILED : ST_CREATE_FAILED;
+        return dc->first_complete > 0 ? ST_UPDATE_FAILED : ST_CREATE_FAILED;
     if (oc && oc->converged && oc->converged_generation == dc->generation)
         return update ? ST_UPDATE_COMPLETE : ST_CREATE_COMPLETE;
     /* A cluster seen complete does not go back to being created because its

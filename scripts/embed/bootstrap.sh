@@ -15,12 +15,12 @@
 # Manifest (one entry a line, fields split by spaces, unknown keys ignored):
 #   version 1 | cluster NAME | node NAME | node_type HeadNode|Compute |
 #   region R | head_address IPV4 (Compute; on the head optional) |
-#   head_hostname NAME | cpus N | memory_mib N | report PUT-URL |
+#   head_hostname NAME | cpus N | memory_mib N | attempt N | report PUT-URL |
 #   file stage2|munge_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
 #   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order)
 # Report (text/plain PUT, after every state change and before each script):
 #   state pre|configuring|post|done|failed, step WHAT, failure CODE, exit N,
-#   "--", then the last 200 lines (at most 64 KiB) of the bootstrap log.
+#   attempt N (the manifest's: a report counts only for its launch), "--", then the last 200 lines (at most 64 KiB) of the bootstrap log.
 # Files: /var/lib/pclusterfs (0700): manifest, bootstrap.log, pre/NNN and
 # post/NNN (hooks, numbered in manifest order), pre/install, post/install,
 # files/ (keys and slurm.conf until they are installed).
@@ -39,7 +39,7 @@ printable() { printf '%s' "$1" | tr -d '\r' | tr '[:cntrl:]' '?'; }
 
 # ---------- the manifest ----------
 VERSION='' CLUSTER='' NODE='' NODE_TYPE='' REGION='' HEAD_ADDRESS='' HEAD_HOSTNAME=''
-CPUS='' MEMORY_MIB='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
+CPUS='' MEMORY_MIB='' ATTEMPT='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
 JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
 PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=()
 BAD=''
@@ -63,6 +63,7 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
     head_hostname) HEAD_HOSTNAME=$v1 ;;
     cpus) CPUS=$v1 ;;
     memory_mib) MEMORY_MIB=$v1 ;;
+    attempt) ATTEMPT=$v1 ;;
     report) REPORT_URL=$v1 ;;
     file)
       case $v1 in
@@ -97,6 +98,7 @@ done < "$MANIFEST"
 [[ $HEAD_HOSTNAME =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,62}$ ]] || BAD="bad head_hostname"
 [[ $CPUS =~ ^[1-9][0-9]{0,4}$ ]] || BAD="bad cpus"
 [[ $MEMORY_MIB =~ ^[1-9][0-9]{0,8}$ ]] || BAD="bad memory_mib"
+[[ $ATTEMPT =~ ^[1-9][0-9]{0,5}$ ]] || BAD="bad attempt"
 is_url "$REPORT_URL" || BAD="bad report URL"
 is_url "$MUNGE_KEY_URL" || BAD="no munge_key"
 IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
@@ -117,6 +119,7 @@ report() {
     [ -n "$STEP" ] && echo "step $(printable "$STEP")"
     [ -n "$FAILURE" ] && echo "failure $FAILURE"
     [ -n "$EXIT" ] && echo "exit $EXIT"
+    [[ $ATTEMPT =~ ^[1-9][0-9]{0,5}$ ]] && echo "attempt $ATTEMPT"
     echo "--"
     tail -n 200 "$LOG" | tail -c 65536
   } > "$body"

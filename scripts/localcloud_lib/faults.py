@@ -3,7 +3,10 @@
 Rules live in <dir>/faults.json (a list), re-read whenever the file changes,
 so `localcloud fault ...` changes them while the server runs. A rule:
   {"op": "RunInstances" | "PutObject" | ... | "*",
-   "kind": "throttle" | "500" | "503" | "reset" | "latency",
+                                 # DescribeInstancesByClientToken: only lookups
+                                 # that filter by client-token
+   "kind": "throttle" | "500" | "503" | "ice" | "reset" | "latency",
+                                 # ice: EC2's InsufficientInstanceCapacity
    "when": "before" | "after",   # after: the request took effect, the answer is lost
    "count": N,                   # times it fires; 0 = every time
    "ms": N}                      # for latency
@@ -14,7 +17,7 @@ import threading
 
 from . import common
 
-KINDS = ("throttle", "500", "503", "reset", "latency")
+KINDS = ("throttle", "500", "503", "ice", "reset", "latency")
 
 
 def parse_spec(spec):

@@ -135,7 +135,9 @@ def auth_error(service, err, rid, head=False):
 FAULT_ERRORS = {
     "ec2": {"throttle": ("RequestLimitExceeded", "Request limit exceeded.", 503),
             "500": ("InternalError", "An internal error has occurred.", 500),
-            "503": ("Unavailable", "The service is unavailable. Please try again shortly.", 503)},
+            "503": ("Unavailable", "The service is unavailable. Please try again shortly.", 503),
+            "ice": ("InsufficientInstanceCapacity", "We currently do not have sufficient "
+                    "capacity in the Availability Zone you requested.", 500)},
     "s3": {"throttle": ("SlowDown", "Please reduce your request rate.", 503),
            "500": ("InternalError", "We encountered an internal error. Please try again.", 500),
            "503": ("ServiceUnavailable", "Service is unable to handle request.", 503)},
@@ -147,7 +149,8 @@ FAULT_ERRORS = {
 
 
 def fault_reply(service, kind, rid, head=False):
-    code, msg, status = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])[kind]
+    errors = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])
+    code, msg, status = errors.get(kind, errors["500"])  # ice: EC2 only
     if service == "s3":
         return s3_error(s3.S3Error(code, msg, status), rid, head)
     if service == "sts":
@@ -276,6 +279,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              {"Content-Type": "text/xml;charset=UTF-8"})
             except ec2.EC2Error as e:
                 return ec2_error(e.code, e.message, e.status, rid)
+        if op == "DescribeInstances" and any(
+                k.startswith("Filter.") and k.endswith(".Name") and v == "client-token"
+                for k, v in params.items()):
+            # Lookups by ClientToken alone can be made to fail: the pseudo-op
+            # DescribeInstancesByClientToken (an endpoint without that filter).
+            return self.with_faults(cloud, service, "DescribeInstancesByClientToken", rid, False,
+                                    lambda: self.with_faults(cloud, service, op, rid, False,
+                                                             call))
         return self.with_faults(cloud, service, op, rid, False, call)
 
     def sts(self, cloud, op, rid, signed_req):

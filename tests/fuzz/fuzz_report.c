@@ -17,9 +17,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (const char *p = r.log; *p; p++)
             if ((unsigned char)*p < 0x20 && *p != '\n')
                 abort();
+        for (const char *p = r.instance; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                abort();
         char tail[512];
         report_log_tail(&r, 5, tail, sizeof(tail));
         if (strchr(tail, '\n'))
+            abort();
+        char reason[600], why[256];
+        report_failure_reason(&r, "head", reason, sizeof(reason));
+        if (strchr(reason, '\n'))
+            abort();
+        /* After done, nothing but done counts, whatever the report says. */
+        struct report_target finished = {.instance_id = r.instance, .attempt = r.attempt,
+                                         .finished = true};
+        if (report_judge(&r, &finished, why, sizeof(why)) != (strcmp(r.state, "done") == 0))
             abort();
     }
     report_free(&r);

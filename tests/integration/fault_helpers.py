@@ -42,10 +42,29 @@ def duplicates(by_node):
     return {n: ids for n, ids in by_node.items() if len(ids) > 1}
 
 
-def put_report(lc, bucket, cluster, node, state="done"):
-    """What a node's bootstrap would PUT to its report URL (fs/report.h)."""
-    lc.client("s3").put_object(Bucket=bucket, Key=f"clusters/{cluster}/reports/{node}",
-                               Body=f"state {state}\nstep finished\nexit 0\n--\n".encode())
+def attempt_of(lc, bucket, cluster, node):
+    """The launch attempt of the node's live instance (its pclusterfs:attempt tag)."""
+    ec2 = lc.client("ec2")
+    filters = [{"Name": "tag:pclusterfs:owner", "Values": [bucket]},
+               {"Name": "tag:pclusterfs:cluster", "Values": [cluster]},
+               {"Name": "tag:pclusterfs:node", "Values": [node]},
+               {"Name": "instance-state-name", "Values": list(LIVE)}]
+    for res in ec2.describe_instances(Filters=filters)["Reservations"]:
+        for i in res["Instances"]:
+            tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+            if "pclusterfs:attempt" in tags:
+                return int(tags["pclusterfs:attempt"])
+    return 1
+
+
+def put_report(lc, bucket, cluster, node, state="done", attempt=None):
+    """What a node's bootstrap would PUT to its report URL (fs/report.h): for
+    the attempt its live instance was launched as, unless told another."""
+    if attempt is None:
+        attempt = attempt_of(lc, bucket, cluster, node)
+    lc.client("s3").put_object(
+        Bucket=bucket, Key=f"clusters/{cluster}/reports/{node}",
+        Body=f"state {state}\nstep finished\nexit 0\nattempt {attempt}\n--\n".encode())
 
 
 def keys(lc, bucket, prefix):

@@ -126,6 +126,7 @@ class Cluster:
         lines = ["version 1", "cluster " + CLUSTER, "node " + node,
                  "node_type " + ("HeadNode" if head else "Compute"),
                  "region " + self.lc.region, "head_hostname head", "cpus 1", "memory_mib 1024",
+                 "attempt 1",
                  "file stage2 " + self.url("bootstrap.sh"),
                  "file munge_key " + self.url("munge.key"),
                  "report " + self.url("reports/" + node, "put_object"),

@@ -111,6 +111,14 @@ static void observed_nodes_render(void)
     CHECK_CONTAINS(c->status_json.content->data, "\"slurm_stale\": true");
     CHECK_CONTAINS(c->status_json.content->data,
                    "\"slurm_stale_reason\": \"slurmrestd at http://10.0.0.5:6820 does not answer\"");
+    CHECK_CONTAINS(c->status_json.content->data, "\"action_error\": null");
+    snapshot_unref(s);
+    /* An action held back: status.json says which and why. */
+    obs->clusters[0].action_error = strdup("not launching head: the client-token lookup failed");
+    s = snap_of(&st, obs);
+    c = snapshot_find(s, "c");
+    CHECK_CONTAINS(c->status_json.content->data,
+                   "\"action_error\": \"not launching head: the client-token lookup failed\"");
     snapshot_unref(s);
     observed_free(obs);
     st.ops->destroy(st.impl);
@@ -134,10 +142,25 @@ static void status_without_slurm(void)
     blob_unref(dc.config);
 }
 
+/* Only a cluster that never completed can fail its creation; after that a
+ * failure leaves it running, as UPDATE_FAILED. */
+static void status_of_failures(void)
+{
+    struct desired_cluster dc = {.generation = 1, .failure_code = (char *)"X"};
+    dc.config = blob_new("x", 1);
+    CHECK_INT(status_derive(&dc, NULL), ST_CREATE_FAILED);
+    dc.first_complete = 1; /* a node it could not bring back, same generation */
+    CHECK_INT(status_derive(&dc, NULL), ST_UPDATE_FAILED);
+    dc.generation = 2;
+    CHECK_INT(status_derive(&dc, NULL), ST_UPDATE_FAILED);
+    blob_unref(dc.config);
+}
+
 int main(void)
 {
     RUN(store_round_trip);
     RUN(observed_nodes_render);
     RUN(status_without_slurm);
+    RUN(status_of_failures);
     return check_finish();
 }
