@@ -12,6 +12,7 @@ import os
 import pytest
 
 from fixture_mount import bucket_mount, wait_for
+from fault_helpers import put_report
 
 
 def last_error(cluster):
@@ -242,8 +243,7 @@ def test_spot_queue_launches_spot_instances(cloud_mount, lc):
         assert wait_for(lambda: (c / "nodes" / "head").exists(), timeout=60)
         # Stand in for the head's bootstrap (the local cloud boots nothing
         # here): its report says done, so the compute node is launched.
-        lc.aws("s3", "cp", "-", "s3://%s/clusters/spotlab/reports/head" % bucket,
-               input="state done\n--\n")
+        put_report(lc, bucket, "spotlab", "head")
         node = c / "nodes" / "compute-st-t2micro-1"
         assert wait_for(lambda: (node / "instance_id").exists()
                         and (node / "instance_id").read_text().strip(), timeout=90)
