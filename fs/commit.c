@@ -11,6 +11,7 @@
 #include "fs/config.h"
 #include "fs/events.h"
 #include "fs/names.h"
+#include "fs/sanitize.h"
 
 #define MSG_MAX 1024
 
@@ -38,11 +39,12 @@ static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
 {
-    char msg[MSG_MAX], err[256];
+    char raw[MSG_MAX], msg[MSG_MAX], err[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    sanitize_text(raw, strlen(raw), msg, sizeof(msg), 0); /* vsnprintf may cut a character */
     fs->store.ops->set_last_error(fs->store.impl, cluster, msg, err, sizeof(err));
     events_append(&fs->store, cluster, "error", "%s", msg);
     publish(fs);

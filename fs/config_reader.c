@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fs/sanitize.h"
+
 enum line_kind { LINE_NONE, LINE_BLANK, LINE_SECTION, LINE_KEY, LINE_CONTINUATION };
 
 struct reader {
@@ -145,9 +147,10 @@ static bool classify(struct reader *r, const char *s)
         return true;
     }
     if (!strpbrk(t, "=:")) {
+        size_t excerpt = utf8_prefix_len(t, strlen(t), 40);
         config_error_set(&r->doc->error, r->lineno,
-                         "'%.40s%s' is not a [section], a key = value line, or a comment",
-                         t, strlen(t) > 40 ? "..." : "");
+                         "'%.*s%s' is not a [section], a key = value line, or a comment",
+                         (int)excerpt, t, strlen(t) > excerpt ? "..." : "");
         return false;
     }
     r->kind = LINE_KEY;
