@@ -43,6 +43,7 @@ struct handle {
     size_t limit;          /* largest size a write may reach */
     bool dirty;            /* differs from what is stored */
     bool written;          /* written or truncated since open or the last commit */
+    bool opened_truncated; /* opened with O_TRUNC: empty until written */
     bool failed;           /* a write was refused (EFBIG): never commit a torn file */
     bool failed_recorded;  /* ... and events say so */
 };
@@ -334,7 +335,7 @@ static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_
         h->edit_is_config = is_config;
         h->stage = e->stage;
         h->limit = is_config ? CONFIG_MAX_BYTES : HOOK_MAX_BYTES;
-        h->dirty = trunc;
+        h->dirty = h->opened_truncated = trunc;
         if (!is_config)
             h->name = strdup(e->hook ? e->hook->name : "");
         if (!h->buf || (!is_config && !h->name)) {
@@ -363,7 +364,7 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     }
     if (wants_write(fi->flags) && (fi->flags & O_TRUNC)) {
         memfile_truncate(h->buf, 0, h->limit);
-        h->dirty = true;
+        h->dirty = h->opened_truncated = true;
     }
     fi->fh = (uintptr_t)h;
     fi->direct_io = 1;
@@ -574,12 +575,19 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
     return rc;
 }
 
-/* close() commits. One exception: a shell's `> config` opens with O_TRUNC,
+/* close() commits. One exception: a shell's `> file` opens with O_TRUNC,
  * dup2()s and closes the first descriptor before writing, and that flush
- * must not commit an empty config (it can only fail, and would fill events
- * with a false error). A config truncated and never written is committed by
- * release instead, whose error still reaches events. Hooks commit at every
- * flush, so `touch hooks/pre/x` has stored x when it returns. */
+ * must not commit the empty buffer (an empty config can only fail and fill
+ * events with a false error; an empty hook would replace the stored one
+ * until the real content comes, and stay so if that is refused). A file
+ * opened truncated and not yet written is committed by release, the final
+ * close, instead, whose error still reaches events. Other flushes commit,
+ * so `touch hooks/pre/x` (no O_TRUNC) has stored x when it returns. */
+static bool awaits_final_close(const struct handle *h)
+{
+    return h->opened_truncated && !h->written && !h->failed;
+}
+
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
@@ -587,8 +595,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     struct handle *h = fh(fi);
     int rc = 0;
     pthread_mutex_lock(&h->lock);
-    bool truncated_config = h->kind == H_EDIT && h->edit_is_config && !h->written && !h->failed;
-    if (!truncated_config)
+    if (!awaits_final_close(h))
         rc = commit_dirty(fs, h);
     pthread_mutex_unlock(&h->lock);
     return rc;
