@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,26 @@ static bool is_dir(enum tree_kind k)
 {
     return k == T_ROOT || k == T_CLUSTER || k == T_NODES || k == T_NODE || k == T_HOOKS ||
            k == T_STAGE;
+}
+
+/* Every refusal inside a cluster is told in its events and last_error too
+ * (README's rules); path names what was refused, from the cluster on. Outside
+ * a cluster (the root), the errno alone says it. Returns rc. */
+static int refuse_path(struct pcfs *fs, const char *path, int rc, const char *why)
+{
+    char cluster[NAME_MAX + 1];
+    const char *rel = path + strspn(path, "/");
+    size_t n = strcspn(rel, "/");
+    if (n == 0 || n > NAME_MAX || !rel[n])
+        return rc; /* the root, or a cluster directory itself */
+    memcpy(cluster, rel, n);
+    cluster[n] = '\0';
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    bool known = snapshot_find(snap, cluster) != NULL;
+    snapshot_unref(snap);
+    if (known)
+        commit_refuse(fs, cluster, rc, "%s: %s", rel + n + 1, why);
+    return rc;
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -382,7 +403,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     switch (e.kind) {
     case T_GENERATED:
         if (wants_write(fi->flags) || (fi->flags & O_TRUNC)) {
-            rc = -EACCES;
+            rc = refuse_path(fs, path, -EACCES, "read-only, written by pclusterfs; not changed");
             break;
         }
         {
@@ -446,8 +467,9 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             rc = commit_refuse(fs, e.cluster->name, -ENOSPC,
                                "hooks/%s already holds %d scripts, the limit; remove one first",
                                st, HOOKS_PER_STAGE_MAX);
-    } else {
-        rc = -EACCES; /* nodes/ and hooks/ themselves are read-only */
+    } else { /* nodes/ and hooks/ themselves are read-only */
+        rc = refuse_path(fs, path, -EACCES,
+                         "cannot be created; only hooks/pre and hooks/post take new files");
     }
     if (rc == 0 && e.cluster->desired->deleting)
         rc = -EBUSY;
@@ -675,7 +697,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         rc = memfile_truncate(e.mem, size, SCRATCH_MAX_BYTES);
         break;
     case T_GENERATED:
-        rc = -EACCES;
+        rc = refuse_path(fs, path, -EACCES, "read-only, written by pclusterfs; not changed");
         break;
     default:
         rc = -EISDIR;
@@ -715,8 +737,10 @@ static int op_unlink(const char *path)
         rc = commit_delete_hook(fs, e.cluster->name, e.stage, e.hook->name);
     else if (e.kind == T_MEMFILE)
         memfile_unlink(&fs->memfiles, e.mem);
+    else if (is_dir(e.kind))
+        rc = -EISDIR;
     else
-        rc = is_dir(e.kind) ? -EISDIR : -EPERM;
+        rc = refuse_path(fs, path, -EPERM, "cannot be removed; rmdir the cluster to delete it");
     lookup_done(fs, snap, &e);
     return rc;
 }
@@ -826,10 +850,11 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
     struct tree_entry dir;
     rc = tree_resolve(snap, &fs->memfiles, parent, &dir);
     if (rc == 0) {
-        if (src.kind != T_MEMFILE && src.kind != T_HOOK)
-            rc = -EPERM; /* config, generated files and directories stay put */
+        if (src.kind != T_MEMFILE && src.kind != T_HOOK) /* config, generated, dirs */
+            rc = refuse_path(fs, from, -EPERM, "cannot be renamed; it stays where it is");
         else if (dir.kind != T_CLUSTER && dir.kind != T_STAGE)
-            rc = is_dir(dir.kind) ? -EACCES : -ENOTDIR;
+            rc = is_dir(dir.kind) ? refuse_path(fs, to, -EACCES, "cannot be created here")
+                                  : -ENOTDIR;
         else if (dir.cluster != src.cluster)
             rc = -EXDEV;
         else
@@ -938,6 +963,21 @@ static void op_destroy(void *private_data)
     snapshot_holder_set_hook(&fs->snaps, NULL, NULL);
 }
 
+/* Links have no meaning in the tree (a hook is stored by name, once); link
+ * and symlink both refuse with EPERM, told in events inside a cluster. */
+static int op_link(const char *from, const char *to)
+{
+    (void)from;
+    return refuse_path(ctx(), to, -EPERM, "links cannot be made in pclusterfs; copy the file");
+}
+
+static int op_symlink(const char *target, const char *linkpath)
+{
+    (void)target;
+    return refuse_path(ctx(), linkpath, -EPERM,
+                       "symbolic links cannot be made in pclusterfs; copy the file");
+}
+
 const struct fuse_operations pcfs_fuse_ops = {
     .init = op_init,
     .destroy = op_destroy,
@@ -955,6 +995,8 @@ const struct fuse_operations pcfs_fuse_ops = {
     .fsync = op_fsync,
     .truncate = op_truncate,
     .unlink = op_unlink,
+    .link = op_link,
+    .symlink = op_symlink,
     .rename = op_rename,
     .chmod = op_chmod,
     .chown = op_chown,
