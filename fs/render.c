@@ -150,6 +150,30 @@ static struct blob *line_blob(const char *value)
     return b;
 }
 
+static json_t *count_or_null(long long n)
+{
+    return n > 0 ? json_integer((json_int_t)n) : json_null();
+}
+
+static json_t *text_array(char *const *words, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list, text(words[i]));
+    return list;
+}
+
+/* What Slurm says of the node (DESIGN: cpus, memory, partitions, reason
+ * and every flag); null or empty while Slurm has not answered for it. */
+static void add_slurm_facts(json_t *doc, const struct observed_node *on)
+{
+    json_object_set_new(doc, "cpus", count_or_null(on->cpus));
+    json_object_set_new(doc, "memoryMiB", count_or_null(on->memory_mib));
+    json_object_set_new(doc, "partitions", text_array(on->partitions, on->n_partitions));
+    json_object_set_new(doc, "reason", str_or_null(on->slurm_reason));
+    json_object_set_new(doc, "slurmFlags", text_array(on->slurm_flags, on->n_slurm_flags));
+}
+
 int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node)
 {
     static const char *const names[] = {"bootstrap",   "bootstrap.log", "ec2_state",
@@ -165,6 +189,8 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
         "privateIpAddress", str_or_null(on->private_ip), "publicIpAddress",
         str_or_null(on->public_ip), "ec2State", text(none_if_empty[0]), "slurmState", text(none_if_empty[1]),
         "bootstrap", str_or_null(on->bootstrap), "launchTime", time_or_null(on->launch_time));
+    if (doc)
+        add_slurm_facts(doc, on);
     struct blob *contents[NODE_FILES] = {
         line_blob(on->bootstrap ? on->bootstrap : "pending"),
         text_blob(on->bootstrap_log, 1),
