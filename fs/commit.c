@@ -14,6 +14,35 @@
 #include "fs/sanitize.h"
 
 #define MSG_MAX 1024
+/* A commit answers within COMMIT_SECONDS + PUBLISH_SECONDS (README: 15 s)
+ * however the cloud behaves: its own calls get the first, showing the
+ * result (a refresh from the bucket) the second. */
+#define COMMIT_SECONDS 11
+#define PUBLISH_SECONDS 3
+
+static struct timespec limit_from_now(int seconds)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += seconds;
+    return t;
+}
+
+/* Takes the commit lock and bounds the time of the calls that follow. */
+static void begin_commit(struct pcfs *fs, struct timespec *limit_out)
+{
+    pthread_mutex_lock(&fs->commit_lock);
+    struct timespec limit = limit_from_now(COMMIT_SECONDS);
+    fs->store.ops->set_deadline(fs->store.impl, &limit);
+    if (limit_out)
+        *limit_out = limit;
+}
+
+static void end_commit(struct pcfs *fs)
+{
+    fs->store.ops->set_deadline(fs->store.impl, NULL);
+    pthread_mutex_unlock(&fs->commit_lock);
+}
 
 /* Milliseconds since *t, and *t moved to now: the phases of a commit. */
 static double lap_ms(struct timespec *t)
@@ -29,6 +58,8 @@ static double lap_ms(struct timespec *t)
 static void publish(struct pcfs *fs)
 {
     char err[256];
+    struct timespec limit = limit_from_now(PUBLISH_SECONDS);
+    fs->store.ops->set_deadline(fs->store.impl, &limit);
     if (controller_pass(fs->controller, err, sizeof(err)) != 0)
         fprintf(stderr, "pclusterfs: refresh after commit failed: %s\n", err);
     controller_wake(fs->controller); /* and reconcile soon */
@@ -45,6 +76,8 @@ static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, .
     vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
     sanitize_text(raw, strlen(raw), msg, sizeof(msg), 0); /* vsnprintf may cut a character */
+    /* The log has it at once; events and last_error when the bucket takes them. */
+    fprintf(stderr, "pclusterfs: %s: %s\n", cluster, msg);
     fs->store.ops->set_last_error(fs->store.impl, cluster, msg, err, sizeof(err));
     events_append(&fs->store, cluster, "error", "%s", msg);
     publish(fs);
@@ -58,9 +91,9 @@ int commit_refuse(struct pcfs *fs, const char *cluster, int rc, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs, NULL);
     fail(fs, cluster, rc, "%s", msg);
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -106,8 +139,8 @@ static int check_update(const struct snap_cluster *c, const struct cluster_confi
 }
 
 /* The checks that ask the cloud; skipped when state lives in memory. */
-static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, char *msg,
-                          size_t msglen)
+static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg,
+                          const struct timespec *limit, char *msg, size_t msglen)
 {
     if (!fs->creds)
         return 0;
@@ -118,6 +151,7 @@ static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, cha
         return -ENOMEM;
     }
     aws_client_set_timeouts(c, 3000, 10000);
+    aws_client_set_deadline(c, limit);
     struct cloudcheck_result found;
     int rc = cloudcheck_config(c, cfg, &found, msg, msglen);
     aws_client_free(c);
@@ -125,7 +159,7 @@ static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, cha
 }
 
 static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
-                                const char *data, size_t len)
+                                const char *data, size_t len, const struct timespec *limit)
 {
     const struct snap_cluster *c;
     int rc = find_cluster(snap, cluster, &c);
@@ -149,7 +183,7 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
     rc = check_update(c, cfg, msg, sizeof(msg));
     validate_ms = lap_ms(&t);
     if (rc == 0) {
-        rc = check_in_cloud(fs, cfg, msg, sizeof(msg));
+        rc = check_in_cloud(fs, cfg, limit, msg, sizeof(msg));
         cloud_ms = lap_ms(&t);
     }
     if (rc) {
@@ -162,19 +196,22 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
         config_free(cfg);
         return -ENOMEM;
     }
-    rc = fs->store.ops->put_config(fs->store.impl, cluster, b, time(NULL), msg, sizeof(msg));
+    int generation = 0;
+    rc = fs->store.ops->put_config(fs->store.impl, cluster, b, time(NULL), &generation, msg,
+                                   sizeof(msg));
     blob_unref(b);
     write_ms = lap_ms(&t);
     if (rc) {
         config_free(cfg);
-        return fail(fs, cluster, rc == -ENOENT ? -ENOENT : -EIO, "config not stored: %s", msg);
+        return fail(fs, cluster, rc == -ENOENT || rc == -EBUSY ? rc : -EIO,
+                    "config not stored: %s", msg);
     }
     clear_last_error(fs, cluster);
     /* Where the time went, for users wondering why close() took long. */
     events_append(&fs->store, cluster, "info",
                   "config committed (%zu bytes, generation %d; validate %.2f ms, cloud checks "
                   "%.1f ms, write %.1f ms)",
-                  len, c->desired->generation + 1, validate_ms, cloud_ms, write_ms);
+                  len, generation, validate_ms, cloud_ms, write_ms);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         events_append(&fs->store, cluster, "warn", "%s", cfg->warnings[i]);
     config_free(cfg);
@@ -184,11 +221,12 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
 
 int commit_config(struct pcfs *fs, const char *cluster, const char *data, size_t len)
 {
-    pthread_mutex_lock(&fs->commit_lock);
+    struct timespec limit;
+    begin_commit(fs, &limit);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
-    int rc = commit_config_locked(fs, snap, cluster, data, len);
+    int rc = commit_config_locked(fs, snap, cluster, data, len, &limit);
     snapshot_unref(snap);
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -232,11 +270,11 @@ static int commit_hook_locked(struct pcfs *fs, struct snapshot *snap, const char
 int commit_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage, const char *name,
                 const char *data, size_t len)
 {
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs, NULL);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     int rc = commit_hook_locked(fs, snap, cluster, stage, name, data, len);
     snapshot_unref(snap);
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -244,7 +282,7 @@ int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage sta
                        const char *name)
 {
     char msg[MSG_MAX];
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs, NULL);
     int rc = fs->store.ops->delete_hook(fs->store.impl, cluster, stage, name, time(NULL), msg,
                                         sizeof(msg));
     if (rc == 0) {
@@ -255,7 +293,7 @@ int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage sta
         rc = fail(fs, cluster, -EIO, "hooks/%s/%s not removed: %s", hook_stage_name(stage), name,
                   msg);
     }
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -269,7 +307,7 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: mkdir refused: %s\n", msg);
         return rc;
     }
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs, NULL);
     rc = fs->store.ops->create_cluster(fs->store.impl, cluster, time(NULL), msg, sizeof(msg));
     if (rc == 0) {
         events_append(&fs->store, cluster, "info", "cluster directory created; write config to "
@@ -279,14 +317,14 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: mkdir %s: %s\n", cluster, msg);
         rc = -EIO;
     }
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
 int commit_delete_cluster(struct pcfs *fs, const char *cluster)
 {
     char msg[MSG_MAX];
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs, NULL);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     const struct snap_cluster *c = snapshot_find(snap, cluster);
     int rc = 0;
@@ -303,6 +341,6 @@ int commit_delete_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: rmdir %s: %s\n", cluster, msg);
         rc = -EIO;
     }
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }

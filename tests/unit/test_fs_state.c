@@ -27,8 +27,10 @@ static void store_round_trip(void)
     CHECK_INT(st.ops->create_cluster(st.impl, "a", 100, err, sizeof(err)), 0);
     CHECK_INT(st.ops->create_cluster(st.impl, "a", 100, err, sizeof(err)), -EEXIST);
     struct blob *cfg = blob_from_str("[cluster default]\n");
-    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 200, err, sizeof(err)), 0);
-    CHECK_INT(st.ops->put_config(st.impl, "zz", cfg, 200, err, sizeof(err)), -ENOENT);
+    int gen = 0;
+    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 200, &gen, err, sizeof(err)), 0);
+    CHECK_INT(gen, 1);
+    CHECK_INT(st.ops->put_config(st.impl, "zz", cfg, 200, &gen, err, sizeof(err)), -ENOENT);
     struct blob *h = blob_from_str("echo\n");
     CHECK_INT(st.ops->put_hook(st.impl, "a", HOOK_PRE, "20", h, 300, err, sizeof(err)), 0);
     CHECK_INT(st.ops->put_hook(st.impl, "a", HOOK_PRE, "10", h, 300, err, sizeof(err)), 0);
