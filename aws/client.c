@@ -414,8 +414,10 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
         bool retry = false, timeout = false;
         if (crc != CURLE_OK) {
             retry = retryable_curl(crc, &timeout);
-            aws_error_set(err, curl_errno(crc), "RequestFailed", "%s %s://%s: %s", req->method,
+            bool cut = timeout && c->deadline.tv_sec && ms_left(c) == 0;
+            aws_error_set(err, curl_errno(crc), "RequestFailed", "%s %s://%s: %s%s", req->method,
                           req->endpoint->scheme, req->endpoint->host,
+                          cut ? "no answer within the operation's time limit: " : "",
                           curl_err[0] ? curl_err : curl_easy_strerror(crc));
             resp->status = 0;
         } else if (resp->status >= 200 && resp->status < 300) {

@@ -76,18 +76,25 @@ static void store_round_trip(void)
     st.ops->destroy(st.impl);
 }
 
+/* What was seen of cluster c: one node, to be filled in. */
+static struct observed_state *observed_one_node(const char *cluster)
+{
+    struct observed_state *obs = observed_new_empty(10);
+    obs->n = 1;
+    obs->clusters = calloc(1, sizeof(*obs->clusters));
+    obs->clusters[0].name = strdup(cluster);
+    obs->clusters[0].n_nodes = 1;
+    obs->clusters[0].nodes = calloc(1, sizeof(struct observed_node));
+    return obs;
+}
+
 static void observed_nodes_render(void)
 {
     struct store st;
     char err[128];
     CHECK_INT(store_mem_open(&st), 0);
     CHECK_INT(st.ops->create_cluster(st.impl, "c", 1, err, sizeof(err)), 0);
-    struct observed_state *obs = observed_new_empty(10);
-    obs->n = 1;
-    obs->clusters = calloc(1, sizeof(*obs->clusters));
-    obs->clusters[0].name = strdup("c");
-    obs->clusters[0].n_nodes = 1;
-    obs->clusters[0].nodes = calloc(1, sizeof(struct observed_node));
+    struct observed_state *obs = observed_one_node("c");
     struct observed_node *n = &obs->clusters[0].nodes[0];
     n->name = strdup("head");
     n->instance_id = strdup("i-0123");
@@ -128,12 +135,7 @@ static void node_json_has_slurm_facts(void)
     char err[128];
     CHECK_INT(store_mem_open(&st), 0);
     CHECK_INT(st.ops->create_cluster(st.impl, "c", 1, err, sizeof(err)), 0);
-    struct observed_state *obs = observed_new_empty(10);
-    obs->n = 1;
-    obs->clusters = calloc(1, sizeof(*obs->clusters));
-    obs->clusters[0].name = strdup("c");
-    obs->clusters[0].n_nodes = 1;
-    obs->clusters[0].nodes = calloc(1, sizeof(struct observed_node));
+    struct observed_state *obs = observed_one_node("c");
     struct observed_node *n = &obs->clusters[0].nodes[0];
     n->name = strdup("compute-st-t2micro-1");
     char *flags[] = {"CLOUD", "DRAIN"}, *parts[] = {"compute", "debug"};
