@@ -150,7 +150,9 @@ int s3_undo_replay(struct s3_undo *u, struct aws_client *c, const char *bucket, 
                                 "stays\n", e->key);
             }
         }
-        if (e->done && now - e->since > UNDO_WATCH_SECONDS) {
+        /* A failed DELETE is checked once: watching "absent, put back"
+         * would undo another mount's later deletion of the same name. */
+        if (e->done && (!e->etag[0] || now - e->since > UNDO_WATCH_SECONDS)) {
             *p = e->next;
             entry_free(e);
         } else {

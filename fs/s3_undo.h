@@ -5,8 +5,8 @@
  * (its ETag is the MD5 of those bytes, as S3 gives for single-part SSE-S3
  * objects), put back what was there before (or delete it)"; for a failed
  * DELETE, "if KEY is absent, put the old bytes back". Entries are replayed
- * on every refresh pass once the bucket answers, and watched for
- * UNDO_WATCH_SECONDS so a write that lands late is still undone; a later
+ * on every refresh pass once the bucket answers; PUTs are watched for
+ * UNDO_WATCH_SECONDS so one that lands late is still undone; a later
  * successful write of this mount to the key drops them. The limit: a write
  * delayed past the watch, or undone by a mount that died first, stays. */
 #ifndef PCFS_S3_UNDO_H
