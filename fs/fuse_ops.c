@@ -880,7 +880,7 @@ static int change_metadata(const char *path, const mode_t *mode)
     if (rc)
         return rc;
     if (e.kind == T_GENERATED || (mode && is_dir(e.kind)))
-        rc = -EPERM;
+        rc = refuse_path(fs, path, -EPERM, "its mode and times are pclusterfs's; not changed");
     else if (e.kind == T_MEMFILE && mode) {
         pthread_mutex_lock(&e.mem->lock);
         e.mem->mode = *mode & 07777;

@@ -161,6 +161,8 @@ def test_refusals_inside_a_cluster_are_told_in_events_and_last_error(mount):
     told("status.json: read-only")
     assert err_of(os.unlink, d / "events") == errno.EPERM
     told("events: cannot be removed")
+    assert err_of(os.chmod, d / "status", 0o666) == errno.EPERM
+    told("status: its mode and times")
     assert err_of(os.link, d / "hooks" / "pre" / "a.sh", d / "hooks" / "pre" / "b.sh") == errno.EPERM
     told("hooks/pre/b.sh: links cannot be made")
     assert err_of(os.symlink, "/etc/passwd", d / "hooks" / "pre" / "c.sh") == errno.EPERM
