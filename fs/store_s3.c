@@ -542,8 +542,8 @@ static void sleep_ms(long ms)
 }
 
 /* Takes the cluster's commit lock (an object only one mount can create),
- * waiting LOCK_WAIT_MS for another mount's commit; a lock older than
- * LOCK_STALE_SECONDS is taken over. -EBUSY when it stays held. */
+ * waiting LOCK_WAIT_MS for another mount's commit; a lock of this mount or
+ * older than LOCK_STALE_SECONDS is taken over. -EBUSY when it stays held. */
 static int lock_take(struct store_s3 *s, const char *key, const char *body, char *err,
                      size_t errlen)
 {
@@ -557,8 +557,11 @@ static int lock_take(struct store_s3 *s, const char *key, const char *body, char
         if ((rc = get_blob(s, key, &held, etag, err, errlen)) != 0)
             return rc;
         long long since = 0;
-        if (held && sscanf(held->data, "%*s %lld", &since) == 1 &&
-            time(NULL) - since > LOCK_STALE_SECONDS) {
+        bool ours = held && strncmp(held->data, s->owner, strlen(s->owner)) == 0;
+        if (held && (ours || (sscanf(held->data, "%*s %lld", &since) == 1 &&
+                              time(NULL) - since > LOCK_STALE_SECONDS))) {
+            /* left by a failed commit of this mount (its commits are one at
+             * a time), or by a mount that died */
             struct aws_s3_put_options take = {.content_type = "text/plain", .if_match = etag};
             rc = put_undoable(s, key, body, strlen(body), &take, NULL, err, errlen);
             if (rc != AWS_ERR_PRECONDITION) {

@@ -159,6 +159,11 @@ def test_a_hung_bucket_fails_commits_in_bounded_time_and_leaves_nothing(tmp_path
         reason = logged.split("pclusterfs: lab3: ", 1)[1].splitlines()[0]
         assert wait_for(lambda: reason in (c / "events").read_text(), timeout=20), reason
         assert "hooks/pre/b.sh not stored" in (c / "events").read_text()
+        # Nothing the failed commits left (a commit lock) holds the next one up.
+        t1 = time.monotonic()
+        (c / "config").write_text(changed)
+        assert time.monotonic() - t1 < 5
+        assert status_json(c)["generation"] == 2
     finally:
         lc.clear_faults()
         stopped_cleanly(m)
