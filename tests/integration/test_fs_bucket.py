@@ -68,8 +68,10 @@ def test_a_second_mount_sees_the_same_clusters(tmp_path, lc):
         # b commits too, and a sees it; both appends stay in events.
         (b / "shared" / "hooks" / "pre" / "from-b.sh").write_text("true\n")
         assert wait_for(lambda: os.path.exists(a / "shared" / "hooks" / "pre" / "from-b.sh"))
-        ev = (a / "shared" / "events").read_text()
-        assert "config committed" in ev and "from-b.sh stored" in ev
+        # The hook is stored before its event is appended: a's refresh may
+        # fall between the two.
+        assert wait_for(lambda: "from-b.sh stored" in (a / "shared" / "events").read_text())
+        assert "config committed" in (a / "shared" / "events").read_text()
         os.rmdir(a / "shared")
         assert wait_for(lambda: not (b / "shared").exists())
     finally:
