@@ -30,14 +30,12 @@ static struct timespec limit_from_now(int seconds)
 }
 
 /* Takes the commit lock and bounds the time of the calls that follow. */
-static void begin_commit(struct pcfs *fs, struct timespec *limit_out)
+static void begin_commit(struct pcfs *fs)
 {
     struct timespec limit = limit_from_now(COMMIT_SECONDS);
     pthread_mutex_lock(&fs->commit_lock);
     fs->commit_limit = limit;
     fs->store.ops->set_deadline(fs->store.impl, &limit);
-    if (limit_out)
-        *limit_out = limit;
 }
 
 static void end_commit(struct pcfs *fs)
@@ -96,7 +94,7 @@ int commit_refuse(struct pcfs *fs, const char *cluster, int rc, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    begin_commit(fs, NULL);
+    begin_commit(fs);
     fail(fs, cluster, rc, "%s", msg);
     end_commit(fs);
     return rc;
@@ -144,8 +142,8 @@ static int check_update(const struct snap_cluster *c, const struct cluster_confi
 }
 
 /* The checks that ask the cloud; skipped when state lives in memory. */
-static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg,
-                          const struct timespec *limit, char *msg, size_t msglen)
+static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, char *msg,
+                          size_t msglen)
 {
     if (!fs->creds)
         return 0;
@@ -156,7 +154,7 @@ static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg,
         return -ENOMEM;
     }
     aws_client_set_timeouts(c, 3000, 10000);
-    aws_client_set_deadline(c, limit);
+    aws_client_set_deadline(c, &fs->commit_limit);
     struct cloudcheck_result found;
     int rc = cloudcheck_config(c, cfg, &found, msg, msglen);
     aws_client_free(c);
@@ -164,7 +162,7 @@ static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg,
 }
 
 static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
-                                const char *data, size_t len, const struct timespec *limit)
+                                const char *data, size_t len)
 {
     const struct snap_cluster *c;
     int rc = find_cluster(snap, cluster, &c);
@@ -188,7 +186,7 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
     rc = check_update(c, cfg, msg, sizeof(msg));
     validate_ms = lap_ms(&t);
     if (rc == 0) {
-        rc = check_in_cloud(fs, cfg, limit, msg, sizeof(msg));
+        rc = check_in_cloud(fs, cfg, msg, sizeof(msg));
         cloud_ms = lap_ms(&t);
     }
     if (rc) {
@@ -226,10 +224,9 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
 
 int commit_config(struct pcfs *fs, const char *cluster, const char *data, size_t len)
 {
-    struct timespec limit;
-    begin_commit(fs, &limit);
+    begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
-    int rc = commit_config_locked(fs, snap, cluster, data, len, &limit);
+    int rc = commit_config_locked(fs, snap, cluster, data, len);
     snapshot_unref(snap);
     end_commit(fs);
     return rc;
@@ -275,7 +272,7 @@ static int commit_hook_locked(struct pcfs *fs, struct snapshot *snap, const char
 int commit_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage, const char *name,
                 const char *data, size_t len)
 {
-    begin_commit(fs, NULL);
+    begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     int rc = commit_hook_locked(fs, snap, cluster, stage, name, data, len);
     snapshot_unref(snap);
@@ -287,7 +284,7 @@ int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage sta
                        const char *name)
 {
     char msg[MSG_MAX];
-    begin_commit(fs, NULL);
+    begin_commit(fs);
     int rc = fs->store.ops->delete_hook(fs->store.impl, cluster, stage, name, time(NULL), msg,
                                         sizeof(msg));
     if (rc == 0) {
@@ -312,7 +309,7 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: mkdir refused: %s\n", msg);
         return rc;
     }
-    begin_commit(fs, NULL);
+    begin_commit(fs);
     rc = fs->store.ops->create_cluster(fs->store.impl, cluster, time(NULL), msg, sizeof(msg));
     if (rc == 0) {
         events_append(&fs->store, cluster, "info", "cluster directory created; write config to "
@@ -329,7 +326,7 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
 int commit_delete_cluster(struct pcfs *fs, const char *cluster)
 {
     char msg[MSG_MAX];
-    begin_commit(fs, NULL);
+    begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     const struct snap_cluster *c = snapshot_find(snap, cluster);
     int rc = 0;
