@@ -1,5 +1,7 @@
 #include "aws/http.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@ struct aws_client {
     char bucket_owner[32];
     int max_attempts;
     long connect_ms, total_ms;
+    struct timespec deadline; /* CLOCK_MONOTONIC; tv_sec 0 = none */
     double backoff_scale;
     int quota;
     int last_attempts;
@@ -89,6 +92,23 @@ void aws_client_set_timeouts(struct aws_client *c, long connect_ms, long total_m
     c->connect_ms = connect_ms > 0 ? connect_ms : 5000;
     c->total_ms = total_ms > 0 ? total_ms : 60000;
 }
+void aws_client_set_deadline(struct aws_client *c, const struct timespec *deadline)
+{
+    c->deadline = deadline ? *deadline : (struct timespec){0};
+}
+
+/* Milliseconds left before the deadline (LONG_MAX without one, 0 past it). */
+static long ms_left(const struct aws_client *c)
+{
+    if (c->deadline.tv_sec == 0)
+        return LONG_MAX;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (long)(c->deadline.tv_sec - now.tv_sec) * 1000 +
+              (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    return ms > 0 ? ms : 0;
+}
+
 void aws_client_set_backoff_scale(struct aws_client *c, double scale)
 {
     c->backoff_scale = scale >= 0 ? scale : 1.0;
@@ -335,8 +355,9 @@ static int attempt(struct aws_client *c, const struct aws_request *req, struct a
     curl_easy_reset(h);     /* keeps the connection cache */
     curl_easy_setopt(h, CURLOPT_URL, aws_buf_str(&url));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->total_ms);
+    long left = ms_left(c);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms < left ? c->connect_ms : left);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->total_ms < left ? c->total_ms : left);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -380,6 +401,12 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
         c->last_attempts = n;
         aws_response_free(resp);
         aws_error_clear(err);
+        if (ms_left(c) == 0) {
+            aws_error_set(err, -ETIMEDOUT, "RequestTimeout",
+                          "%s %s: not sent, the operation's time limit has passed", req->service,
+                          req->method);
+            return -ETIMEDOUT;
+        }
         CURLcode crc = CURLE_OK;
         rc = attempt(c, req, resp, &crc, curl_err, err);
         if (rc)
@@ -387,8 +414,10 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
         bool retry = false, timeout = false;
         if (crc != CURLE_OK) {
             retry = retryable_curl(crc, &timeout);
-            aws_error_set(err, curl_errno(crc), "RequestFailed", "%s %s://%s: %s", req->method,
+            bool cut = timeout && c->deadline.tv_sec && ms_left(c) == 0;
+            aws_error_set(err, curl_errno(crc), "RequestFailed", "%s %s://%s: %s%s", req->method,
                           req->endpoint->scheme, req->endpoint->host,
+                          cut ? "no answer within the operation's time limit: " : "",
                           curl_err[0] ? curl_err : curl_easy_strerror(crc));
             resp->status = 0;
         } else if (resp->status >= 200 && resp->status < 300) {
@@ -434,6 +463,11 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
         if (delay > MAX_BACKOFF_S)
             delay = MAX_BACKOFF_S;
         delay *= c->backoff_scale;
+        if ((double)ms_left(c) <= delay * 1000) {
+            logf_(c, "%s %s: not retrying %s, the operation's time limit comes first",
+                  req->service, req->method, err->code);
+            break;
+        }
         logf_(c, "%s %s: attempt %d failed (%s: %s), retrying in %.2f s", req->service,
               req->method, n, err->code, err->message, delay);
         sleep_seconds(delay);

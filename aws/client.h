@@ -33,6 +33,12 @@ const char *aws_client_bucket_owner(const struct aws_client *c);
 void aws_client_set_max_attempts(struct aws_client *c, int attempts);
 /* Timeouts in milliseconds (defaults: connect 5000, total 60000). */
 void aws_client_set_timeouts(struct aws_client *c, long connect_ms, long total_ms);
+/* A time limit (CLOCK_MONOTONIC) for every call until cleared with NULL:
+ * each attempt's timeouts shrink to what is left, no retry starts that
+ * would end past it, and a call made after it fails at once (-ETIMEDOUT,
+ * code RequestTimeout) without sending anything. */
+struct timespec;
+void aws_client_set_deadline(struct aws_client *c, const struct timespec *deadline);
 /* Scale for backoff delays (1.0 = the SDKs'; tests use less). */
 void aws_client_set_backoff_scale(struct aws_client *c, double scale);
 /* Receives one line per retry and per failure; never a secret. */

@@ -11,8 +11,38 @@
 #include "fs/config.h"
 #include "fs/events.h"
 #include "fs/names.h"
+#include "fs/sanitize.h"
 
 #define MSG_MAX 1024
+/* A commit answers within COMMIT_SECONDS + PUBLISH_SECONDS_MIN (README:
+ * 15 s) however the cloud behaves, waiting for this mount's other commits
+ * included: its calls share COMMIT_SECONDS, and showing the result (a
+ * refresh from the bucket) gets what is left, at least PUBLISH_SECONDS_MIN. */
+#define COMMIT_SECONDS 12
+#define PUBLISH_SECONDS_MIN 2
+
+static struct timespec limit_from_now(int seconds)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += seconds;
+    return t;
+}
+
+/* Takes the commit lock and bounds the time of the calls that follow. */
+static void begin_commit(struct pcfs *fs)
+{
+    struct timespec limit = limit_from_now(COMMIT_SECONDS);
+    pthread_mutex_lock(&fs->commit_lock);
+    fs->commit_limit = limit;
+    fs->store.ops->set_deadline(fs->store.impl, &limit);
+}
+
+static void end_commit(struct pcfs *fs)
+{
+    fs->store.ops->set_deadline(fs->store.impl, NULL);
+    pthread_mutex_unlock(&fs->commit_lock);
+}
 
 /* Milliseconds since *t, and *t moved to now: the phases of a commit. */
 static double lap_ms(struct timespec *t)
@@ -28,6 +58,11 @@ static double lap_ms(struct timespec *t)
 static void publish(struct pcfs *fs)
 {
     char err[256];
+    struct timespec floor = limit_from_now(PUBLISH_SECONDS_MIN), *limit = &fs->commit_limit;
+    if (floor.tv_sec > limit->tv_sec ||
+        (floor.tv_sec == limit->tv_sec && floor.tv_nsec > limit->tv_nsec))
+        limit = &floor;
+    fs->store.ops->set_deadline(fs->store.impl, limit);
     if (controller_pass(fs->controller, err, sizeof(err)) != 0)
         fprintf(stderr, "pclusterfs: refresh after commit failed: %s\n", err);
     controller_wake(fs->controller); /* and reconcile soon */
@@ -38,11 +73,14 @@ static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 static int fail(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
 {
-    char msg[MSG_MAX], err[256];
+    char raw[MSG_MAX], msg[MSG_MAX], err[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    sanitize_text(raw, strlen(raw), msg, sizeof(msg), 0); /* vsnprintf may cut a character */
+    /* The log has it at once; events and last_error when the bucket takes them. */
+    fprintf(stderr, "pclusterfs: %s: %s\n", cluster, msg);
     fs->store.ops->set_last_error(fs->store.impl, cluster, msg, err, sizeof(err));
     events_append(&fs->store, cluster, "error", "%s", msg);
     publish(fs);
@@ -56,9 +94,9 @@ int commit_refuse(struct pcfs *fs, const char *cluster, int rc, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs);
     fail(fs, cluster, rc, "%s", msg);
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -116,6 +154,7 @@ static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, cha
         return -ENOMEM;
     }
     aws_client_set_timeouts(c, 3000, 10000);
+    aws_client_set_deadline(c, &fs->commit_limit);
     struct cloudcheck_result found;
     int rc = cloudcheck_config(c, cfg, &found, msg, msglen);
     aws_client_free(c);
@@ -160,19 +199,22 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
         config_free(cfg);
         return -ENOMEM;
     }
-    rc = fs->store.ops->put_config(fs->store.impl, cluster, b, time(NULL), msg, sizeof(msg));
+    int generation = 0;
+    rc = fs->store.ops->put_config(fs->store.impl, cluster, b, time(NULL), &generation, msg,
+                                   sizeof(msg));
     blob_unref(b);
     write_ms = lap_ms(&t);
     if (rc) {
         config_free(cfg);
-        return fail(fs, cluster, rc == -ENOENT ? -ENOENT : -EIO, "config not stored: %s", msg);
+        return fail(fs, cluster, rc == -ENOENT || rc == -EBUSY ? rc : -EIO,
+                    "config not stored: %s", msg);
     }
     clear_last_error(fs, cluster);
     /* Where the time went, for users wondering why close() took long. */
     events_append(&fs->store, cluster, "info",
                   "config committed (%zu bytes, generation %d; validate %.2f ms, cloud checks "
                   "%.1f ms, write %.1f ms)",
-                  len, c->desired->generation + 1, validate_ms, cloud_ms, write_ms);
+                  len, generation, validate_ms, cloud_ms, write_ms);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         events_append(&fs->store, cluster, "warn", "%s", cfg->warnings[i]);
     config_free(cfg);
@@ -182,11 +224,11 @@ static int commit_config_locked(struct pcfs *fs, struct snapshot *snap, const ch
 
 int commit_config(struct pcfs *fs, const char *cluster, const char *data, size_t len)
 {
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     int rc = commit_config_locked(fs, snap, cluster, data, len);
     snapshot_unref(snap);
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -230,11 +272,11 @@ static int commit_hook_locked(struct pcfs *fs, struct snapshot *snap, const char
 int commit_hook(struct pcfs *fs, const char *cluster, enum hook_stage stage, const char *name,
                 const char *data, size_t len)
 {
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     int rc = commit_hook_locked(fs, snap, cluster, stage, name, data, len);
     snapshot_unref(snap);
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -242,7 +284,7 @@ int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage sta
                        const char *name)
 {
     char msg[MSG_MAX];
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs);
     int rc = fs->store.ops->delete_hook(fs->store.impl, cluster, stage, name, time(NULL), msg,
                                         sizeof(msg));
     if (rc == 0) {
@@ -253,7 +295,7 @@ int commit_delete_hook(struct pcfs *fs, const char *cluster, enum hook_stage sta
         rc = fail(fs, cluster, -EIO, "hooks/%s/%s not removed: %s", hook_stage_name(stage), name,
                   msg);
     }
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
@@ -267,7 +309,7 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: mkdir refused: %s\n", msg);
         return rc;
     }
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs);
     rc = fs->store.ops->create_cluster(fs->store.impl, cluster, time(NULL), msg, sizeof(msg));
     if (rc == 0) {
         events_append(&fs->store, cluster, "info", "cluster directory created; write config to "
@@ -277,14 +319,14 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: mkdir %s: %s\n", cluster, msg);
         rc = -EIO;
     }
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }
 
 int commit_delete_cluster(struct pcfs *fs, const char *cluster)
 {
     char msg[MSG_MAX];
-    pthread_mutex_lock(&fs->commit_lock);
+    begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     const struct snap_cluster *c = snapshot_find(snap, cluster);
     int rc = 0;
@@ -301,6 +343,6 @@ int commit_delete_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: rmdir %s: %s\n", cluster, msg);
         rc = -EIO;
     }
-    pthread_mutex_unlock(&fs->commit_lock);
+    end_commit(fs);
     return rc;
 }

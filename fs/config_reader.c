@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fs/sanitize.h"
+
 enum line_kind { LINE_NONE, LINE_BLANK, LINE_SECTION, LINE_KEY, LINE_CONTINUATION };
 
 struct reader {
@@ -168,15 +170,17 @@ static bool classify(struct reader *r, const char *s)
         return true;
     }
     if (!strpbrk(t, "=:")) {
-        if (names_credential(t))
+        if (names_credential(t)) {
             config_error_set(&r->doc->error, r->lineno,
                              "this line names a credential key but has no '=' (its text is not "
                              "shown, as it may hold a secret); credentials do not belong in a "
                              "config: remove the line");
-        else
+        } else {
+            size_t excerpt = utf8_prefix_len(t, strlen(t), 40);
             config_error_set(&r->doc->error, r->lineno,
-                             "'%.40s%s' is not a [section], a key = value line, or a comment",
-                             t, strlen(t) > 40 ? "..." : "");
+                             "'%.*s%s' is not a [section], a key = value line, or a comment",
+                             (int)excerpt, t, strlen(t) > excerpt ? "..." : "");
+        }
         return false;
     }
     r->kind = LINE_KEY;

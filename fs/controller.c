@@ -143,6 +143,7 @@ static size_t regions_of(const struct controller *ctl, const struct desired_stat
 }
 
 #define MAX_REGIONS 32
+#define LOAD_SECONDS_MIN 5 /* a pass's load of the bucket gets max(refresh, this) */
 
 /* Observes the cloud into a new observation the caller owns; on failure
  * the last published one (not to be changed), with err saying why. */
@@ -294,11 +295,24 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
     unsigned long commits_seen = ctl->commits_published;
     pthread_mutex_unlock(&ctl->publish_lock);
     const char *stale = NULL;
+    /* A hung bucket is told (stale) within two refresh periods: the load
+     * gives up after one, and the pass then publishes at once, without
+     * asking EC2 (nothing is done while the bucket is away anyway). */
+    struct store *store = ctl->deps.store;
+    struct timespec limit;
+    clock_gettime(CLOCK_MONOTONIC, &limit);
+    limit.tv_sec += ctl->deps.refresh_seconds > LOAD_SECONDS_MIN ? ctl->deps.refresh_seconds
+                                                                  : LOAD_SECONDS_MIN;
+    store->ops->set_deadline(store->impl, &limit);
     struct desired_state *ds = load_desired(ctl, err, errlen, &stale);
+    store->ops->set_deadline(store->impl, NULL);
     bool observe_failed = false;
     char observe_error[1024] = "";
-    struct observed_state *obs =
-        ds ? observe(ctl, ds, &observe_failed, observe_error, sizeof(observe_error)) : NULL;
+    struct observed_state *obs = NULL;
+    if (ds && !stale)
+        obs = observe(ctl, ds, &observe_failed, observe_error, sizeof(observe_error));
+    else if (ds)
+        obs = ctl->last_seen ? ctl->last_seen : observed_new_empty(time(NULL));
     if (!observe_failed)
         observe_error[0] = '\0';
     int rc = obs ? 0 : -ENOMEM;

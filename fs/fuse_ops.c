@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct handle {
     size_t limit;          /* largest size a write may reach */
     bool dirty;            /* differs from what is stored */
     bool written;          /* written or truncated since open or the last commit */
+    bool opened_truncated; /* opened with O_TRUNC: empty until written */
     bool failed;           /* a write was refused (EFBIG): never commit a torn file */
     bool failed_recorded;  /* ... and events say so */
 };
@@ -160,6 +162,26 @@ static bool is_dir(enum tree_kind k)
 {
     return k == T_ROOT || k == T_CLUSTER || k == T_NODES || k == T_NODE || k == T_HOOKS ||
            k == T_STAGE;
+}
+
+/* Every refusal inside a cluster is told in its events and last_error too
+ * (README's rules); path names what was refused, from the cluster on. Outside
+ * a cluster (the root), the errno alone says it. Returns rc. */
+static int refuse_path(struct pcfs *fs, const char *path, int rc, const char *why)
+{
+    char cluster[NAME_MAX + 1];
+    const char *rel = path + strspn(path, "/");
+    size_t n = strcspn(rel, "/");
+    if (n == 0 || n > NAME_MAX || !rel[n])
+        return rc; /* the root, or a cluster directory itself */
+    memcpy(cluster, rel, n);
+    cluster[n] = '\0';
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    bool known = snapshot_find(snap, cluster) != NULL;
+    snapshot_unref(snap);
+    if (known)
+        commit_refuse(fs, cluster, rc, "%s: %s", rel + n + 1, why);
+    return rc;
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -334,7 +356,7 @@ static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_
         h->edit_is_config = is_config;
         h->stage = e->stage;
         h->limit = is_config ? CONFIG_MAX_BYTES : HOOK_MAX_BYTES;
-        h->dirty = trunc;
+        h->dirty = h->opened_truncated = trunc;
         if (!is_config)
             h->name = strdup(e->hook ? e->hook->name : "");
         if (!h->buf || (!is_config && !h->name)) {
@@ -363,7 +385,7 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     }
     if (wants_write(fi->flags) && (fi->flags & O_TRUNC)) {
         memfile_truncate(h->buf, 0, h->limit);
-        h->dirty = true;
+        h->dirty = h->opened_truncated = true;
     }
     fi->fh = (uintptr_t)h;
     fi->direct_io = 1;
@@ -381,7 +403,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     switch (e.kind) {
     case T_GENERATED:
         if (wants_write(fi->flags) || (fi->flags & O_TRUNC)) {
-            rc = -EACCES;
+            rc = refuse_path(fs, path, -EACCES, "read-only, written by pclusterfs; not changed");
             break;
         }
         {
@@ -445,8 +467,9 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             rc = commit_refuse(fs, e.cluster->name, -ENOSPC,
                                "hooks/%s already holds %d scripts, the limit; remove one first",
                                st, HOOKS_PER_STAGE_MAX);
-    } else {
-        rc = -EACCES; /* nodes/ and hooks/ themselves are read-only */
+    } else { /* nodes/ and hooks/ themselves are read-only */
+        rc = refuse_path(fs, path, -EACCES,
+                         "cannot be created; only hooks/pre and hooks/post take new files");
     }
     if (rc == 0 && e.cluster->desired->deleting)
         rc = -EBUSY;
@@ -574,12 +597,19 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
     return rc;
 }
 
-/* close() commits. One exception: a shell's `> config` opens with O_TRUNC,
+/* close() commits. One exception: a shell's `> file` opens with O_TRUNC,
  * dup2()s and closes the first descriptor before writing, and that flush
- * must not commit an empty config (it can only fail, and would fill events
- * with a false error). A config truncated and never written is committed by
- * release instead, whose error still reaches events. Hooks commit at every
- * flush, so `touch hooks/pre/x` has stored x when it returns. */
+ * must not commit the empty buffer (an empty config can only fail and fill
+ * events with a false error; an empty hook would replace the stored one
+ * until the real content comes, and stay so if that is refused). A file
+ * opened truncated and not yet written is committed by release, the final
+ * close, instead, whose error still reaches events. Other flushes commit,
+ * so `touch hooks/pre/x` (no O_TRUNC) has stored x when it returns. */
+static bool awaits_final_close(const struct handle *h)
+{
+    return h->opened_truncated && !h->written && !h->failed;
+}
+
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
@@ -587,8 +617,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     struct handle *h = fh(fi);
     int rc = 0;
     pthread_mutex_lock(&h->lock);
-    bool truncated_config = h->kind == H_EDIT && h->edit_is_config && !h->written && !h->failed;
-    if (!truncated_config)
+    if (!awaits_final_close(h))
         rc = commit_dirty(fs, h);
     pthread_mutex_unlock(&h->lock);
     return rc;
@@ -668,7 +697,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         rc = memfile_truncate(e.mem, size, SCRATCH_MAX_BYTES);
         break;
     case T_GENERATED:
-        rc = -EACCES;
+        rc = refuse_path(fs, path, -EACCES, "read-only, written by pclusterfs; not changed");
         break;
     default:
         rc = -EISDIR;
@@ -708,8 +737,10 @@ static int op_unlink(const char *path)
         rc = commit_delete_hook(fs, e.cluster->name, e.stage, e.hook->name);
     else if (e.kind == T_MEMFILE)
         memfile_unlink(&fs->memfiles, e.mem);
+    else if (is_dir(e.kind))
+        rc = -EISDIR;
     else
-        rc = is_dir(e.kind) ? -EISDIR : -EPERM;
+        rc = refuse_path(fs, path, -EPERM, "cannot be removed; rmdir the cluster to delete it");
     lookup_done(fs, snap, &e);
     return rc;
 }
@@ -819,10 +850,11 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
     struct tree_entry dir;
     rc = tree_resolve(snap, &fs->memfiles, parent, &dir);
     if (rc == 0) {
-        if (src.kind != T_MEMFILE && src.kind != T_HOOK)
-            rc = -EPERM; /* config, generated files and directories stay put */
+        if (src.kind != T_MEMFILE && src.kind != T_HOOK) /* config, generated, dirs */
+            rc = refuse_path(fs, from, -EPERM, "cannot be renamed; it stays where it is");
         else if (dir.kind != T_CLUSTER && dir.kind != T_STAGE)
-            rc = is_dir(dir.kind) ? -EACCES : -ENOTDIR;
+            rc = is_dir(dir.kind) ? refuse_path(fs, to, -EACCES, "cannot be created here")
+                                  : -ENOTDIR;
         else if (dir.cluster != src.cluster)
             rc = -EXDEV;
         else
@@ -848,7 +880,7 @@ static int change_metadata(const char *path, const mode_t *mode)
     if (rc)
         return rc;
     if (e.kind == T_GENERATED || (mode && is_dir(e.kind)))
-        rc = -EPERM;
+        rc = refuse_path(fs, path, -EPERM, "its mode and times are pclusterfs's; not changed");
     else if (e.kind == T_MEMFILE && mode) {
         pthread_mutex_lock(&e.mem->lock);
         e.mem->mode = *mode & 07777;
@@ -931,6 +963,21 @@ static void op_destroy(void *private_data)
     snapshot_holder_set_hook(&fs->snaps, NULL, NULL);
 }
 
+/* Links have no meaning in the tree (a hook is stored by name, once); link
+ * and symlink both refuse with EPERM, told in events inside a cluster. */
+static int op_link(const char *from, const char *to)
+{
+    (void)from;
+    return refuse_path(ctx(), to, -EPERM, "links cannot be made in pclusterfs; copy the file");
+}
+
+static int op_symlink(const char *target, const char *linkpath)
+{
+    (void)target;
+    return refuse_path(ctx(), linkpath, -EPERM,
+                       "symbolic links cannot be made in pclusterfs; copy the file");
+}
+
 const struct fuse_operations pcfs_fuse_ops = {
     .init = op_init,
     .destroy = op_destroy,
@@ -948,6 +995,8 @@ const struct fuse_operations pcfs_fuse_ops = {
     .fsync = op_fsync,
     .truncate = op_truncate,
     .unlink = op_unlink,
+    .link = op_link,
+    .symlink = op_symlink,
     .rename = op_rename,
     .chmod = op_chmod,
     .chown = op_chown,

@@ -29,7 +29,7 @@ static int context_init(struct pcfs *fs)
         return rc;
     }
     struct snapshot *empty = snapshot_build(
-        calloc(1, sizeof(struct desired_state)), &(struct observed_state){0},
+        calloc(1, sizeof(struct desired_state)), &(struct observed_state){.observed_at = time(NULL)},
         &(struct snapshot_inputs){.mount_region = fs->mount_region});
     if (!empty)
         return -ENOMEM;

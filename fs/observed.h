@@ -22,6 +22,12 @@ struct observed_node {
     time_t launch_time;
     int attempt;         /* the launch attempt its instance is (tag), 0 = unknown */
     bool finished;       /* its instance was seen done (tag): no report can undo that */
+    /* What Slurm said of the node (observed_node_set_slurm); 0 and empty
+     * while Slurm has not answered for it. */
+    long long cpus, memory_mib;
+    char *slurm_reason;     /* why it is drained or down, "" when none */
+    char **partitions, **slurm_flags;
+    size_t n_partitions, n_slurm_flags;
 };
 
 /* Every live instance of a cluster, duplicates of a node included: what a
@@ -56,6 +62,10 @@ struct observed_state {
 struct observed_state *observed_new_empty(time_t now);
 void observed_free(struct observed_state *os);
 void observed_node_clear(struct observed_node *n); /* frees its members */
+struct slurmrest_node;
+/* Copies Slurm's view of the node (state word, cpus, memory, partitions,
+ * reason, flags) into n, replacing what it held; 0 or -ENOMEM. */
+int observed_node_set_slurm(struct observed_node *n, const struct slurmrest_node *sn);
 const struct observed_cluster *observed_find(const struct observed_state *os, const char *name);
 
 #endif

@@ -28,6 +28,7 @@ struct pcfs {
     struct controller *controller;
     struct memfile_table memfiles; /* scratch and files being created */
     pthread_mutex_t commit_lock;   /* one commit at a time */
+    struct timespec commit_limit;  /* the commit in progress answers by then (commit_lock) */
     uid_t uid;
     gid_t gid;
 };

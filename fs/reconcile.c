@@ -187,8 +187,7 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
     for (size_t i = 0; up && i < oc->n_nodes; i++) {
         struct observed_node *n = &oc->nodes[i];
         const struct slurmrest_node *sn = slurmrest_node_find(nodes, n->name);
-        free(n->slurm_state);
-        n->slurm_state = strdup(sn ? sn->state : "none");
+        observed_node_set_slurm(n, sn);
     }
     for (size_t i = 0; up && rc->act && i < nodes->count; i++) {
         const char *name = nodes->nodes[i].name;

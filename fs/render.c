@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/sanitize.h"
 #include "fs/timefmt.h"
 
 static json_t *time_or_null(time_t t)
@@ -18,9 +19,29 @@ static json_t *time_or_null(time_t t)
     return json_string(buf);
 }
 
+/* Every string of a .json file passes the sanitize policy: text from the
+ * bucket or a node that is not valid UTF-8 would make jansson refuse the
+ * whole document. */
+static json_t *text(const char *s)
+{
+    char *clean = sanitize_dup(s, 0);
+    json_t *j = clean ? json_string(clean) : NULL;
+    free(clean);
+    return j;
+}
+
 static json_t *str_or_null(const char *s)
 {
-    return s && *s ? json_string(s) : json_null();
+    return s && *s ? text(s) : json_null();
+}
+
+/* A blob of text for a plain file: sanitized, as every file of the tree. */
+static struct blob *text_blob(const char *s, int keep_newlines)
+{
+    char *clean = sanitize_dup(s, keep_newlines);
+    struct blob *b = clean ? blob_from_str(clean) : NULL;
+    free(clean);
+    return b;
 }
 
 static struct blob *json_to_blob(json_t *doc)
@@ -75,9 +96,9 @@ static json_t *failures(const struct desired_cluster *dc)
 {
     json_t *list = json_array();
     if (dc->failure_code)
-        json_array_append_new(list, json_pack("{s:s, s:s}", "failureCode", dc->failure_code,
-                                              "failureReason",
-                                              dc->failure_reason ? dc->failure_reason : ""));
+        json_array_append_new(list, json_pack("{s:o, s:o}", "failureCode",
+                                              text(dc->failure_code), "failureReason",
+                                              text(dc->failure_reason)));
     return list;
 }
 
@@ -88,12 +109,12 @@ struct blob *render_status_json(const struct status_json_inputs *in)
     for (int s = 0; s < HOOK_STAGES; s++) {
         json_t *names = json_array();
         for (size_t h = 0; h < dc->n_hooks[s]; h++)
-            json_array_append_new(names, json_string(dc->hooks[s][h].name));
+            json_array_append_new(names, text(dc->hooks[s][h].name));
         json_object_set_new(hooks, hook_stage_name((enum hook_stage)s), names);
     }
     json_t *doc = json_pack(
-        "{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
-        "clusterName", dc->name, "region", in->region, "clusterStatus", status_name(in->status),
+        "{s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
+        "clusterName", text(dc->name), "region", text(in->region), "clusterStatus", status_name(in->status),
         "generation", dc->generation, "creationTime", time_or_null(dc->created_at),
         "lastUpdatedTime", time_or_null(dc->updated_at), "headNode", head_node(in->observed),
         "nodes", node_counts(in->observed), "hooks", hooks, "failures", failures(dc),
@@ -110,14 +131,50 @@ struct blob *render_status_json(const struct status_json_inputs *in)
     return json_to_blob(doc);
 }
 
+struct blob *render_status_unrenderable(const struct desired_cluster *dc,
+                                        enum cluster_status status)
+{
+    json_t *doc = json_pack("{s:o, s:s, s:s}", "clusterName", text(dc->name), "clusterStatus",
+                            status_name(status), "renderError",
+                            "this cluster's state could not be rendered; its nodes are not shown");
+    return doc ? json_to_blob(doc) : NULL;
+}
+
 static struct blob *line_blob(const char *value)
 {
-    const char *v = value ? value : "";
+    char *v = sanitize_dup(value, 0);
+    if (!v)
+        return NULL;
     size_t len = strlen(v);
     struct blob *b = blob_new(v, len + (len ? 1 : 0));
     if (b && len)
         b->data[len] = '\n';
+    free(v);
     return b;
+}
+
+static json_t *count_or_null(long long n)
+{
+    return n > 0 ? json_integer((json_int_t)n) : json_null();
+}
+
+static json_t *text_array(char *const *words, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list, text(words[i]));
+    return list;
+}
+
+/* What Slurm says of the node (DESIGN: cpus, memory, partitions, reason
+ * and every flag); null or empty while Slurm has not answered for it. */
+static void add_slurm_facts(json_t *doc, const struct observed_node *on)
+{
+    json_object_set_new(doc, "cpus", count_or_null(on->cpus));
+    json_object_set_new(doc, "memoryMiB", count_or_null(on->memory_mib));
+    json_object_set_new(doc, "partitions", text_array(on->partitions, on->n_partitions));
+    json_object_set_new(doc, "reason", str_or_null(on->slurm_reason));
+    json_object_set_new(doc, "slurmFlags", text_array(on->slurm_flags, on->n_slurm_flags));
 }
 
 int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node)
@@ -130,16 +187,18 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
         if (!none_if_empty[i] || !*none_if_empty[i])
             none_if_empty[i] = "none";
     json_t *doc = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "name", on->name, "instanceId",
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", text(on->name), "instanceId",
         str_or_null(on->instance_id), "instanceType", str_or_null(on->instance_type),
         "privateIpAddress", str_or_null(on->private_ip), "publicIpAddress",
-        str_or_null(on->public_ip), "ec2State", none_if_empty[0], "slurmState", none_if_empty[1],
+        str_or_null(on->public_ip), "ec2State", text(none_if_empty[0]), "slurmState", text(none_if_empty[1]),
         "bootstrap", str_or_null(on->bootstrap), "launchTime", time_or_null(on->launch_time));
-    if (doc)
+    if (doc) {
         json_object_set_new(doc, "market", str_or_null(on->market));
+        add_slurm_facts(doc, on);
+    }
     struct blob *contents[NODE_FILES] = {
         line_blob(on->bootstrap ? on->bootstrap : "pending"),
-        blob_from_str(on->bootstrap_log ? on->bootstrap_log : ""),
+        text_blob(on->bootstrap_log, 1),
         line_blob(none_if_empty[0]),
         line_blob(on->instance_id),
         line_blob(on->instance_type),

@@ -21,6 +21,11 @@ struct status_json_inputs {
 
 struct blob *render_status_json(const struct status_json_inputs *in);
 
+/* The status.json of a cluster whose state could not be rendered: it says
+ * so, with only what cannot fail (name, status word). */
+struct blob *render_status_unrenderable(const struct desired_cluster *dc,
+                                        enum cluster_status status);
+
 /* Fills node->files from what was observed of the node; 0 or -ENOMEM. */
 int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node);
 

@@ -61,10 +61,9 @@ int report_parse(const char *text, size_t len, struct node_report *out)
     /* Keep the end of an over-long log: the last lines say what failed. */
     size_t rest = len - pos;
     const char *log = text + pos;
-    if (rest > REPORT_LOG_MAX) {
-        log += rest - REPORT_LOG_MAX;
-        rest = REPORT_LOG_MAX;
-    }
+    size_t skip = utf8_suffix_start(log, rest, REPORT_LOG_MAX);
+    log += skip;
+    rest -= skip;
     out->log = malloc(rest + 1);
     if (!out->log)
         return -ENOMEM;
@@ -92,8 +91,10 @@ void report_log_tail(const struct node_report *r, int n, char *buf, size_t bufle
             break;
     }
     size_t take = len - start;
-    if (take >= buflen)
-        start = len - (take = buflen - 1);
+    if (take >= buflen) {
+        start += utf8_suffix_start(r->log + start, take, buflen - 1);
+        take = len - start;
+    }
     memcpy(buf, r->log + start, take);
     buf[take] = '\0';
     for (size_t i = 0; i < take; i++)

@@ -115,6 +115,29 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
     return 0;
 }
 
+/* A cluster whose state could not be rendered says so in its own
+ * status.json and shows no nodes; the other clusters are shown as usual. */
+static int build_unrenderable(struct snap_cluster *c, const struct desired_cluster *dc,
+                              const struct observed_state *obs)
+{
+    cluster_clear(c);
+    memset(c, 0, sizeof(*c));
+    c->desired = dc;
+    c->name = dc->name;
+    c->status = status_derive(dc, observed_find(obs, dc->name));
+    c->config = dc->config ? blob_ref(dc->config) : blob_new("", 0);
+    const char *word = status_name(c->status);
+    char line[64];
+    snprintf(line, sizeof(line), "%s\n", word);
+    struct blob *st = blob_from_str(line);
+    c->status_file = (struct snap_file){"status", st, obs->observed_at};
+    c->status_json = (struct snap_file){"status.json", render_status_unrenderable(dc, c->status),
+                                        obs->observed_at};
+    c->events = (struct snap_file){"events", blob_ref(dc->events), dc->updated_at};
+    c->nodes_mtime = obs->observed_at;
+    return c->config && st && c->status_json.content ? 0 : -1;
+}
+
 struct snapshot *snapshot_build(struct desired_state *desired, const struct observed_state *obs,
                                 const struct snapshot_inputs *in)
 {
@@ -133,7 +156,8 @@ struct snapshot *snapshot_build(struct desired_state *desired, const struct obse
     }
     for (size_t i = 0; i < desired->n; i++) {
         s->n = i + 1;
-        if (build_cluster(&s->clusters[i], &desired->clusters[i], obs, in) != 0)
+        if (build_cluster(&s->clusters[i], &desired->clusters[i], obs, in) != 0 &&
+            build_unrenderable(&s->clusters[i], &desired->clusters[i], obs) != 0)
             goto fail;
     }
     bool same_names = in->prev && in->prev->n == s->n;

@@ -59,8 +59,12 @@ struct store_ops {
     int (*load)(void *impl, struct desired_state **out, char *err, size_t errlen);
     /* -EEXIST if the cluster exists, -EBUSY if it is being deleted. */
     int (*create_cluster)(void *impl, const char *cluster, time_t now, char *err, size_t errlen);
-    int (*put_config)(void *impl, const char *cluster, struct blob *config, time_t now, char *err,
-                      size_t errlen);
+    /* Stores config as the next generation, which *generation receives;
+     * -EBUSY when another mount's commit to the cluster won the race (the
+     * config was not stored). Commits of one cluster are serialized across
+     * mounts, so no two get one generation. */
+    int (*put_config)(void *impl, const char *cluster, struct blob *config, time_t now,
+                      int *generation, char *err, size_t errlen);
     int (*put_hook)(void *impl, const char *cluster, enum hook_stage stage, const char *name,
                     struct blob *content, time_t now, char *err, size_t errlen);
     /* -ENOENT if there is no such hook. */
@@ -75,6 +79,11 @@ struct store_ops {
     /* Sets (msg) or clears (NULL) the cluster's last commit error. */
     int (*set_last_error)(void *impl, const char *cluster, const char *msg, char *err,
                           size_t errlen);
+    /* A time limit (CLOCK_MONOTONIC) for this thread's calls until cleared
+     * with NULL: a commit answers in bounded time when the bucket hangs. A
+     * write whose outcome is unknown is undone once the bucket answers; a
+     * failed events append or last_error is written then (bucket stores). */
+    void (*set_deadline)(void *impl, const struct timespec *deadline);
     void (*destroy)(void *impl);
 };
 

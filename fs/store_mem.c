@@ -84,8 +84,14 @@ static struct desired_cluster *lock_cluster(struct store_mem *m, const char *clu
     return dc;
 }
 
+static void mem_set_deadline(void *impl, const struct timespec *deadline)
+{
+    (void)impl;
+    (void)deadline; /* memory never hangs */
+}
+
 static int mem_put_config(void *impl, const char *cluster, struct blob *config, time_t now,
-                          char *err, size_t errlen)
+                          int *generation, char *err, size_t errlen)
 {
     struct store_mem *m = impl;
     struct desired_cluster *dc = lock_cluster(m, cluster, err, errlen);
@@ -93,7 +99,7 @@ static int mem_put_config(void *impl, const char *cluster, struct blob *config, 
         return -ENOENT;
     blob_unref(dc->config);
     dc->config = blob_ref(config);
-    dc->generation++;
+    *generation = ++dc->generation;
     dc->updated_at = now;
     pthread_mutex_unlock(&m->lock);
     return 0;
@@ -241,6 +247,7 @@ static const struct store_ops mem_ops = {
     .load = mem_load,
     .create_cluster = mem_create_cluster,
     .put_config = mem_put_config,
+    .set_deadline = mem_set_deadline,
     .put_hook = mem_put_hook,
     .delete_hook = mem_delete_hook,
     .mark_deleting = mem_mark_deleting,

@@ -6,10 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "aws/aws.h"
+#include "fs/s3_undo.h"
 #include "fs/timefmt.h"
 
 #define EVENTS_APPEND_TRIES 10
+#define LOCK_STALE_SECONDS 30 /* a commit lock older than this was left by a dead mount */
+#define LOCK_WAIT_MS 6000     /* how long a commit waits for another mount's */
+#define LOCK_POLL_MS 200
+
+/* An events append or last_error that could not be written: written once
+ * the bucket answers, in order. */
+struct deferred {
+    struct deferred *next;
+    char *cluster;
+    char *text;       /* the event lines, or the last_error (NULL clears it) */
+    bool last_error;
+};
 
 /* A fetched object, kept while its ETag is what the bucket lists. */
 struct cached_object {
@@ -27,6 +42,10 @@ struct store_s3 {
     pthread_mutex_t cache_lock;
     struct cached_object *cache;
     unsigned long loads;
+    struct s3_undo *undo;
+    pthread_mutex_t deferred_lock;
+    struct deferred *deferred; /* oldest first */
+    char owner[33];            /* this mount, in commit locks: random hex */
 };
 
 static void client_free(void *c)
@@ -130,7 +149,50 @@ static bool exists(struct store_s3 *s, const char *key, int *rc, char *err, size
     return *rc == 0;
 }
 
+/* The object at key as a blob (NUL-terminated), or *out NULL when absent. */
+static int get_blob(struct store_s3 *s, const char *key, struct blob **out, char etag[128],
+                    char *err, size_t errlen)
+{
+    char *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    int rc = get(s, key, &data, &len, etag, 128, err, errlen);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0 && !(*out = blob_new(data, len)))
+        rc = -ENOMEM;
+    free(data);
+    return rc;
+}
+
+/* A PUT that may have landed though it failed (a timeout, a lost answer)
+ * leaves an undo entry: previous goes back (NULL: the key goes). */
+static int put_undoable(struct store_s3 *s, const char *key, const void *data, size_t len,
+                        const struct aws_s3_put_options *opt, struct blob *previous, char *err,
+                        size_t errlen)
+{
+    int rc = put(s, key, data, len, opt, NULL, err, errlen);
+    if (rc == 0)
+        s3_undo_forget(s->undo, key);
+    else if (rc != AWS_ERR_PRECONDITION)
+        s3_undo_put(s->undo, key, data, len, previous);
+    return rc;
+}
+
+static int del_undoable(struct store_s3 *s, const char *key, struct blob *previous, char *err,
+                        size_t errlen)
+{
+    int rc = del(s, key, err, errlen);
+    if (rc == 0)
+        s3_undo_forget(s->undo, key);
+    else
+        s3_undo_delete(s->undo, key, previous);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- load */
+
+static void write_deferred(struct store_s3 *s);
 
 static struct blob *cache_lookup(struct store_s3 *s, const char *key, const char *etag)
 {
@@ -399,6 +461,11 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     struct aws_client *c = client(s);
     if (!c)
         return -ENOMEM;
+    /* First what failed writes left to do, so no failed commit shows. */
+    char undo_err[512];
+    if (s3_undo_replay(s->undo, c, s->bucket, undo_err, sizeof(undo_err)) != 0)
+        fprintf(stderr, "pclusterfs: %s\n", undo_err);
+    write_deferred(s);
     struct aws_s3_objects list = {0};
     struct aws_error e;
     int rc = aws_s3_list_objects(c, s->bucket, "clusters/", 0, &list, &e);
@@ -452,8 +519,9 @@ static int s3_create_cluster(void *impl, const char *cluster, time_t now, char *
     char body[32];
     snprintf(body, sizeof(body), "%lld\n", (long long)now);
     struct aws_s3_put_options only_new = {.content_type = "text/plain", .if_none_match = true};
-    int rc = marker && deleting ? put(s, marker, body, strlen(body), &only_new, NULL, err, errlen)
-                                : -ENOMEM;
+    int rc = marker && deleting
+                 ? put_undoable(s, marker, body, strlen(body), &only_new, NULL, err, errlen)
+                 : -ENOMEM;
     if (rc == AWS_ERR_PRECONDITION) {
         int hrc;
         rc = exists(s, deleting, &hrc, err, errlen) ? -EBUSY : (hrc ? hrc : -EEXIST);
@@ -466,39 +534,130 @@ static int s3_create_cluster(void *impl, const char *cluster, time_t now, char *
     return rc;
 }
 
-static int s3_put_config(void *impl, const char *cluster, struct blob *config, time_t now,
-                         char *err, size_t errlen)
+static void sleep_ms(long ms)
 {
-    (void)now;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Takes the cluster's commit lock (an object only one mount can create),
+ * waiting LOCK_WAIT_MS for another mount's commit; a lock of this mount or
+ * older than LOCK_STALE_SECONDS is taken over. -EBUSY when it stays held. */
+static int lock_take(struct store_s3 *s, const char *key, const char *body, char *err,
+                     size_t errlen)
+{
+    struct aws_s3_put_options only_new = {.content_type = "text/plain", .if_none_match = true};
+    for (long waited = 0;; waited += LOCK_POLL_MS) {
+        int rc = put_undoable(s, key, body, strlen(body), &only_new, NULL, err, errlen);
+        if (rc != AWS_ERR_PRECONDITION)
+            return rc;
+        struct blob *held = NULL;
+        char etag[128] = "";
+        if ((rc = get_blob(s, key, &held, etag, err, errlen)) != 0)
+            return rc;
+        long long since = 0;
+        bool ours = held && strncmp(held->data, s->owner, strlen(s->owner)) == 0;
+        if (held && (ours || (sscanf(held->data, "%*s %lld", &since) == 1 &&
+                              time(NULL) - since > LOCK_STALE_SECONDS))) {
+            /* left by a failed commit of this mount (its commits are one at
+             * a time), or by a mount that died */
+            struct aws_s3_put_options take = {.content_type = "text/plain", .if_match = etag};
+            rc = put_undoable(s, key, body, strlen(body), &take, NULL, err, errlen);
+            if (rc != AWS_ERR_PRECONDITION) {
+                blob_unref(held);
+                return rc;
+            }
+        }
+        blob_unref(held);
+        if (waited >= LOCK_WAIT_MS) {
+            snprintf(err, errlen,
+                     "another mount is committing to this cluster and did not finish within "
+                     "%d s; nothing was stored, write it again",
+                     LOCK_WAIT_MS / 1000);
+            return -EBUSY;
+        }
+        sleep_ms(LOCK_POLL_MS);
+    }
+}
+
+static void lock_release(struct store_s3 *s, const char *key, const char *body)
+{
+    char err[256];
+    if (del(s, key, err, sizeof(err)) != 0) /* goes when the bucket is back */
+        s3_undo_put(s->undo, key, body, strlen(body), NULL);
+}
+
+/* A token that makes every write of an object differ from all others, so
+ * a stale conditional write that lands late never matches. */
+static void unique_token(char out[17])
+{
+    unsigned char r[8] = {0};
+    RAND_bytes(r, sizeof(r));
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* Under the cluster's commit lock: config, then its generation, both
+ * conditional on what was read, so no two commits share a generation even
+ * if a lock was wrongly taken over. */
+static int s3_put_config(void *impl, const char *cluster, struct blob *config, time_t now,
+                         int *generation, char *err, size_t errlen)
+{
     struct store_s3 *s = impl;
     char *key = key_of(cluster, "config"), *gen_key = key_of(cluster, "generation");
-    int rc = key && gen_key ? 0 : -ENOMEM;
-    char *gen_text = NULL;
-    size_t gen_len = 0;
-    int generation = 0;
-    if (rc == 0) {
-        rc = get(s, gen_key, &gen_text, &gen_len, NULL, 0, err, errlen);
-        if (rc == 0)
-            generation = (int)strtol(gen_text, NULL, 10);
-        else if (rc == -ENOENT)
-            rc = 0;
-    }
-    struct aws_s3_put_options text = {.content_type = "text/plain"};
+    char *lock_key = key_of(cluster, "commit.lock");
+    int rc = key && gen_key && lock_key ? 0 : -ENOMEM;
+    char lock_body[96], token[17];
+    unique_token(token);
+    snprintf(lock_body, sizeof(lock_body), "%s-%s %lld\n", s->owner, token, (long long)now);
     if (rc == 0)
-        rc = put(s, key, config->data, config->len, &text, NULL, err, errlen);
+        rc = lock_take(s, lock_key, lock_body, err, errlen);
+    bool locked = rc == 0;
+    struct blob *old_config = NULL, *old_gen = NULL;
+    char config_etag[128] = "", gen_etag[128] = "";
+    if (rc == 0)
+        rc = get_blob(s, key, &old_config, config_etag, err, errlen);
+    if (rc == 0)
+        rc = get_blob(s, gen_key, &old_gen, gen_etag, err, errlen);
+    int next = (old_gen ? (int)strtol(old_gen->data, NULL, 10) : 0) + 1;
     if (rc == 0) {
-        char body[32];
-        snprintf(body, sizeof(body), "%d\n", generation + 1);
-        rc = put(s, gen_key, body, strlen(body), &text, NULL, err, errlen);
+        struct aws_s3_put_options cond = {.content_type = "text/plain",
+                                          .if_none_match = !old_config,
+                                          .if_match = old_config ? config_etag : NULL};
+        rc = put_undoable(s, key, config->data, config->len, &cond, old_config, err, errlen);
+        if (rc == 0) {
+            char body[64];
+            snprintf(body, sizeof(body), "%d %s\n", next, token);
+            struct aws_s3_put_options gen_cond = {.content_type = "text/plain",
+                                                  .if_none_match = !old_gen,
+                                                  .if_match = old_gen ? gen_etag : NULL};
+            rc = put_undoable(s, gen_key, body, strlen(body), &gen_cond, old_gen, err, errlen);
+            if (rc) { /* the config is in, its generation is not: take it back */
+                char ignored[256];
+                s3_undo_put(s->undo, key, config->data, config->len, old_config);
+                s3_undo_replay(s->undo, client(s), s->bucket, ignored, sizeof(ignored));
+            }
+        }
+    }
+    if (rc == AWS_ERR_PRECONDITION) {
+        snprintf(err, errlen, "another mount committed to %s at the same moment; this config "
+                              "was not stored, write it again", cluster);
+        rc = -EBUSY;
     }
     if (rc == 0) { /* a new config is a new try: the last failure verdict goes */
+        *generation = next;
         char *failure = key_of(cluster, "failure");
         rc = failure ? del(s, failure, err, errlen) : -ENOMEM;
         free(failure);
     }
-    free(gen_text);
+    if (locked)
+        lock_release(s, lock_key, lock_body);
+    blob_unref(old_config);
+    blob_unref(old_gen);
     free(key);
     free(gen_key);
+    free(lock_key);
     return rc;
 }
 
@@ -508,7 +667,12 @@ static int s3_put_hook(void *impl, const char *cluster, enum hook_stage stage, c
     (void)now;
     struct store_s3 *s = impl;
     char *key = hook_key(cluster, stage, name);
-    int rc = key ? put(s, key, content->data, content->len, NULL, NULL, err, errlen) : -ENOMEM;
+    struct blob *old = NULL;
+    char etag[128];
+    int rc = key ? get_blob(s, key, &old, etag, err, errlen) : -ENOMEM;
+    if (rc == 0)
+        rc = put_undoable(s, key, content->data, content->len, NULL, old, err, errlen);
+    blob_unref(old);
     free(key);
     return rc;
 }
@@ -519,13 +683,16 @@ static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage
     (void)now;
     struct store_s3 *s = impl;
     char *key = hook_key(cluster, stage, name);
-    int rc = key ? 0 : -ENOMEM;
-    if (rc == 0 && !exists(s, key, &rc, err, errlen) && rc == 0) {
+    struct blob *old = NULL;
+    char etag[128];
+    int rc = key ? get_blob(s, key, &old, etag, err, errlen) : -ENOMEM;
+    if (rc == 0 && !old) {
         snprintf(err, errlen, "hooks/%s/%s does not exist", hook_stage_name(stage), name);
         rc = -ENOENT;
     }
     if (rc == 0)
-        rc = del(s, key, err, errlen);
+        rc = del_undoable(s, key, old, err, errlen);
+    blob_unref(old);
     free(key);
     return rc;
 }
@@ -566,10 +733,9 @@ static int s3_remove_cluster(void *impl, const char *cluster, char *err, size_t 
     return rc;
 }
 
-static int s3_append_events(void *impl, const char *cluster, const char *lines, char *err,
-                            size_t errlen)
+static int append_events_now(struct store_s3 *s, const char *cluster, const char *lines,
+                             char *err, size_t errlen)
 {
-    struct store_s3 *s = impl;
     char *key = key_of(cluster, "events");
     if (!key)
         return -ENOMEM;
@@ -606,10 +772,9 @@ static int s3_append_events(void *impl, const char *cluster, const char *lines, 
     return rc;
 }
 
-static int s3_set_last_error(void *impl, const char *cluster, const char *msg, char *err,
-                             size_t errlen)
+static int set_last_error_now(struct store_s3 *s, const char *cluster, const char *msg,
+                              char *err, size_t errlen)
 {
-    struct store_s3 *s = impl;
     char *key = key_of(cluster, "last_error");
     if (!key)
         return -ENOMEM;
@@ -618,6 +783,71 @@ static int s3_set_last_error(void *impl, const char *cluster, const char *msg, c
                  : del(s, key, err, errlen);
     free(key);
     return rc;
+}
+
+/* Keeps what could not be written for when the bucket answers again. */
+static void defer(struct store_s3 *s, const char *cluster, const char *text, bool last_error)
+{
+    struct deferred *d = calloc(1, sizeof(*d));
+    if (!d || !(d->cluster = strdup(cluster)) || (text && !(d->text = strdup(text)))) {
+        if (d)
+            free(d->cluster);
+        free(d);
+        return; /* out of memory: the daemon's log has the reason already */
+    }
+    d->last_error = last_error;
+    pthread_mutex_lock(&s->deferred_lock);
+    struct deferred **p = &s->deferred;
+    while (*p)
+        p = &(*p)->next;
+    *p = d;
+    pthread_mutex_unlock(&s->deferred_lock);
+}
+
+static int s3_append_events(void *impl, const char *cluster, const char *lines, char *err,
+                            size_t errlen)
+{
+    struct store_s3 *s = impl;
+    int rc = append_events_now(s, cluster, lines, err, errlen);
+    if (rc && rc != -ENOMEM)
+        defer(s, cluster, lines, false);
+    return rc;
+}
+
+static int s3_set_last_error(void *impl, const char *cluster, const char *msg, char *err,
+                             size_t errlen)
+{
+    struct store_s3 *s = impl;
+    int rc = set_last_error_now(s, cluster, msg, err, errlen);
+    if (rc && rc != -ENOMEM)
+        defer(s, cluster, msg, true);
+    return rc;
+}
+
+/* Writes what waited, oldest first; stops at the first failure. */
+static void write_deferred(struct store_s3 *s)
+{
+    pthread_mutex_lock(&s->deferred_lock);
+    while (s->deferred) {
+        struct deferred *d = s->deferred;
+        char err[512];
+        int rc = d->last_error ? set_last_error_now(s, d->cluster, d->text, err, sizeof(err))
+                               : append_events_now(s, d->cluster, d->text, err, sizeof(err));
+        if (rc && rc != -ENOENT)
+            break;
+        s->deferred = d->next;
+        free(d->cluster);
+        free(d->text);
+        free(d);
+    }
+    pthread_mutex_unlock(&s->deferred_lock);
+}
+
+static void s3_set_deadline(void *impl, const struct timespec *deadline)
+{
+    struct aws_client *c = client(impl);
+    if (c)
+        aws_client_set_deadline(c, deadline);
 }
 
 static void s3_destroy(void *impl)
@@ -629,6 +859,15 @@ static void s3_destroy(void *impl)
         aws_client_free(c);
     }
     pthread_key_delete(s->client_key);
+    s3_undo_free(s->undo);
+    while (s->deferred) {
+        struct deferred *d = s->deferred;
+        s->deferred = d->next;
+        free(d->cluster);
+        free(d->text);
+        free(d);
+    }
+    pthread_mutex_destroy(&s->deferred_lock);
     pthread_mutex_lock(&s->cache_lock);
     s->loads++;
     pthread_mutex_unlock(&s->cache_lock);
@@ -650,6 +889,7 @@ static const struct store_ops s3_ops = {
     .remove_cluster = s3_remove_cluster,
     .append_events = s3_append_events,
     .set_last_error = s3_set_last_error,
+    .set_deadline = s3_set_deadline,
     .destroy = s3_destroy,
 };
 
@@ -662,11 +902,14 @@ int store_s3_open(struct store *out, const struct store_s3_params *p, char *err,
         return -ENOMEM;
     }
     pthread_mutex_init(&s->cache_lock, NULL);
+    pthread_mutex_init(&s->deferred_lock, NULL);
+    s->undo = s3_undo_new();
+    unique_token(s->owner);
     s->creds = p->creds;
     s->region = strdup(p->region);
     s->bucket = strdup(p->bucket);
     s->account = strdup(p->account_id);
-    if (!s->region || !s->bucket || !s->account) {
+    if (!s->region || !s->bucket || !s->account || !s->undo) {
         s3_destroy(s);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -68,8 +68,10 @@ def test_a_second_mount_sees_the_same_clusters(tmp_path, lc):
         # b commits too, and a sees it; both appends stay in events.
         (b / "shared" / "hooks" / "pre" / "from-b.sh").write_text("true\n")
         assert wait_for(lambda: os.path.exists(a / "shared" / "hooks" / "pre" / "from-b.sh"))
-        ev = (a / "shared" / "events").read_text()
-        assert "config committed" in ev and "from-b.sh stored" in ev
+        # The hook is stored before its event is appended: a's refresh may
+        # fall between the two.
+        assert wait_for(lambda: "from-b.sh stored" in (a / "shared" / "events").read_text())
+        assert "config committed" in (a / "shared" / "events").read_text()
         os.rmdir(a / "shared")
         assert wait_for(lambda: not (b / "shared").exists())
     finally:
@@ -168,3 +170,43 @@ def test_the_cost_guard_refuses_big_clusters(tmp_path, lc):
             m.good.replace("scheduler = slurm", "scheduler = slurm\nmax_queue_size = 4"))
     finally:
         stopped_cleanly(m)
+
+
+def test_a_refused_line_cut_mid_character_freezes_no_mount(tmp_path, lc):
+    """Issue 11.1: the excerpt of a refused line ends on a character, so
+    last_error stays UTF-8; refreshes, new clusters and remounts go on."""
+    m = bucket_mount(tmp_path, lc, options=["refresh=1"]).start()
+    lines = {"lab3": "a" * 39 + "\U0001F600\U0001F600 note\n",
+             "lab4": "\u65e5\u672c\u8a9e\u306e\u30e1\u30e2\u3092\u66f8\u304d\u307e\u3057\u305f"
+                     "\u30b3\u30e1\u30f3\u30c8\n"}
+    try:
+        for name, line in lines.items():
+            c = m / name
+            c.mkdir()
+            with pytest.raises(OSError) as e:
+                with open(c / "config", "wb") as f:
+                    f.write(line.encode())
+            assert e.value.errno == errno.EINVAL
+            err = json.loads((c / "status.json").read_text())["last_error"]
+            want = line.encode()[:40].decode("utf-8", "ignore")
+            assert "'" + want + "...'" in err, err
+            assert err in (c / "events").read_bytes().decode("utf-8")
+        # Later refreshes still build a snapshot: a new cluster appears and stays.
+        (m / "lab5").mkdir()
+        assert wait_for(lambda: os.path.isdir(m / "lab5"), timeout=5)
+        log_mark = len(m.log_text())
+        wait_for(lambda: False, timeout=3)  # three refresh periods
+        assert os.path.isdir(m / "lab5") and (m / "lab5" / "status").exists()
+        assert "building a snapshot" not in m.log_text()[log_mark:], m.log_text()
+    finally:
+        stopped_cleanly(m)
+    m2 = bucket_mount(tmp_path, lc, name="again")
+    m2.options = m.options
+    m2.start()
+    try:
+        assert sorted(os.listdir(m2.path)) == ["lab3", "lab4", "lab5"]
+        for name in lines:
+            assert "is not a [section]" in json.loads(
+                (m2 / name / "status.json").read_text())["last_error"]
+    finally:
+        stopped_cleanly(m2)

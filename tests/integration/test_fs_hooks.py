@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from fixture_mount import wait_for
+
 
 def sh(cmd):
     return subprocess.run(cmd, shell=True, capture_output=True, text=True)
@@ -45,6 +47,18 @@ def test_echo_into_a_new_hook_stores_it(cluster):
     stored = [l for l in (cluster / "events").read_text().splitlines()
               if "hooks/post/20.py stored" in l]
     assert stored and "(9 bytes)" in stored[-1]
+    # The dup's early close commits nothing: one commit, of the whole script
+    # (issue 11.6), for a new hook and for one replaced with `>`.
+    assert len(stored) == 1, stored
+    r = sh(f"echo 'print(2)' > {cluster}/hooks/post/20.py")
+    assert r.returncode == 0, r.stderr
+    stored = [l for l in (cluster / "events").read_text().splitlines()
+              if "hooks/post/20.py stored" in l]
+    assert len(stored) == 2 and "(9 bytes)" in stored[-1], stored
+    # `: >` truncates and writes nothing: the final close (release, which
+    # the kernel sends after close() returns) stores it empty.
+    assert sh(f": > {cluster}/hooks/post/20.py").returncode == 0
+    assert wait_for(lambda: (cluster / "hooks" / "post" / "20.py").read_text() == "", timeout=5)
 
 
 def test_touch_makes_an_empty_hook(cluster):
@@ -109,6 +123,23 @@ def test_hook_over_1mib_is_efbig_and_not_stored(cluster):
     assert stored_hooks(cluster)["pre"] == []
     assert os.listdir(cluster / "hooks" / "pre") == []
     assert "hooks/pre/big.sh: writing past 1048576 bytes" in last_error(cluster)
+
+
+def test_a_refused_rewrite_with_redirection_keeps_the_stored_hook(cluster, tmp_path):
+    """Issue 11.6: `cat big > hook` is refused and the stored hook is never
+    replaced by the empty file the shell's O_TRUNC made."""
+    keep = cluster / "hooks" / "post" / "keep.sh"
+    keep.write_text("echo keep\n")
+    big = tmp_path / "big"
+    big.write_bytes(b"#" * (1024 * 1024 + 4096))
+    events_before = (cluster / "events").read_text()
+    r = sh(f"cat {big} > {keep}")
+    assert r.returncode != 0
+    assert keep.read_text() == "echo keep\n"
+    assert stored_hooks(cluster)["post"] == ["keep.sh"]
+    new_events = (cluster / "events").read_text()[len(events_before):]
+    assert "keep.sh stored" not in new_events, new_events
+    assert "hooks/post/keep.sh: writing past 1048576 bytes" in new_events
 
 
 def test_the_101st_hook_is_enospc(cluster):

@@ -140,3 +140,37 @@ def test_status_json_is_json_with_the_v3_fields(cluster, good):
     assert st["generation"] == 1
     assert st["region"] == "ap-northeast-1"
     assert (cluster / "status.json").read_text().endswith("\n")
+
+
+def test_refusals_inside_a_cluster_are_told_in_events_and_last_error(mount):
+    """Issue 11.14: writes to read-only files (EACCES), unlinks of fixed
+    files, link and symlink (all EPERM) are refused and told, as README
+    says every refusal inside a cluster is."""
+    d = mount / "lab3"
+    d.mkdir()
+    (d / "hooks" / "pre" / "a.sh").write_text("true\n")
+
+    def told(what):
+        last = json.loads((d / "status.json").read_text())["last_error"] or ""
+        assert last.startswith(what), (what, last)
+        assert last in (d / "events").read_text()
+
+    assert err_of(open, d / "status", "w") == errno.EACCES
+    told("status: read-only")
+    assert err_of(os.truncate, d / "status.json", 0) == errno.EACCES
+    told("status.json: read-only")
+    assert err_of(os.unlink, d / "events") == errno.EPERM
+    told("events: cannot be removed")
+    assert err_of(os.chmod, d / "status", 0o666) == errno.EPERM
+    told("status: its mode and times")
+    assert err_of(os.link, d / "hooks" / "pre" / "a.sh", d / "hooks" / "pre" / "b.sh") == errno.EPERM
+    told("hooks/pre/b.sh: links cannot be made")
+    assert err_of(os.symlink, "/etc/passwd", d / "hooks" / "pre" / "c.sh") == errno.EPERM
+    told("hooks/pre/c.sh: symbolic links cannot be made")
+    assert err_of(os.symlink, "/etc/passwd", mount / "toplink") == errno.EPERM
+    assert sorted(os.listdir(d / "hooks" / "pre")) == ["a.sh"]
+    assert (d / "status").read_text() == "NO_CONFIG\n"
+
+
+def test_the_mount_root_has_the_time_of_the_mount_not_1970(mount):
+    assert os.stat(mount.path).st_mtime > time.time() - 3600

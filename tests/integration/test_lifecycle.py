@@ -125,6 +125,11 @@ def test_create_hooks_update_and_delete(mounted, lc):
         assert log.index("pre on") < log.index("post on")
     for n in nodes[:2]:
         assert node_file(c, n, "slurm_state") == "idle"
+        # node.json carries what Slurm says of the node (issue 11.12).
+        facts = json.loads((c / "nodes" / n / "node.json").read_text())
+        assert facts["slurmState"] == "idle" and facts["cpus"] >= 1, facts
+        assert facts["memoryMiB"] > 0 and facts["partitions"], facts
+        assert facts["reason"] is None and isinstance(facts["slurmFlags"], list), facts
     head_id = node_file(c, "head", "instance_id")
     r = on_node(lc, head_id, "srun", "-N2", "hostname")
     assert r.returncode == 0, r.stderr

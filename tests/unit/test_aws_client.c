@@ -330,6 +330,54 @@ static void test_timeouts_are_bounded_and_cost_more(void)
     close(fd);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A deadline bounds a call to a server that never answers, retries
+ * included, and a call made after it fails at once without being sent. */
+static void test_deadline_bounds_calls_and_retries(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t alen = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    listen(fd, 8);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    setenv("AWS_ENDPOINT_URL_EC2", url, 1);
+    struct aws_client *c = aws_client_new(creds, "us-east-1");
+    aws_client_set_timeouts(c, 5000, 5000);   /* each attempt alone would take 5 s */
+    aws_client_set_backoff_scale(c, 0.001);
+    aws_client_set_max_attempts(c, 3);
+    struct timespec t0, limit;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    limit = t0;
+    limit.tv_nsec += 400 * 1000000L;
+    if (limit.tv_nsec >= 1000000000L) {
+        limit.tv_sec++;
+        limit.tv_nsec -= 1000000000L;
+    }
+    aws_client_set_deadline(c, &limit);
+    struct aws_ec2_vpcs v;
+    struct aws_error err;
+    CHECK(aws_ec2_describe_vpcs(c, NULL, 0, &v, &err) != 0);
+    CHECK(seconds_since(&t0) < 1.5);
+    CHECK_CONTAINS(err.message, "time limit");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(aws_ec2_describe_vpcs(c, NULL, 0, &v, &err), -ETIMEDOUT); /* past it */
+    CHECK(seconds_since(&t0) < 0.1);
+    CHECK_STR(err.code, "RequestTimeout");
+    aws_client_set_deadline(c, NULL);
+    aws_client_free(c);
+    unsetenv("AWS_ENDPOINT_URL_EC2");
+    close(fd);
+}
+
 static void test_retry_classification(void)
 {
     const char *retry[] = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown",
@@ -387,6 +435,7 @@ int main(void)
     RUN(test_s3_requests);
     RUN(test_retry_classification);
     RUN(test_timeouts_are_bounded_and_cost_more);
+    RUN(test_deadline_bounds_calls_and_retries);
     aws_client_free(client);    /* closes its kept-alive connection */
     RUN(test_no_credentials_no_request);
     RUN(test_endpoints);

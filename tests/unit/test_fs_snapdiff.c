@@ -100,7 +100,8 @@ static void unchanged_files_keep_their_mtime(void)
 
     /* A cluster that goes: everything under it. A config: its size. */
     struct blob *cfg = blob_from_str("[cluster default]\n");
-    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 130, err, sizeof(err)), 0);
+    int gen = 0;
+    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 130, &gen, err, sizeof(err)), 0);
     CHECK_INT(st.ops->remove_cluster(st.impl, "b", err, sizeof(err)), 0);
     struct snapshot *s4 = build(&st, o3, s3);
     struct seen d4 = {0};

@@ -6,6 +6,7 @@
 #include "fs/observed.h"
 #include "fs/snapshot.h"
 #include "fs/store.h"
+#include "slurm/slurmrest.h"
 #include "tests/unit/check.h"
 
 static struct snapshot *snap_of(struct store *st, const struct observed_state *obs)
@@ -26,8 +27,10 @@ static void store_round_trip(void)
     CHECK_INT(st.ops->create_cluster(st.impl, "a", 100, err, sizeof(err)), 0);
     CHECK_INT(st.ops->create_cluster(st.impl, "a", 100, err, sizeof(err)), -EEXIST);
     struct blob *cfg = blob_from_str("[cluster default]\n");
-    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 200, err, sizeof(err)), 0);
-    CHECK_INT(st.ops->put_config(st.impl, "zz", cfg, 200, err, sizeof(err)), -ENOENT);
+    int gen = 0;
+    CHECK_INT(st.ops->put_config(st.impl, "a", cfg, 200, &gen, err, sizeof(err)), 0);
+    CHECK_INT(gen, 1);
+    CHECK_INT(st.ops->put_config(st.impl, "zz", cfg, 200, &gen, err, sizeof(err)), -ENOENT);
     struct blob *h = blob_from_str("echo\n");
     CHECK_INT(st.ops->put_hook(st.impl, "a", HOOK_PRE, "20", h, 300, err, sizeof(err)), 0);
     CHECK_INT(st.ops->put_hook(st.impl, "a", HOOK_PRE, "10", h, 300, err, sizeof(err)), 0);
@@ -73,18 +76,25 @@ static void store_round_trip(void)
     st.ops->destroy(st.impl);
 }
 
+/* What was seen of cluster c: one node, to be filled in. */
+static struct observed_state *observed_one_node(const char *cluster)
+{
+    struct observed_state *obs = observed_new_empty(10);
+    obs->n = 1;
+    obs->clusters = calloc(1, sizeof(*obs->clusters));
+    obs->clusters[0].name = strdup(cluster);
+    obs->clusters[0].n_nodes = 1;
+    obs->clusters[0].nodes = calloc(1, sizeof(struct observed_node));
+    return obs;
+}
+
 static void observed_nodes_render(void)
 {
     struct store st;
     char err[128];
     CHECK_INT(store_mem_open(&st), 0);
     CHECK_INT(st.ops->create_cluster(st.impl, "c", 1, err, sizeof(err)), 0);
-    struct observed_state *obs = observed_new_empty(10);
-    obs->n = 1;
-    obs->clusters = calloc(1, sizeof(*obs->clusters));
-    obs->clusters[0].name = strdup("c");
-    obs->clusters[0].n_nodes = 1;
-    obs->clusters[0].nodes = calloc(1, sizeof(struct observed_node));
+    struct observed_state *obs = observed_one_node("c");
     struct observed_node *n = &obs->clusters[0].nodes[0];
     n->name = strdup("head");
     n->instance_id = strdup("i-0123");
@@ -99,6 +109,8 @@ static void observed_nodes_render(void)
     CHECK_STR(snap_node_find_file(head, "slurm_state")->content->data, "none\n");
     CHECK_STR(snap_node_find_file(head, "instance_type")->content->data, "");
     CHECK_CONTAINS(snap_node_find_file(head, "node.json")->content->data, "\"i-0123\"");
+    CHECK_CONTAINS(snap_node_find_file(head, "node.json")->content->data, "\"cpus\": null");
+    CHECK_CONTAINS(snap_node_find_file(head, "node.json")->content->data, "\"slurmFlags\": []");
     CHECK_CONTAINS(c->status_json.content->data, "\"privateIpAddress\": \"10.0.0.5\"");
     CHECK_CONTAINS(c->status_json.content->data, "\"running\": 1");
     CHECK_CONTAINS(c->status_json.content->data, "\"slurm_stale\": false");
@@ -120,6 +132,40 @@ static void observed_nodes_render(void)
     CHECK_CONTAINS(c->status_json.content->data,
                    "\"action_error\": \"not launching head: the client-token lookup failed\"");
     snapshot_unref(s);
+    observed_free(obs);
+    st.ops->destroy(st.impl);
+}
+
+/* node.json carries what Slurm says of a node (DESIGN section 1). */
+static void node_json_has_slurm_facts(void)
+{
+    struct store st;
+    char err[128];
+    CHECK_INT(store_mem_open(&st), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "c", 1, err, sizeof(err)), 0);
+    struct observed_state *obs = observed_one_node("c");
+    struct observed_node *n = &obs->clusters[0].nodes[0];
+    n->name = strdup("compute-st-t2micro-1");
+    char *flags[] = {"CLOUD", "DRAIN"}, *parts[] = {"compute", "debug"};
+    struct slurmrest_node sn = {.state = "drained", .base = "IDLE", .flags = flags, .nflags = 2,
+                                .partitions = parts, .npartitions = 2,
+                                .reason = "disk full", .cpus = 2, .real_memory_mb = 950};
+    CHECK_INT(observed_node_set_slurm(n, &sn), 0);
+    struct snapshot *s = snap_of(&st, obs);
+    const struct snap_node *node =
+        snap_cluster_find_node(snapshot_find(s, "c"), "compute-st-t2micro-1");
+    const char *json = snap_node_find_file(node, "node.json")->content->data;
+    CHECK_CONTAINS(json, "\"cpus\": 2,");
+    CHECK_CONTAINS(json, "\"memoryMiB\": 950,");
+    CHECK_CONTAINS(json, "\"partitions\": [\n    \"compute\",\n    \"debug\"\n  ]");
+    CHECK_CONTAINS(json, "\"reason\": \"disk full\"");
+    CHECK_CONTAINS(json, "\"slurmFlags\": [\n    \"CLOUD\",\n    \"DRAIN\"\n  ]");
+    CHECK_CONTAINS(json, "\"slurmState\": \"drained\"");
+    CHECK_STR(snap_node_find_file(node, "slurm_state")->content->data, "drained\n");
+    snapshot_unref(s);
+    CHECK_INT(observed_node_set_slurm(n, NULL), 0); /* gone from Slurm */
+    CHECK_STR(n->slurm_state, "none");
+    CHECK_INT((int)n->n_slurm_flags, 0);
     observed_free(obs);
     st.ops->destroy(st.impl);
 }
@@ -162,5 +208,6 @@ int main(void)
     RUN(observed_nodes_render);
     RUN(status_without_slurm);
     RUN(status_of_failures);
+    RUN(node_json_has_slurm_facts);
     return check_finish();
 }
