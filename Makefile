@@ -2,9 +2,13 @@
 # (also under AddressSanitizer + UndefinedBehaviorSanitizer); `make run`
 # mounts ./clusters on the local cloud; `make stop` unmounts it.
 #
-# Sources are discovered, not listed: fs/*.c, aws/*.c and slurm/*.c form one
-# library (fs/main.c excepted); every tests/unit/test_*.c is a unit-test
-# program linked with it; every tests/fuzz/fuzz_*.c is a libFuzzer harness.
+# Sources are discovered, not listed: aws/*.c and slurm/*.c form their own
+# archives (libaws.a, libslurm.a), fs/*/*.c the application's (libpcfs.a;
+# fs/main.c excepted). Every tests/unit/test_*.c is a unit-test program:
+# test_aws_* link libaws.a alone and test_slurm_* libslurm.a alone, so a
+# reach of aws/ or slurm/ into fs/ or into each other fails their link, and
+# `make walls` checks the includes too. Every tests/fuzz/fuzz_*.c is a
+# libFuzzer harness.
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -25,7 +29,9 @@ FUZZ_FLAGS  = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointe
 EMBED_SRCS := $(wildcard scripts/embed/*)
 GEN_SRC    := build/gen/embedded.c
 
-LIB_SRCS   := $(filter-out fs/main.c,$(wildcard fs/*.c)) $(wildcard aws/*.c) $(wildcard slurm/*.c)
+FS_SRCS    := $(filter-out fs/main.c,$(wildcard fs/*.c fs/*/*.c))
+AWS_SRCS   := $(wildcard aws/*.c)
+SLURM_SRCS := $(wildcard slurm/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 UNIT_NAMES := $(UNIT_SRCS:tests/unit/%.c=%)
@@ -34,8 +40,9 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
 MAKEFLAGS += --no-print-directory
 # Objects of tests and fuzzers are kept between runs.
 .SECONDARY:
+.SECONDEXPANSION:
 
-.PHONY: all check unit unit-rel unit-asan fuzz-check fuzz integration valgrind \
+.PHONY: all check walls unit unit-rel unit-asan fuzz-check fuzz integration valgrind \
         run stop install clean deps bench asan
 all: pclusterfs
 
@@ -43,6 +50,10 @@ all: pclusterfs
 $(GEN_SRC): scripts/embed.sh $(EMBED_SRCS)
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $@ $(EMBED_SRCS)
+
+# The archives a program links, by its name: test_aws_* and awsprobe only
+# libaws.a, test_slurm_* and slurmprobe only libslurm.a, the rest all three.
+libs_for = $(if $(filter test_aws_% awsprobe,$(1)),build/$(2)/libaws.a,$(if $(filter test_slurm_% slurmprobe,$(1)),build/$(2)/libslurm.a,build/$(2)/libpcfs.a build/$(2)/libslurm.a build/$(2)/libaws.a))
 
 # variant(name, compiler, extra flags)
 define variant
@@ -52,12 +63,18 @@ build/$(1)/%.o: %.c
 build/$(1)/embedded.o: $(GEN_SRC)
 	@mkdir -p $$(dir $$@)
 	$(2) $$(BASE_CFLAGS) $$(CFLAGS) $(3) -c $$< -o $$@
-build/$(1)/libpcfs.a: $$(LIB_SRCS:%.c=build/$(1)/%.o) build/$(1)/embedded.o
+build/$(1)/libaws.a: $$(AWS_SRCS:%.c=build/$(1)/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/pclusterfs: build/$(1)/fs/main.o build/$(1)/libpcfs.a
+build/$(1)/libslurm.a: $$(SLURM_SRCS:%.c=build/$(1)/%.o)
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/libpcfs.a: $$(FS_SRCS:%.c=build/$(1)/%.o) build/$(1)/embedded.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/pclusterfs: build/$(1)/fs/main.o $$(call libs_for,app,$(1))
 	$(2) $$(CFLAGS) $(3) -pthread -o $$@ $$^ $$(PKG_LIBS)
-build/$(1)/unit/%: build/$(1)/tests/unit/%.o build/$(1)/libpcfs.a
+build/$(1)/unit/%: build/$(1)/tests/unit/%.o $$$$(call libs_for,$$$$*,$(1))
 	@mkdir -p $$(dir $$@)
 	$(2) $$(CFLAGS) $(3) -pthread -o $$@ $$^ $$(PKG_LIBS)
 -include $$(shell find build/$(1) -name '*.d' 2>/dev/null)
@@ -67,7 +84,7 @@ $(eval $(call variant,rel,$(CC),))
 $(eval $(call variant,asan,$(CC),$(SAN_FLAGS)))
 $(eval $(call variant,fuzz,clang,$(FUZZ_FLAGS)))
 
-build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o build/fuzz/libpcfs.a
+build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o $$(call libs_for,$$*,fuzz)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(PKG_LIBS)
 
@@ -122,7 +139,16 @@ valgrind: pclusterfs
 	$(TEST_ENV) PCLUSTERFS_BIN=$(CURDIR)/pclusterfs \
 	  $(PYTHON) -m pytest -q -m valgrind -p no:cacheprovider tests/integration
 
-check: deps
+# The walls between layers (DESIGN section 3): aws/ and slurm/ include
+# nothing of fs/ nor of each other, and fs/ alone speaks FUSE.
+walls:
+	@bad=$$(grep -lE '#include *"(fs|slurm)/' aws/*.[ch]; \
+	        grep -lE '#include *"(fs|aws)/' slurm/*.[ch]; \
+	        grep -lE '#include *<fuse' aws/*.[ch] slurm/*.[ch]); \
+	if [ -n "$$bad" ]; then echo "walls: these files reach across a wall: $$bad"; exit 1; fi; \
+	echo "walls: aws/ and slurm/ stand alone"
+
+check: deps walls
 	$(MAKE) pclusterfs build/asan/pclusterfs
 	$(MAKE) unit
 	$(MAKE) fuzz-check
@@ -153,10 +179,10 @@ clean:
 # the release and the sanitizer variant (build/{rel,asan}/tools/<name>).
 TOOL_NAMES := $(patsubst tests/tools/%.c,%,$(wildcard tests/tools/*.c))
 TOOLS := $(TOOL_NAMES:%=build/rel/tools/%) $(TOOL_NAMES:%=build/asan/tools/%)
-build/rel/tools/%: build/rel/tests/tools/%.o build/rel/libpcfs.a
+build/rel/tools/%: build/rel/tests/tools/%.o $$(call libs_for,$$*,rel)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
-build/asan/tools/%: build/asan/tests/tools/%.o build/asan/libpcfs.a
+build/asan/tools/%: build/asan/tests/tools/%.o $$(call libs_for,$$*,asan)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 tools: $(TOOLS)

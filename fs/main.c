@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/backend.h"
-#include "fs/fuse_ops.h"
+#include "fs/store/backend.h"
+#include "fs/fuse/fuse_ops.h"
 #include <fuse_lowlevel.h>
 #include "fs/pcfs.h"
 #include "fs/version.h"

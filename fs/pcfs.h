@@ -7,11 +7,11 @@
 #include <sys/types.h>
 
 #include "aws/creds.h"
-#include "fs/controller.h"
-#include "fs/memfile.h"
+#include "fs/control/controller.h"
+#include "fs/fuse/memfile.h"
 #include "fs/options.h"
-#include "fs/snapshot.h"
-#include "fs/store.h"
+#include "fs/model/snapshot.h"
+#include "fs/store/store.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define HOOK_MAX_BYTES (1024 * 1024)

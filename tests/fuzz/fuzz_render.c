@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/observed.h"
-#include "fs/snapshot.h"
-#include "fs/store.h"
+#include "fs/model/observed.h"
+#include "fs/model/snapshot.h"
+#include "fs/store/store.h"
 
 #define FIELDS 20
 

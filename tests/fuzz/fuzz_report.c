@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/report.h"
+#include "fs/model/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

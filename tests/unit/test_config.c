@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/config.h"
-#include "fs/config_spec.h"
+#include "fs/config/config.h"
+#include "fs/config/config_spec.h"
 #include "tests/unit/check.h"
 
 static char err[1024];

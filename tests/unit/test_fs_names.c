@@ -2,8 +2,8 @@
  * (fs/sanitize.c). */
 #include <errno.h>
 
-#include "fs/names.h"
-#include "fs/sanitize.h"
+#include "fs/fuse/names.h"
+#include "fs/model/sanitize.h"
 #include "tests/unit/check.h"
 
 static void cluster_names(void)

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "fs/launch.h"
-#include "fs/report.h"
+#include "fs/control/launch.h"
+#include "fs/model/report.h"
 #include "tests/unit/check.h"
 
 static struct node_report parsed(const char *text)

@@ -5,11 +5,11 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "fs/observed.h"
-#include "fs/report.h"
-#include "fs/sanitize.h"
-#include "fs/snapshot.h"
-#include "fs/store.h"
+#include "fs/model/observed.h"
+#include "fs/model/report.h"
+#include "fs/model/sanitize.h"
+#include "fs/model/snapshot.h"
+#include "fs/store/store.h"
 #include "tests/unit/check.h"
 
 #define EMOJI "\xf0\x9f\x98\x80" /* U+1F600, four bytes */

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/observed.h"
-#include "fs/snapdiff.h"
-#include "fs/snapshot.h"
-#include "fs/store.h"
+#include "fs/model/observed.h"
+#include "fs/model/snapdiff.h"
+#include "fs/model/snapshot.h"
+#include "fs/store/store.h"
 #include "tests/unit/check.h"
 
 struct seen {

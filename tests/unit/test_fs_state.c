@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fs/observed.h"
-#include "fs/snapshot.h"
-#include "fs/store.h"
+#include "fs/model/observed.h"
+#include "fs/model/snapshot.h"
+#include "fs/store/store.h"
 #include "slurm/slurmrest.h"
 #include "tests/unit/check.h"
 

@@ -1,0 +1,95 @@
+#include "fs/control/cloud.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
+                const char *account, const char *bucket_region)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->creds = creds;
+    cl->bucket = bucket;
+    cl->account = account;
+    cl->bucket_region = bucket_region;
+}
+
+void cloud_destroy(struct cloud *cl)
+{
+    for (size_t i = 0; i < cl->n_clients; i++)
+        aws_client_free(cl->clients[i].client);
+    cl->n_clients = 0;
+}
+
+struct aws_client *cloud_client(struct cloud *cl, const char *region)
+{
+    for (size_t i = 0; i < cl->n_clients; i++)
+        if (strcmp(cl->clients[i].region, region) == 0)
+            return cl->clients[i].client;
+    if (cl->n_clients == CLOUD_MAX_REGIONS)
+        return NULL;
+    struct aws_client *c = aws_client_new(cl->creds, region);
+    if (!c)
+        return NULL;
+    aws_client_set_bucket_owner(c, cl->account);
+    aws_client_set_timeouts(c, 3000, 20000);
+    snprintf(cl->clients[cl->n_clients].region, 64, "%s", region);
+    cl->clients[cl->n_clients++].client = c;
+    return c;
+}
+
+static int failed(int rc, const struct aws_error *e, const char *key, char *err, size_t errlen)
+{
+    char buf[768];
+    snprintf(err, errlen, "%s: %s", key, aws_error_format(e, buf, sizeof(buf)));
+    return rc;
+}
+
+int cloud_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
+              size_t etaglen, char *err, size_t errlen)
+{
+    struct aws_client *c = cloud_client(cl, cl->bucket_region);
+    if (!c)
+        return -ENOMEM;
+    struct aws_error e = {0};
+    struct aws_s3_object info = {0};
+    int rc = aws_s3_get_object(c, cl->bucket, key, data, len, &info, &e);
+    if (rc == 0 && etag)
+        snprintf(etag, etaglen, "%s", info.etag ? info.etag : "");
+    aws_s3_object_free(&info);
+    if (rc && rc != -ENOENT)
+        return failed(rc, &e, key, err, errlen);
+    return rc;
+}
+
+int cloud_put(struct cloud *cl, const char *key, const void *data, size_t len,
+              const struct aws_s3_put_options *opt, char *err, size_t errlen)
+{
+    struct aws_client *c = cloud_client(cl, cl->bucket_region);
+    if (!c)
+        return -ENOMEM;
+    struct aws_error e = {0};
+    int rc = aws_s3_put_object(c, cl->bucket, key, data, len, opt, NULL, &e);
+    return rc && rc != AWS_ERR_PRECONDITION ? failed(rc, &e, key, err, errlen) : rc;
+}
+
+int cloud_delete(struct cloud *cl, const char *key, char *err, size_t errlen)
+{
+    struct aws_client *c = cloud_client(cl, cl->bucket_region);
+    if (!c)
+        return -ENOMEM;
+    struct aws_error e = {0};
+    int rc = aws_s3_delete_object(c, cl->bucket, key, &e);
+    return rc ? failed(rc, &e, key, err, errlen) : 0;
+}
+
+int cloud_presign(struct cloud *cl, const char *method, const char *key, long seconds,
+                  char **url, char *err, size_t errlen)
+{
+    struct aws_client *c = cloud_client(cl, cl->bucket_region);
+    if (!c)
+        return -ENOMEM;
+    struct aws_error e = {0};
+    int rc = aws_s3_presign(c, method, cl->bucket, key, seconds, url, &e);
+    return rc ? failed(rc, &e, key, err, errlen) : 0;
+}

@@ -1,0 +1,378 @@
+#include "fs/control/launch.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/embedded.h"
+
+/* Presigned GETs live minutes: a node fetches everything its manifest names
+ * as soon as it boots (stage 1 waits for the manifest up to ten minutes),
+ * and a URL that leaks must soon be worth nothing. The report's PUT lives
+ * plan->url_seconds: a node reports until its bootstrap ends. */
+#define FETCH_URL_SECONDS (15 * 60)
+
+void launch_client_token(const char *bucket, const char *cluster, time_t incarnation,
+                         const char *node, int attempt, char out[65])
+{
+    char input[1024];
+    int n = incarnation > 0 ? snprintf(input, sizeof(input), "%s/%s@%lld/%s/%d", bucket, cluster,
+                                       (long long)incarnation, node, attempt)
+                            : snprintf(input, sizeof(input), "%s/%s/%s/%d", bucket, cluster,
+                                       node, attempt);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(input, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static char *key_of(const char *cluster, const char *rest)
+{
+    char *k = NULL;
+    return asprintf(&k, "clusters/%s/%s", cluster, rest) < 0 ? NULL : k;
+}
+
+int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *name, size_t len,
+                          char **data, size_t *outlen, char *err, size_t errlen)
+{
+    char rest[128];
+    snprintf(rest, sizeof(rest), "generated/%s", name);
+    char *key = key_of(cluster, rest);
+    if (!key)
+        return -ENOMEM;
+    int rc = cloud_get(cl, key, data, outlen, NULL, 0, err, errlen);
+    if (rc == -ENOENT) {
+        unsigned char *fresh = malloc(len);
+        rc = fresh && RAND_bytes(fresh, (int)len) == 1 ? 0 : -EIO;
+        struct aws_s3_put_options only_new = {.if_none_match = true};
+        if (rc == 0)
+            rc = cloud_put(cl, key, fresh, len, &only_new, err, errlen);
+        free(fresh);
+        /* Created, or another mount created it first: read what is there. */
+        if (rc == 0 || rc == AWS_ERR_PRECONDITION)
+            rc = cloud_get(cl, key, data, outlen, NULL, 0, err, errlen);
+    }
+    free(key);
+    return rc;
+}
+
+/* Copies tmpl into a new string with each @NAME@ replaced by its value. */
+static char *render(const char *tmpl, const char *const (*vars)[2], size_t n_vars)
+{
+    size_t cap = strlen(tmpl) + 1;
+    for (size_t i = 0; i < n_vars; i++)
+        cap += strlen(vars[i][1]) * 8;
+    char *out = malloc(cap), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = tmpl; *p;) {
+        size_t i;
+        for (i = 0; i < n_vars; i++) {
+            size_t klen = strlen(vars[i][0]);
+            if (strncmp(p, vars[i][0], klen) == 0) {
+                size_t vlen = strlen(vars[i][1]);
+                if ((size_t)(o - out) + vlen + strlen(p) >= cap) {
+                    free(out);
+                    return NULL;
+                }
+                memcpy(o, vars[i][1], vlen);
+                o += vlen;
+                p += klen;
+                break;
+            }
+        }
+        if (i == n_vars)
+            *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+static char *base64(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+    return out;
+}
+
+/* Appends a printf-formatted line to the growing manifest. */
+static int add(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int add(char **buf, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = NULL;
+    int n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    char *grown = realloc(*buf, *len + (size_t)n + 1);
+    if (!grown) {
+        free(line);
+        return -ENOMEM;
+    }
+    memcpy(grown + *len, line, (size_t)n + 1);
+    *buf = grown;
+    *len += (size_t)n;
+    free(line);
+    return 0;
+}
+
+/* Uploads an embedded file (or rendered text) to clusters/<c>/generated/<name>
+ * and presigns a GET of it. */
+static int put_generated(struct cloud *cl, const char *cluster, const char *name,
+                         const char *text, size_t len, long seconds, char **url, char *err,
+                         size_t errlen)
+{
+    char rest[128];
+    snprintf(rest, sizeof(rest), "generated/%s", name);
+    char *key = key_of(cluster, rest);
+    if (!key)
+        return -ENOMEM;
+    struct aws_s3_put_options plain = {.content_type = "text/plain"};
+    int rc = cloud_put(cl, key, text, len, &plain, err, errlen);
+    if (rc == 0)
+        rc = cloud_presign(cl, "GET", key, seconds, url, err, errlen);
+    free(key);
+    return rc;
+}
+
+static int presign_existing(struct cloud *cl, const char *cluster, const char *rest,
+                            long seconds, char **url, char *err, size_t errlen)
+{
+    char *key = key_of(cluster, rest);
+    int rc = key ? cloud_presign(cl, "GET", key, seconds, url, err, errlen) : -ENOMEM;
+    free(key);
+    return rc;
+}
+
+/* Writes the per-launch manifest (see scripts/embed/bootstrap.sh) and
+ * returns a presigned URL of it. */
+static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **manifest_url,
+                          char *err, size_t errlen)
+{
+    const char *cluster = p->cluster->name;
+    bool head = strcmp(p->node, "head") == 0;
+    long ttl = FETCH_URL_SECONDS;
+    char *buf = NULL, *url = NULL;
+    size_t len = 0;
+    int rc = add(&buf, &len,
+                 "version 1\ncluster %s\nnode %s\nnode_type %s\nregion %s\nhead_hostname head\n"
+                 "cpus %d\nmemory_mib %ld\nattempt %d\n",
+                 cluster, p->node, head ? "HeadNode" : "Compute", p->region, p->cpus,
+                 p->memory_mib, p->attempt);
+    if (rc == 0 && !head)
+        rc = add(&buf, &len, "head_address %s\n", p->head_address);
+
+    const struct embedded_file *stage2 = embedded_find("bootstrap.sh");
+    const struct embedded_file *conf = embedded_find("slurm.conf.in");
+    if (rc == 0 && (!stage2 || !conf)) {
+        snprintf(err, errlen, "this build carries no node bootstrap (scripts/embed/)");
+        rc = -ENOENT;
+    }
+    if (rc == 0)
+        rc = put_generated(cl, cluster, "bootstrap.sh", (const char *)stage2->data, stage2->size,
+                           ttl, &url, err, errlen);
+    if (rc == 0)
+        rc = add(&buf, &len, "file stage2 %s\n", url);
+    free(url);
+    url = NULL;
+    if (rc == 0 && head) {
+        char max_nodes[16];
+        snprintf(max_nodes, sizeof(max_nodes), "%d", p->max_nodes);
+        /* @HEAD_ADDRESS@ stays: the head's address is not known before it
+         * runs, and its bootstrap puts it in. */
+        const char *const vars[][2] = {{"@CLUSTER_NAME@", cluster},
+                                       {"@HEAD_HOSTNAME@", "head"},
+                                       {"@MAX_NODES@", max_nodes}};
+        char *text = render((const char *)conf->data, vars, 3);
+        rc = text ? put_generated(cl, cluster, "slurm.conf", text, strlen(text), ttl, &url, err,
+                                  errlen)
+                  : -ENOMEM;
+        free(text);
+        if (rc == 0)
+            rc = add(&buf, &len, "file slurm_conf %s\n", url);
+        free(url);
+        url = NULL;
+    }
+    const char *secrets[] = {"munge.key", "jwt.key"};
+    const size_t secret_len[] = {1024, 32};
+    for (int i = 0; rc == 0 && i < (head ? 2 : 1); i++) {
+        char *data = NULL;
+        size_t dlen;
+        rc = launch_cluster_secret(cl, cluster, secrets[i], secret_len[i], &data, &dlen, err,
+                                   errlen);
+        free(data);
+        char rest[64];
+        snprintf(rest, sizeof(rest), "generated/%s", secrets[i]);
+        if (rc == 0)
+            rc = presign_existing(cl, cluster, rest, ttl, &url, err, errlen);
+        if (rc == 0)
+            rc = add(&buf, &len, "file %s %s\n", i == 0 ? "munge_key" : "jwt_key", url);
+        free(url);
+        url = NULL;
+    }
+    char report_rest[300];
+    snprintf(report_rest, sizeof(report_rest), "reports/%s", p->node);
+    char *report_key = key_of(cluster, report_rest);
+    if (rc == 0 && report_key) {
+        rc = cloud_presign(cl, "PUT", report_key, p->url_seconds, &url, err, errlen);
+        if (rc == 0)
+            rc = add(&buf, &len, "report %s\n", url);
+        free(url);
+        url = NULL;
+    }
+    free(report_key);
+    const char *installs[2][3] = {{"pre", p->cfg->pre_install, p->cfg->pre_install_args},
+                                  {"post", p->cfg->post_install, p->cfg->post_install_args}};
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        if (!installs[i][1][0])
+            continue;
+        char *args = base64(installs[i][2]);
+        rc = args ? add(&buf, &len, "install %s %s %s\n", installs[i][0], installs[i][1],
+                        args[0] ? args : "-")
+                  : -ENOMEM;
+        free(args);
+    }
+    for (int st = 0; rc == 0 && st < HOOK_STAGES; st++) {
+        for (size_t h = 0; rc == 0 && h < p->cluster->n_hooks[st]; h++) {
+            const char *name = p->cluster->hooks[st][h].name;
+            char rest[400];
+            snprintf(rest, sizeof(rest), "hooks/%s/%s", hook_stage_name((enum hook_stage)st),
+                     name);
+            rc = presign_existing(cl, cluster, rest, ttl, &url, err, errlen);
+            char *b64 = rc == 0 ? base64(name) : NULL;
+            if (rc == 0)
+                rc = b64 ? add(&buf, &len, "hook %s %s %s\n",
+                               hook_stage_name((enum hook_stage)st), b64, url)
+                         : -ENOMEM;
+            free(b64);
+            free(url);
+            url = NULL;
+        }
+    }
+    if (rc == 0) {
+        char rest[300];
+        snprintf(rest, sizeof(rest), "launch/%s/%d/manifest", p->node, p->attempt);
+        char *key = key_of(cluster, rest);
+        struct aws_s3_put_options plain = {.content_type = "text/plain"};
+        rc = key ? cloud_put(cl, key, buf, len, &plain, err, errlen) : -ENOMEM;
+        if (rc == 0)
+            rc = cloud_presign(cl, "GET", key, ttl, manifest_url, err, errlen);
+        free(key);
+    }
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory writing the launch manifest");
+    free(buf);
+    return rc;
+}
+
+int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id, char *code,
+                size_t codelen, char *err, size_t errlen)
+{
+    code[0] = '\0';
+    char *manifest_url = NULL;
+    int rc = write_manifest(cl, p, &manifest_url, err, errlen);
+    const struct embedded_file *ud = embedded_find("userdata.sh.in");
+    if (rc == 0 && !ud) {
+        snprintf(err, errlen, "this build carries no user data template (scripts/embed/)");
+        rc = -ENOENT;
+    }
+    char *user_data = NULL;
+    if (rc == 0) {
+        const char *const vars[][2] = {{"@MANIFEST_URL@", manifest_url}};
+        user_data = render((const char *)ud->data, vars, 1);
+        if (!user_data)
+            rc = -ENOMEM;
+    }
+    free(manifest_url);
+    if (rc) {
+        free(user_data);
+        return rc;
+    }
+    char token[65];
+    launch_client_token(cl->bucket, p->cluster->name, p->cluster->created_at, p->node, p->attempt,
+                        token);
+    char attempt[16];
+    snprintf(attempt, sizeof(attempt), "%d", p->attempt);
+    char name_tag[256];
+    snprintf(name_tag, sizeof(name_tag), "%s-%s", p->cluster->name, p->node);
+    bool head = strcmp(p->node, "head") == 0;
+    const struct aws_tag tags[] = {
+        {"pclusterfs:cluster", p->cluster->name},
+        {"pclusterfs:node", p->node},
+        {"pclusterfs:node-type", head ? "HeadNode" : "Compute"},
+        {"pclusterfs:owner", cl->bucket},
+        {"pclusterfs:attempt", attempt},
+        {"Name", name_tag},
+    };
+    const char *sgs[2];
+    size_t n_sgs = 0;
+    if (p->cfg->vpc_security_group_id[0])
+        sgs[n_sgs++] = p->cfg->vpc_security_group_id;
+    if (p->cfg->additional_sg[0])
+        sgs[n_sgs++] = p->cfg->additional_sg;
+    struct aws_ec2_run_params run = {
+        .image_id = p->image_id,
+        .instance_type = p->instance_type,
+        .key_name = p->cfg->key_name,
+        .subnet_id = head ? p->cfg->master_subnet_id : p->cfg->compute_subnet_id,
+        .security_group_ids = sgs,
+        .n_security_groups = n_sgs,
+        .client_token = token,
+        .user_data = user_data,
+        .user_data_len = strlen(user_data),
+        .tags = tags,
+        .n_tags = sizeof(tags) / sizeof(tags[0]),
+    };
+    /* Spot as v2: a compute node of a spot queue, capped by its spot_price
+     * when one is given; the head is always on demand. */
+    const struct config_queue *queue = NULL;
+    const struct config_compute_resource *res =
+        head ? NULL : config_node_resource(p->cfg, p->node, &queue);
+    char max_price[32] = "";
+    if (res && queue->spot) {
+        run.spot = true;
+        if (res->spot_price > 0)
+            snprintf(max_price, sizeof(max_price), "%.4f", res->spot_price);
+        run.spot_max_price = max_price;
+    }
+    struct aws_client *c = cloud_client(cl, p->region);
+    struct aws_ec2_instances out = {0};
+    struct aws_error e = {0};
+    rc = c ? aws_ec2_run_instances(c, &run, &out, &e) : -ENOMEM;
+    if (rc == -EEXIST) {
+        /* The token launched already with other parameters (new presigned
+         * URLs after a restart): that launch is this node's. */
+        const char *tokens[] = {token};
+        struct aws_filter by_token = {"client-token", tokens, 1};
+        struct aws_ec2_describe_query q = {.filters = &by_token, .n_filters = 1};
+        aws_ec2_instances_free(&out);
+        rc = aws_ec2_describe_instances(c, &q, &out, &e);
+        if (rc == 0 && out.n == 0)
+            rc = -ENOENT;
+    }
+    if (rc == 0 && out.n > 0)
+        snprintf(instance_id, 32, "%s", out.v[0].id);
+    else if (rc) {
+        char buf[768];
+        /* Only an answer from EC2 carries its verdict: a reset or a timeout
+         * (no HTTP status) says nothing about the request, which may well
+         * have launched; the caller must not take "RequestFailed" for a
+         * refusal and fail the cluster. */
+        if (e.http_status)
+            snprintf(code, codelen, "%s", e.code);
+        snprintf(err, errlen, "launching %s: %s", p->node, aws_error_format(&e, buf, sizeof(buf)));
+    }
+    aws_ec2_instances_free(&out);
+    free(user_data);
+    return rc;
+}

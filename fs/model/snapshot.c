@@ -1,0 +1,270 @@
+#include "fs/model/snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/config/cluster_region.h"
+#include "fs/config/config.h"
+#include "fs/model/render.h"
+
+static void node_clear(struct snap_node *n)
+{
+    free(n->name);
+    for (size_t i = 0; i < n->n_files; i++)
+        blob_unref(n->files[i].content);
+}
+
+static void cluster_clear(struct snap_cluster *c)
+{
+    blob_unref(c->config);
+    blob_unref(c->status_file.content);
+    blob_unref(c->status_json.content);
+    blob_unref(c->events.content);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        node_clear(&c->nodes[i]);
+    free(c->nodes);
+}
+
+static void snapshot_free(struct snapshot *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        cluster_clear(&s->clusters[i]);
+    free(s->clusters);
+    desired_state_free(s->desired);
+    free(s);
+}
+
+static bool same_bytes(const struct blob *a, const struct blob *b)
+{
+    return a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+/* A file whose bytes are what the previous snapshot showed keeps that
+ * snapshot's mtime: mtime says when the content last changed. */
+static void keep_mtime(struct snap_file *f, const struct snap_file *prev)
+{
+    if (prev && same_bytes(f->content, prev->content))
+        f->mtime = prev->mtime;
+}
+
+static void keep_node_mtimes(struct snap_node *n, const struct snap_cluster *prev_c)
+{
+    const struct snap_node *p = prev_c ? snap_cluster_find_node(prev_c, n->name) : NULL;
+    if (!p)
+        return;
+    time_t newest = 0;
+    for (size_t i = 0; i < n->n_files; i++) {
+        keep_mtime(&n->files[i], snap_node_find_file(p, n->files[i].name));
+        if (n->files[i].mtime > newest)
+            newest = n->files[i].mtime;
+    }
+    n->mtime = newest;
+}
+
+static int build_cluster(struct snap_cluster *c, const struct desired_cluster *dc,
+                         const struct observed_state *obs, const struct snapshot_inputs *in)
+{
+    const struct snap_cluster *prev_c = in->prev ? snapshot_find(in->prev, dc->name) : NULL;
+    const struct observed_cluster *oc = observed_find(obs, dc->name);
+    c->desired = dc;
+    c->name = dc->name;
+    c->status = status_derive(dc, oc);
+    c->config = dc->config ? blob_ref(dc->config) : blob_new("", 0);
+
+    const char *word = status_name(c->status);
+    struct blob *st = blob_new(word, strlen(word) + 1);
+    if (st)
+        st->data[st->len - 1] = '\n';
+    c->status_file = (struct snap_file){"status", st, obs->observed_at};
+    keep_mtime(&c->status_file, prev_c ? &prev_c->status_file : NULL);
+
+    char region[CONFIG_VALUE_MAX];
+    cluster_region(dc, in->mount_region, region, sizeof(region));
+    struct status_json_inputs sj = {
+        .desired = dc,
+        .observed = oc,
+        .status = c->status,
+        .region = region,
+        .observed_at = obs->observed_at,
+        .stale = obs->stale || in->stale_reason,
+        .stale_reason = in->stale_reason ? in->stale_reason : obs->stale_reason,
+    };
+    c->status_json = (struct snap_file){"status.json", render_status_json(&sj), obs->observed_at};
+    c->events = (struct snap_file){"events", blob_ref(dc->events), dc->updated_at};
+    if (!c->config || !st || !c->status_json.content)
+        return -1;
+
+    if (oc && oc->n_nodes) {
+        c->nodes = calloc(oc->n_nodes, sizeof(*c->nodes));
+        if (!c->nodes)
+            return -1;
+        for (size_t i = 0; i < oc->n_nodes; i++) {
+            c->n_nodes = i + 1;
+            if (render_node(&oc->nodes[i], obs->observed_at, &c->nodes[i]) != 0)
+                return -1;
+            keep_node_mtimes(&c->nodes[i], prev_c);
+        }
+    }
+    /* A directory's time moves only when its names do, so the kernel's
+     * cached listing stays good across swaps that change no name. */
+    bool same_names = prev_c && prev_c->n_nodes == c->n_nodes;
+    for (size_t i = 0; same_names && i < c->n_nodes; i++)
+        same_names = strcmp(prev_c->nodes[i].name, c->nodes[i].name) == 0;
+    c->nodes_mtime = same_names ? prev_c->nodes_mtime : obs->observed_at;
+    return 0;
+}
+
+/* A cluster whose state could not be rendered says so in its own
+ * status.json and shows no nodes; the other clusters are shown as usual. */
+static int build_unrenderable(struct snap_cluster *c, const struct desired_cluster *dc,
+                              const struct observed_state *obs)
+{
+    cluster_clear(c);
+    memset(c, 0, sizeof(*c));
+    c->desired = dc;
+    c->name = dc->name;
+    c->status = status_derive(dc, observed_find(obs, dc->name));
+    c->config = dc->config ? blob_ref(dc->config) : blob_new("", 0);
+    const char *word = status_name(c->status);
+    char line[64];
+    snprintf(line, sizeof(line), "%s\n", word);
+    struct blob *st = blob_from_str(line);
+    c->status_file = (struct snap_file){"status", st, obs->observed_at};
+    c->status_json = (struct snap_file){"status.json", render_status_unrenderable(dc, c->status),
+                                        obs->observed_at};
+    c->events = (struct snap_file){"events", blob_ref(dc->events), dc->updated_at};
+    c->nodes_mtime = obs->observed_at;
+    return c->config && st && c->status_json.content ? 0 : -1;
+}
+
+struct snapshot *snapshot_build(struct desired_state *desired, const struct observed_state *obs,
+                                const struct snapshot_inputs *in)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    if (!s) {
+        desired_state_free(desired);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->desired = desired;
+    s->observed_at = obs->observed_at;
+    if (desired->n) {
+        s->clusters = calloc(desired->n, sizeof(*s->clusters));
+        if (!s->clusters)
+            goto fail;
+    }
+    for (size_t i = 0; i < desired->n; i++) {
+        s->n = i + 1;
+        if (build_cluster(&s->clusters[i], &desired->clusters[i], obs, in) != 0 &&
+            build_unrenderable(&s->clusters[i], &desired->clusters[i], obs) != 0)
+            goto fail;
+    }
+    bool same_names = in->prev && in->prev->n == s->n;
+    for (size_t i = 0; same_names && i < s->n; i++)
+        same_names = strcmp(in->prev->clusters[i].name, s->clusters[i].name) == 0;
+    s->root_mtime = same_names ? in->prev->root_mtime : obs->observed_at;
+    return s;
+fail:
+    snapshot_free(s);
+    return NULL;
+}
+
+struct snapshot *snapshot_ref(struct snapshot *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void snapshot_unref(struct snapshot *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        snapshot_free(s);
+}
+
+const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *name)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, s->clusters[mid].name);
+        if (c == 0)
+            return &s->clusters[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name)
+{
+    size_t lo = 0, hi = c->n_nodes; /* nodes are sorted by name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(name, c->nodes[mid].name);
+        if (r == 0)
+            return &c->nodes[mid];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct snap_file *snap_node_find_file(const struct snap_node *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_files; i++)
+        if (strcmp(n->files[i].name, name) == 0)
+            return &n->files[i];
+    return NULL;
+}
+
+void snapshot_holder_init(struct snapshot_holder *h, struct snapshot *initial)
+{
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->hook_lock, NULL);
+    h->current = initial;
+    h->on_swap = NULL;
+    h->on_swap_arg = NULL;
+}
+
+struct snapshot *snapshot_holder_get(struct snapshot_holder *h)
+{
+    pthread_mutex_lock(&h->lock);
+    struct snapshot *s = snapshot_ref(h->current);
+    pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+void snapshot_holder_swap(struct snapshot_holder *h, struct snapshot *next)
+{
+    pthread_mutex_lock(&h->hook_lock);
+    pthread_mutex_lock(&h->lock);
+    struct snapshot *old = h->current;
+    h->current = next;
+    pthread_mutex_unlock(&h->lock);
+    if (h->on_swap && old)
+        h->on_swap(old, next, h->on_swap_arg);
+    pthread_mutex_unlock(&h->hook_lock);
+    snapshot_unref(old);
+}
+
+void snapshot_holder_set_hook(struct snapshot_holder *h, snapshot_swap_fn fn, void *arg)
+{
+    pthread_mutex_lock(&h->hook_lock);
+    h->on_swap = fn;
+    h->on_swap_arg = arg;
+    pthread_mutex_unlock(&h->hook_lock);
+}
+
+void snapshot_holder_destroy(struct snapshot_holder *h)
+{
+    snapshot_unref(h->current);
+    h->current = NULL;
+    pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->hook_lock);
+}

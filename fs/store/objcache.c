@@ -1,0 +1,170 @@
+#include "fs/store/objcache.h"
+
+#include "fs/store/fetch_many.h"
+
+#include <errno.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kept {
+    char *key;
+    char *etag;
+    struct blob *data;
+    unsigned long used; /* the sweep round that last asked for it */
+    struct kept *next; /* every entry, for sweeping */
+};
+
+struct objcache {
+    void *index; /* tsearch tree of struct kept *, by key */
+    struct kept *all;
+    unsigned long round;
+    unsigned long fetched, hits;
+};
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct kept *)a)->key, ((const struct kept *)b)->key);
+}
+
+struct objcache *objcache_new(void)
+{
+    return calloc(1, sizeof(struct objcache));
+}
+
+static void entry_free(struct kept *e)
+{
+    free(e->key);
+    free(e->etag);
+    blob_unref(e->data);
+    free(e);
+}
+
+static void forget(struct objcache *oc, struct kept *e)
+{
+    tdelete(e, &oc->index, by_key);
+    entry_free(e);
+}
+
+void objcache_free(struct objcache *oc)
+{
+    if (!oc)
+        return;
+    while (oc->all) {
+        struct kept *e = oc->all;
+        oc->all = e->next;
+        forget(oc, e);
+    }
+    free(oc);
+}
+
+static struct kept *find(struct objcache *oc, const char *key)
+{
+    struct kept probe = {.key = (char *)key};
+    struct kept **found = tfind(&probe, &oc->index, by_key);
+    return found ? *found : NULL;
+}
+
+/* Keeps data under key with etag (replacing what was there). */
+static void keep(struct objcache *oc, const char *key, const char *etag, struct blob *data)
+{
+    struct kept *e = find(oc, key);
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e || !(e->key = strdup(key))) {
+            free(e);
+            return;
+        }
+        if (!tsearch(e, &oc->index, by_key)) {
+            entry_free(e);
+            return;
+        }
+        e->next = oc->all;
+        oc->all = e;
+    }
+    char *copy = strdup(etag);
+    if (!copy)
+        return; /* the old copy stays; its ETag will not match, so it is fetched again */
+    free(e->etag);
+    e->etag = copy;
+    blob_unref(e->data);
+    e->data = blob_ref(data);
+    e->used = oc->round;
+}
+
+int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
+                 struct blob **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct kept *e = find(oc, key);
+    if (e && etag && *etag && strcmp(e->etag, etag) == 0) {
+        e->used = oc->round;
+        oc->hits++;
+        *out = blob_ref(e->data);
+        return 0;
+    }
+    char *data = NULL, got[128] = "";
+    size_t len = 0;
+    oc->fetched++;
+    int rc = cloud_get(cl, key, &data, &len, got, sizeof(got), err, errlen);
+    if (rc)
+        return rc;
+    *out = blob_new(data, len);
+    free(data);
+    if (!*out)
+        return -ENOMEM;
+    /* Kept under the ETag the GET answered with: when the object changed
+     * since the listing, the next listing names that newer ETag. */
+    keep(oc, key, got, *out);
+    return 0;
+}
+
+/* Enough to hide S3's round trip; few enough not to look like a storm. */
+#define PREFETCH_WORKERS 8
+
+void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const *keys,
+                       const char *const *etags, size_t n)
+{
+    struct fetch_item *items = calloc(n ? n : 1, sizeof(*items));
+    if (!items)
+        return;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct kept *e = find(oc, keys[i]);
+        if (!e || !etags[i] || strcmp(e->etag, etags[i]) != 0)
+            items[m++].key = keys[i];
+    }
+    if (m > 1) { /* one alone is objcache_get's job */
+        fetch_many(cl, items, m, PREFETCH_WORKERS);
+        for (size_t i = 0; i < m; i++) {
+            oc->fetched++;
+            struct blob *b = items[i].rc == 0 ? blob_new(items[i].data, items[i].len) : NULL;
+            if (b)
+                keep(oc, items[i].key, items[i].etag, b);
+            blob_unref(b);
+            free(items[i].data);
+        }
+    }
+    free(items);
+}
+
+void objcache_sweep(struct objcache *oc)
+{
+    struct kept **pp = &oc->all;
+    while (*pp) {
+        struct kept *e = *pp;
+        if (e->used != oc->round) {
+            *pp = e->next;
+            forget(oc, e);
+        } else {
+            pp = &e->next;
+        }
+    }
+    oc->round++;
+}
+
+void objcache_stats(const struct objcache *oc, unsigned long *fetched, unsigned long *hits)
+{
+    *fetched = oc->fetched;
+    *hits = oc->hits;
+}
