@@ -1,6 +1,7 @@
-"""The HTTP front doors: one port for EC2, S3 and STS (routed by the service
-in the SigV4 credential scope), with signature checks, fault injection and
-each service's own error shapes; and a port of its own for the IMDS
+"""The HTTP front doors: one port for EC2, S3, STS and IAM (routed by the
+service in the SigV4 credential scope), with signature checks, policy checks
+for role credentials (policy.py; every signed call is audited), fault
+injection and each service's own error shapes; and a port of its own for the IMDS
 (unsigned /latest/...), so that an instance can keep it from its users
 with a firewall rule on that port alone, as nodes do with 169.254.169.254."""
 import hashlib
@@ -17,7 +18,7 @@ import threading
 import time
 import urllib.parse
 
-from . import common, ec2, faults, instances, s3, sigv4
+from . import audit, common, ec2, faults, iam, instances, netfilter, policy, s3, sigv4
 from .xmlout import el, root, to_bytes
 
 STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -39,7 +40,9 @@ class Cloud:
         self.net = common.Network(cfg["cidr"], cfg["bridge"])
         self.logf = open(os.path.join(self.dir, "server.log"), "a", buffering=1)
         self.launcher = instances.Launcher(self.dir, self.net, self.log)
-        self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher)
+        self.iam = iam.IAM(self.dir, self.creds)
+        self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher, self.iam)
+        self.audit = audit.Audit(self.dir)
         self.s3 = s3.S3(self.dir, self.creds)
         self.faults = faults.Faults(self.dir)
         self.imds_tokens = {}
@@ -55,7 +58,47 @@ class Cloud:
         self.logf.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
 
     def lookup_secret(self, key_id):
-        return self.creds.secret_for(key_id)
+        found = self.creds.secret_for(key_id)
+        if found is None:
+            s = self.iam.session(key_id)
+            found = (s["secret"], s["token"]) if s else None
+        return found
+
+    def identity(self, key_id):
+        """Who signed with a key: the test user, the test role (both with full
+        access), or an instance's session of an IAM role (policies apply)."""
+        c = self.creds
+        if key_id == c.access_key_id:
+            return {"kind": "user", "arn": "arn:aws:iam::%s:user/localcloud" % c.account_id}
+        if key_id == c.role_access_key_id:
+            return {"kind": "test-role", "role": c.role_name, "arn":
+                    "arn:aws:sts::%s:assumed-role/%s/localcloud" % (c.account_id, c.role_name)}
+        s = self.iam.session(key_id)
+        if s is None:
+            return {"kind": "unknown", "arn": "?"}
+        return {"kind": "role", "role": s["role"], "instance": s["instance"],
+                "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (c.account_id, s["role"],
+                                                               s["instance"])}
+
+    def authorize(self, key_id, service, op, make_checks):
+        """(allowed, message); role sessions are held to their role's policies.
+        Every call is audited with its key, principal and decision."""
+        who = self.identity(key_id)
+        decision, denied = "allow", []
+        if who["kind"] == "role":
+            with self.ec2.lock, self.iam.lock:
+                checks = make_checks()
+                decision, denied = policy.evaluate_all(self.iam.role_documents(who["role"]),
+                                                       checks)
+        self.audit.record(access_key=key_id, principal=who["arn"], role=who.get("role"),
+                          instance=who.get("instance"), service=service, action=op,
+                          decision=decision, denied=[
+                              {"action": c.action, "resource": c.resource, "reason": why}
+                              for c, why in denied])
+        if decision == "allow":
+            return True, None
+        c, why = denied[0]
+        return False, policy.denial_message(who["arn"], c, why)
 
     def recover(self):
         """Instances a crashed run left alive are ended and marked terminated.
@@ -83,14 +126,19 @@ def s3_error(e, rid, head=False):
     return Reply(e.status, b"" if head else s3.error_xml(e.code, e.message, rid, e.extra), h)
 
 
-def sts_error(code, message, status, rid):
-    r = root("ErrorResponse", STS_XMLNS)
-    e = el(r, "Error")
-    el(e, "Type", "Sender" if status < 500 else "Receiver")
-    el(e, "Code", code)
-    el(e, "Message", message)
-    el(r, "RequestId", rid)
-    return Reply(status, to_bytes(r), {"Content-Type": "text/xml"})
+def denied_reply(service, message, rid, head=False):
+    if service == "s3":
+        return s3_error(s3.S3Error("AccessDenied", message, 403), rid, head)
+    if service == "ec2":
+        return ec2_error("UnauthorizedOperation", "You are not authorized to perform this "
+                         "operation. " + message, 403, rid)
+    return sts_error("AccessDenied", message, 403, rid)
+
+
+def sts_error(code, message, status, rid, xmlns=STS_XMLNS):
+    """STS's and IAM's error shape (<ErrorResponse>)."""
+    return Reply(status, iam.error_xml(code, message, rid, status, xmlns),
+                 {"Content-Type": "text/xml"})
 
 
 AUTH_ERRORS = {
@@ -121,7 +169,7 @@ AUTH_MESSAGES = {
 
 
 def auth_error(service, err, rid, head=False):
-    col = {"ec2": 0, "s3": 1, "sts": 2}.get(service, 0)
+    col = {"ec2": 0, "s3": 1, "sts": 2, "iam": 2}.get(service, 0)
     code, status = AUTH_ERRORS[err.kind][col]
     msg = AUTH_MESSAGES[err.kind][col] if err.kind in AUTH_MESSAGES else str(err)
     if col == 1:
@@ -147,10 +195,12 @@ FAULT_ERRORS = {
 
 
 def fault_reply(service, kind, rid, head=False):
-    code, msg, status = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])[kind]
+    table = FAULT_ERRORS["sts" if service == "iam" else service] if service in (
+        "sts", "iam", "s3") else FAULT_ERRORS["ec2"]
+    code, msg, status = table[kind]
     if service == "s3":
         return s3_error(s3.S3Error(code, msg, status), rid, head)
-    if service == "sts":
+    if service in ("sts", "iam"):
         return sts_error(code, msg, status, rid)
     return ec2_error(code, msg, status, rid)
 
@@ -202,7 +252,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             import traceback
             cloud.log("internal error: %s\n%s" % (e, traceback.format_exc()))
             reply, service, op = ec2_error("InternalError", "internal error", 500, rid), "?", "?"
-        if service in ("ec2", "s3", "sts"):
+        if service in ("ec2", "s3", "sts", "iam"):
             cloud.count(service, op)
         cloud.log("%s %s %s %s -> %d" % (self.client_address[0], self.command,
                                          split.path[:80], op, reply.status))
@@ -232,14 +282,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         region = signed_req.region
         if service == "s3":
             op = s3.operation(self.command, split.path, query)
+            bucket, key = s3.split_path(split.path)
+            ok, why = cloud.authorize(signed_req.access_key, service, op, lambda: policy.s3_checks(
+                op, bucket, key, query, self.headers, body))
+            if not ok:
+                return denied_reply(service, why, rid, head), service, op
             return self.s3_call(cloud, rid, body, split, query, head, region, op, signed_req), \
                 service, op
-        if service in ("ec2", "sts"):
+        if service in ("ec2", "sts", "iam"):
             params = {k: v[0] for k, v in query.items()}
             if body and "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
                 params.update({k: v[0] for k, v in urllib.parse.parse_qs(
                     body.decode("utf-8", "replace"), keep_blank_values=True).items()})
             op = params.get("Action", "")
+            ok, why = cloud.authorize(signed_req.access_key, service, op,
+                                      lambda: self.query_checks(cloud, service, op, params, region))
+            if not ok:
+                return denied_reply(service, why, rid), service, op
             return self.query_call(cloud, rid, service, op, params, region, signed_req), \
                 service, op
         return ec2_error("InvalidAction", "The service %s is not offered by the local cloud"
@@ -263,6 +322,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return fault_reply(service, f["kind"], rid, head)
         return reply
 
+    @staticmethod
+    def query_checks(cloud, service, op, params, region):
+        if service == "ec2":
+            checks = policy.ec2_checks(op, params, region, cloud.creds.account_id, cloud.ec2)
+            if op == "RunInstances":
+                checks += policy.pass_role_checks(params, cloud.iam)
+            return checks
+        if service == "iam":
+            return policy.iam_checks(op, params, cloud.iam)
+        return []       # sts:GetCallerIdentity needs no permission
+
     def query_call(self, cloud, rid, service, op, params, region, signed_req):
         if params.get("Version") is None and service == "ec2":
             return ec2_error("MissingParameter", "The request must contain the parameter "
@@ -271,6 +341,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         def call():
             if service == "sts":
                 return self.sts(cloud, op, rid, signed_req)
+            if service == "iam":
+                try:
+                    return Reply(200, cloud.iam.handle(op, params, rid),
+                                 {"Content-Type": "text/xml"})
+                except iam.IAMError as e:
+                    return sts_error(e.code, e.message, e.status, rid, iam.XMLNS)
+            if op == "RunInstances" and (params.get("IamInstanceProfile.Name") or
+                                         params.get("IamInstanceProfile.Arn")):
+                if cloud.faults.take(op, "before", kinds=("iam-propagation",)):
+                    return ec2_error("InvalidParameterValue", ec2.propagation_message(
+                        params.get("IamInstanceProfile.Name"),
+                        params.get("IamInstanceProfile.Arn")), 400, rid)
             try:
                 return Reply(200, cloud.ec2.handle(op, params, region, rid),
                              {"Content-Type": "text/xml;charset=UTF-8"})
@@ -285,7 +367,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c = cloud.creds
         r = root("GetCallerIdentityResponse", STS_XMLNS)
         res = el(r, "GetCallerIdentityResult")
-        if signed_req.access_key == c.role_access_key_id:
+        who = cloud.identity(signed_req.access_key)
+        if who["kind"] == "role":
+            el(res, "Arn", who["arn"])
+            el(res, "UserId", "%s:%s" % (cloud.iam.roles.get(who["role"], {}).get(
+                "RoleId", "AROA"), who["instance"]))
+        elif signed_req.access_key == c.role_access_key_id:
             el(res, "Arn", "arn:aws:sts::%s:assumed-role/%s/localcloud" % (c.account_id,
                                                                           c.role_name))
             el(res, "UserId", "AROA%s:localcloud" % c.account_id)
@@ -337,13 +424,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not 1 <= ttl <= 21600:
                 return Reply(400, b"")
             tok = secrets.token_urlsafe(40)
-            with cloud.lock:
-                cloud.imds_tokens = {t: e for t, e in cloud.imds_tokens.items() if e > now}
-                cloud.imds_tokens[tok] = now + ttl
+            with cloud.lock:   # a token is good only from the address it was given to
+                cloud.imds_tokens = {t: e for t, e in cloud.imds_tokens.items() if e[0] > now}
+                cloud.imds_tokens[tok] = (now + ttl, self.client_address[0])
             return Reply(200, tok.encode(), {"X-aws-ec2-metadata-token-ttl-seconds": str(ttl),
                                              "Content-Type": "text/plain"})
         tok = self.headers.get("X-aws-ec2-metadata-token")
-        if not tok or cloud.imds_tokens.get(tok, 0) < now:
+        held = cloud.imds_tokens.get(tok) if tok else None
+        if not held or held[0] < now or held[1] != self.client_address[0]:
             return Reply(401, b"")
         inst = None
         src = self.client_address[0]
@@ -357,10 +445,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "Type": "AWS-HMAC", "AccessKeyId": c.role_access_key_id,
                             "SecretAccessKey": c.role_secret_access_key,
                             "Token": c.role_session_token, "Expiration": exp}, indent=2)
-        # The host gets role credentials (for credential-chain tests); an
-        # instance only when it was launched with an instance profile.
-        with_role = inst is None or bool(inst.get("iam_profile"))
-        tree = {} if not with_role else {
+        # The host gets the test role's credentials (for credential-chain
+        # tests); an instance its own session of its profile's role, if any.
+        tree = {} if inst is not None else {
             "/latest/meta-data/iam/security-credentials/": c.role_name,
             "/latest/meta-data/iam/security-credentials/" + c.role_name: creds,
             "/latest/meta-data/iam/info": json.dumps({
@@ -369,6 +456,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                                                c.role_name),
                 "InstanceProfileId": "AIPA" + c.account_id}),
         }
+        if inst is not None:
+            tree.update(self.imds_role(cloud, inst, now))
         tree.update({
             "/latest/meta-data/placement/region": region,
             "/latest/meta-data/placement/availability-zone": region + "a",
@@ -405,6 +494,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kids:
             return Reply(200, "\n".join(kids).encode(), {"Content-Type": "text/plain"})
         return Reply(404, b"")
+
+    @staticmethod
+    def imds_role(cloud, inst, now):
+        """The iam/ part of an instance's metadata: its profile's role's
+        credentials, minted for this instance (nothing without a role)."""
+        prof = cloud.iam.profile_by_ref(inst.get("iam_profile"))
+        if not prof or not prof["Roles"]:
+            return {}
+        role = prof["Roles"][0]
+        sess = cloud.iam.session_for_instance(inst["id"], role, now)
+        if sess is None:
+            return {}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sess["issued"]))
+        base = "/latest/meta-data/iam/security-credentials/"
+        return {
+            base: role,
+            base + role: json.dumps({
+                "Code": "Success", "LastUpdated": stamp, "Type": "AWS-HMAC",
+                "AccessKeyId": sess["access_key"], "SecretAccessKey": sess["secret"],
+                "Token": sess["token"], "Expiration": time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(sess["expires"]))}, indent=2),
+            "/latest/meta-data/iam/info": json.dumps({
+                "Code": "Success", "LastUpdated": stamp,
+                "InstanceProfileArn": prof["Arn"],
+                "InstanceProfileId": prof["InstanceProfileId"]}, indent=2),
+        }
 
     # ---------- output ----------
     def send(self, reply, rid, service, head):
@@ -464,6 +579,7 @@ def serve(cfg):
         sys.exit("localcloud: CIDR %s clashes with an existing address (%s); choose another "
                  "--cidr" % (cfg["cidr"], clash))
     instances.setup_network(net)
+    netfilter.setup(net, cfg.get("isolated", False))
     cloud = Cloud(cfg)
     cloud.recover()
     srv = None
@@ -485,6 +601,7 @@ def serve(cfg):
     cloud.launcher.endpoint = info["endpoint"]
     cloud.launcher.imds_endpoint = info["imds_endpoint"]
     info.update({k: cfg[k] for k in ("bridge", "cidr", "region", "boot")})
+    info["isolated"] = bool(cfg.get("isolated"))
     common.write_json(os.path.join(d, "server.json"), info)
     cfg_saved = dict(cfg, port=port)
     common.write_json(os.path.join(d, "config.json"), cfg_saved)

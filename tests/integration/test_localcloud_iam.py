@@ -1,0 +1,409 @@
+"""The local cloud's IAM: the API through Debian's aws CLI, instance profiles
+on RunInstances (and EC2's propagation error, injected), and, with an
+instance booted for real, its role's credentials from the IMDS (root only,
+its own only) and the policy evaluation of every request signed with them."""
+import json
+import subprocess
+import time
+
+import botocore.config
+import botocore.exceptions
+import botocore.session
+import pytest
+
+from fixture_localcloud import CLI, PYTHON, LocalCloud
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+TAG = "parallelcluster:cluster-name"
+
+
+def doc(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def error_code(call, *args, **kw):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call(*args, **kw)
+    return e.value.response["Error"]["Code"]
+
+
+def make_role_with_profile(iam, name):
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    prof = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return prof
+
+
+# ---------- the API (boot off) ----------
+def test_iam_through_the_aws_cli(localcloud):
+    lc = localcloud
+    name = "lab3-head-" + "x" * 40
+    role = lc.aws_json("iam", "create-role", "--role-name", name, "--assume-role-policy-document",
+                       TRUST, "--tags", "Key=%s,Value=lab3" % TAG)["Role"]
+    assert role["Arn"] == "arn:aws:iam::%s:role/%s" % (lc.account_id, name)
+    assert role["RoleId"].startswith("AROA")
+    assert role["AssumeRolePolicyDocument"] == json.loads(TRUST)     # decoded by the CLI
+    lc.aws("iam", "put-role-policy", "--role-name", name, "--policy-name", "head",
+           "--policy-document", doc({"Effect": "Allow", "Action": "ec2:Describe*",
+                                     "Resource": "*"}))
+    got = lc.aws_json("iam", "get-role-policy", "--role-name", name, "--policy-name", "head")
+    assert got["PolicyDocument"]["Statement"][0]["Action"] == "ec2:Describe*"
+    lc.aws("iam", "attach-role-policy", "--role-name", name, "--policy-arn",
+           "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    lc.aws("iam", "create-instance-profile", "--instance-profile-name", name)
+    lc.aws("iam", "add-role-to-instance-profile", "--instance-profile-name", name,
+           "--role-name", name)
+    profs = lc.aws_json("iam", "list-instance-profiles-for-role", "--role-name", name)
+    assert [p["Roles"][0]["RoleName"] for p in profs["InstanceProfiles"]] == [name]
+    assert lc.aws_json("iam", "list-role-tags", "--role-name", name)["Tags"] == \
+        [{"Key": TAG, "Value": "lab3"}]
+    r = lc.aws("iam", "delete-role", "--role-name", name, check=False)
+    assert r.returncode != 0 and "(DeleteConflict)" in r.stderr, r.stderr
+    r = lc.aws("iam", "create-role", "--role-name", "r" * 65, "--assume-role-policy-document",
+               TRUST, check=False)
+    assert r.returncode != 0 and "length less than or equal to 64" in r.stderr, r.stderr
+    r = lc.aws("iam", "put-role-policy", "--role-name", name, "--policy-name", "bad",
+               "--policy-document", '{"Statement": [', check=False)
+    assert "(MalformedPolicyDocument)" in r.stderr, r.stderr
+    r = lc.aws("iam", "get-instance-profile", "--instance-profile-name", "nope", check=False)
+    assert "(NoSuchEntity)" in r.stderr, r.stderr
+
+
+def test_iam_rules_and_state_on_disk(localcloud):
+    lc = localcloud
+    iam = lc.client("iam")
+    make_role_with_profile(iam, "r1")
+    assert error_code(iam.create_role, RoleName="R1", AssumeRolePolicyDocument=TRUST) == \
+        "EntityAlreadyExists"                              # names are case-insensitive
+    iam.create_role(RoleName="r2", AssumeRolePolicyDocument=TRUST)
+    assert error_code(iam.add_role_to_instance_profile, InstanceProfileName="r1",
+                      RoleName="r2") == "LimitExceeded"    # one role per profile
+    assert error_code(iam.create_role, RoleName="r3", AssumeRolePolicyDocument=doc(
+        {"Effect": "Allow", "Action": "sts:AssumeRole"})) == "MalformedPolicyDocument"
+    assert error_code(iam.put_role_policy, RoleName="r2", PolicyName="p", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "s3:*"})) == "MalformedPolicyDocument"  # no Resource
+    pol = iam.create_policy(PolicyName="mp", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))["Policy"]
+    iam.attach_role_policy(RoleName="r2", PolicyArn=pol["Arn"])
+    assert iam.get_policy(PolicyArn=pol["Arn"])["Policy"]["AttachmentCount"] == 1
+    assert error_code(iam.delete_policy, PolicyArn=pol["Arn"]) == "DeleteConflict"
+    assert error_code(iam.delete_role, RoleName="r2") == "DeleteConflict"
+    assert error_code(iam.delete_instance_profile, InstanceProfileName="r1") == "DeleteConflict"
+    lc.stop()
+    lc.start()                                            # nothing lost
+    iam = lc.client("iam")
+    assert iam.list_attached_role_policies(RoleName="r2")["AttachedPolicies"] == \
+        [{"PolicyName": "mp", "PolicyArn": pol["Arn"]}]
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["r1", "r2"]
+    iam.detach_role_policy(RoleName="r2", PolicyArn=pol["Arn"])
+    iam.delete_policy(PolicyArn=pol["Arn"])
+    iam.remove_role_from_instance_profile(InstanceProfileName="r1", RoleName="r1")
+    iam.delete_instance_profile(InstanceProfileName="r1")
+    for r in ("r1", "r2"):
+        iam.delete_role(RoleName=r)
+    assert iam.list_roles()["Roles"] == [] and \
+        iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert error_code(iam.get_role, RoleName="r1") == "NoSuchEntity"
+
+
+@pytest.mark.localcloud(faults=["RunInstances:iam-propagation:before:2"])
+def test_run_instances_needs_the_profile_and_may_not_see_it_yet(localcloud):
+    lc = localcloud
+    ec2, iam = lc.client("ec2"), lc.client("iam")
+    args = dict(ImageId=lc.image_id(), InstanceType="t2.micro", MinCount=1, MaxCount=1)
+    ec2.run_instances(**args)           # no profile: the injected error does not count it
+    prof = make_role_with_profile(iam, "lab3-head")
+    for ref in ({"Name": "lab3-head"}, {"Arn": prof["Arn"]}):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ec2.run_instances(IamInstanceProfile=ref, **args)
+        err = e.value.response["Error"]
+        assert err["Code"] == "InvalidParameterValue", err
+        assert "Invalid IAM Instance Profile" in err["Message"], err
+    assert e.value.response["Error"]["Message"] == (
+        "Value (%s) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance "
+        "Profile ARN" % prof["Arn"])
+    inst = ec2.run_instances(IamInstanceProfile={"Name": "lab3-head"}, **args)["Instances"][0]
+    assert inst["IamInstanceProfile"]["Arn"] == prof["Arn"]
+    # a profile that does not exist is refused with the same words, every time
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ec2.run_instances(IamInstanceProfile={"Name": "nope"}, **args)
+    assert e.value.response["Error"]["Message"] == (
+        "Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance "
+        "Profile name")
+
+
+# ---------- a booted instance and its role ----------
+# The guard the nodes' bootstrap installs: the IMDS port is root's only.
+GUARD_USER_DATA = """#!/bin/bash
+E=${AWS_EC2_METADATA_SERVICE_ENDPOINT%/}
+hp=${E#http://}
+iptables -w -I OUTPUT 1 -d ${hp%:*} -p tcp --dport ${hp#*:} -m owner ! --uid-owner 0 -j REJECT
+echo "GUARD=$?"
+"""
+
+CREDS = """T=$(curl -sf -m 3 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
+  $IMDS/latest/api/token) || exit 11
+R=$(curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $IMDS/latest/meta-data/iam/security-credentials/) \
+  || exit 12
+curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $IMDS/latest/meta-data/iam/security-credentials/$R
+"""
+
+
+def role_client(lc, creds, service):
+    s = botocore.session.Session()
+    cfg = {"retries": {"total_max_attempts": 1}}
+    if service == "s3":
+        cfg["signature_version"] = "s3v4"
+    return s.create_client(service, region_name=lc.region, endpoint_url=lc.endpoint,
+                           aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["Token"],
+                           config=botocore.config.Config(**cfg))
+
+
+class Booted:
+    """One booted local cloud for the module: instances "head" (role
+    lab3-head) and "compute" (role lab3-compute), each with the guard."""
+
+    def __init__(self, lc):
+        self.lc = lc
+        self.iam, self.ec2, self.s3 = lc.client("iam"), lc.client("ec2"), lc.client("s3")
+        self.image = lc.image_id()
+        self.ids, self.creds = {}, {}
+        for node in ("head", "compute"):
+            make_role_with_profile(self.iam, "lab3-" + node)
+            self.ids[node] = self.ec2.run_instances(
+                ImageId=self.image, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                UserData=GUARD_USER_DATA, IamInstanceProfile={"Name": "lab3-" + node},
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                    {"Key": TAG, "Value": "lab3"}, {"Key": "Name", "Value": node}]}],
+            )["Instances"][0]["InstanceId"]
+        for node, iid in self.ids.items():
+            assert lc.wait_console(iid, r"GUARD=(\d+)", timeout=60).group(1) == "0"
+            r = lc.in_instance(iid, CREDS)
+            assert r.returncode == 0, (node, r)
+            self.creds[node] = json.loads(r.stdout)
+        self.subnet = lc.subnet_id
+        self.ec2.create_key_pair(KeyName="lab3")
+
+    def allow(self, *statements):
+        """Replaces the head role's one inline policy."""
+        self.iam.put_role_policy(RoleName="lab3-head", PolicyName="head",
+                                 PolicyDocument=doc(*statements))
+
+    def head(self, service):
+        return role_client(self.lc, self.creds["head"], service)
+
+
+@pytest.fixture(scope="module")
+def booted(tmp_path_factory):
+    lc = LocalCloud(str(tmp_path_factory.mktemp("localcloud")), boot=True)
+    try:
+        lc.start()
+        yield Booted(lc)
+    finally:
+        lc.release()
+
+
+@pytest.mark.boot
+def test_root_gets_its_role_credentials_nobody_none(booted):
+    lc, c = booted.lc, booted.creds["head"]
+    assert set(c) == {"Code", "LastUpdated", "Type", "AccessKeyId", "SecretAccessKey",
+                      "Token", "Expiration"}
+    assert c["Code"] == "Success" and c["Type"] == "AWS-HMAC"
+    assert c["AccessKeyId"].startswith("ASIA")
+    left = time.mktime(time.strptime(c["Expiration"], "%Y-%m-%dT%H:%M:%SZ")) - \
+        time.mktime(time.gmtime())
+    assert 15 * 60 < left <= 3600, left
+    ident = role_client(lc, c, "sts").get_caller_identity()
+    assert ident["Arn"] == "arn:aws:sts::%s:assumed-role/lab3-head/%s" % (
+        lc.account_id, booted.ids["head"])
+    # Asked again, the same credentials (fresh ones come near expiry only).
+    again = json.loads(lc.in_instance(booted.ids["head"], CREDS).stdout)
+    assert again["AccessKeyId"] == c["AccessKeyId"]
+    r = lc.in_instance(booted.ids["head"], CREDS, nobody=True)
+    assert r.returncode != 0 and "SecretAccessKey" not in r.stdout, r
+    # the session token is required
+    bare = dict(c, Token=None)
+    assert error_code(role_client(lc, bare, "sts").get_caller_identity) == \
+        "InvalidClientTokenId"
+
+
+@pytest.mark.boot
+def test_an_instance_cannot_ask_as_another(booted):
+    lc = booted.lc
+    head_ip = booted.ec2.describe_instances(InstanceIds=[booted.ids["head"]])[
+        "Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+    comp = booted.creds["compute"]
+    assert comp["AccessKeyId"] != booted.creds["head"]["AccessKeyId"]
+    assert role_client(lc, comp, "sts").get_caller_identity()["Arn"].endswith(
+        "assumed-role/lab3-compute/" + booted.ids["compute"])
+    # The compute node's root takes the head's address: the host drops its
+    # frames, so the IMDS never hears it (the same from its own address
+    # works: the refusal is the pin).
+    spoof = "ip addr add %s/32 dev eth0 && curl -s -m 3 --interface %s -X PUT " \
+        "-H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $IMDS/latest/api/token; echo rc=$?" % (
+            head_ip, head_ip)
+    r = lc.in_instance(booted.ids["compute"], spoof)
+    assert "rc=0" not in r.stdout, r
+    lc.in_instance(booted.ids["compute"], "ip addr del %s/32 dev eth0" % head_ip)
+    assert lc.in_instance(booted.ids["compute"], CREDS).returncode == 0
+    # An IMDSv2 token is the instance's own: the head's is refused on compute.
+    tok = lc.in_instance(booted.ids["head"], "curl -sf -m 3 -X PUT -H "
+                         "'X-aws-ec2-metadata-token-ttl-seconds: 60' $IMDS/latest/api/token")
+    r = lc.in_instance(booted.ids["compute"], "curl -s -m 3 -o /dev/null -w %%{http_code} -H "
+                       "'X-aws-ec2-metadata-token: %s' $IMDS/latest/meta-data/instance-id"
+                       % tok.stdout)
+    assert r.stdout == "401", r
+
+
+@pytest.mark.boot
+def test_uptime_starts_at_boot(booted):
+    r = booted.lc.in_instance(booted.ids["head"], "cut -d. -f1 /proc/uptime")
+    inside = int(r.stdout)
+    host = int(float(open("/proc/uptime").read().split()[0]))
+    assert inside < 300 and (host < 600 or inside < host - 300), (inside, host)
+
+
+@pytest.mark.boot
+def test_explicit_deny_wins_and_iam_is_closed(booted):
+    booted.allow({"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
+                 {"Effect": "Deny", "Action": "ec2:DescribeInstances", "Resource": "*"})
+    ec2 = booted.head("ec2")
+    assert ec2.describe_vpcs()["Vpcs"]
+    assert error_code(ec2.describe_instances) == "UnauthorizedOperation"
+    assert error_code(booted.head("iam").list_roles) == "AccessDenied"
+    assert error_code(booted.head("iam").create_role, RoleName="x",
+                      AssumeRolePolicyDocument=TRUST) == "AccessDenied"
+
+
+@pytest.mark.boot
+def test_terminate_only_the_own_cluster(booted):
+    ec2 = booted.ec2
+    ids = {}
+    for name in ("lab3", "lab30"):
+        ids[name] = ec2.run_instances(
+            ImageId=booted.image, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                {"Key": TAG, "Value": name}]}])["Instances"][0]["InstanceId"]
+    booted.allow({"Effect": "Allow", "Action": "ec2:TerminateInstances",
+                  "Resource": "arn:aws:ec2:*:*:instance/*",
+                  "Condition": {"StringEquals": {"ec2:ResourceTag/" + TAG: "lab3"}}})
+    head = booted.head("ec2")
+    try:
+        assert error_code(head.terminate_instances, InstanceIds=[ids["lab30"]]) == \
+            "UnauthorizedOperation"
+        assert error_code(head.terminate_instances, InstanceIds=[ids["lab3"], ids["lab30"]]) \
+            == "UnauthorizedOperation"
+        head.terminate_instances(InstanceIds=[ids["lab3"]])
+    finally:
+        ec2.terminate_instances(InstanceIds=list(ids.values()))
+    # who did what: the audit names the head's key and role, and the refusal
+    out = subprocess.run([PYTHON, CLI, "audit", "--dir", booted.lc.dir, "--role", "lab3-head"],
+                         capture_output=True, text=True, check=True).stdout
+    key = booted.creds["head"]["AccessKeyId"]
+    lines = [ln for ln in out.splitlines() if "ec2:TerminateInstances" in ln]
+    assert len(lines) == 3 and all(key in ln for ln in lines), out
+    assert [ln.split()[4] for ln in lines] == ["deny", "deny", "allow"], lines
+    assert "instance/%s" % ids["lab30"] in lines[0]
+
+
+def head_run_policy(subnet, types=("t2.micro",), create_tags=True, keys=(TAG, "Name")):
+    """The shape of the head's RunInstances permission: one statement per
+    resource type, conditions where the type carries them."""
+    s = [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "arn:aws:ec2:*:*:instance/*",
+          "Condition": {"StringEquals": {"aws:RequestTag/" + TAG: "lab3",
+                                         "ec2:InstanceType": list(types)},
+                        "ForAllValues:StringEquals": {"aws:TagKeys": list(keys)}}},
+         {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": [
+             "arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:network-interface/*",
+             "arn:aws:ec2:*::image/*", "arn:aws:ec2:*:*:subnet/" + subnet,
+             "arn:aws:ec2:*:*:security-group/*", "arn:aws:ec2:*:*:key-pair/lab3"]},
+         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/lab3-compute",
+          "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]
+    if create_tags:
+        s.append({"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*",
+                  "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances"}}})
+    return s
+
+
+@pytest.mark.boot
+def test_run_instances_is_authorised_per_resource_type(booted):
+    head = booted.head("ec2")
+
+    def run(tags=(("lab3", TAG),), itype="t2.micro", key="lab3", profile="lab3-compute",
+            subnet=None):
+        args = dict(ImageId=booted.image, InstanceType=itype, MinCount=1, MaxCount=1,
+                    KeyName=key, SubnetId=subnet or booted.subnet,
+                    TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                        {"Key": k, "Value": v} for v, k in tags]}])
+        if profile:
+            args["IamInstanceProfile"] = {"Name": profile}
+        return head.run_instances(**args)
+
+    booted.allow(*head_run_policy(booted.subnet))
+    denied = {
+        "no cluster tag": dict(tags=(("x", "Name"),)),
+        "another cluster": dict(tags=(("lab30", TAG),)),
+        "an extra tag key": dict(tags=(("lab3", TAG), ("1", "extra"))),
+        "another type": dict(itype="t2.small"),
+        "another key pair": dict(key="other"),
+        "the head's own role": dict(profile="lab3-head"),
+    }
+    booted.ec2.create_key_pair(KeyName="other")
+    for why, kw in denied.items():
+        assert error_code(run, **kw) == "UnauthorizedOperation", why
+    iid = run()["Instances"][0]["InstanceId"]      # everything as the policy says
+    booted.ec2.terminate_instances(InstanceIds=[iid])
+    # each resource type is its own check: without the subnet, or without
+    # CreateTags for RunInstances, the same call is refused
+    pol = head_run_policy(booted.subnet)
+    pol[1]["Resource"] = [r for r in pol[1]["Resource"] if ":subnet/" not in r]
+    booted.allow(*pol)
+    assert error_code(run) == "UnauthorizedOperation"
+    booted.allow(*head_run_policy(booted.subnet, create_tags=False))
+    assert error_code(run) == "UnauthorizedOperation"
+    entries = [json.loads(ln) for ln in open(booted.lc.dir + "/audit.jsonl")]
+    last = [e for e in entries if e["action"] == "RunInstances"][-1]
+    assert last["decision"] == "deny" and last["denied"][0]["action"] == "ec2:CreateTags"
+
+
+@pytest.mark.boot
+def test_s3_prefixes(booted):
+    s3 = booted.s3
+    s3.create_bucket(Bucket="state", CreateBucketConfiguration={
+        "LocationConstraint": booted.lc.region})
+    for k in ("lab3/config", "lab3/head/report", "lab30/config"):
+        s3.put_object(Bucket="state", Key=k, Body=b"x")
+    booted.allow(
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::state",
+         "Condition": {"StringLike": {"s3:prefix": ["lab3/*"]}}},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::state/lab3/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::state/lab3/head/*"})
+    head = booted.head("s3")
+    got = head.list_objects_v2(Bucket="state", Prefix="lab3/")
+    assert [o["Key"] for o in got["Contents"]] == ["lab3/config", "lab3/head/report"]
+    assert error_code(head.list_objects_v2, Bucket="state", Prefix="lab30/") == "AccessDenied"
+    assert error_code(head.list_objects_v2, Bucket="state") == "AccessDenied"
+    assert head.get_object(Bucket="state", Key="lab3/config")["Body"].read() == b"x"
+    assert error_code(head.get_object, Bucket="state", Key="lab30/config") == "AccessDenied"
+    assert error_code(head.put_object, Bucket="state", Key="lab3/config", Body=b"y") == \
+        "AccessDenied"
+    head.put_object(Bucket="state", Key="lab3/head/report", Body=b"y")
+    assert s3.get_object(Bucket="state", Key="lab3/config")["Body"].read() == b"x"
+
+
+@pytest.mark.boot
+def test_a_condition_not_understood_denies(booted):
+    head = booted.head("ec2")
+    booted.allow({"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"})
+    assert head.describe_vpcs()["Vpcs"]                # the baseline allows
+    for cond in ({"DateGreaterThan": {"aws:CurrentTime": "2000-01-01T00:00:00Z"}},
+                 {"StringEquals": {"aws:SourceVpc": "vpc-1"}},
+                 {"StringEqualsIfExists": {"ec2:InstanceType": "t2.micro"}}):
+        booted.allow({"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*",
+                      "Condition": cond})
+        assert error_code(head.describe_vpcs) == "UnauthorizedOperation", cond
