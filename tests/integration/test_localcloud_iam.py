@@ -151,6 +151,22 @@ curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $IMDS/latest/meta-data/iam/secur
 """
 
 
+# Sends ARP replies to the host (argv[2]) claiming argv[1] is at eth0's MAC,
+# for 2.5 s (past the kernel's 1 s lock time on neighbour updates).
+GRATUITOUS_ARP = """
+import socket, sys, time
+ip, host = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+mac = s.getsockname()[4]
+frame = b"\\xff" * 6 + mac + b"\\x08\\x06" + b"\\x00\\x01\\x08\\x00\\x06\\x04\\x00\\x02" \\
+    + mac + ip + b"\\x00" * 6 + host
+for _ in range(10):
+    s.send(frame)
+    time.sleep(0.25)
+""".replace("'", '"')
+
+
 def role_client(lc, creds, service):
     s = botocore.session.Session()
     cfg = {"retries": {"total_max_attempts": 1}}
@@ -240,12 +256,13 @@ def test_an_instance_cannot_ask_as_another(booted):
     assert comp["AccessKeyId"] != booted.creds["head"]["AccessKeyId"]
     assert role_client(lc, comp, "sts").get_caller_identity()["Arn"].endswith(
         "assumed-role/lab3-compute/" + booted.ids["compute"])
-    # The compute node's root takes the head's address: the host drops its
-    # frames, so the IMDS never hears it (the same from its own address
-    # works: the refusal is the pin).
-    spoof = "ip addr add %s/32 dev eth0 && curl -s -m 3 --interface %s -X PUT " \
-        "-H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $IMDS/latest/api/token; echo rc=$?" % (
-            head_ip, head_ip)
+    # The compute node's root takes the head's address and tells the host
+    # (gratuitous ARP) that it lives at its MAC: the host drops its frames,
+    # so the IMDS never hears it.
+    host_ip = lc.endpoint.split("//")[1].split(":")[0]
+    spoof = "ip addr add %s/32 dev eth0 && python3 -c '%s' %s %s && curl -s -m 3 --interface " \
+        "%s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $IMDS/latest/api/token; " \
+        "echo rc=$?" % (head_ip, GRATUITOUS_ARP, head_ip, host_ip, head_ip)
     r = lc.in_instance(booted.ids["compute"], spoof)
     assert "rc=0" not in r.stdout, r
     lc.in_instance(booted.ids["compute"], "ip addr del %s/32 dev eth0" % head_ip)
