@@ -424,3 +424,68 @@ def test_a_condition_not_understood_denies(booted):
         booted.allow({"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*",
                       "Condition": cond})
         assert error_code(head.describe_vpcs) == "UnauthorizedOperation", cond
+
+
+def test_role_sessions_are_replaced_before_they_expire(tmp_path):
+    """The IMDS's credentials last an hour, are handed out again until 15
+    minutes remain, then replaced; the old ones stay good until they expire."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(CLI)))
+    from localcloud_lib import common, iam as iammod
+    cloud_iam = iammod.IAM(str(tmp_path), common.Credentials(str(tmp_path)))
+    cloud_iam.handle("CreateRole", {"RoleName": "r", "AssumeRolePolicyDocument": TRUST}, "rq")
+    t0 = 1_800_000_000
+    first = cloud_iam.session_for_instance("i-1", "r", now=t0)
+    assert first["expires"] == t0 + 3600
+    assert cloud_iam.session_for_instance("i-1", "r", now=t0 + 44 * 60)["access_key"] == \
+        first["access_key"]
+    other = cloud_iam.session_for_instance("i-2", "r", now=t0)
+    assert other["access_key"] != first["access_key"]          # each instance its own
+    second = cloud_iam.session_for_instance("i-1", "r", now=t0 + 46 * 60)
+    assert second["access_key"] != first["access_key"]
+    assert cloud_iam.session(first["access_key"], now=t0 + 59 * 60) is not None
+    assert cloud_iam.session(first["access_key"], now=t0 + 61 * 60) is None
+    assert cloud_iam.session(second["access_key"], now=t0 + 61 * 60)["role"] == "r"
+    # a deleted role's sessions end with it
+    cloud_iam.handle("DeleteRole", {"RoleName": "r"}, "rq")
+    assert cloud_iam.session(second["access_key"], now=t0 + 61 * 60) is None
+
+
+def test_the_project_iam_client_against_the_local_cloud(localcloud, awsprobe, tmp_path):
+    """aws/iam.c end to end: the global endpoint signed for us-east-1, while
+    the client's region is the cloud's; names, ARNs, errors."""
+    lc = localcloud
+    trust = tmp_path / "trust.json"
+    trust.write_text(TRUST)
+    pol = tmp_path / "pol.json"
+    pol.write_text(doc({"Effect": "Allow", "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::b/*"}))
+    role = awsprobe(lc, "iam-create-role", "lab3-head", str(trust), "--tag", TAG + "=lab3")
+    assert role["arn"] == "arn:aws:iam::%s:role/lab3-head" % lc.account_id
+    assert json.loads(role["trust_policy"]) == json.loads(TRUST) and role["tags"] == {TAG: "lab3"}
+    err = awsprobe(lc, "iam-create-role", "lab3-head", str(trust), ok=False)["error"]
+    assert err["code"] == "EntityAlreadyExists" and err["errno"] == -17
+    awsprobe(lc, "iam-put-role-policy", "lab3-head", "s3", str(pol))
+    awsprobe(lc, "iam-attach-role-policy", "lab3-head",
+             "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    assert awsprobe(lc, "iam-list-role-policies", "lab3-head")["names"] == ["s3"]
+    assert awsprobe(lc, "iam-list-attached-role-policies", "lab3-head")["names"] == [
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    awsprobe(lc, "iam-create-instance-profile", "lab3-head")
+    awsprobe(lc, "iam-add-role-to-instance-profile", "lab3-head", "lab3-head")
+    prof = awsprobe(lc, "iam-get-instance-profile", "lab3-head")["profiles"]
+    assert [p["roles"] for p in prof] == [["lab3-head"]]
+    assert awsprobe(lc, "iam-list-instance-profiles-for-role", "lab3-head")["profiles"] == prof
+    err = awsprobe(lc, "iam-delete-role", "lab3-head", ok=False)["error"]
+    assert err["code"] == "DeleteConflict" and err["errno"] == -39          # ENOTEMPTY
+    awsprobe(lc, "iam-remove-role-from-instance-profile", "lab3-head", "lab3-head")
+    awsprobe(lc, "iam-delete-instance-profile", "lab3-head")
+    awsprobe(lc, "iam-detach-role-policy", "lab3-head",
+             "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+    awsprobe(lc, "iam-delete-role-policy", "lab3-head", "s3")
+    awsprobe(lc, "iam-delete-role", "lab3-head")
+    err = awsprobe(lc, "iam-get-role", "lab3-head", ok=False)["error"]
+    assert err["code"] == "NoSuchEntity" and err["errno"] == -2
+    scopes = [ln for ln in open(lc.dir + "/audit.jsonl") if '"iam"' in ln]
+    assert len(scopes) >= 15
