@@ -489,3 +489,43 @@ def test_the_project_iam_client_against_the_local_cloud(localcloud, awsprobe, tm
     assert err["code"] == "NoSuchEntity" and err["errno"] == -2
     scopes = [ln for ln in open(lc.dir + "/audit.jsonl") if '"iam"' in ln]
     assert len(scopes) >= 15
+
+
+def test_condition_operators():
+    """The operators' edge cases, on policy.py itself (no cloud needed)."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(CLI)))
+    from localcloud_lib.policy import Check, condition_holds, evaluate
+    ctx = {"aws:RequestTag/" + TAG: "lab30", "aws:TagKeys": [TAG, "Name"]}
+    assert condition_holds("StringEquals", "aws:RequestTag/" + TAG, "lab3", ctx) is False
+    assert condition_holds("StringLike", "aws:RequestTag/" + TAG, "lab3*", ctx) is True
+    assert condition_holds("StringNotEquals", "aws:RequestTag/" + TAG, "lab3", ctx) is True
+    # a key the request lacks: positive operators fail, negated ones hold
+    assert condition_holds("StringEquals", "ec2:ResourceTag/x", "a", ctx) is False
+    assert condition_holds("StringNotEquals", "ec2:ResourceTag/x", "a", ctx) is True
+    assert condition_holds("Null", "ec2:ResourceTag/x", "true", ctx) is True
+    # sets: all the request's values among the allowed, or any of them
+    assert condition_holds("ForAllValues:StringEquals", "aws:TagKeys", [TAG, "Name", "x"], ctx)
+    assert not condition_holds("ForAllValues:StringEquals", "aws:TagKeys", [TAG], ctx)
+    assert condition_holds("ForAnyValue:StringEquals", "aws:TagKeys", ["Name"], ctx)
+    assert not condition_holds("ForAnyValue:StringEquals", "aws:TagKeys", ["x"], ctx)
+    role = "arn:aws:iam::123456789012:role/lab3-compute"
+    pctx = {"iam:PassedToService": "ec2.amazonaws.com"}
+    assert condition_holds("ArnLike", "iam:PassedToService", "ec2.*", pctx) is True
+    assert condition_holds("ArnEquals", "iam:PassedToService", "ec2.amazonaws.com", pctx)
+    # not understood: None, whatever the values
+    assert condition_holds("StringEqualsIfExists", "ec2:InstanceType", "t2.micro", ctx) is None
+    assert condition_holds("StringEquals", "aws:SourceIp", "10.0.0.1", ctx) is None
+    assert condition_holds("NumericLessThan", "ec2:InstanceType", "1", ctx) is None
+    # wildcards in actions (any case) and resources; deny over allow; a Deny
+    # with a condition not understood denies too
+    allow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:Pass*", "Resource": "arn:aws:iam::*:role/lab3-*"}]}
+    assert evaluate([allow], Check("iam:passrole", role, pctx))[0] == "allow"
+    assert evaluate([allow], Check("iam:PassRole", role + "0", pctx))[0] == "allow"
+    assert evaluate([allow], Check("iam:PassRole", role.replace("lab3-", "lab30-"), pctx))[0] \
+        == "deny"
+    deny = {"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
+                           "Condition": {"DateLessThan": {"aws:CurrentTime": "2000-01-01"}}}]}
+    assert evaluate([allow, deny], Check("iam:PassRole", role, pctx))[0] == "deny"
