@@ -581,8 +581,27 @@ class IAM:
             s = self.sessions.get(access_key)
             return dict(s) if s and s["expires"] > now and s["role"] in self.roles else None
 
-    def end_sessions_of(self, instance_id):
-        with self.lock:
-            self.sessions = {k: s for k, s in self.sessions.items()
-                             if s["instance"] != instance_id}
-            self._save()
+    def instance_metadata(self, inst, now):
+        """The iam/ part of an instance's metadata: its profile's role's
+        credentials, minted for this instance (nothing without a role)."""
+        prof = self.profile_by_ref(inst.get("iam_profile"))
+        if not prof or not prof["Roles"]:
+            return {}
+        role = prof["Roles"][0]
+        sess = self.session_for_instance(inst["id"], role, now)
+        if sess is None:
+            return {}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sess["issued"]))
+        base = "/latest/meta-data/iam/security-credentials/"
+        return {
+            base: role,
+            base + role: json.dumps({
+                "Code": "Success", "LastUpdated": stamp, "Type": "AWS-HMAC",
+                "AccessKeyId": sess["access_key"], "SecretAccessKey": sess["secret"],
+                "Token": sess["token"], "Expiration": time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(sess["expires"]))}, indent=2),
+            "/latest/meta-data/iam/info": json.dumps({
+                "Code": "Success", "LastUpdated": stamp,
+                "InstanceProfileArn": prof["Arn"],
+                "InstanceProfileId": prof["InstanceProfileId"]}, indent=2),
+        }

@@ -18,7 +18,8 @@ import threading
 import time
 import urllib.parse
 
-from . import audit, common, ec2, faults, iam, instances, netfilter, policy, s3, sigv4
+from . import (access, audit, common, ec2, faults, iam, instances, netfilter, policy, s3,
+               sigv4)
 from .xmlout import el, root, to_bytes
 
 STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -42,7 +43,7 @@ class Cloud:
         self.launcher = instances.Launcher(self.dir, self.net, self.log)
         self.iam = iam.IAM(self.dir, self.creds)
         self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher, self.iam)
-        self.audit = audit.Audit(self.dir)
+        self.access = access.Access(self.creds, self.iam, self.ec2, audit.Audit(self.dir))
         self.s3 = s3.S3(self.dir, self.creds)
         self.faults = faults.Faults(self.dir)
         self.imds_tokens = {}
@@ -58,47 +59,7 @@ class Cloud:
         self.logf.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
 
     def lookup_secret(self, key_id):
-        found = self.creds.secret_for(key_id)
-        if found is None:
-            s = self.iam.session(key_id)
-            found = (s["secret"], s["token"]) if s else None
-        return found
-
-    def identity(self, key_id):
-        """Who signed with a key: the test user, the test role (both with full
-        access), or an instance's session of an IAM role (policies apply)."""
-        c = self.creds
-        if key_id == c.access_key_id:
-            return {"kind": "user", "arn": "arn:aws:iam::%s:user/localcloud" % c.account_id}
-        if key_id == c.role_access_key_id:
-            return {"kind": "test-role", "role": c.role_name, "arn":
-                    "arn:aws:sts::%s:assumed-role/%s/localcloud" % (c.account_id, c.role_name)}
-        s = self.iam.session(key_id)
-        if s is None:
-            return {"kind": "unknown", "arn": "?"}
-        return {"kind": "role", "role": s["role"], "instance": s["instance"],
-                "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (c.account_id, s["role"],
-                                                               s["instance"])}
-
-    def authorize(self, key_id, service, op, make_checks):
-        """(allowed, message); role sessions are held to their role's policies.
-        Every call is audited with its key, principal and decision."""
-        who = self.identity(key_id)
-        decision, denied = "allow", []
-        if who["kind"] == "role":
-            with self.ec2.lock, self.iam.lock:
-                checks = make_checks()
-                decision, denied = policy.evaluate_all(self.iam.role_documents(who["role"]),
-                                                       checks)
-        self.audit.record(access_key=key_id, principal=who["arn"], role=who.get("role"),
-                          instance=who.get("instance"), service=service, action=op,
-                          decision=decision, denied=[
-                              {"action": c.action, "resource": c.resource, "reason": why}
-                              for c, why in denied])
-        if decision == "allow":
-            return True, None
-        c, why = denied[0]
-        return False, policy.denial_message(who["arn"], c, why)
+        return self.access.lookup_secret(key_id)
 
     def recover(self):
         """Instances a crashed run left alive are ended and marked terminated.
@@ -283,8 +244,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if service == "s3":
             op = s3.operation(self.command, split.path, query)
             bucket, key = s3.split_path(split.path)
-            ok, why = cloud.authorize(signed_req.access_key, service, op, lambda: policy.s3_checks(
-                op, bucket, key, query, self.headers, body))
+            ok, why = cloud.access.authorize(
+                signed_req.access_key, service, op,
+                lambda: policy.s3_checks(op, bucket, key, query, self.headers, body))
             if not ok:
                 return denied_reply(service, why, rid, head), service, op
             return self.s3_call(cloud, rid, body, split, query, head, region, op, signed_req), \
@@ -295,8 +257,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 params.update({k: v[0] for k, v in urllib.parse.parse_qs(
                     body.decode("utf-8", "replace"), keep_blank_values=True).items()})
             op = params.get("Action", "")
-            ok, why = cloud.authorize(signed_req.access_key, service, op,
-                                      lambda: self.query_checks(cloud, service, op, params, region))
+            ok, why = cloud.access.authorize(
+                signed_req.access_key, service, op,
+                lambda: self.query_checks(cloud, service, op, params, region))
             if not ok:
                 return denied_reply(service, why, rid), service, op
             return self.query_call(cloud, rid, service, op, params, region, signed_req), \
@@ -367,7 +330,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c = cloud.creds
         r = root("GetCallerIdentityResponse", STS_XMLNS)
         res = el(r, "GetCallerIdentityResult")
-        who = cloud.identity(signed_req.access_key)
+        who = cloud.access.identity(signed_req.access_key)
         if who["kind"] == "role":
             el(res, "Arn", who["arn"])
             el(res, "UserId", "%s:%s" % (cloud.iam.roles.get(who["role"], {}).get(
@@ -457,7 +420,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "InstanceProfileId": "AIPA" + c.account_id}),
         }
         if inst is not None:
-            tree.update(self.imds_role(cloud, inst, now))
+            tree.update(cloud.iam.instance_metadata(inst, now))
         tree.update({
             "/latest/meta-data/placement/region": region,
             "/latest/meta-data/placement/availability-zone": region + "a",
@@ -494,32 +457,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kids:
             return Reply(200, "\n".join(kids).encode(), {"Content-Type": "text/plain"})
         return Reply(404, b"")
-
-    @staticmethod
-    def imds_role(cloud, inst, now):
-        """The iam/ part of an instance's metadata: its profile's role's
-        credentials, minted for this instance (nothing without a role)."""
-        prof = cloud.iam.profile_by_ref(inst.get("iam_profile"))
-        if not prof or not prof["Roles"]:
-            return {}
-        role = prof["Roles"][0]
-        sess = cloud.iam.session_for_instance(inst["id"], role, now)
-        if sess is None:
-            return {}
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sess["issued"]))
-        base = "/latest/meta-data/iam/security-credentials/"
-        return {
-            base: role,
-            base + role: json.dumps({
-                "Code": "Success", "LastUpdated": stamp, "Type": "AWS-HMAC",
-                "AccessKeyId": sess["access_key"], "SecretAccessKey": sess["secret"],
-                "Token": sess["token"], "Expiration": time.strftime(
-                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(sess["expires"]))}, indent=2),
-            "/latest/meta-data/iam/info": json.dumps({
-                "Code": "Success", "LastUpdated": stamp,
-                "InstanceProfileArn": prof["Arn"],
-                "InstanceProfileId": prof["InstanceProfileId"]}, indent=2),
-        }
 
     # ---------- output ----------
     def send(self, reply, rid, service, head):

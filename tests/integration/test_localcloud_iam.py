@@ -145,9 +145,9 @@ echo "GUARD=$?"
 
 CREDS = """T=$(curl -sf -m 3 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
   $IMDS/latest/api/token) || exit 11
-R=$(curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $IMDS/latest/meta-data/iam/security-credentials/) \
-  || exit 12
-curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $IMDS/latest/meta-data/iam/security-credentials/$R
+C=$IMDS/latest/meta-data/iam/security-credentials/
+R=$(curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $C) || exit 12
+curl -sf -m 3 -H "X-aws-ec2-metadata-token: $T" $C$R
 """
 
 
@@ -338,7 +338,8 @@ def head_run_policy(subnet, types=("t2.micro",), create_tags=True, keys=(TAG, "N
              "arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:network-interface/*",
              "arn:aws:ec2:*::image/*", "arn:aws:ec2:*:*:subnet/" + subnet,
              "arn:aws:ec2:*:*:security-group/*", "arn:aws:ec2:*:*:key-pair/lab3"]},
-         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/lab3-compute",
+         {"Effect": "Allow", "Action": "iam:PassRole",
+          "Resource": "arn:aws:iam::*:role/lab3-compute",
           "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]
     if create_tags:
         s.append({"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*",
