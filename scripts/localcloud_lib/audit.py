@@ -11,12 +11,13 @@ class Audit:
     def __init__(self, d):
         self.path = os.path.join(d, "audit.jsonl")
         self.lock = threading.Lock()
+        self.file = open(self.path, "a", buffering=1)   # a line is on disk when written
 
     def record(self, **entry):
         entry = dict(entry, time=round(time.time(), 3))
         line = json.dumps(entry, sort_keys=True) + "\n"
-        with self.lock, open(self.path, "a") as f:
-            f.write(line)
+        with self.lock:
+            self.file.write(line)
 
 
 def read(d):

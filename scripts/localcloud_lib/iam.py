@@ -161,7 +161,8 @@ class IAM:
             if result is not None:
                 r.append(result)
                 result.tag = action + "Result"
-            self._save()
+            if not action.startswith(("Get", "List")):
+                self._save()
         el(el(r, "ResponseMetadata"), "RequestId", rid)
         return to_bytes(r)
 
