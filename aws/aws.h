@@ -1,5 +1,5 @@
 /* The AWS layer's public surface in one include: credentials and region
- * (creds.h), the per-thread client (client.h), EC2 (ec2.h), S3 (s3.h),
+ * (creds.h), the per-thread client (client.h), EC2 (ec2.h), IAM (iam.h), S3 (s3.h),
  * STS (sts.h), errors (error.h), and the signer (sigv4.h). It knows nothing
  * of clusters or FUSE.
  *
@@ -11,6 +11,7 @@
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/ec2.h"
+#include "aws/iam.h"
 #include "aws/error.h"
 #include "aws/s3.h"
 #include "aws/sigv4.h"

@@ -314,7 +314,7 @@ static int attempt(struct aws_client *c, const struct aws_request *req, struct a
         .headers = hdrs, .n_headers = nh, .body = req->body, .body_len = req->body_len,
     };
     struct aws_sigv4_options opt = {
-        .region = c->region[0] ? c->region : "us-east-1",
+        .region = req->region ? req->region : c->region[0] ? c->region : "us-east-1",
         .service = req->service, .now = time(NULL),
         .normalize_path = !s3, .content_sha256_header = s3,
     };

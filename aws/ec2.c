@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/form.h"
 #include "aws/http.h"
 #include "aws/util.h"
 #include "aws/xml.h"
@@ -13,54 +14,16 @@
 
 /* ------------------------------------------------------------ form body */
 
-struct form {
-    struct aws_buf b;
-};
-
-static void form_add(struct form *f, const char *name, const char *value)
-{
-    if (f->b.len)
-        aws_buf_putc(&f->b, '&');
-    aws_uri_encode(&f->b, name, strlen(name), false);
-    aws_buf_putc(&f->b, '=');
-    aws_uri_encode(&f->b, value, strlen(value), false);
-}
-
-static void form_addf(struct form *f, const char *value, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void form_addf(struct form *f, const char *value, const char *fmt, ...)
-{
-    char name[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    form_add(f, name, value);
-}
-
-static void form_start(struct form *f, const char *action)
-{
-    memset(f, 0, sizeof *f);
-    form_add(f, "Action", action);
-    form_add(f, "Version", EC2_VERSION);
-}
-
-static void form_list(struct form *f, const char *prefix, const char *const *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        form_addf(f, v[i], "%s.%zu", prefix, i + 1);
-}
-
-static void form_filters(struct form *f, const struct aws_filter *flt, size_t n)
+static void form_filters(struct aws_form *f, const struct aws_filter *flt, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        form_addf(f, flt[i].name, "Filter.%zu.Name", i + 1);
+        aws_form_addf(f, flt[i].name, "Filter.%zu.Name", i + 1);
         for (size_t j = 0; j < flt[i].n_values; j++)
-            form_addf(f, flt[i].values[j], "Filter.%zu.Value.%zu", i + 1, j + 1);
+            aws_form_addf(f, flt[i].values[j], "Filter.%zu.Value.%zu", i + 1, j + 1);
     }
 }
 
-static int ec2_call(struct aws_client *c, struct form *f, struct aws_response *resp,
+static int ec2_call(struct aws_client *c, struct aws_form *f, struct aws_response *resp,
                     struct aws_error *err)
 {
     struct aws_endpoint ep;
@@ -373,39 +336,39 @@ int aws_ec2_run_instances(struct aws_client *c, const struct aws_ec2_run_params 
     memset(out, 0, sizeof *out);
     if (!p->image_id || !p->instance_type)
         return aws_error_set(err, -EINVAL, "MissingParameter", "RunInstances needs an image and a type");
-    struct form f;
-    form_start(&f, "RunInstances");
-    form_add(&f, "ImageId", p->image_id);
-    form_add(&f, "InstanceType", p->instance_type);
+    struct aws_form f;
+    aws_form_start(&f, "RunInstances", EC2_VERSION);
+    aws_form_add(&f, "ImageId", p->image_id);
+    aws_form_add(&f, "InstanceType", p->instance_type);
     char num[16];
     snprintf(num, sizeof num, "%d", p->min_count > 0 ? p->min_count : 1);
-    form_add(&f, "MinCount", num);
+    aws_form_add(&f, "MinCount", num);
     snprintf(num, sizeof num, "%d", p->max_count > 0 ? p->max_count : (p->min_count > 0 ? p->min_count : 1));
-    form_add(&f, "MaxCount", num);
+    aws_form_add(&f, "MaxCount", num);
     if (p->client_token && *p->client_token)
-        form_add(&f, "ClientToken", p->client_token);
+        aws_form_add(&f, "ClientToken", p->client_token);
     if (p->key_name && *p->key_name)
-        form_add(&f, "KeyName", p->key_name);
+        aws_form_add(&f, "KeyName", p->key_name);
     if (p->subnet_id && *p->subnet_id)
-        form_add(&f, "SubnetId", p->subnet_id);
-    form_list(&f, "SecurityGroupId", p->security_group_ids, p->n_security_groups);
+        aws_form_add(&f, "SubnetId", p->subnet_id);
+    aws_form_list(&f, "SecurityGroupId", p->security_group_ids, p->n_security_groups);
     if (p->spot) {
-        form_add(&f, "InstanceMarketOptions.MarketType", "spot");
+        aws_form_add(&f, "InstanceMarketOptions.MarketType", "spot");
         if (p->spot_max_price && *p->spot_max_price)
-            form_add(&f, "InstanceMarketOptions.SpotOptions.MaxPrice", p->spot_max_price);
+            aws_form_add(&f, "InstanceMarketOptions.SpotOptions.MaxPrice", p->spot_max_price);
     }
     if (p->user_data && p->user_data_len) {
         char *b64 = aws_base64_encode(p->user_data, p->user_data_len);
-        form_add(&f, "UserData", b64);
+        aws_form_add(&f, "UserData", b64);
         free(b64);
     }
     if (p->n_tags) {
         const char *types[] = {"instance", "volume"};
         for (size_t s = 0; s < 2; s++) {
-            form_addf(&f, types[s], "TagSpecification.%zu.ResourceType", s + 1);
+            aws_form_addf(&f, types[s], "TagSpecification.%zu.ResourceType", s + 1);
             for (size_t t = 0; t < p->n_tags; t++) {
-                form_addf(&f, p->tags[t].key, "TagSpecification.%zu.Tag.%zu.Key", s + 1, t + 1);
-                form_addf(&f, p->tags[t].value, "TagSpecification.%zu.Tag.%zu.Value", s + 1, t + 1);
+                aws_form_addf(&f, p->tags[t].key, "TagSpecification.%zu.Tag.%zu.Key", s + 1, t + 1);
+                aws_form_addf(&f, p->tags[t].value, "TagSpecification.%zu.Tag.%zu.Value", s + 1, t + 1);
             }
         }
     }
@@ -427,17 +390,17 @@ int aws_ec2_describe_instances(struct aws_client *c, const struct aws_ec2_descri
     int rc = 0;
     int pages = 0;
     do {
-        struct form f;
-        form_start(&f, "DescribeInstances");
+        struct aws_form f;
+        aws_form_start(&f, "DescribeInstances", EC2_VERSION);
         form_filters(&f, q->filters, q->n_filters);
-        form_list(&f, "InstanceId", q->instance_ids, q->n_ids);
+        aws_form_list(&f, "InstanceId", q->instance_ids, q->n_ids);
         if (!q->n_ids) {
             char num[16];
             snprintf(num, sizeof num, "%d", q->page_size >= 5 && q->page_size <= 1000 ? q->page_size : 1000);
-            form_add(&f, "MaxResults", num);
+            aws_form_add(&f, "MaxResults", num);
         }
         if (token)
-            form_add(&f, "NextToken", token);
+            aws_form_add(&f, "NextToken", token);
         free(token);
         token = NULL;
         struct aws_response r;
@@ -460,9 +423,9 @@ int aws_ec2_terminate_instances(struct aws_client *c, const char *const *ids, si
     memset(out, 0, sizeof *out);
     if (n == 0)
         return 0;
-    struct form f;
-    form_start(&f, "TerminateInstances");
-    form_list(&f, "InstanceId", ids, n);
+    struct aws_form f;
+    aws_form_start(&f, "TerminateInstances", EC2_VERSION);
+    aws_form_list(&f, "InstanceId", ids, n);
     struct aws_response r;
     int rc = ec2_call(c, &f, &r, err);
     if (rc == 0 && aws_ec2_parse_instances(r.body.data, r.body.len, out, NULL) != 0)
@@ -476,12 +439,12 @@ int aws_ec2_terminate_instances(struct aws_client *c, const char *const *ids, si
 int aws_ec2_create_tags(struct aws_client *c, const char *const *resource_ids, size_t n_ids,
                         const struct aws_tag *tags, size_t n_tags, struct aws_error *err)
 {
-    struct form f;
-    form_start(&f, "CreateTags");
-    form_list(&f, "ResourceId", resource_ids, n_ids);
+    struct aws_form f;
+    aws_form_start(&f, "CreateTags", EC2_VERSION);
+    aws_form_list(&f, "ResourceId", resource_ids, n_ids);
     for (size_t t = 0; t < n_tags; t++) {
-        form_addf(&f, tags[t].key, "Tag.%zu.Key", t + 1);
-        form_addf(&f, tags[t].value ? tags[t].value : "", "Tag.%zu.Value", t + 1);
+        aws_form_addf(&f, tags[t].key, "Tag.%zu.Key", t + 1);
+        aws_form_addf(&f, tags[t].value ? tags[t].value : "", "Tag.%zu.Value", t + 1);
     }
     struct aws_response r;
     int rc = ec2_call(c, &f, &r, err);
@@ -493,9 +456,9 @@ int aws_ec2_describe_key_pairs(struct aws_client *c, const char *const *names, s
                                struct aws_ec2_key_pairs *out, struct aws_error *err)
 {
     memset(out, 0, sizeof *out);
-    struct form f;
-    form_start(&f, "DescribeKeyPairs");
-    form_list(&f, "KeyName", names, n);
+    struct aws_form f;
+    aws_form_start(&f, "DescribeKeyPairs", EC2_VERSION);
+    aws_form_list(&f, "KeyName", names, n);
     struct aws_response r;
     int rc = ec2_call(c, &f, &r, err);
     if (rc == 0 && aws_ec2_parse_key_pairs(r.body.data, r.body.len, out) != 0)
@@ -510,9 +473,9 @@ int aws_ec2_describe_vpcs(struct aws_client *c, const char *const *ids, size_t n
                           struct aws_ec2_vpcs *out, struct aws_error *err)
 {
     memset(out, 0, sizeof *out);
-    struct form f;
-    form_start(&f, "DescribeVpcs");
-    form_list(&f, "VpcId", ids, n);
+    struct aws_form f;
+    aws_form_start(&f, "DescribeVpcs", EC2_VERSION);
+    aws_form_list(&f, "VpcId", ids, n);
     struct aws_response r;
     int rc = ec2_call(c, &f, &r, err);
     if (rc == 0 && aws_ec2_parse_vpcs(r.body.data, r.body.len, out) != 0)
@@ -527,9 +490,9 @@ int aws_ec2_describe_subnets(struct aws_client *c, const char *const *ids, size_
                              struct aws_ec2_subnets *out, struct aws_error *err)
 {
     memset(out, 0, sizeof *out);
-    struct form f;
-    form_start(&f, "DescribeSubnets");
-    form_list(&f, "SubnetId", ids, n);
+    struct aws_form f;
+    aws_form_start(&f, "DescribeSubnets", EC2_VERSION);
+    aws_form_list(&f, "SubnetId", ids, n);
     struct aws_response r;
     int rc = ec2_call(c, &f, &r, err);
     if (rc == 0 && aws_ec2_parse_subnets(r.body.data, r.body.len, out) != 0)
@@ -546,10 +509,10 @@ int aws_ec2_describe_images(struct aws_client *c, const char *const *owners, siz
                             struct aws_ec2_images *out, struct aws_error *err)
 {
     memset(out, 0, sizeof *out);
-    struct form f;
-    form_start(&f, "DescribeImages");
-    form_list(&f, "Owner", owners, n_owners);
-    form_list(&f, "ImageId", image_ids, n_ids);
+    struct aws_form f;
+    aws_form_start(&f, "DescribeImages", EC2_VERSION);
+    aws_form_list(&f, "Owner", owners, n_owners);
+    aws_form_list(&f, "ImageId", image_ids, n_ids);
     form_filters(&f, filters, n_filters);
     struct aws_response r;
     int rc = ec2_call(c, &f, &r, err);
@@ -598,11 +561,11 @@ int aws_ec2_describe_instance_types(struct aws_client *c, const char *const *nam
     char *token = NULL;
     int rc = 0;
     do {
-        struct form f;
-        form_start(&f, "DescribeInstanceTypes");
-        form_list(&f, "InstanceType", names, n);
+        struct aws_form f;
+        aws_form_start(&f, "DescribeInstanceTypes", EC2_VERSION);
+        aws_form_list(&f, "InstanceType", names, n);
         if (token)
-            form_add(&f, "NextToken", token);
+            aws_form_add(&f, "NextToken", token);
         free(token);
         token = NULL;
         struct aws_response r;

@@ -96,6 +96,10 @@ int aws_endpoint_resolve(const char *service, const char *region, const char *bu
             snprintf(out->host, sizeof out->host, "s3.%s.%s", region, suffix);
             snprintf(out->base_path, sizeof out->base_path, "/%s", bucket);
         }
+    } else if (strcmp(service, "iam") == 0) {
+        /* global: one endpoint per partition */
+        snprintf(out->host, sizeof out->host, "%s", strncmp(region, "cn-", 3) == 0
+                 ? "iam.cn-north-1.amazonaws.com.cn" : "iam.amazonaws.com");
     } else {
         snprintf(out->host, sizeof out->host, "%s.%s.%s", service, region, suffix);
     }

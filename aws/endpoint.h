@@ -1,5 +1,6 @@
 /* Where each service lives: AWS's regional hostnames, or a custom endpoint
- * from AWS_ENDPOINT_URL_<SERVICE> (EC2, S3, STS) or AWS_ENDPOINT_URL.
+ * from AWS_ENDPOINT_URL_<SERVICE> (EC2, S3, STS, IAM) or AWS_ENDPOINT_URL.
+ * IAM is global: iam.amazonaws.com (iam.cn-north-1.amazonaws.com.cn in China).
  * S3 uses virtual-hosted buckets on AWS (path style for bucket names with
  * dots) and path style on custom endpoints. */
 #ifndef PCFS_AWS_ENDPOINT_H
@@ -15,7 +16,7 @@ struct aws_endpoint {
     bool custom;
 };
 
-/* service: "ec2", "s3", "sts". bucket: for S3, the bucket to address (or
+/* service: "ec2", "s3", "sts", "iam". bucket: for S3, the bucket to address (or
  * NULL for service-level calls); it becomes part of host or base_path. */
 int aws_endpoint_resolve(const char *service, const char *region, const char *bucket,
                          struct aws_endpoint *out, struct aws_error *err);

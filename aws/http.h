@@ -15,7 +15,8 @@
 void aws_http_global_init(void);
 
 struct aws_request {
-    const char *service;            /* signing name: "ec2", "s3", "sts" */
+    const char *service;            /* signing name: "ec2", "s3", "sts", "iam" */
+    const char *region;             /* signing region; NULL = the client's (IAM: global) */
     const struct aws_endpoint *endpoint;
     const char *method;
     const char *path;               /* decoded, appended to the endpoint's base path */

@@ -51,6 +51,15 @@ def error_xml(code, message, rid):
     return to_bytes(r)
 
 
+def propagation_message(name, arn):
+    """EC2's answer for a profile it does not see (absent, or not propagated yet)."""
+    if name:
+        return ("Value (%s) for parameter iamInstanceProfile.name is invalid. Invalid IAM "
+                "Instance Profile name" % name)
+    return ("Value (%s) for parameter iamInstanceProfile.arn is invalid. Invalid IAM "
+            "Instance Profile ARN" % arn)
+
+
 def indexed(params, prefix):
     """Values of prefix.1, prefix.2, ... in index order."""
     out = []
@@ -129,8 +138,9 @@ def paginate(items, params, default_max=None, lo=5, hi=1000):
 
 
 class EC2:
-    def __init__(self, cfg, creds, network, launcher):
+    def __init__(self, cfg, creds, network, launcher, iam=None):
         self.cfg = cfg                    # pending_delay, terminate_delay, terminated_ttl
+        self.iam = iam                    # instance profiles must exist there
         self.creds = creds
         self.net = network
         self.launcher = launcher
@@ -278,6 +288,7 @@ class EC2:
         if len(ud_bytes) > MAX_USER_DATA:
             raise EC2Error("InvalidParameterValue", "User data is limited to 16384 bytes")
         market, max_price = self._market_options(p)
+        profile = self.instance_profile(p)
         tags = []
         for ts in indexed_groups(p, "TagSpecification"):
             if ts.get("ResourceType", "instance") == "instance":
@@ -303,8 +314,9 @@ class EC2:
                 "running_at": now + self.cfg["pending_delay"], "terminated_at": None,
                 "tags": tags, "user_data": ud, "client_token": token or "",
                 "params_hash": phash, "state_reason": None,
-                "iam_profile": p.get("IamInstanceProfile.Name") or
-                p.get("IamInstanceProfile.Arn", "").rpartition("/")[2] or None,
+                "iam_profile": profile and profile["InstanceProfileName"],
+                "iam_profile_arn": profile and profile["Arn"],
+                "iam_profile_id": profile and profile["InstanceProfileId"],
                 "boot": self.cfg["boot"], "vcpus": types[itype][0],
                 "market": market, "spot_max_price": max_price,
                 "spot_request_id": common.hex_id("sir-") if market == "spot" else None,
@@ -321,6 +333,16 @@ class EC2:
                 pub = self.keys[(region, key)]["public_key"] if key else None
                 self.launcher.launch(inst, base64.b64decode(ud) if ud else b"", pub)
         self._reservation_xml(r, rid, made)
+
+    def instance_profile(self, p):
+        """The instance profile RunInstances names, which must exist in IAM."""
+        name, arn = p.get("IamInstanceProfile.Name"), p.get("IamInstanceProfile.Arn")
+        if not name and not arn:
+            return None
+        prof = self.iam.profile_by_ref(name, arn) if self.iam else None
+        if prof is None:
+            raise EC2Error("InvalidParameterValue", propagation_message(name, arn))
+        return prof
 
     @staticmethod
     def _market_options(p):
@@ -386,9 +408,10 @@ class EC2:
                                       ("message", i["state_reason"][1])])])
         if i.get("iam_profile"):
             fill(e, [("iamInstanceProfile", [
-                ("arn", "arn:aws:iam::%s:instance-profile/%s" % (self.creds.account_id,
-                                                                 i["iam_profile"])),
-                ("id", common.stable_id("AIPA", i["iam_profile"]).upper())])])
+                ("arn", i.get("iam_profile_arn") or "arn:aws:iam::%s:instance-profile/%s" % (
+                    self.creds.account_id, i["iam_profile"])),
+                ("id", i.get("iam_profile_id") or
+                 common.stable_id("AIPA", i["iam_profile"]).upper())])])
         if i["tags"]:
             item_set(e, "tagSet", [[("key", k), ("value", v)] for k, v in i["tags"]])
 

@@ -5,19 +5,22 @@ so `localcloud fault ...` changes them while the server runs. A rule:
   {"op": "RunInstances" | "PutObject" | ... | "*",
                                  # DescribeInstancesByClientToken: only lookups
                                  # that filter by client-token
-   "kind": "throttle" | "500" | "503" | "ice" | "reset" | "latency",
+   "kind": "throttle" | "500" | "503" | "ice" | "reset" | "latency" | "iam-propagation",
                                  # ice: EC2's InsufficientInstanceCapacity
    "when": "before" | "after",   # after: the request took effect, the answer is lost
    "count": N,                   # times it fires; 0 = every time
    "ms": N}                      # for latency
 Spec strings (start --fault, `fault add`): OP:KIND[:WHEN[:COUNT]], with KIND
-latency=MS for latency, e.g. RunInstances:throttle:after:1, PutObject:latency=300."""
+latency=MS for latency, e.g. RunInstances:throttle:after:1, PutObject:latency=300.
+iam-propagation (RunInstances only) answers as EC2 does while a fresh instance
+profile has not reached it yet, and counts only requests naming a profile."""
 import os
 import threading
 
 from . import common
 
-KINDS = ("throttle", "500", "503", "ice", "reset", "latency")
+KINDS = ("throttle", "500", "503", "ice", "reset", "latency", "iam-propagation")
+SPECIAL = ("iam-propagation",)   # taken only where the request qualifies
 
 
 def parse_spec(spec):
@@ -81,13 +84,16 @@ class Faults:
     def _key(r):
         return tuple(sorted((k, str(v)) for k, v in r.items() if k != "fired"))
 
-    def take(self, op, when):
-        """Rules that fire now for op at this point, consuming their counts."""
+    def take(self, op, when, kinds=None):
+        """Rules that fire now for op at this point, consuming their counts;
+        kinds: only rules of these kinds (default: all but the SPECIAL ones)."""
         with self.lock:
             self._refresh()
             out = []
             for r in self.rules:
                 if r["when"] != when or r["op"] not in (op, "*"):
+                    continue
+                if not ((r["kind"] in kinds) if kinds else (r["kind"] not in SPECIAL)):
                     continue
                 if r["count"] and r["fired"] >= r["count"]:
                     continue

@@ -5,9 +5,11 @@ routed `unreachable` (kept after stop, so no packet for an instance address
 ever leaves the machine), and per instance a network namespace
 lc-<bridge>-<instance id> joined to the bridge by a veth pair.
 
-Boot: nsenter --net=/run/netns/NS unshare --mount --uts --pid --fork
---mount-proc --propagation private --kill-child=SIGKILL boot.sh DIR
-(`ip netns exec` is avoided: it remounts /sys and slurmd then fails).
+Boot: nsenter --net=/run/netns/NS unshare --mount --uts --pid --time
+--boottime -UPTIME --fork --mount-proc --propagation private
+--kill-child=SIGKILL boot.sh DIR (`ip netns exec` is avoided: it remounts
+/sys and slurmd then fails; the time namespace makes the instance's uptime
+start at its boot, as Slurm's power saving expects of a resumed node).
 Killing the PID namespace's first process ends every process in it."""
 import hashlib
 import os
@@ -15,7 +17,16 @@ import signal
 import subprocess
 import threading
 
+from . import netfilter
+
 BOOT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot.sh")
+
+
+def boottime_offset():
+    """Seconds to take off the host's uptime so that an instance's starts at
+    about 1 s (the kernel refuses a boot time in the future)."""
+    with open("/proc/uptime") as f:
+        return max(0, int(float(f.read().split()[0])) - 1)
 
 
 def ip(*args, check=True):
@@ -91,6 +102,7 @@ def teardown_network(net):
     for ns in existing_netns(net.bridge):
         ip("netns", "del", ns, check=False)
     ip("link", "del", net.bridge, check=False)
+    netfilter.teardown(net)
 
 
 def _children(pid):
@@ -135,6 +147,7 @@ class Launcher:
         self.endpoint = None   # set once the server listens
         self.imds_endpoint = None
         self.boot_threads = {} # id -> thread setting the instance up
+        self.pins = {}         # id -> (veth, address) pinned on the host
 
     def cpu_list(self, inst):
         """The host CPUs an instance may use: as many as its type's vCPUs,
@@ -195,6 +208,10 @@ class Launcher:
             ns, veth = self.netns(iid), self.veth(iid)
             ip("netns", "add", ns)
             ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            # pinned before it joins the bridge: no frame leaves it unchecked
+            netfilter.pin(self.net, veth, inst["private_ip"])
+            with self.lock:
+                self.pins[iid] = (veth, inst["private_ip"])
             ip("link", "set", veth, "master", self.net.bridge, "up")
             ip("-n", ns, "addr", "add", "%s/%d" % (inst["private_ip"], self.net.subnet.prefixlen),
                "dev", "eth0")
@@ -208,7 +225,8 @@ class Launcher:
                        "LANG": "C.UTF-8", "HOME": "/root"}
                 p = subprocess.Popen(
                     ["nsenter", "--net=/run/netns/" + ns, "unshare", "--mount", "--uts",
-                     "--pid", "--fork", "--mount-proc", "--propagation", "private",
+                     "--pid", "--time", "--boottime", "-%d" % boottime_offset(), "--fork",
+                     "--mount-proc", "--propagation", "private",
                      "--kill-child=SIGKILL", "/bin/bash", BOOT_SH, d],
                     stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
                     env=env, start_new_session=True, cwd="/")
@@ -244,6 +262,10 @@ class Launcher:
             except subprocess.TimeoutExpired:
                 self.log("instance %s: boot process did not end" % iid)
         ip("netns", "del", self.netns(iid), check=False)
+        with self.lock:
+            pinned = self.pins.pop(iid, None)
+        if pinned:
+            netfilter.unpin(self.net, *pinned)
         try:
             os.unlink(os.path.join(self.inst_dir(iid), "pid"))
         except FileNotFoundError:

@@ -1,6 +1,7 @@
-"""The HTTP front doors: one port for EC2, S3 and STS (routed by the service
-in the SigV4 credential scope), with signature checks, fault injection and
-each service's own error shapes; and a port of its own for the IMDS
+"""The HTTP front doors: one port for EC2, S3, STS and IAM (routed by the
+service in the SigV4 credential scope), with signature checks, policy checks
+for role credentials (policy.py; every signed call is audited), fault
+injection and each service's own error shapes; and a port of its own for the IMDS
 (unsigned /latest/...), so that an instance can keep it from its users
 with a firewall rule on that port alone, as nodes do with 169.254.169.254."""
 import hashlib
@@ -17,7 +18,8 @@ import threading
 import time
 import urllib.parse
 
-from . import common, ec2, faults, instances, s3, sigv4
+from . import (access, audit, common, ec2, faults, iam, instances, netfilter, policy, s3,
+               sigv4)
 from .xmlout import el, root, to_bytes
 
 STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -39,7 +41,9 @@ class Cloud:
         self.net = common.Network(cfg["cidr"], cfg["bridge"])
         self.logf = open(os.path.join(self.dir, "server.log"), "a", buffering=1)
         self.launcher = instances.Launcher(self.dir, self.net, self.log)
-        self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher)
+        self.iam = iam.IAM(self.dir, self.creds)
+        self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher, self.iam)
+        self.access = access.Access(self.creds, self.iam, self.ec2, audit.Audit(self.dir))
         self.s3 = s3.S3(self.dir, self.creds)
         self.faults = faults.Faults(self.dir)
         self.imds_tokens = {}
@@ -55,7 +59,7 @@ class Cloud:
         self.logf.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
 
     def lookup_secret(self, key_id):
-        return self.creds.secret_for(key_id)
+        return self.access.lookup_secret(key_id)
 
     def recover(self):
         """Instances a crashed run left alive are ended and marked terminated.
@@ -83,14 +87,19 @@ def s3_error(e, rid, head=False):
     return Reply(e.status, b"" if head else s3.error_xml(e.code, e.message, rid, e.extra), h)
 
 
-def sts_error(code, message, status, rid):
-    r = root("ErrorResponse", STS_XMLNS)
-    e = el(r, "Error")
-    el(e, "Type", "Sender" if status < 500 else "Receiver")
-    el(e, "Code", code)
-    el(e, "Message", message)
-    el(r, "RequestId", rid)
-    return Reply(status, to_bytes(r), {"Content-Type": "text/xml"})
+def denied_reply(service, message, rid, head=False):
+    if service == "s3":
+        return s3_error(s3.S3Error("AccessDenied", message, 403), rid, head)
+    if service == "ec2":
+        return ec2_error("UnauthorizedOperation", "You are not authorized to perform this "
+                         "operation. " + message, 403, rid)
+    return sts_error("AccessDenied", message, 403, rid)
+
+
+def sts_error(code, message, status, rid, xmlns=STS_XMLNS):
+    """STS's and IAM's error shape (<ErrorResponse>)."""
+    return Reply(status, iam.error_xml(code, message, rid, status, xmlns),
+                 {"Content-Type": "text/xml"})
 
 
 AUTH_ERRORS = {
@@ -121,7 +130,7 @@ AUTH_MESSAGES = {
 
 
 def auth_error(service, err, rid, head=False):
-    col = {"ec2": 0, "s3": 1, "sts": 2}.get(service, 0)
+    col = {"ec2": 0, "s3": 1, "sts": 2, "iam": 2}.get(service, 0)
     code, status = AUTH_ERRORS[err.kind][col]
     msg = AUTH_MESSAGES[err.kind][col] if err.kind in AUTH_MESSAGES else str(err)
     if col == 1:
@@ -149,11 +158,11 @@ FAULT_ERRORS = {
 
 
 def fault_reply(service, kind, rid, head=False):
-    errors = FAULT_ERRORS.get(service, FAULT_ERRORS["ec2"])
+    errors = FAULT_ERRORS.get("sts" if service == "iam" else service, FAULT_ERRORS["ec2"])
     code, msg, status = errors.get(kind, errors["500"])  # ice: EC2 only
     if service == "s3":
         return s3_error(s3.S3Error(code, msg, status), rid, head)
-    if service == "sts":
+    if service in ("sts", "iam"):
         return sts_error(code, msg, status, rid)
     return ec2_error(code, msg, status, rid)
 
@@ -205,7 +214,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             import traceback
             cloud.log("internal error: %s\n%s" % (e, traceback.format_exc()))
             reply, service, op = ec2_error("InternalError", "internal error", 500, rid), "?", "?"
-        if service in ("ec2", "s3", "sts"):
+        if service in ("ec2", "s3", "sts", "iam"):
             cloud.count(service, op)
         cloud.log("%s %s %s %s -> %d" % (self.client_address[0], self.command,
                                          split.path[:80], op, reply.status))
@@ -235,14 +244,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         region = signed_req.region
         if service == "s3":
             op = s3.operation(self.command, split.path, query)
+            bucket, key = s3.split_path(split.path)
+            ok, why = cloud.access.authorize(
+                signed_req.access_key, service, op,
+                lambda: policy.s3_checks(op, bucket, key, query, self.headers, body))
+            if not ok:
+                return denied_reply(service, why, rid, head), service, op
             return self.s3_call(cloud, rid, body, split, query, head, region, op, signed_req), \
                 service, op
-        if service in ("ec2", "sts"):
+        if service in ("ec2", "sts", "iam"):
             params = {k: v[0] for k, v in query.items()}
             if body and "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
                 params.update({k: v[0] for k, v in urllib.parse.parse_qs(
                     body.decode("utf-8", "replace"), keep_blank_values=True).items()})
             op = params.get("Action", "")
+            ok, why = cloud.access.authorize(
+                signed_req.access_key, service, op,
+                lambda: self.query_checks(cloud, service, op, params, region))
+            if not ok:
+                return denied_reply(service, why, rid), service, op
             return self.query_call(cloud, rid, service, op, params, region, signed_req), \
                 service, op
         return ec2_error("InvalidAction", "The service %s is not offered by the local cloud"
@@ -266,6 +286,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return fault_reply(service, f["kind"], rid, head)
         return reply
 
+    @staticmethod
+    def query_checks(cloud, service, op, params, region):
+        if service == "ec2":
+            checks = policy.ec2_checks(op, params, region, cloud.creds.account_id, cloud.ec2)
+            if op == "RunInstances":
+                checks += policy.pass_role_checks(params, cloud.iam)
+            return checks
+        if service == "iam":
+            return policy.iam_checks(op, params, cloud.iam)
+        return []       # sts:GetCallerIdentity needs no permission
+
     def query_call(self, cloud, rid, service, op, params, region, signed_req):
         if params.get("Version") is None and service == "ec2":
             return ec2_error("MissingParameter", "The request must contain the parameter "
@@ -274,6 +305,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         def call():
             if service == "sts":
                 return self.sts(cloud, op, rid, signed_req)
+            if service == "iam":
+                try:
+                    return Reply(200, cloud.iam.handle(op, params, rid),
+                                 {"Content-Type": "text/xml"})
+                except iam.IAMError as e:
+                    return sts_error(e.code, e.message, e.status, rid, iam.XMLNS)
+            if op == "RunInstances" and (params.get("IamInstanceProfile.Name") or
+                                         params.get("IamInstanceProfile.Arn")):
+                if cloud.faults.take(op, "before", kinds=("iam-propagation",)):
+                    return ec2_error("InvalidParameterValue", ec2.propagation_message(
+                        params.get("IamInstanceProfile.Name"),
+                        params.get("IamInstanceProfile.Arn")), 400, rid)
             try:
                 return Reply(200, cloud.ec2.handle(op, params, region, rid),
                              {"Content-Type": "text/xml;charset=UTF-8"})
@@ -296,7 +339,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c = cloud.creds
         r = root("GetCallerIdentityResponse", STS_XMLNS)
         res = el(r, "GetCallerIdentityResult")
-        if signed_req.access_key == c.role_access_key_id:
+        who = cloud.access.identity(signed_req.access_key)
+        if who["kind"] == "role":
+            el(res, "Arn", who["arn"])
+            el(res, "UserId", "%s:%s" % (cloud.iam.roles.get(who["role"], {}).get(
+                "RoleId", "AROA"), who["instance"]))
+        elif signed_req.access_key == c.role_access_key_id:
             el(res, "Arn", "arn:aws:sts::%s:assumed-role/%s/localcloud" % (c.account_id,
                                                                           c.role_name))
             el(res, "UserId", "AROA%s:localcloud" % c.account_id)
@@ -348,13 +396,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not 1 <= ttl <= 21600:
                 return Reply(400, b"")
             tok = secrets.token_urlsafe(40)
-            with cloud.lock:
-                cloud.imds_tokens = {t: e for t, e in cloud.imds_tokens.items() if e > now}
-                cloud.imds_tokens[tok] = now + ttl
+            with cloud.lock:   # a token is good only from the address it was given to
+                cloud.imds_tokens = {t: e for t, e in cloud.imds_tokens.items() if e[0] > now}
+                cloud.imds_tokens[tok] = (now + ttl, self.client_address[0])
             return Reply(200, tok.encode(), {"X-aws-ec2-metadata-token-ttl-seconds": str(ttl),
                                              "Content-Type": "text/plain"})
         tok = self.headers.get("X-aws-ec2-metadata-token")
-        if not tok or cloud.imds_tokens.get(tok, 0) < now:
+        held = cloud.imds_tokens.get(tok) if tok else None
+        if not held or held[0] < now or held[1] != self.client_address[0]:
             return Reply(401, b"")
         inst = None
         src = self.client_address[0]
@@ -368,10 +417,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "Type": "AWS-HMAC", "AccessKeyId": c.role_access_key_id,
                             "SecretAccessKey": c.role_secret_access_key,
                             "Token": c.role_session_token, "Expiration": exp}, indent=2)
-        # The host gets role credentials (for credential-chain tests); an
-        # instance only when it was launched with an instance profile.
-        with_role = inst is None or bool(inst.get("iam_profile"))
-        tree = {} if not with_role else {
+        # The host gets the test role's credentials (for credential-chain
+        # tests); an instance its own session of its profile's role, if any.
+        tree = {} if inst is not None else {
             "/latest/meta-data/iam/security-credentials/": c.role_name,
             "/latest/meta-data/iam/security-credentials/" + c.role_name: creds,
             "/latest/meta-data/iam/info": json.dumps({
@@ -380,6 +428,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                                                c.role_name),
                 "InstanceProfileId": "AIPA" + c.account_id}),
         }
+        if inst is not None:
+            tree.update(cloud.iam.instance_metadata(inst, now))
         tree.update({
             "/latest/meta-data/placement/region": region,
             "/latest/meta-data/placement/availability-zone": region + "a",
@@ -475,6 +525,7 @@ def serve(cfg):
         sys.exit("localcloud: CIDR %s clashes with an existing address (%s); choose another "
                  "--cidr" % (cfg["cidr"], clash))
     instances.setup_network(net)
+    netfilter.setup(net, cfg.get("isolated", False))
     cloud = Cloud(cfg)
     cloud.recover()
     srv = None
@@ -496,6 +547,7 @@ def serve(cfg):
     cloud.launcher.endpoint = info["endpoint"]
     cloud.launcher.imds_endpoint = info["imds_endpoint"]
     info.update({k: cfg[k] for k in ("bridge", "cidr", "region", "boot")})
+    info["isolated"] = bool(cfg.get("isolated"))
     common.write_json(os.path.join(d, "server.json"), info)
     cfg_saved = dict(cfg, port=port)
     common.write_json(os.path.join(d, "config.json"), cfg_saved)

@@ -14,7 +14,7 @@ Pytest fixtures:
     localcloud_module   boot off, one per test module (state is shared)
     localcloud_factory  make(boot=..., faults=[...], **opts) -> LocalCloud; all
                         are stopped at teardown
-    @pytest.mark.localcloud(boot=True, faults=[...], pending_delay=...) on a
+    @pytest.mark.localcloud(boot=True, isolated=True, faults=[...], ...) on a
     test changes what `localcloud` starts.
 
 Each LocalCloud holds a slot (an flock'd file in /run/lock) that gives it a
@@ -78,9 +78,11 @@ def _take_slot():
 
 class LocalCloud:
     def __init__(self, dir=None, boot=False, faults=(), region="ap-northeast-1",
-                 pending_delay=0.2, terminate_delay=0.2, bridge=None, cidr=None):
+                 pending_delay=0.2, terminate_delay=0.2, bridge=None, cidr=None,
+                 isolated=False):
         self.dir = os.path.abspath(dir or tempfile.mkdtemp(prefix="localcloud-"))
         self.boot = boot
+        self.isolated = isolated        # the host cannot reach instance addresses
         self.faults = list(faults)
         self.region = region
         self.pending_delay = pending_delay
@@ -108,7 +110,8 @@ class LocalCloud:
         args = ["start", "--bridge", self.bridge, "--cidr", self.cidr, "--port", "0",
                 "--region", self.region, "--boot", "on" if self.boot else "off",
                 "--pending-delay", str(self.pending_delay),
-                "--terminate-delay", str(self.terminate_delay)]
+                "--terminate-delay", str(self.terminate_delay),
+                "--isolated", "on" if self.isolated else "off"]
         for f in (self.faults if faults is None else faults):
             args += ["--fault", f]
         self._cli(*args)
@@ -212,6 +215,19 @@ class LocalCloud:
             time.sleep(0.2)
         raise AssertionError("console of %s never matched %r; it says:\n%s"
                              % (instance_id, pattern, self.console(instance_id)[-3000:]))
+
+    def in_instance(self, instance_id, script, nobody=False, timeout=120):
+        """Runs a shell script inside a booted instance (all its namespaces),
+        as root or as uid 65534; IMDS in its environment names the IMDS."""
+        unshare = int(open(os.path.join(self.dir, "instances", instance_id, "pid")).read())
+        with open("/proc/%d/task/%d/children" % (unshare, unshare)) as f:
+            pid = f.read().split()[0]        # the instance's init
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if nobody else []
+        return subprocess.run(["nsenter", "-t", pid, "-m", "-u", "-n", "-p", "-T", "--", "env",
+                               "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                               "IMDS=" + self.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"].rstrip("/"),
+                               *nobody, "/bin/sh", "-c", script],
+                              capture_output=True, text=True, timeout=timeout)
 
     def image_id(self, os_name="amzn2"):
         imgs = self.aws_json("ec2", "describe-images", "--owners", "amazon", "--filters",

@@ -1,4 +1,5 @@
 """Start/stop of the local cloud, and instances that boot for real."""
+import json
 import os
 import subprocess
 import time
@@ -217,6 +218,12 @@ def test_stop_ends_booted_instances(localcloud_boot):
 def test_start_after_a_crash_ends_orphans(localcloud_boot):
     lc = localcloud_boot
     c = lc.client("ec2")
+    iam = lc.client("iam")        # the profile must exist, and hold a role
+    iam.create_role(RoleName="node-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+    iam.create_instance_profile(InstanceProfileName="node-role")
+    iam.add_role_to_instance_profile(InstanceProfileName="node-role", RoleName="node-role")
     iid = c.run_instances(ImageId=lc.image_id(), InstanceType="t2.micro", MinCount=1,
                           MaxCount=1, UserData=IMDS_USER_DATA,
                           IamInstanceProfile={"Name": "node-role"})["Instances"][0]["InstanceId"]
@@ -224,7 +231,6 @@ def test_start_after_a_crash_ends_orphans(localcloud_boot):
     assert lc.wait_console(iid, r"ROLE=(\d+)", timeout=10).group(1) == "200"
     ino = netns_inode(lc, iid)
     assert procs_in_netns(ino)
-    import json
     import signal
     pid = json.load(open(os.path.join(lc.dir, "server.json")))["pid"]
     os.kill(pid, signal.SIGKILL)                  # the server dies, its instance lives on

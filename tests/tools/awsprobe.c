@@ -10,7 +10,7 @@
  * create-tags | describe-key-pairs | describe-vpcs | describe-subnets |
  * describe-images | newest-image | describe-instance-types | create-bucket |
  * head-bucket | put-object | get-object | head-object | delete-object |
- * list-objects | presign | parallel-put (see usage()). */
+ * list-objects | presign | parallel-put | the IAM OPs (iam-..., see usage()). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,7 +40,16 @@ static void usage(void)
           "  put-object B K (--data D | --file F) [--if-none-match] [--if-match ETAG]\n"
           "  list-objects B [--prefix P] [--page-size N]\n"
           "  presign GET|PUT B K SECONDS\n"
-          "  parallel-put B PREFIX THREADS COUNT   (needs --owner)\n", stderr);
+          "  parallel-put B PREFIX THREADS COUNT   (needs --owner)\n"
+          "  iam-create-role NAME TRUST_FILE [--tag K=V]...   iam-get-role NAME\n"
+          "  iam-delete-role NAME   iam-put-role-policy ROLE NAME DOC_FILE\n"
+          "  iam-delete-role-policy ROLE NAME   iam-list-role-policies ROLE\n"
+          "  iam-attach-role-policy ROLE ARN   iam-detach-role-policy ROLE ARN\n"
+          "  iam-list-attached-role-policies ROLE   iam-create-instance-profile NAME\n"
+          "  iam-get-instance-profile NAME   iam-delete-instance-profile NAME\n"
+          "  iam-add-role-to-instance-profile PROFILE ROLE\n"
+          "  iam-remove-role-from-instance-profile PROFILE ROLE\n"
+          "  iam-list-instance-profiles-for-role ROLE\n", stderr);
     exit(2);
 }
 
@@ -452,6 +461,117 @@ static int parallel_put(struct aws_creds_provider *creds, const char *region, co
     return emit(json_pack("{s:i}", "stored", threads * count));
 }
 
+static json_t *role_json(const struct aws_iam_role *r)
+{
+    json_t *tags = json_object();
+    for (size_t t = 0; t < r->n_tags; t++)
+        json_object_set_new(tags, r->tags[t].key, json_string(r->tags[t].value));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "name", r->name, "id", r->id, "arn", r->arn,
+                     "path", r->path, "trust_policy", r->trust_policy, "tags", tags);
+}
+
+static json_t *profiles_json(const struct aws_iam_instance_profiles *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        json_t *roles = json_array();
+        for (size_t j = 0; j < l->v[i].n_roles; j++)
+            json_array_append_new(roles, json_string(l->v[i].roles[j]));
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o}", "name", l->v[i].name, "id",
+                                           l->v[i].id, "arn", l->v[i].arn, "roles", roles));
+    }
+    return a;
+}
+
+static json_t *names_json(const struct aws_iam_names *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, json_string(l->v[i]));
+    return a;
+}
+
+/* The IAM OPs: argv[0..] after the OP name. */
+static int op_iam(struct aws_client *c, const char *op, int argc, char **argv)
+{
+    struct aws_error err;
+    aws_error_clear(&err);
+    int rc;
+    const char *a0 = argc > 0 ? argv[0] : NULL, *a1 = argc > 1 ? argv[1] : NULL;
+    if (!a0)
+        usage();
+    if (strcmp(op, "iam-create-role") == 0 || strcmp(op, "iam-get-role") == 0) {
+        struct aws_iam_role role;
+        if (strcmp(op, "iam-create-role") == 0) {
+            struct aws_tag tags[MAXV];
+            size_t nt = 0;
+            for (int k = 2; k + 1 < argc && nt < MAXV; k += 2)
+                if (strcmp(argv[k], "--tag") == 0)
+                    tags[nt++] = split_tag(argv[k + 1]);
+            if (!a1)
+                usage();
+            size_t len;
+            char *trust = read_file(a1, &len);
+            rc = aws_iam_create_role(c, a0, NULL, trust, NULL, tags, nt, &role, &err);
+            free(trust);
+        } else {
+            rc = aws_iam_get_role(c, a0, &role, &err);
+        }
+        if (rc)
+            return fail(c, rc, &err);
+        json_t *o = role_json(&role);
+        aws_iam_role_free(&role);
+        return emit(o);
+    }
+    if (strcmp(op, "iam-create-instance-profile") == 0 ||
+        strcmp(op, "iam-get-instance-profile") == 0 ||
+        strcmp(op, "iam-list-instance-profiles-for-role") == 0) {
+        struct aws_iam_instance_profiles l = {0};
+        if (strcmp(op, "iam-create-instance-profile") == 0)
+            rc = aws_iam_create_instance_profile(c, a0, NULL, NULL, 0, &l, &err);
+        else if (strcmp(op, "iam-get-instance-profile") == 0)
+            rc = aws_iam_get_instance_profile(c, a0, &l, &err);
+        else
+            rc = aws_iam_list_instance_profiles_for_role(c, a0, &l, &err);
+        json_t *o = rc ? NULL : json_pack("{s:o}", "profiles", profiles_json(&l));
+        aws_iam_instance_profiles_free(&l);
+        return rc ? fail(c, rc, &err) : emit(o);
+    }
+    if (strcmp(op, "iam-list-role-policies") == 0 ||
+        strcmp(op, "iam-list-attached-role-policies") == 0) {
+        struct aws_iam_names l = {0};
+        rc = strcmp(op, "iam-list-role-policies") == 0 ? aws_iam_list_role_policies(c, a0, &l, &err)
+                          : aws_iam_list_attached_role_policies(c, a0, &l, &err);
+        json_t *o = rc ? NULL : json_pack("{s:o}", "names", names_json(&l));
+        aws_iam_names_free(&l);
+        return rc ? fail(c, rc, &err) : emit(o);
+    }
+    if (strcmp(op, "iam-delete-role") == 0)
+        rc = aws_iam_delete_role(c, a0, &err);
+    else if (strcmp(op, "iam-delete-instance-profile") == 0)
+        rc = aws_iam_delete_instance_profile(c, a0, &err);
+    else if (!a1)
+        usage();
+    else if (strcmp(op, "iam-put-role-policy") == 0 && argc > 2) {
+        size_t len;
+        char *doc = read_file(argv[2], &len);
+        rc = aws_iam_put_role_policy(c, a0, a1, doc, &err);
+        free(doc);
+    } else if (strcmp(op, "iam-delete-role-policy") == 0)
+        rc = aws_iam_delete_role_policy(c, a0, a1, &err);
+    else if (strcmp(op, "iam-attach-role-policy") == 0)
+        rc = aws_iam_attach_role_policy(c, a0, a1, &err);
+    else if (strcmp(op, "iam-detach-role-policy") == 0)
+        rc = aws_iam_detach_role_policy(c, a0, a1, &err);
+    else if (strcmp(op, "iam-add-role-to-instance-profile") == 0)
+        rc = aws_iam_add_role_to_instance_profile(c, a0, a1, &err);
+    else if (strcmp(op, "iam-remove-role-from-instance-profile") == 0)
+        rc = aws_iam_remove_role_from_instance_profile(c, a0, a1, &err);
+    else
+        usage();
+    return rc ? fail(c, rc, &err) : emit(json_pack("{s:b}", "ok", 1));
+}
+
 int main(int argc, char **argv)
 {
     const char *region_opt = NULL, *owner = NULL, *profile = NULL;
@@ -493,6 +613,8 @@ int main(int argc, char **argv)
         ret = rc ? fail(c, rc, &err)
                  : emit(json_pack("{s:s,s:s,s:s,s:s}", "account", id.account, "arn", id.arn,
                                   "user_id", id.user_id, "source", aws_creds_source(creds, src, sizeof src)));
+    } else if (strncmp(op, "iam-", 4) == 0) {
+        ret = op_iam(c, op, argc - i, argv + i);
     } else if (strstr(op, "bucket") || strstr(op, "object") || strcmp(op, "presign") == 0) {
         ret = op_s3(c, op, argc - i, argv + i);
     } else {
