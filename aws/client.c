@@ -92,6 +92,20 @@ void aws_client_set_timeouts(struct aws_client *c, long connect_ms, long total_m
     c->connect_ms = connect_ms > 0 ? connect_ms : 5000;
     c->total_ms = total_ms > 0 ? total_ms : 60000;
 }
+void aws_client_apply_policy(struct aws_client *c, const struct aws_client_policy *p)
+{
+    aws_client_set_timeouts(c, p->connect_ms, p->total_ms);
+    if (p->max_attempts > 0)
+        aws_client_set_max_attempts(c, p->max_attempts);
+}
+struct aws_client *aws_client_new_with(struct aws_creds_provider *creds, const char *region,
+                                       const struct aws_client_policy *p)
+{
+    struct aws_client *c = aws_client_new(creds, region);
+    if (c)
+        aws_client_apply_policy(c, p);
+    return c;
+}
 void aws_client_set_deadline(struct aws_client *c, const struct timespec *deadline)
 {
     c->deadline = deadline ? *deadline : (struct timespec){0};

@@ -1,4 +1,5 @@
 #include "fs/store/store_s3.h"
+#include "fs/aws_policy.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -59,12 +60,10 @@ static struct aws_client *client(struct store_s3 *s)
     struct aws_client *c = pthread_getspecific(s->client_key);
     if (c)
         return c;
-    c = aws_client_new(s->creds, s->region);
+    c = aws_client_new_with(s->creds, s->region, &PCFS_AWS_COMMIT);
     if (!c)
         return NULL;
     aws_client_set_bucket_owner(c, s->account);
-    /* Commits wait on these calls: keep each one bounded. */
-    aws_client_set_timeouts(c, 3000, 10000);
     pthread_setspecific(s->client_key, c);
     return c;
 }
