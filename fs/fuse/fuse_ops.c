@@ -28,8 +28,34 @@ static struct pcfs *ctx(void)
 
 /* An open file. Reads of stored files go to a blob captured at open, so one
  * `cat` never mixes two versions; `events` reads the current snapshot so
- * `tail -f` sees it grow. Writes go to a buffer committed on flush. */
+ * `tail -f` sees it grow. Writes go to a buffer committed on flush.
+ *
+ * Its kind is fixed at open, with one transition: H_MEM (a table entry: a
+ * scratch file, or a new hook not yet stored) becomes H_EDIT once its hook
+ * is committed, so later writes edit the stored hook. */
 enum handle_kind { H_READ, H_EDIT, H_MEM };
+
+/* Where a writable handle's buffer stands against what is stored; H_READ
+ * handles stay EDIT_CLEAN. Transitions (all under the handle's lock):
+ *   open                        -> EDIT_CLEAN, or EDIT_TRUNCATED with O_TRUNC
+ *   create of a new hook        EDIT_CLEAN -> EDIT_DIRTY (so even empty, it is
+ *                               stored); of a scratch file -> EDIT_CLEAN
+ *   write or truncate succeeds  CLEAN, TRUNCATED, DIRTY -> EDIT_DIRTY
+ *   write refused (EFBIG)       any but TORN_REPORTED   -> EDIT_TORN
+ *   flush                       EDIT_TRUNCATED: nothing (awaits_final_close);
+ *                               otherwise as commit below
+ *   commit (flush, release), only when the handle commits (commit_dirty):
+ *                               TRUNCATED, DIRTY -> EDIT_CLEAN (whatever the
+ *                               commit answered: its error went to events);
+ *                               TORN -> EDIT_TORN_REPORTED (events say so)
+ * A torn handle never commits: its buffer is not what the writer meant. */
+enum edit_state {
+    EDIT_CLEAN,          /* as stored, or as last committed */
+    EDIT_TRUNCATED,      /* opened with O_TRUNC and not written: empty until written */
+    EDIT_DIRTY,          /* written or truncated since open or the last commit */
+    EDIT_TORN,           /* a write was refused: never commit a torn file */
+    EDIT_TORN_REPORTED,  /* ... and events say so */
+};
 
 struct handle {
     enum handle_kind kind;
@@ -42,12 +68,37 @@ struct handle {
     enum hook_stage stage;
     char *name;
     size_t limit;          /* largest size a write may reach */
-    bool dirty;            /* differs from what is stored */
-    bool written;          /* written or truncated since open or the last commit */
-    bool opened_truncated; /* opened with O_TRUNC: empty until written */
-    bool failed;           /* a write was refused (EFBIG): never commit a torn file */
-    bool failed_recorded;  /* ... and events say so */
+    enum edit_state state;
 };
+
+static bool is_torn(const struct handle *h)
+{
+    return h->state == EDIT_TORN || h->state == EDIT_TORN_REPORTED;
+}
+
+/* A write or truncate went through. */
+static void edit_changed(struct handle *h)
+{
+    if (!is_torn(h))
+        h->state = EDIT_DIRTY;
+}
+
+/* A file just created: an empty new hook is still a hook, so it commits
+ * (with O_TRUNC, at the final close); a scratch file never does. */
+static void created(struct handle *h, bool new_hook)
+{
+    if (!new_hook)
+        h->state = EDIT_CLEAN;
+    else if (h->state == EDIT_CLEAN)
+        h->state = EDIT_DIRTY;
+}
+
+/* A write was refused. */
+static void edit_torn(struct handle *h)
+{
+    if (h->state != EDIT_TORN_REPORTED)
+        h->state = EDIT_TORN;
+}
 
 static struct handle *handle_new(enum handle_kind kind, const char *cluster)
 {
@@ -356,7 +407,7 @@ static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_
         h->edit_is_config = is_config;
         h->stage = e->stage;
         h->limit = is_config ? CONFIG_MAX_BYTES : HOOK_MAX_BYTES;
-        h->dirty = h->opened_truncated = trunc;
+        h->state = trunc ? EDIT_TRUNCATED : EDIT_CLEAN;
         if (!is_config)
             h->name = strdup(e->hook ? e->hook->name : "");
         if (!h->buf || (!is_config && !h->name)) {
@@ -385,7 +436,7 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     }
     if (wants_write(fi->flags) && (fi->flags & O_TRUNC)) {
         memfile_truncate(h->buf, 0, h->limit);
-        h->dirty = h->opened_truncated = true;
+        h->state = EDIT_TRUNCATED;
     }
     fi->fh = (uintptr_t)h;
     fi->direct_io = 1;
@@ -483,7 +534,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             me.mem = m;
             rc = open_memfile(fs, &me, fi);
             if (rc == 0)
-                fh(fi)->dirty = pending; /* an empty new hook is still a hook */
+                created(fh(fi), pending);
             else
                 memfile_unlink(&fs->memfiles, m);
             tree_entry_done(&fs->memfiles, &me);
@@ -531,9 +582,9 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
     pthread_mutex_lock(&h->lock);
     int rc = memfile_write(h->buf, buf, size, off, h->limit);
     if (rc >= 0)
-        h->dirty = h->written = true;
+        edit_changed(h);
     else
-        h->failed = true;
+        edit_torn(h);
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -560,10 +611,10 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
 static int commit_dirty(struct pcfs *fs, struct handle *h)
 {
     bool commits = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending && h->buf->linked);
-    if (h->failed && commits && !h->failed_recorded) {
+    if (h->state == EDIT_TORN && commits) {
         /* write() said EFBIG; the file is torn, so nothing is committed,
          * and events say so once (tools that ignore write errors exist). */
-        h->failed_recorded = true;
+        h->state = EDIT_TORN_REPORTED;
         if (h->kind == H_EDIT && h->edit_is_config)
             commit_refuse(fs, h->cluster, -EFBIG,
                           "config: writing past %zu bytes, the limit, was refused; nothing was "
@@ -575,10 +626,10 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
                           "script was not stored",
                           hook_stage_name(h->stage), h->name ? h->name : h->buf->name, h->limit);
     }
-    if (!h->dirty || !commits || h->failed)
+    if ((h->state != EDIT_DIRTY && h->state != EDIT_TRUNCATED) || !commits)
         return 0;
     int rc = commit_handle(fs, h);
-    h->dirty = h->written = false;
+    h->state = EDIT_CLEAN;
     if (h->kind != H_MEM)
         return rc;
     memfile_unlink(&fs->memfiles, h->buf);
@@ -607,7 +658,7 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
  * so `touch hooks/pre/x` (no O_TRUNC) has stored x when it returns. */
 static bool awaits_final_close(const struct handle *h)
 {
-    return h->opened_truncated && !h->written && !h->failed;
+    return h->state == EDIT_TRUNCATED;
 }
 
 static int op_flush(const char *path, struct fuse_file_info *fi)
@@ -669,7 +720,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         pthread_mutex_lock(&h->lock);
         int rc = memfile_truncate(h->buf, size, h->limit);
         if (rc == 0)
-            h->dirty = h->written = true;
+            edit_changed(h);
         bool stored = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending);
         if (rc == -EFBIG && stored)
             refuse_truncate(fs, h->cluster, h->kind == H_EDIT && h->edit_is_config, h->stage,
