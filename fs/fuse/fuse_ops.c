@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fs/control/commit.h"
+#include "fs/errors.h"
 #include "fs/fuse/names.h"
 #include "fs/pcfs.h"
 #include "fs/model/snapdiff.h"
@@ -822,7 +823,7 @@ static int drop_source(struct pcfs *fs, const struct tree_entry *src)
 static int rename_into(struct pcfs *fs, struct tree_entry *src, const struct tree_entry *dir,
                        const char *name, unsigned int flags)
 {
-    char msg[512];
+    char msg[PCFS_MSG_MAX];
     int rc;
     bool to_config = dir->kind == T_CLUSTER && strcmp(name, "config") == 0;
     if (dir->kind == T_CLUSTER && !to_config && names_is_cluster_entry(name))
