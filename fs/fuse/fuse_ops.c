@@ -9,6 +9,7 @@
 
 #include "fs/control/commit.h"
 #include "fs/errors.h"
+#include "fs/fuse/edit_state.h"
 #include "fs/fuse/names.h"
 #include "fs/pcfs.h"
 #include "fs/model/snapdiff.h"
@@ -36,28 +37,6 @@ static struct pcfs *ctx(void)
  * is committed, so later writes edit the stored hook. */
 enum handle_kind { H_READ, H_EDIT, H_MEM };
 
-/* Where a writable handle's buffer stands against what is stored; H_READ
- * handles stay EDIT_CLEAN. Transitions (all under the handle's lock):
- *   open                        -> EDIT_CLEAN, or EDIT_TRUNCATED with O_TRUNC
- *   create of a new hook        EDIT_CLEAN -> EDIT_DIRTY (so even empty, it is
- *                               stored); of a scratch file -> EDIT_CLEAN
- *   write or truncate succeeds  CLEAN, TRUNCATED, DIRTY -> EDIT_DIRTY
- *   write refused (EFBIG)       any but TORN_REPORTED   -> EDIT_TORN
- *   flush                       EDIT_TRUNCATED: nothing (awaits_final_close);
- *                               otherwise as commit below
- *   commit (flush, release), only when the handle commits (commit_dirty):
- *                               TRUNCATED, DIRTY -> EDIT_CLEAN (whatever the
- *                               commit answered: its error went to events);
- *                               TORN -> EDIT_TORN_REPORTED (events say so)
- * A torn handle never commits: its buffer is not what the writer meant. */
-enum edit_state {
-    EDIT_CLEAN,          /* as stored, or as last committed */
-    EDIT_TRUNCATED,      /* opened with O_TRUNC and not written: empty until written */
-    EDIT_DIRTY,          /* written or truncated since open or the last commit */
-    EDIT_TORN,           /* a write was refused: never commit a torn file */
-    EDIT_TORN_REPORTED,  /* ... and events say so */
-};
-
 struct handle {
     enum handle_kind kind;
     pthread_mutex_t lock;
@@ -69,37 +48,8 @@ struct handle {
     enum hook_stage stage;
     char *name;
     size_t limit;          /* largest size a write may reach */
-    enum edit_state state;
+    enum edit_state state; /* edit_state.h: its transitions */
 };
-
-static bool is_torn(const struct handle *h)
-{
-    return h->state == EDIT_TORN || h->state == EDIT_TORN_REPORTED;
-}
-
-/* A write or truncate went through. */
-static void edit_changed(struct handle *h)
-{
-    if (!is_torn(h))
-        h->state = EDIT_DIRTY;
-}
-
-/* A file just created: an empty new hook is still a hook, so it commits
- * (with O_TRUNC, at the final close); a scratch file never does. */
-static void created(struct handle *h, bool new_hook)
-{
-    if (!new_hook)
-        h->state = EDIT_CLEAN;
-    else if (h->state == EDIT_CLEAN)
-        h->state = EDIT_DIRTY;
-}
-
-/* A write was refused. */
-static void edit_torn(struct handle *h)
-{
-    if (h->state != EDIT_TORN_REPORTED)
-        h->state = EDIT_TORN;
-}
 
 static struct handle *handle_new(enum handle_kind kind, const char *cluster)
 {
@@ -408,7 +358,7 @@ static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_
         h->edit_is_config = is_config;
         h->stage = e->stage;
         h->limit = is_config ? CONFIG_MAX_BYTES : HOOK_MAX_BYTES;
-        h->state = trunc ? EDIT_TRUNCATED : EDIT_CLEAN;
+        h->state = edit_opened(trunc);
         if (!is_config)
             h->name = strdup(e->hook ? e->hook->name : "");
         if (!h->buf || (!is_config && !h->name)) {
@@ -437,7 +387,7 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     }
     if (wants_write(fi->flags) && (fi->flags & O_TRUNC)) {
         memfile_truncate(h->buf, 0, h->limit);
-        h->state = EDIT_TRUNCATED;
+        h->state = edit_opened(true);
     }
     fi->fh = (uintptr_t)h;
     fi->direct_io = 1;
@@ -489,7 +439,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     struct pcfs *fs = ctx();
-    char parent[4096], msg[512];
+    char parent[4096], msg[PCFS_MSG_MAX];
     const char *name;
     int rc = tree_split(path, parent, sizeof(parent), &name);
     if (rc)
@@ -535,7 +485,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             me.mem = m;
             rc = open_memfile(fs, &me, fi);
             if (rc == 0)
-                created(fh(fi), pending);
+                fh(fi)->state = edit_created(fh(fi)->state, pending);
             else
                 memfile_unlink(&fs->memfiles, m);
             tree_entry_done(&fs->memfiles, &me);
@@ -582,10 +532,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
         return -EBADF;
     pthread_mutex_lock(&h->lock);
     int rc = memfile_write(h->buf, buf, size, off, h->limit);
-    if (rc >= 0)
-        edit_changed(h);
-    else
-        edit_torn(h);
+    h->state = rc >= 0 ? edit_changed(h->state) : edit_refused(h->state);
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -606,16 +553,19 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
     return rc;
 }
 
-/* Commits a dirty handle; on a new hook, the pending entry then goes: the
- * hook is stored, or it never was, and later writes through this handle
- * edit the stored hook. Called with h->lock held. */
-static int commit_dirty(struct pcfs *fs, struct handle *h)
+/* Does what a commit point (flush, release) asks of h: commits it, or says
+ * it is torn; on a new hook, the pending entry then goes: the hook is
+ * stored, or it never was, and later writes through this handle edit the
+ * stored hook. Called with h->lock held. */
+static int commit_dirty(struct pcfs *fs, struct handle *h, enum edit_action act)
 {
     bool commits = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending && h->buf->linked);
-    if (h->state == EDIT_TORN && commits) {
+    if (act == EDIT_NOTHING || !commits)
+        return 0;
+    if (act == EDIT_REPORT_TORN) {
         /* write() said EFBIG; the file is torn, so nothing is committed,
          * and events say so once (tools that ignore write errors exist). */
-        h->state = EDIT_TORN_REPORTED;
+        h->state = edit_after_commit(h->state);
         if (h->kind == H_EDIT && h->edit_is_config)
             commit_refuse(fs, h->cluster, -EFBIG,
                           "config: writing past %zu bytes, the limit, was refused; nothing was "
@@ -626,11 +576,10 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
                           "hooks/%s/%s: writing past %zu bytes, the limit, was refused; the "
                           "script was not stored",
                           hook_stage_name(h->stage), h->name ? h->name : h->buf->name, h->limit);
-    }
-    if ((h->state != EDIT_DIRTY && h->state != EDIT_TRUNCATED) || !commits)
         return 0;
+    }
     int rc = commit_handle(fs, h);
-    h->state = EDIT_CLEAN;
+    h->state = edit_after_commit(h->state);
     if (h->kind != H_MEM)
         return rc;
     memfile_unlink(&fs->memfiles, h->buf);
@@ -655,13 +604,9 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
  * events with a false error; an empty hook would replace the stored one
  * until the real content comes, and stay so if that is refused). A file
  * opened truncated and not yet written is committed by release, the final
- * close, instead, whose error still reaches events. Other flushes commit,
- * so `touch hooks/pre/x` (no O_TRUNC) has stored x when it returns. */
-static bool awaits_final_close(const struct handle *h)
-{
-    return h->state == EDIT_TRUNCATED;
-}
-
+ * close, instead, whose error still reaches events (edit_on_flush). Other
+ * flushes commit, so `touch hooks/pre/x` (no O_TRUNC) has stored x when it
+ * returns. */
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
@@ -669,8 +614,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     struct handle *h = fh(fi);
     int rc = 0;
     pthread_mutex_lock(&h->lock);
-    if (!awaits_final_close(h))
-        rc = commit_dirty(fs, h);
+    rc = commit_dirty(fs, h, edit_on_flush(h->state));
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -680,7 +624,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
     (void)path;
     struct pcfs *fs = ctx();
     struct handle *h = fh(fi);
-    commit_dirty(fs, h);
+    commit_dirty(fs, h, edit_on_release(h->state));
     if (h->kind == H_MEM && h->buf->pending)
         memfile_unlink(&fs->memfiles, h->buf);
     handle_free(fs, h);
@@ -721,7 +665,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         pthread_mutex_lock(&h->lock);
         int rc = memfile_truncate(h->buf, size, h->limit);
         if (rc == 0)
-            edit_changed(h);
+            h->state = edit_changed(h->state);
         bool stored = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending);
         if (rc == -EFBIG && stored)
             refuse_truncate(fs, h->cluster, h->kind == H_EDIT && h->edit_is_config, h->stage,
