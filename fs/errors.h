@@ -15,7 +15,8 @@
  *
  * Allocation failure. aws/ aborts (aws_xmalloc and friends, aws/util.h):
  * its callers could only pass ENOMEM up to the same end, and its code stays
- * short. slurm/ and fs/ check every allocation (strdup, asprintf, blob_new
+ * short; fs/ calling an aws/ helper (aws_base64_encode...) accepts that.
+ * slurm/ and fs/ check every allocation (strdup, asprintf, blob_new
  * included) and return -ENOMEM with the message "out of memory"; a FUSE
  * operation answers ENOMEM and the daemon goes on. */
 #ifndef PCFS_ERRORS_H

@@ -55,7 +55,8 @@ static int open_bucket(struct pcfs *fs, char *err, size_t errlen)
     }
     fs->mount_region = strdup(region);
     fs->creds = aws_creds_provider_new(fs->opts.profile);
-    struct aws_client *c = fs->creds ? aws_client_new_with(fs->creds, region, &PCFS_AWS_COMMIT) : NULL;
+    struct aws_client *c =
+        fs->creds ? aws_client_new_with(fs->creds, region, &PCFS_AWS_COMMIT) : NULL;
     if (!fs->mount_region || !c) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
