@@ -23,6 +23,7 @@ PKG_LIBS    = $(shell pkg-config --libs $(PKGS))
 CFLAGS   ?= -O2 -g
 BASE_CFLAGS = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -I. -MMD -MP
 SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+COV_FLAGS   = --coverage -O0
 FUZZ_FLAGS  = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DPCFS_FUZZING
 
 # Files compiled into the binary from scripts/ (the node bootstrap).
@@ -42,7 +43,7 @@ MAKEFLAGS += --no-print-directory
 .SECONDARY:
 .SECONDEXPANSION:
 
-.PHONY: all check walls unit unit-rel unit-asan fuzz-check fuzz integration valgrind \
+.PHONY: all check walls unit unit-rel unit-asan coverage fuzz-check fuzz integration valgrind \
         run stop install clean deps bench asan
 all: pclusterfs
 
@@ -83,6 +84,7 @@ endef
 $(eval $(call variant,rel,$(CC),))
 $(eval $(call variant,asan,$(CC),$(SAN_FLAGS)))
 $(eval $(call variant,fuzz,clang,$(FUZZ_FLAGS)))
+$(eval $(call variant,cov,$(CC),$(COV_FLAGS)))
 
 build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o $$(call libs_for,$$*,fuzz)
 	@mkdir -p $(dir $@)
@@ -105,6 +107,15 @@ unit-rel: $(UNIT_NAMES:%=build/rel/unit/%)
 unit-asan: $(UNIT_NAMES:%=build/asan/unit/%)
 	@set -e; for t in $^; do echo "== $$t"; $(TEST_ENV) ASAN_OPTIONS=detect_leaks=1 $$t; done
 unit: unit-rel unit-asan
+
+# Line coverage from the unit tests alone, per room of fs/ and for aws/ and
+# slurm/ (gcov; not part of `make check`). The instrumented objects live in
+# build/cov; every run starts from zero counts.
+COV_ROOMS = $(sort $(dir $(wildcard fs/*/*.c))) fs/ aws/ slurm/
+coverage: $(UNIT_NAMES:%=build/cov/unit/%)
+	@find build/cov -name '*.gcda' -delete
+	@set -e; for t in $^; do $(TEST_ENV) $$t >/dev/null 2>&1 || { echo "coverage: $$t failed"; exit 1; }; done
+	@sh scripts/coverage-summary build/cov $(patsubst %/,%,$(COV_ROOMS))
 
 # Each fuzzer runs FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/<name>),
 # working on a copy so runs do not grow the committed corpus. `make check`

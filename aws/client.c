@@ -92,6 +92,20 @@ void aws_client_set_timeouts(struct aws_client *c, long connect_ms, long total_m
     c->connect_ms = connect_ms > 0 ? connect_ms : 5000;
     c->total_ms = total_ms > 0 ? total_ms : 60000;
 }
+void aws_client_apply_policy(struct aws_client *c, const struct aws_client_policy *p)
+{
+    aws_client_set_timeouts(c, p->connect_ms, p->total_ms);
+    if (p->max_attempts > 0)
+        aws_client_set_max_attempts(c, p->max_attempts);
+}
+struct aws_client *aws_client_new_with(struct aws_creds_provider *creds, const char *region,
+                                       const struct aws_client_policy *p)
+{
+    struct aws_client *c = aws_client_new(creds, region);
+    if (c)
+        aws_client_apply_policy(c, p);
+    return c;
+}
 void aws_client_set_deadline(struct aws_client *c, const struct timespec *deadline)
 {
     c->deadline = deadline ? *deadline : (struct timespec){0};
@@ -209,31 +223,6 @@ int aws_parse_error_xml(const char *data, size_t len, struct aws_error *err)
     }
     aws_xml_free(root);
     return rc;
-}
-
-static const char *const throttling_codes[] = {
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-    "EC2ThrottledException",
-};
-static const char *const transient_codes[] = {
-    "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
-    "ServiceUnavailable", "Unavailable", "IDPCommunicationError",
-};
-
-bool aws_retryable_status(long status, const char *code)
-{
-    if (code && *code) {
-        for (size_t i = 0; i < sizeof throttling_codes / sizeof *throttling_codes; i++)
-            if (strcmp(code, throttling_codes[i]) == 0)
-                return true;
-        for (size_t i = 0; i < sizeof transient_codes / sizeof *transient_codes; i++)
-            if (strcmp(code, transient_codes[i]) == 0)
-                return true;
-    }
-    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
 static bool retryable_curl(CURLcode rc, bool *timeout)
@@ -447,7 +436,7 @@ int aws_client_send(struct aws_client *c, const struct aws_request *req,
             if (!err->request_id[0])
                 snprintf(err->request_id, sizeof err->request_id, "%s", resp->request_id);
             err->err = aws_error_errno((int)resp->status, err->code);
-            retry = aws_retryable_status(resp->status, err->code);
+            retry = aws_error_classify(resp->status, err->code) == AWS_ERROR_TRANSIENT;
         }
         if (!retry || n >= c->max_attempts)
             break;

@@ -33,6 +33,19 @@ const char *aws_client_bucket_owner(const struct aws_client *c);
 void aws_client_set_max_attempts(struct aws_client *c, int attempts);
 /* Timeouts in milliseconds (defaults: connect 5000, total 60000). */
 void aws_client_set_timeouts(struct aws_client *c, long connect_ms, long total_ms);
+/* A client's timeouts and attempts, named once by whoever makes clients
+ * (pclusterfs: fs/aws_policy.h) so each kind of caller has one policy.
+ * 0 or less keeps the default (as aws_client_set_timeouts, and attempts
+ * from AWS_MAX_ATTEMPTS, else 3). */
+struct aws_client_policy {
+    long connect_ms;
+    long total_ms;      /* one attempt's limit; a deadline bounds the whole call */
+    int max_attempts;
+};
+void aws_client_apply_policy(struct aws_client *c, const struct aws_client_policy *p);
+/* aws_client_new, then aws_client_apply_policy. */
+struct aws_client *aws_client_new_with(struct aws_creds_provider *creds, const char *region,
+                                       const struct aws_client_policy *p);
 /* A time limit (CLOCK_MONOTONIC) for every call until cleared with NULL:
  * each attempt's timeouts shrink to what is left, no retry starts that
  * would end past it, and a call made after it fails at once (-ETIMEDOUT,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/encode.h"
 #include "aws/form.h"
 #include "aws/http.h"
 #include "aws/util.h"

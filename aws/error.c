@@ -1,5 +1,7 @@
 #include "aws/error.h"
 
+#include "aws/http.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,4 +86,54 @@ int aws_error_errno(int http_status, const char *code)
     if (http_status >= 400)
         return -EINVAL;
     return -EIO;
+}
+
+static const char *const throttling_codes[] = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException",
+};
+static const char *const transient_codes[] = {
+    "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
+    "ServiceUnavailable", "Unavailable", "IDPCommunicationError",
+};
+static const char *const capacity_codes[] = {
+    "InsufficientInstanceCapacity",
+};
+
+static bool listed(const char *code, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(code, list[i]) == 0)
+            return true;
+    return false;
+}
+#define LISTED(code, list) listed(code, list, sizeof list / sizeof *list)
+
+enum aws_error_class aws_error_classify(int http_status, const char *code)
+{
+    if (!code)
+        code = "";
+    if (LISTED(code, capacity_codes))
+        return AWS_ERROR_NO_CAPACITY;
+    if (LISTED(code, throttling_codes) || LISTED(code, transient_codes))
+        return AWS_ERROR_TRANSIENT;
+    if (http_status == 0 && strcmp(code, "RequestFailed") == 0)
+        return AWS_ERROR_TRANSIENT; /* the client's code for "no answer came back" */
+    if (http_status == 429 || http_status == 500 || http_status == 502 || http_status == 503 ||
+        http_status == 504)
+        return AWS_ERROR_TRANSIENT;
+    return AWS_ERROR_FINAL;
+}
+
+bool aws_retryable_status(long status, const char *code)
+{
+    return aws_error_classify((int)status, code) == AWS_ERROR_TRANSIENT;
+}
+
+bool aws_error_is_transient(const struct aws_error *e)
+{
+    return e && e->err != 0 && aws_error_classify(e->http_status, e->code) != AWS_ERROR_FINAL;
 }

@@ -4,6 +4,7 @@
 #ifndef PCFS_AWS_ERROR_H
 #define PCFS_AWS_ERROR_H
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A conditional S3 write (If-None-Match / If-Match) lost: HTTP 412, or 409
@@ -31,4 +32,20 @@ int aws_error_reword(struct aws_error *e, int err, const char *code, const char 
 const char *aws_error_format(const struct aws_error *e, char *buf, size_t n);
 /* The negative errno AWS error codes and HTTP statuses map to. */
 int aws_error_errno(int http_status, const char *code);
+
+/* What a failed call says about trying again: the one classifier, used by
+ * the client's own retries (which retry AWS_ERROR_TRANSIENT answers only)
+ * and by callers that decide whether to try again on a later pass. */
+enum aws_error_class {
+    AWS_ERROR_FINAL,        /* a verdict: the request is wrong or refused; retrying cannot help */
+    AWS_ERROR_TRANSIENT,    /* throttled (Throttling*, RequestLimitExceeded, SlowDown...),
+                             * 429/5xx, InternalError, (Service)Unavailable, RequestTimeout,
+                             * or no answer at all (RequestFailed, HTTP status 0) */
+    AWS_ERROR_NO_CAPACITY,  /* InsufficientInstanceCapacity: EC2 has none now; try later,
+                             * but a caller with a cap (relaunches) counts these tries */
+};
+enum aws_error_class aws_error_classify(int http_status, const char *code);
+/* "Try later": AWS_ERROR_TRANSIENT or AWS_ERROR_NO_CAPACITY. e holds an
+ * error (e->err != 0); a cleared error is not transient. */
+bool aws_error_is_transient(const struct aws_error *e);
 #endif

@@ -57,6 +57,7 @@ int aws_client_presign(struct aws_client *c, const char *service, const struct a
                        const char *method, const char *path, long expires, char **url_out,
                        struct aws_error *err);
 
-/* Decides whether an answer is worth another attempt (exposed for tests). */
+/* Whether an HTTP answer is worth another attempt within the call:
+ * aws_error_classify(status, code) == AWS_ERROR_TRANSIENT (kept for tests). */
 bool aws_retryable_status(long status, const char *code);
 #endif

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "aws/http.h"
+#include "aws/timestamp.h"
 #include "aws/util.h"
 
 bool aws_imds_enabled(void)

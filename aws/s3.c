@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "aws/encode.h"
 #include "aws/http.h"
 #include "aws/util.h"
 #include "aws/xml.h"

@@ -7,6 +7,9 @@
 
 #include <openssl/crypto.h>
 
+#include "aws/encode.h"
+#include "aws/timestamp.h"
+
 void aws_credentials_copy(struct aws_credentials *dst, const struct aws_credentials *src)
 {
     dst->access_key_id = src->access_key_id ? aws_xstrdup(src->access_key_id) : NULL;

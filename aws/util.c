@@ -8,10 +8,7 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 static void oom(void)
 {
@@ -139,30 +136,6 @@ void aws_buf_free(struct aws_buf *b)
     b->len = b->cap = 0;
 }
 
-void aws_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-void aws_sha256_hex(const void *data, size_t n, char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data ? data : "", n, md);
-    aws_hex(md, sizeof md, out);
-}
-
-void aws_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
-                     unsigned char out[32])
-{
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), key, (int)keylen, msg, n, out, &len);
-}
-
 static bool unreserved(unsigned char c)
 {
     return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
@@ -205,35 +178,6 @@ char *aws_uri_decode(const char *s, size_t n)
     }
     out[j] = '\0';
     return out;
-}
-
-char *aws_base64_encode(const void *data, size_t n)
-{
-    char *out = aws_xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, data, (int)n);
-    return out;
-}
-
-void aws_format_amz_date(time_t t, char out[17])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
-}
-
-int aws_parse_iso8601(const char *s, time_t *out)
-{
-    struct tm tm = {0};
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
-    if (*p == '.')
-        for (p++; isdigit((unsigned char)*p); p++)
-            ;
-    if (*p != 'Z' && *p != 'z' && strcmp(p, "+00:00") != 0)
-        return -1;
-    *out = timegm(&tm);
-    return 0;
 }
 
 double aws_random_unit(void)

@@ -1,5 +1,6 @@
-/* Small helpers the AWS layer shares: a growable byte buffer, hex/SHA-256/
- * HMAC, URI encoding as SigV4 defines it, base64, and time formatting.
+/* Small helpers the AWS layer shares: a growable byte buffer, allocation
+ * that aborts, URI encoding as SigV4 defines it, randomness. (Encodings and
+ * digests live in aws/encode.h, time stamps in aws/timestamp.h.)
  * Allocation failure aborts (the daemon cannot do anything useful without
  * memory, and every caller would only propagate ENOMEM to the same end). */
 #ifndef PCFS_AWS_UTIL_H
@@ -36,22 +37,10 @@ char *aws_xstrndup(const char *s, size_t n);
 /* Frees a string after overwriting it (for secrets). */
 void aws_free_secret(char *s);
 
-void aws_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
-void aws_sha256_hex(const void *data, size_t n, char out[65]);
-void aws_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
-                     unsigned char out[32]);
-
 /* Percent-encodes everything but A-Za-z0-9-._~ (and '/' when keep_slash). */
 void aws_uri_encode(struct aws_buf *out, const char *s, size_t n, bool keep_slash);
 /* Decodes %XX escapes (no '+' translation, as SigV4 wants); returns a new string. */
 char *aws_uri_decode(const char *s, size_t n);
-
-char *aws_base64_encode(const void *data, size_t n);
-
-/* "20150830T123600Z" and "20150830". */
-void aws_format_amz_date(time_t t, char out[17]);
-/* Parses RFC 3339 / ISO 8601 UTC ("2026-11-27T01:02:03Z", fraction allowed). */
-int aws_parse_iso8601(const char *s, time_t *out);
 
 /* Uniform random number in [0, 1) from OpenSSL's CSPRNG. */
 double aws_random_unit(void);

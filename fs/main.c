@@ -14,11 +14,12 @@
 #include "fs/fuse/fuse_ops.h"
 #include <fuse_lowlevel.h>
 #include "fs/pcfs.h"
+#include "fs/errors.h"
 #include "fs/version.h"
 
 static int context_init(struct pcfs *fs)
 {
-    char err[1024];
+    char err[PCFS_MSG_MAX];
     fs->uid = getuid();
     fs->gid = getgid();
     pthread_mutex_init(&fs->commit_lock, NULL);

@@ -1,6 +1,7 @@
 /* The daemon's context: one struct passed down to every FUSE handler (as
  * fuse_get_context()->private_data) and to the commit paths. No other state
- * is global. */
+ * is global. How errors and allocation failure are handled, everywhere:
+ * fs/errors.h. */
 #ifndef PCFS_PCFS_H
 #define PCFS_PCFS_H
 #include <pthread.h>

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* slurm/ keeps this one encoder of its own: the wall forbids it aws/
+ * (make walls), and JWT's base64url (RFC 4648 section 5, no padding) is not
+ * the padded standard base64 aws/encode.h gives AWS. Like that one it only
+ * wraps OpenSSL's EVP_EncodeBlock, then swaps the alphabet. */
 int slurm_base64url(const unsigned char *in, size_t len, char *out,
                     size_t outlen)
 {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "fs/config/config.h"
+#include "fs/errors.h"
 
 void cluster_region(const struct desired_cluster *dc, const char *mount_region, char *buf,
                     size_t buflen)
@@ -12,7 +13,7 @@ void cluster_region(const struct desired_cluster *dc, const char *mount_region, 
         return;
     struct config_limits unlimited = {.max_instances = 1 << 30};
     struct cluster_config *cfg = NULL;
-    char err[256];
+    char err[PCFS_MSG_MAX];
     if (config_parse(dc->config->data, dc->config->len, &unlimited, &cfg, err, sizeof(err)) != 0)
         return;
     if (cfg->region[0])

@@ -1,4 +1,5 @@
 #include "fs/control/cloud.h"
+#include "fs/aws_policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,11 +29,10 @@ struct aws_client *cloud_client(struct cloud *cl, const char *region)
             return cl->clients[i].client;
     if (cl->n_clients == CLOUD_MAX_REGIONS)
         return NULL;
-    struct aws_client *c = aws_client_new(cl->creds, region);
+    struct aws_client *c = aws_client_new_with(cl->creds, region, &PCFS_AWS_CONTROLLER);
     if (!c)
         return NULL;
     aws_client_set_bucket_owner(c, cl->account);
-    aws_client_set_timeouts(c, 3000, 20000);
     snprintf(cl->clients[cl->n_clients].region, 64, "%s", region);
     cl->clients[cl->n_clients++].client = c;
     return c;

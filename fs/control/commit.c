@@ -1,4 +1,5 @@
 #include "fs/control/commit.h"
+#include "fs/aws_policy.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,8 +19,8 @@
  * 15 s) however the cloud behaves, waiting for this mount's other commits
  * included: its calls share COMMIT_SECONDS, and showing the result (a
  * refresh from the bucket) gets what is left, at least PUBLISH_SECONDS_MIN. */
-#define COMMIT_SECONDS 12
-#define PUBLISH_SECONDS_MIN 2
+#define COMMIT_SECONDS PCFS_COMMIT_SECONDS
+#define PUBLISH_SECONDS_MIN PCFS_PUBLISH_SECONDS_MIN
 
 static struct timespec limit_from_now(int seconds)
 {
@@ -148,12 +149,11 @@ static int check_in_cloud(struct pcfs *fs, const struct cluster_config *cfg, cha
     if (!fs->creds)
         return 0;
     const char *region = cfg->region[0] ? cfg->region : fs->mount_region;
-    struct aws_client *c = aws_client_new(fs->creds, region);
+    struct aws_client *c = aws_client_new_with(fs->creds, region, &PCFS_AWS_COMMIT);
     if (!c) {
         snprintf(msg, msglen, "out of memory");
         return -ENOMEM;
     }
-    aws_client_set_timeouts(c, 3000, 10000);
     aws_client_set_deadline(c, &fs->commit_limit);
     struct cloudcheck_result found;
     int rc = cloudcheck_config(c, cfg, &found, msg, msglen);

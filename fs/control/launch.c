@@ -25,11 +25,7 @@ void launch_client_token(const char *bucket, const char *cluster, time_t incarna
                                        (long long)incarnation, node, attempt)
                             : snprintf(input, sizeof(input), "%s/%s/%s/%d", bucket, cluster,
                                        node, attempt);
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(input, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    aws_sha256_hex(input, (size_t)n, out);
 }
 
 static char *key_of(const char *cluster, const char *rest)
@@ -91,15 +87,6 @@ static char *render(const char *tmpl, const char *const (*vars)[2], size_t n_var
             *o++ = *p++;
     }
     *o = '\0';
-    return out;
-}
-
-static char *base64(const char *s)
-{
-    size_t len = strlen(s);
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
     return out;
 }
 
@@ -236,7 +223,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     for (int i = 0; rc == 0 && i < 2; i++) {
         if (!installs[i][1][0])
             continue;
-        char *args = base64(installs[i][2]);
+        char *args = aws_base64_encode(installs[i][2], strlen(installs[i][2]));
         rc = args ? add(&buf, &len, "install %s %s %s\n", installs[i][0], installs[i][1],
                         args[0] ? args : "-")
                   : -ENOMEM;
@@ -249,7 +236,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
             snprintf(rest, sizeof(rest), "hooks/%s/%s", hook_stage_name((enum hook_stage)st),
                      name);
             rc = presign_existing(cl, cluster, rest, ttl, &url, err, errlen);
-            char *b64 = rc == 0 ? base64(name) : NULL;
+            char *b64 = rc == 0 ? aws_base64_encode(name, strlen(name)) : NULL;
             if (rc == 0)
                 rc = b64 ? add(&buf, &len, "hook %s %s %s\n",
                                hook_stage_name((enum hook_stage)st), b64, url)

@@ -52,9 +52,7 @@ static void fill_node(struct observed_node *n, const struct aws_ec2_instance *i,
     const char *bootstrap = aws_ec2_instance_tag(i, "pclusterfs:bootstrap");
     n->attempt = attempt ? atoi(attempt) : 0;
     n->finished = bootstrap && strcmp(bootstrap, "done") == 0;
-    struct tm tm = {0};
-    if (strptime(i->launch_time, "%Y-%m-%dT%H:%M:%S", &tm))
-        n->launch_time = timegm(&tm);
+    aws_parse_iso8601(i->launch_time, &n->launch_time);
 }
 
 static int add_instance(struct observed_state *os, const struct aws_ec2_instance *i,

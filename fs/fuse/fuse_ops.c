@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "fs/control/commit.h"
+#include "fs/errors.h"
+#include "fs/fuse/edit_state.h"
 #include "fs/fuse/names.h"
 #include "fs/pcfs.h"
 #include "fs/model/snapdiff.h"
@@ -28,7 +30,11 @@ static struct pcfs *ctx(void)
 
 /* An open file. Reads of stored files go to a blob captured at open, so one
  * `cat` never mixes two versions; `events` reads the current snapshot so
- * `tail -f` sees it grow. Writes go to a buffer committed on flush. */
+ * `tail -f` sees it grow. Writes go to a buffer committed on flush.
+ *
+ * Its kind is fixed at open, with one transition: H_MEM (a table entry: a
+ * scratch file, or a new hook not yet stored) becomes H_EDIT once its hook
+ * is committed, so later writes edit the stored hook. */
 enum handle_kind { H_READ, H_EDIT, H_MEM };
 
 struct handle {
@@ -42,11 +48,7 @@ struct handle {
     enum hook_stage stage;
     char *name;
     size_t limit;          /* largest size a write may reach */
-    bool dirty;            /* differs from what is stored */
-    bool written;          /* written or truncated since open or the last commit */
-    bool opened_truncated; /* opened with O_TRUNC: empty until written */
-    bool failed;           /* a write was refused (EFBIG): never commit a torn file */
-    bool failed_recorded;  /* ... and events say so */
+    enum edit_state state; /* edit_state.h: its transitions */
 };
 
 static struct handle *handle_new(enum handle_kind kind, const char *cluster)
@@ -356,7 +358,7 @@ static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_
         h->edit_is_config = is_config;
         h->stage = e->stage;
         h->limit = is_config ? CONFIG_MAX_BYTES : HOOK_MAX_BYTES;
-        h->dirty = h->opened_truncated = trunc;
+        h->state = edit_opened(trunc);
         if (!is_config)
             h->name = strdup(e->hook ? e->hook->name : "");
         if (!h->buf || (!is_config && !h->name)) {
@@ -385,7 +387,7 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     }
     if (wants_write(fi->flags) && (fi->flags & O_TRUNC)) {
         memfile_truncate(h->buf, 0, h->limit);
-        h->dirty = h->opened_truncated = true;
+        h->state = edit_opened(true);
     }
     fi->fh = (uintptr_t)h;
     fi->direct_io = 1;
@@ -437,7 +439,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
     struct pcfs *fs = ctx();
-    char parent[4096], msg[512];
+    char parent[4096], msg[PCFS_MSG_MAX];
     const char *name;
     int rc = tree_split(path, parent, sizeof(parent), &name);
     if (rc)
@@ -483,7 +485,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             me.mem = m;
             rc = open_memfile(fs, &me, fi);
             if (rc == 0)
-                fh(fi)->dirty = pending; /* an empty new hook is still a hook */
+                fh(fi)->state = edit_created(fh(fi)->state, pending);
             else
                 memfile_unlink(&fs->memfiles, m);
             tree_entry_done(&fs->memfiles, &me);
@@ -530,10 +532,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
         return -EBADF;
     pthread_mutex_lock(&h->lock);
     int rc = memfile_write(h->buf, buf, size, off, h->limit);
-    if (rc >= 0)
-        h->dirty = h->written = true;
-    else
-        h->failed = true;
+    h->state = rc >= 0 ? edit_changed(h->state) : edit_refused(h->state);
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -554,16 +553,19 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
     return rc;
 }
 
-/* Commits a dirty handle; on a new hook, the pending entry then goes: the
- * hook is stored, or it never was, and later writes through this handle
- * edit the stored hook. Called with h->lock held. */
-static int commit_dirty(struct pcfs *fs, struct handle *h)
+/* Does what a commit point (flush, release) asks of h: commits it, or says
+ * it is torn; on a new hook, the pending entry then goes: the hook is
+ * stored, or it never was, and later writes through this handle edit the
+ * stored hook. Called with h->lock held. */
+static int commit_dirty(struct pcfs *fs, struct handle *h, enum edit_action act)
 {
     bool commits = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending && h->buf->linked);
-    if (h->failed && commits && !h->failed_recorded) {
+    if (act == EDIT_NOTHING || !commits)
+        return 0;
+    if (act == EDIT_REPORT_TORN) {
         /* write() said EFBIG; the file is torn, so nothing is committed,
          * and events say so once (tools that ignore write errors exist). */
-        h->failed_recorded = true;
+        h->state = edit_after_commit(h->state);
         if (h->kind == H_EDIT && h->edit_is_config)
             commit_refuse(fs, h->cluster, -EFBIG,
                           "config: writing past %zu bytes, the limit, was refused; nothing was "
@@ -574,11 +576,10 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
                           "hooks/%s/%s: writing past %zu bytes, the limit, was refused; the "
                           "script was not stored",
                           hook_stage_name(h->stage), h->name ? h->name : h->buf->name, h->limit);
-    }
-    if (!h->dirty || !commits || h->failed)
         return 0;
+    }
     int rc = commit_handle(fs, h);
-    h->dirty = h->written = false;
+    h->state = edit_after_commit(h->state);
     if (h->kind != H_MEM)
         return rc;
     memfile_unlink(&fs->memfiles, h->buf);
@@ -603,13 +604,9 @@ static int commit_dirty(struct pcfs *fs, struct handle *h)
  * events with a false error; an empty hook would replace the stored one
  * until the real content comes, and stay so if that is refused). A file
  * opened truncated and not yet written is committed by release, the final
- * close, instead, whose error still reaches events. Other flushes commit,
- * so `touch hooks/pre/x` (no O_TRUNC) has stored x when it returns. */
-static bool awaits_final_close(const struct handle *h)
-{
-    return h->opened_truncated && !h->written && !h->failed;
-}
-
+ * close, instead, whose error still reaches events (edit_on_flush). Other
+ * flushes commit, so `touch hooks/pre/x` (no O_TRUNC) has stored x when it
+ * returns. */
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
@@ -617,8 +614,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     struct handle *h = fh(fi);
     int rc = 0;
     pthread_mutex_lock(&h->lock);
-    if (!awaits_final_close(h))
-        rc = commit_dirty(fs, h);
+    rc = commit_dirty(fs, h, edit_on_flush(h->state));
     pthread_mutex_unlock(&h->lock);
     return rc;
 }
@@ -628,7 +624,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
     (void)path;
     struct pcfs *fs = ctx();
     struct handle *h = fh(fi);
-    commit_dirty(fs, h);
+    commit_dirty(fs, h, edit_on_release(h->state));
     if (h->kind == H_MEM && h->buf->pending)
         memfile_unlink(&fs->memfiles, h->buf);
     handle_free(fs, h);
@@ -669,7 +665,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         pthread_mutex_lock(&h->lock);
         int rc = memfile_truncate(h->buf, size, h->limit);
         if (rc == 0)
-            h->dirty = h->written = true;
+            h->state = edit_changed(h->state);
         bool stored = h->kind == H_EDIT || (h->kind == H_MEM && h->buf->pending);
         if (rc == -EFBIG && stored)
             refuse_truncate(fs, h->cluster, h->kind == H_EDIT && h->edit_is_config, h->stage,
@@ -771,7 +767,7 @@ static int drop_source(struct pcfs *fs, const struct tree_entry *src)
 static int rename_into(struct pcfs *fs, struct tree_entry *src, const struct tree_entry *dir,
                        const char *name, unsigned int flags)
 {
-    char msg[512];
+    char msg[PCFS_MSG_MAX];
     int rc;
     bool to_config = dir->kind == T_CLUSTER && strcmp(name, "config") == 0;
     if (dir->kind == T_CLUSTER && !to_config && names_is_cluster_entry(name))

@@ -1,4 +1,5 @@
 #include "fs/store/backend.h"
+#include "fs/aws_policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,12 +55,12 @@ static int open_bucket(struct pcfs *fs, char *err, size_t errlen)
     }
     fs->mount_region = strdup(region);
     fs->creds = aws_creds_provider_new(fs->opts.profile);
-    struct aws_client *c = fs->creds ? aws_client_new(fs->creds, region) : NULL;
+    struct aws_client *c =
+        fs->creds ? aws_client_new_with(fs->creds, region, &PCFS_AWS_COMMIT) : NULL;
     if (!fs->mount_region || !c) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    aws_client_set_timeouts(c, 3000, 10000);
     struct aws_identity who;
     rc = aws_sts_get_caller_identity(c, &who, &e);
     if (rc) {

@@ -1,4 +1,5 @@
 #include "fs/store/store_s3.h"
+#include "fs/aws_policy.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -59,12 +60,10 @@ static struct aws_client *client(struct store_s3 *s)
     struct aws_client *c = pthread_getspecific(s->client_key);
     if (c)
         return c;
-    c = aws_client_new(s->creds, s->region);
+    c = aws_client_new_with(s->creds, s->region, &PCFS_AWS_COMMIT);
     if (!c)
         return NULL;
     aws_client_set_bucket_owner(c, s->account);
-    /* Commits wait on these calls: keep each one bounded. */
-    aws_client_set_timeouts(c, 3000, 10000);
     pthread_setspecific(s->client_key, c);
     return c;
 }
@@ -286,14 +285,6 @@ static int fetch(struct store_s3 *s, const struct aws_s3_object *o, struct blob 
     return 0;
 }
 
-static time_t parse_time(const char *iso)
-{
-    struct tm tm = {0};
-    if (!iso || !strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm))
-        return 0;
-    return timegm(&tm);
-}
-
 static struct desired_cluster *cluster_slot(struct desired_state *ds, const char *name,
                                             size_t namelen, size_t *cap)
 {
@@ -370,7 +361,7 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     bool wanted = strncmp(rest, "hooks/pre/", 10) == 0 || strncmp(rest, "hooks/post/", 11) == 0;
     for (size_t i = 0; i < sizeof(fetched) / sizeof(fetched[0]); i++)
         wanted = wanted || strcmp(rest, fetched[i]) == 0;
-    time_t mtime = parse_time(o->last_modified);
+    time_t mtime = aws_iso8601_or_zero(o->last_modified);
     if (strcmp(rest, "deleting") == 0) {
         dc->deleting = true;
         return 0;

@@ -121,7 +121,8 @@ static void test_attempts_are_bounded(void)
     struct fake_reply script[] = {{503, "", NULL}, {503, "", NULL}, {503, "", NULL},
                                   {503, "", NULL}, {503, "", NULL}};
     fake_script(&srv, script, 5);
-    aws_client_set_max_attempts(client, 2);
+    /* A policy's attempts apply (its zero timeouts mean the defaults). */
+    aws_client_apply_policy(client, &(struct aws_client_policy){.max_attempts = 2});
     struct aws_ec2_instances out;
     struct aws_error err;
     int rc;

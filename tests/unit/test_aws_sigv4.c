@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "aws/sigv4.h"
+#include "aws/timestamp.h"
 #include "tests/unit/check.h"
 
 static char suite[4096];
