@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "aws/aws.h"
+#include "fs/store/s3_object.h"
 #include "fs/store/s3_undo.h"
 #include "fs/model/timefmt.h"
 
@@ -95,42 +96,19 @@ static char *hook_key(const char *cluster, enum hook_stage stage, const char *na
 static int put(struct store_s3 *s, const char *key, const void *data, size_t len,
                const struct aws_s3_put_options *opt, char *etag, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    struct aws_error e;
-    int rc = aws_s3_put_object(c, s->bucket, key, data, len, opt, etag, &e);
-    return rc ? fail(rc, &e, err, errlen, key) : 0;
+    return s3_object_put(client(s), s->bucket, key, data, len, opt, etag, err, errlen);
 }
 
 static int del(struct store_s3 *s, const char *key, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e;
-    int rc = aws_s3_delete_object(c, s->bucket, key, &e);
-    return rc ? fail(rc, &e, err, errlen, key) : 0;
+    return s3_object_delete(client(s), s->bucket, key, err, errlen);
 }
 
 /* GET into *data (caller frees); -ENOENT when absent. */
 static int get(struct store_s3 *s, const char *key, char **data, size_t *len, char *etag,
                size_t etaglen, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e;
-    struct aws_s3_object info = {0};
-    int rc = aws_s3_get_object(c, s->bucket, key, data, len, &info, &e);
-    if (rc == 0 && etag)
-        snprintf(etag, etaglen, "%s", info.etag ? info.etag : "");
-    aws_s3_object_free(&info);
-    if (rc == -ENOENT)
-        return rc;
-    return rc ? fail(rc, &e, err, errlen, key) : 0;
+    return s3_object_get(client(s), s->bucket, key, data, len, etag, etaglen, err, errlen);
 }
 
 static bool exists(struct store_s3 *s, const char *key, int *rc, char *err, size_t errlen)
