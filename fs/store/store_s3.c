@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "aws/aws.h"
+#include "fs/store/objcache.h"
 #include "fs/store/s3_object.h"
 #include "fs/store/s3_undo.h"
 #include "fs/model/timefmt.h"
@@ -27,22 +28,11 @@ struct deferred {
     bool last_error;
 };
 
-/* A fetched object, kept while its ETag is what the bucket lists. */
-struct cached_object {
-    struct cached_object *next;
-    char *key;
-    char *etag;
-    struct blob *data;
-    unsigned long seen; /* load number that last listed it */
-};
-
 struct store_s3 {
     struct aws_creds_provider *creds;
     char *region, *bucket, *account;
     pthread_key_t client_key; /* one aws_client per thread, never shared */
-    pthread_mutex_t cache_lock;
-    struct cached_object *cache;
-    unsigned long loads;
+    struct objcache *cache; /* what loads fetched, by ETag */
     struct s3_undo *undo;
     pthread_mutex_t deferred_lock;
     struct deferred *deferred; /* oldest first */
@@ -172,78 +162,11 @@ static int del_undoable(struct store_s3 *s, const char *key, struct blob *previo
 
 static void write_deferred(struct store_s3 *s);
 
-static struct blob *cache_lookup(struct store_s3 *s, const char *key, const char *etag)
-{
-    struct blob *b = NULL;
-    pthread_mutex_lock(&s->cache_lock);
-    for (struct cached_object *o = s->cache; o; o = o->next) {
-        if (strcmp(o->key, key) == 0) {
-            if (strcmp(o->etag, etag) == 0) {
-                o->seen = s->loads;
-                b = blob_ref(o->data);
-            }
-            break;
-        }
-    }
-    pthread_mutex_unlock(&s->cache_lock);
-    return b;
-}
-
-static void cache_store(struct store_s3 *s, const char *key, const char *etag, struct blob *b)
-{
-    pthread_mutex_lock(&s->cache_lock);
-    struct cached_object *o = s->cache;
-    while (o && strcmp(o->key, key) != 0)
-        o = o->next;
-    if (!o) {
-        o = calloc(1, sizeof(*o));
-        if (o && !(o->key = strdup(key))) {
-            free(o);
-            o = NULL;
-        }
-        if (o) {
-            o->next = s->cache;
-            s->cache = o;
-        }
-    }
-    if (o) {
-        char *etag_copy = strdup(etag);
-        if (etag_copy) {
-            free(o->etag);
-            o->etag = etag_copy;
-            blob_unref(o->data);
-            o->data = blob_ref(b);
-            o->seen = s->loads;
-        }
-    }
-    pthread_mutex_unlock(&s->cache_lock);
-}
-
-/* Drops cached objects the last listing no longer showed. */
-static void cache_sweep(struct store_s3 *s)
-{
-    pthread_mutex_lock(&s->cache_lock);
-    struct cached_object **pp = &s->cache;
-    while (*pp) {
-        struct cached_object *o = *pp;
-        if (o->seen != s->loads) {
-            *pp = o->next;
-            free(o->key);
-            free(o->etag);
-            blob_unref(o->data);
-            free(o);
-        } else {
-            pp = &o->next;
-        }
-    }
-    pthread_mutex_unlock(&s->cache_lock);
-}
-
 /* The object's bytes, from the cache when its ETag is unchanged. */
 static int fetch(struct store_s3 *s, const struct aws_s3_object *o, struct blob **out, char *err,
                  size_t errlen)
 {
-    *out = cache_lookup(s, o->key, o->etag);
+    *out = objcache_lookup(s->cache, o->key, o->etag);
     if (*out)
         return 0;
     char *data = NULL;
@@ -260,7 +183,7 @@ static int fetch(struct store_s3 *s, const struct aws_s3_object *o, struct blob 
     free(data);
     if (!*out)
         return -ENOMEM;
-    cache_store(s, o->key, etag, *out);
+    objcache_keep(s->cache, o->key, etag, *out);
     return 0;
 }
 
@@ -449,10 +372,6 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     int rc = aws_s3_list_objects(c, s->bucket, "clusters/", 0, &list, &e);
     if (rc)
         return fail(rc, &e, err, errlen, "listing the state bucket");
-    pthread_mutex_lock(&s->cache_lock);
-    s->loads++;
-    pthread_mutex_unlock(&s->cache_lock);
-
     struct desired_state *ds = calloc(1, sizeof(*ds));
     bool *markers = calloc(list.n + 1, sizeof(bool));
     size_t cap = 0, objects_cap = 0;
@@ -476,7 +395,7 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     aws_s3_objects_free(&list);
     if (rc == 0) {
         finish_state(ds, markers);
-        cache_sweep(s);
+        objcache_sweep(s->cache); /* objects gone from the listing */
         *out = ds;
     } else {
         if (rc == -ENOMEM)
@@ -846,11 +765,7 @@ static void s3_destroy(void *impl)
         free(d);
     }
     pthread_mutex_destroy(&s->deferred_lock);
-    pthread_mutex_lock(&s->cache_lock);
-    s->loads++;
-    pthread_mutex_unlock(&s->cache_lock);
-    cache_sweep(s);
-    pthread_mutex_destroy(&s->cache_lock);
+    objcache_free(s->cache);
     free(s->region);
     free(s->bucket);
     free(s->account);
@@ -879,15 +794,15 @@ int store_s3_open(struct store *out, const struct store_s3_params *p, char *err,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->deferred_lock, NULL);
     s->undo = s3_undo_new();
+    s->cache = objcache_new();
     unique_token(s->owner);
     s->creds = p->creds;
     s->region = strdup(p->region);
     s->bucket = strdup(p->bucket);
     s->account = strdup(p->account_id);
-    if (!s->region || !s->bucket || !s->account || !s->undo) {
+    if (!s->region || !s->bucket || !s->account || !s->undo || !s->cache) {
         s3_destroy(s);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
