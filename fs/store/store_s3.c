@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "aws/aws.h"
+#include "fs/model/config_memo.h"
 #include "fs/store/objcache.h"
 #include "fs/store/s3_object.h"
 #include "fs/store/s3_undo.h"
@@ -33,6 +34,7 @@ struct store_s3 {
     char *region, *bucket, *account;
     pthread_key_t client_key; /* one aws_client per thread, never shared */
     struct objcache *cache; /* what loads fetched, by ETag */
+    struct config_memo *parsed; /* each generation's config, parsed once */
     struct s3_undo *undo;
     pthread_mutex_t deferred_lock;
     struct deferred *deferred; /* oldest first */
@@ -395,6 +397,9 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     aws_s3_objects_free(&list);
     if (rc == 0) {
         finish_state(ds, markers);
+        rc = config_memo_attach(s->parsed, ds);
+    }
+    if (rc == 0) {
         objcache_sweep(s->cache); /* objects gone from the listing */
         *out = ds;
     } else {
@@ -766,6 +771,7 @@ static void s3_destroy(void *impl)
     }
     pthread_mutex_destroy(&s->deferred_lock);
     objcache_free(s->cache);
+    config_memo_free(s->parsed);
     free(s->region);
     free(s->bucket);
     free(s->account);
@@ -797,12 +803,13 @@ int store_s3_open(struct store *out, const struct store_s3_params *p, char *err,
     pthread_mutex_init(&s->deferred_lock, NULL);
     s->undo = s3_undo_new();
     s->cache = objcache_new();
+    s->parsed = config_memo_new();
     unique_token(s->owner);
     s->creds = p->creds;
     s->region = strdup(p->region);
     s->bucket = strdup(p->bucket);
     s->account = strdup(p->account_id);
-    if (!s->region || !s->bucket || !s->account || !s->undo || !s->cache) {
+    if (!s->region || !s->bucket || !s->account || !s->undo || !s->cache || !s->parsed) {
         s3_destroy(s);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
