@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/model/config_memo.h"
+#include "fs/store/events.h"
 #include "fs/store/store.h"
 
 struct store_mem {
@@ -212,9 +213,11 @@ static int mem_append_events(void *impl, const char *cluster, const char *lines,
     if (!dc)
         return -ENOENT;
     struct blob *grown = blob_concat(dc->events, lines, strlen(lines));
-    if (grown) {
+    struct blob *kept = grown ? events_trim(grown, EVENTS_KEPT_BYTES) : NULL;
+    blob_unref(grown);
+    if (kept) {
         blob_unref(dc->events);
-        dc->events = grown;
+        dc->events = kept;
     } else {
         rc = -ENOMEM;
     }

@@ -9,6 +9,7 @@
 #include "fs/config/cluster_region.h"
 #include "fs/config/config.h"
 #include "fs/model/config_memo.h"
+#include "fs/store/events.h"
 #include "fs/store/objcache.h"
 #include "fs/store/store.h"
 #include "tests/unit/check.h"
@@ -152,8 +153,67 @@ static void etag_cache_keeps_by_etag(void)
     objcache_free(oc);
 }
 
+static void events_parts_join_in_order(void)
+{
+    struct blob *p1 = blob_from_str("1\n2\n"), *p2 = blob_from_str("3\n"),
+                *live = blob_from_str("4\n");
+    struct blob *pieces[] = {p1, NULL, p2, live};
+    struct blob *all = events_join(pieces, 4);
+    CHECK_STR(all->data, "1\n2\n3\n4\n");
+    blob_unref(all);
+    /* a roll cut short: part 2 written, the live object not yet emptied */
+    struct blob *cut = blob_from_str("3\n4\n");
+    struct blob *again[] = {p1, p2, cut};
+    all = events_join(again, 3);
+    CHECK_STR(all->data, "1\n2\n3\n4\n");
+    blob_unref(all);
+    CHECK_INT((int)events_part_number("events.1"), 1);
+    CHECK_INT((int)events_part_number("events.12"), 12);
+    CHECK_INT((int)events_part_number("events"), 0);
+    CHECK_INT((int)events_part_number("events.0"), 0);
+    CHECK_INT((int)events_part_number("events.1x"), 0);
+    CHECK_INT((int)events_part_number("events."), 0);
+    struct blob *t = events_trim(p1, 3); /* "1\n2\n" cut at a line: "2\n" */
+    CHECK_STR(t->data, "2\n");
+    blob_unref(t);
+    t = events_trim(p1, 4);
+    CHECK(t == p1);
+    blob_unref(t);
+    blob_unref(p1);
+    blob_unref(p2);
+    blob_unref(live);
+    blob_unref(cut);
+}
+
+/* The memory store keeps the bucket's bound: oldest whole lines go. */
+static void mem_events_bounded(void)
+{
+    struct store st;
+    char err[128];
+    CHECK_INT(store_mem_open(&st), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "c", 100, err, sizeof(err)), 0);
+    char line[1025];
+    memset(line, 'x', sizeof(line) - 2);
+    line[sizeof(line) - 2] = '\n';
+    line[sizeof(line) - 1] = '\0';
+    size_t appends = EVENTS_KEPT_BYTES / 1024 + 50;
+    for (size_t i = 0; i < appends; i++) {
+        line[0] = (char)('a' + i % 26);
+        CHECK_INT(st.ops->append_events(st.impl, "c", line, err, sizeof(err)), 0);
+    }
+    struct desired_state *ds = load(&st);
+    const struct blob *ev = ds->clusters[0].events;
+    CHECK(ev->len <= EVENTS_KEPT_BYTES && ev->len > EVENTS_KEPT_BYTES - 1024);
+    CHECK(ev->len % 1024 == 0); /* whole lines only */
+    CHECK(ev->data[ev->len - 1024] == line[0]); /* the newest line is last */
+    desired_state_free(ds);
+    st.ops->destroy(st.impl);
+}
+
 int main(void)
 {
+    RUN(events_parts_join_in_order);
+    RUN(mem_events_bounded);
     RUN(mem_round_trips);
     RUN(config_parsed_once_per_generation);
     RUN(etag_cache_keeps_by_etag);
