@@ -101,12 +101,8 @@ static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *
     }
     if (!got && n->finished && alive(n))
         snprintf(out->state, sizeof(out->state), "done");
-    if (got || !n->bootstrap || n->finished) {
-        free(n->bootstrap);
-        n->bootstrap = strdup(out->state[0] ? out->state : "pending");
-        free(n->bootstrap_log);
-        n->bootstrap_log = out->log ? strdup(out->log) : NULL;
-    }
+    if (got || !n->bootstrap || n->finished)
+        observed_node_set_report(n, out);
 }
 
 /* Removes from Slurm a node whose instance is gone: through the REST API
