@@ -1,4 +1,5 @@
-/* The region a cluster lives in: its config's aws_region_name, else the
+/* The region a cluster lives in: its config's aws_region_name (read from
+ * the config parsed when its generation was loaded, dc->parsed), else the
  * mount's default region. */
 #ifndef PCFS_CLUSTER_REGION_H
 #define PCFS_CLUSTER_REGION_H

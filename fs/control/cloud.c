@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fs/store/s3_object.h"
+
 void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
                 const char *account, const char *bucket_region)
 {
@@ -38,49 +40,23 @@ struct aws_client *cloud_client(struct cloud *cl, const char *region)
     return c;
 }
 
-static int failed(int rc, const struct aws_error *e, const char *key, char *err, size_t errlen)
-{
-    char buf[768];
-    snprintf(err, errlen, "%s: %s", key, aws_error_format(e, buf, sizeof(buf)));
-    return rc;
-}
-
 int cloud_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
               size_t etaglen, char *err, size_t errlen)
 {
-    struct aws_client *c = cloud_client(cl, cl->bucket_region);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e = {0};
-    struct aws_s3_object info = {0};
-    int rc = aws_s3_get_object(c, cl->bucket, key, data, len, &info, &e);
-    if (rc == 0 && etag)
-        snprintf(etag, etaglen, "%s", info.etag ? info.etag : "");
-    aws_s3_object_free(&info);
-    if (rc && rc != -ENOENT)
-        return failed(rc, &e, key, err, errlen);
-    return rc;
+    return s3_object_get(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, etag,
+                         etaglen, err, errlen);
 }
 
 int cloud_put(struct cloud *cl, const char *key, const void *data, size_t len,
               const struct aws_s3_put_options *opt, char *err, size_t errlen)
 {
-    struct aws_client *c = cloud_client(cl, cl->bucket_region);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e = {0};
-    int rc = aws_s3_put_object(c, cl->bucket, key, data, len, opt, NULL, &e);
-    return rc && rc != AWS_ERR_PRECONDITION ? failed(rc, &e, key, err, errlen) : rc;
+    return s3_object_put(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, opt,
+                         NULL, err, errlen);
 }
 
 int cloud_delete(struct cloud *cl, const char *key, char *err, size_t errlen)
 {
-    struct aws_client *c = cloud_client(cl, cl->bucket_region);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e = {0};
-    int rc = aws_s3_delete_object(c, cl->bucket, key, &e);
-    return rc ? failed(rc, &e, key, err, errlen) : 0;
+    return s3_object_delete(cloud_client(cl, cl->bucket_region), cl->bucket, key, err, errlen);
 }
 
 int cloud_presign(struct cloud *cl, const char *method, const char *key, long seconds,
@@ -91,5 +67,9 @@ int cloud_presign(struct cloud *cl, const char *method, const char *key, long se
         return -ENOMEM;
     struct aws_error e = {0};
     int rc = aws_s3_presign(c, method, cl->bucket, key, seconds, url, &e);
-    return rc ? failed(rc, &e, key, err, errlen) : 0;
+    if (rc) {
+        char buf[768];
+        snprintf(err, errlen, "%s: %s", key, aws_error_format(&e, buf, sizeof(buf)));
+    }
+    return rc;
 }

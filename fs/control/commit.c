@@ -131,15 +131,10 @@ static int check_update(const struct snap_cluster *c, const struct cluster_confi
 {
     if (!c->desired->config || c->status == ST_NO_CONFIG || c->status == ST_CREATE_FAILED)
         return 0;
-    struct config_limits unlimited = {.max_instances = 1 << 30};
-    struct cluster_config *prev = NULL;
-    char ignored[MSG_MAX];
-    if (config_parse(c->desired->config->data, c->desired->config->len, &unlimited, &prev, ignored,
-                     sizeof(ignored)) != 0)
-        return 0; /* a stored config that no longer parses cannot constrain */
-    int rc = config_check_update(prev, next, msg, msglen);
-    config_free(prev);
-    return rc;
+    /* parsed once when its generation was loaded; one that no longer
+     * parses cannot constrain */
+    const struct parsed_config *prev = c->desired->parsed;
+    return prev && prev->cfg ? config_check_update(prev->cfg, next, msg, msglen) : 0;
 }
 
 /* The checks that ask the cloud; skipped when state lives in memory. */

@@ -153,9 +153,9 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     size_t len = 0;
     int rc = add(&buf, &len,
                  "version 1\ncluster %s\nnode %s\nnode_type %s\nregion %s\nhead_hostname head\n"
-                 "cpus %d\nmemory_mib %ld\nattempt %d\n",
+                 "cpus %d\nmemory_mib %ld\nattempt %d\ngeneration %d\n",
                  cluster, p->node, head ? "HeadNode" : "Compute", p->region, p->cpus,
-                 p->memory_mib, p->attempt);
+                 p->memory_mib, p->attempt, p->cluster->generation);
     if (rc == 0 && !head)
         rc = add(&buf, &len, "head_address %s\n", p->head_address);
 

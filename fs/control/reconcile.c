@@ -101,12 +101,8 @@ static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *
     }
     if (!got && n->finished && alive(n))
         snprintf(out->state, sizeof(out->state), "done");
-    if (got || !n->bootstrap || n->finished) {
-        free(n->bootstrap);
-        n->bootstrap = strdup(out->state[0] ? out->state : "pending");
-        free(n->bootstrap_log);
-        n->bootstrap_log = out->log ? strdup(out->log) : NULL;
-    }
+    if (got || !n->bootstrap || n->finished)
+        observed_node_set_report(n, out);
 }
 
 /* Removes from Slurm a node whose instance is gone: through the REST API
@@ -870,20 +866,16 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
             continue;
         struct cluster_plan p = {.dc = dc, .oc = observed_slot(obs, dc->name), .obs = obs};
         add_reported_nodes(obs, dc, &p.oc);
-        struct config_limits unlimited = {.max_instances = 1 << 30};
-        struct cluster_config *cfg = NULL;
-        char err[512];
-        if (config_parse(dc->config->data, dc->config->len, &unlimited, &cfg, err,
-                         sizeof(err)) != 0) {
+        if (!dc->parsed || !dc->parsed->cfg) {
             /* Only validated configs are stored; one of an older version may not parse. */
             if (rc->act)
-                held_back(rc, &p, "not acting: the stored config does not parse: %s", err);
+                held_back(rc, &p, "not acting: the stored config does not parse: %s",
+                          dc->parsed ? dc->parsed->error : "not parsed");
             continue;
         }
-        p.cfg = cfg;
+        p.cfg = dc->parsed->cfg;
         cluster_region(dc, rc->mount_region, p.region, sizeof(p.region));
         reconcile_cluster(rc, &p);
-        config_free(cfg);
     }
     if (rc->objects)
         objcache_sweep(rc->objects); /* reports and keys of nodes and clusters now gone */

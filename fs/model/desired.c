@@ -3,12 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/model/config_memo.h"
 #include "fs/store/store.h"
 
 void desired_cluster_clear(struct desired_cluster *dc)
 {
     free(dc->name);
     blob_unref(dc->config);
+    parsed_config_unref(dc->parsed);
     blob_unref(dc->events);
     free(dc->last_error);
     free(dc->failure_code);
@@ -34,6 +36,7 @@ static int copy_cluster(struct desired_cluster *dst, const struct desired_cluste
     dst->name = strdup(src->name);
     dst->config = blob_ref(src->config);
     dst->generation = src->generation;
+    dst->parsed = parsed_config_ref(src->parsed);
     dst->created_at = src->created_at;
     dst->updated_at = src->updated_at;
     dst->deleting = src->deleting;

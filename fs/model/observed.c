@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/model/report.h"
 #include "slurm/slurmrest.h"
 
 struct observed_state *observed_new_empty(time_t now)
@@ -37,6 +38,8 @@ void observed_node_clear(struct observed_node *n)
     free(n->slurm_reason);
     free_words(n->partitions, n->n_partitions);
     free_words(n->slurm_flags, n->n_slurm_flags);
+    for (int s = 0; s < 2; s++)
+        free_words(n->hooks_ran[s], n->n_hooks_ran[s]);
     memset(n, 0, sizeof(*n));
 }
 
@@ -107,4 +110,24 @@ const struct observed_cluster *observed_find(const struct observed_state *os, co
         if (strcmp(os->clusters[i].name, name) == 0)
             return &os->clusters[i];
     return NULL;
+}
+
+int observed_node_set_report(struct observed_node *n, const struct node_report *r)
+{
+    free(n->bootstrap);
+    free(n->bootstrap_log);
+    n->bootstrap = strdup(r && r->state[0] ? r->state : "pending");
+    n->bootstrap_log = r && r->log ? strdup(r->log) : NULL;
+    int rc = n->bootstrap && (!r || !r->log || n->bootstrap_log) ? 0 : -ENOMEM;
+    for (int s = 0; s < 2; s++) {
+        free_words(n->hooks_ran[s], n->n_hooks_ran[s]);
+        n->hooks_ran[s] = NULL;
+        n->n_hooks_ran[s] = 0;
+        if (r && r->ran[s].n && !(n->hooks_ran[s] = copy_words(r->ran[s].names, r->ran[s].n)))
+            rc = -ENOMEM;
+        else if (r)
+            n->n_hooks_ran[s] = r->ran[s].n;
+    }
+    n->hooks_generation = r ? r->generation : 0;
+    return rc;
 }

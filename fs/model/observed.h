@@ -19,6 +19,12 @@ struct observed_node {
     char *slurm_state;   /* sinfo %T word, or "none" */
     char *bootstrap;     /* pending|pre|configuring|post|done|failed */
     char *bootstrap_log; /* sanitized tail of hook output */
+    /* The hook set its bootstrap ran (from its report): names in the order
+     * run, [0] hooks/pre, [1] hooks/post, and the config generation they
+     * came from (0 = its report did not say). */
+    char **hooks_ran[2];
+    size_t n_hooks_ran[2];
+    int hooks_generation;
     time_t launch_time;
     int attempt;         /* the launch attempt its instance is (tag), 0 = unknown */
     bool finished;       /* its instance was seen done (tag): no report can undo that */
@@ -66,6 +72,10 @@ struct slurmrest_node;
 /* Copies Slurm's view of the node (state word, cpus, memory, partitions,
  * reason, flags) into n, replacing what it held; 0 or -ENOMEM. */
 int observed_node_set_slurm(struct observed_node *n, const struct slurmrest_node *sn);
+struct node_report;
+/* Takes the bootstrap's progress from report r (NULL: none came): its state
+ * ("pending" without one), log, and the hook set it ran. 0 or -ENOMEM. */
+int observed_node_set_report(struct observed_node *n, const struct node_report *r);
 const struct observed_cluster *observed_find(const struct observed_state *os, const char *name);
 
 #endif

@@ -177,6 +177,22 @@ static void add_slurm_facts(json_t *doc, const struct observed_node *on)
     json_object_set_new(doc, "slurmFlags", text_array(on->slurm_flags, on->n_slurm_flags));
 }
 
+/* The hook set the node's bootstrap ran (DESIGN 1: nodes keep what they
+ * booted with): its config generation (null until a report names it) and
+ * the names of hooks/pre and hooks/post it ran, in order. */
+static void add_hook_set(json_t *doc, const struct observed_node *on)
+{
+    json_t *set = json_object();
+    if (!set)
+        return;
+    json_object_set_new(set, "generation",
+                        on->hooks_generation > 0 ? json_integer(on->hooks_generation)
+                                                 : json_null());
+    json_object_set_new(set, "pre", text_array(on->hooks_ran[0], on->n_hooks_ran[0]));
+    json_object_set_new(set, "post", text_array(on->hooks_ran[1], on->n_hooks_ran[1]));
+    json_object_set_new(doc, "hooks", set);
+}
+
 int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node)
 {
     static const char *const names[] = {"bootstrap",   "bootstrap.log", "ec2_state",
@@ -195,6 +211,7 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
     if (doc) {
         json_object_set_new(doc, "market", str_or_null(on->market));
         add_slurm_facts(doc, on);
+        add_hook_set(doc, on);
     }
     struct blob *contents[NODE_FILES] = {
         line_blob(on->bootstrap ? on->bootstrap : "pending"),

@@ -15,6 +15,37 @@ static void field(const char *line, size_t len, size_t skip, char *dst, size_t d
     sanitize_text(line + skip, len - skip, dst, dstlen, 0);
 }
 
+/* A whole number in 1..max from the rest of a header line, else 0. */
+static int number(const char *line, size_t len, size_t skip, long max)
+{
+    char num[16];
+    field(line, len, skip, num, sizeof(num));
+    char *end;
+    long v = strtol(num, &end, 10);
+    return end != num && *end == '\0' && v > 0 && v <= max ? (int)v : 0;
+}
+
+/* "hook pre NAME" or "hook post NAME": NAME joins its stage's list. */
+static int add_hook(struct node_report *r, const char *line, size_t len)
+{
+    int stage = len > 9 && memcmp(line, "hook pre ", 9) == 0    ? 0
+                : len > 10 && memcmp(line, "hook post ", 10) == 0 ? 1
+                                                                   : -1;
+    if (stage < 0 || r->ran[stage].n >= REPORT_HOOKS_MAX)
+        return 0;
+    char name[256];
+    field(line, len, stage == 0 ? 9 : 10, name, sizeof(name));
+    struct report_hooks *h = &r->ran[stage];
+    char **grown = realloc(h->names, (h->n + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    h->names = grown;
+    if (!(grown[h->n] = strdup(name)))
+        return -ENOMEM;
+    h->n++;
+    return 0;
+}
+
 int report_parse(const char *text, size_t len, struct node_report *out)
 {
     memset(out, 0, sizeof(*out));
@@ -35,13 +66,15 @@ int report_parse(const char *text, size_t len, struct node_report *out)
             field(line, llen, 8, out->failure, sizeof(out->failure));
         else if (llen > 9 && memcmp(line, "instance ", 9) == 0)
             field(line, llen, 9, out->instance, sizeof(out->instance));
-        else if (llen > 8 && memcmp(line, "attempt ", 8) == 0) {
-            char num[16];
-            field(line, llen, 8, num, sizeof(num));
-            char *end;
-            long v = strtol(num, &end, 10);
-            if (end != num && *end == '\0' && v > 0 && v < 1000000)
-                out->attempt = (int)v;
+        else if (llen > 8 && memcmp(line, "attempt ", 8) == 0)
+            out->attempt = number(line, llen, 8, 999999);
+        else if (llen > 11 && memcmp(line, "generation ", 11) == 0)
+            out->generation = number(line, llen, 11, 1000000000);
+        else if (llen > 5 && memcmp(line, "hook ", 5) == 0) {
+            if (add_hook(out, line, llen) != 0) {
+                report_free(out);
+                return -ENOMEM;
+            }
         } else if (llen > 5 && memcmp(line, "exit ", 5) == 0) {
             char num[16];
             field(line, llen, 5, num, sizeof(num));
@@ -55,6 +88,7 @@ int report_parse(const char *text, size_t len, struct node_report *out)
     for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
         known |= strcmp(out->state, states[i]) == 0;
     if (!known) {
+        report_free(out);
         out->state[0] = '\0';
         return -EINVAL;
     }
@@ -65,8 +99,10 @@ int report_parse(const char *text, size_t len, struct node_report *out)
     log += skip;
     rest -= skip;
     out->log = malloc(rest + 1);
-    if (!out->log)
+    if (!out->log) {
+        report_free(out);
         return -ENOMEM;
+    }
     sanitize_text(log, rest, out->log, rest + 1, 1);
     return 0;
 }
@@ -75,6 +111,12 @@ void report_free(struct node_report *r)
 {
     free(r->log);
     r->log = NULL;
+    for (int s = 0; s < 2; s++) {
+        for (size_t i = 0; i < r->ran[s].n; i++)
+            free(r->ran[s].names[i]);
+        free(r->ran[s].names);
+        r->ran[s] = (struct report_hooks){0};
+    }
 }
 
 void report_log_tail(const struct node_report *r, int n, char *buf, size_t buflen)

@@ -1,7 +1,9 @@
 /* A node's bootstrap report, as scripts/embed/bootstrap.sh PUTs it to its
  * presigned URL: header lines "state X", "step ...", "failure CODE",
- * "exit N", "attempt N", "instance ID", then a line "--" and the tail of
- * the bootstrap's output. The text comes from the node, so it is untrusted:
+ * "exit N", "attempt N", "instance ID" (read from the node's IMDS),
+ * "generation N" (the config generation its hooks came from) and one
+ * "hook pre|post NAME" per hook it has run, in order; then a line "--" and
+ * the tail of the bootstrap's output. The text comes from the node, so it is untrusted:
  * every field is bounded and sanitized (no control characters or terminal
  * escapes) before it is kept, and report_judge decides whether it may count
  * at all for the instance it claims to come from. */
@@ -11,6 +13,13 @@
 #include <stddef.h>
 
 #define REPORT_LOG_MAX (64 * 1024)
+#define REPORT_HOOKS_MAX 100 /* per stage, as many as a cluster may hold */
+
+/* The hooks of one stage a node ran, in the order it ran them. */
+struct report_hooks {
+    char **names; /* sanitized */
+    size_t n;
+};
 
 struct node_report {
     char state[16];    /* pending|pre|configuring|post|done|failed */
@@ -19,6 +28,8 @@ struct node_report {
     int exit_code;     /* -1 when not given */
     int attempt;       /* the launch attempt it was issued to, 0 when not given */
     char instance[32]; /* the instance it says it runs on, "" when not given */
+    int generation;    /* config generation its hooks came from, 0 when not given */
+    struct report_hooks ran[2]; /* [0] hooks/pre, [1] hooks/post */
     char *log;         /* sanitized, newline-separated, at most REPORT_LOG_MAX */
 };
 

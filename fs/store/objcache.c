@@ -3,6 +3,7 @@
 #include "fs/store/fetch_many.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ struct kept {
 };
 
 struct objcache {
+    pthread_mutex_t lock; /* over everything below */
     void *index; /* tsearch tree of struct kept *, by key */
     struct kept *all;
     unsigned long round;
@@ -29,7 +31,10 @@ static int by_key(const void *a, const void *b)
 
 struct objcache *objcache_new(void)
 {
-    return calloc(1, sizeof(struct objcache));
+    struct objcache *oc = calloc(1, sizeof(struct objcache));
+    if (oc)
+        pthread_mutex_init(&oc->lock, NULL);
+    return oc;
 }
 
 static void entry_free(struct kept *e)
@@ -55,6 +60,7 @@ void objcache_free(struct objcache *oc)
         oc->all = e->next;
         forget(oc, e);
     }
+    pthread_mutex_destroy(&oc->lock);
     free(oc);
 }
 
@@ -65,7 +71,7 @@ static struct kept *find(struct objcache *oc, const char *key)
     return found ? *found : NULL;
 }
 
-/* Keeps data under key with etag (replacing what was there). */
+/* Keeps data under key with etag (replacing what was there); locked. */
 static void keep(struct objcache *oc, const char *key, const char *etag, struct blob *data)
 {
     struct kept *e = find(oc, key);
@@ -92,20 +98,42 @@ static void keep(struct objcache *oc, const char *key, const char *etag, struct 
     e->used = oc->round;
 }
 
-int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
-                 struct blob **out, char *err, size_t errlen)
+void objcache_keep(struct objcache *oc, const char *key, const char *etag, struct blob *data)
 {
-    *out = NULL;
+    pthread_mutex_lock(&oc->lock);
+    keep(oc, key, etag, data);
+    pthread_mutex_unlock(&oc->lock);
+}
+
+struct blob *objcache_lookup(struct objcache *oc, const char *key, const char *etag)
+{
+    struct blob *b = NULL;
+    pthread_mutex_lock(&oc->lock);
     struct kept *e = find(oc, key);
     if (e && etag && *etag && strcmp(e->etag, etag) == 0) {
         e->used = oc->round;
         oc->hits++;
-        *out = blob_ref(e->data);
-        return 0;
+        b = blob_ref(e->data);
     }
+    pthread_mutex_unlock(&oc->lock);
+    return b;
+}
+
+static void count_fetched(struct objcache *oc, unsigned long n)
+{
+    pthread_mutex_lock(&oc->lock);
+    oc->fetched += n;
+    pthread_mutex_unlock(&oc->lock);
+}
+
+int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
+                 struct blob **out, char *err, size_t errlen)
+{
+    if ((*out = objcache_lookup(oc, key, etag)))
+        return 0;
     char *data = NULL, got[128] = "";
     size_t len = 0;
-    oc->fetched++;
+    count_fetched(oc, 1);
     int rc = cloud_get(cl, key, &data, &len, got, sizeof(got), err, errlen);
     if (rc)
         return rc;
@@ -115,7 +143,7 @@ int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const c
         return -ENOMEM;
     /* Kept under the ETag the GET answered with: when the object changed
      * since the listing, the next listing names that newer ETag. */
-    keep(oc, key, got, *out);
+    objcache_keep(oc, key, got, *out);
     return 0;
 }
 
@@ -129,18 +157,20 @@ void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const 
     if (!items)
         return;
     size_t m = 0;
+    pthread_mutex_lock(&oc->lock);
     for (size_t i = 0; i < n; i++) {
         struct kept *e = find(oc, keys[i]);
         if (!e || !etags[i] || strcmp(e->etag, etags[i]) != 0)
             items[m++].key = keys[i];
     }
+    pthread_mutex_unlock(&oc->lock);
     if (m > 1) { /* one alone is objcache_get's job */
         fetch_many(cl, items, m, PREFETCH_WORKERS);
+        count_fetched(oc, m);
         for (size_t i = 0; i < m; i++) {
-            oc->fetched++;
             struct blob *b = items[i].rc == 0 ? blob_new(items[i].data, items[i].len) : NULL;
             if (b)
-                keep(oc, items[i].key, items[i].etag, b);
+                objcache_keep(oc, items[i].key, items[i].etag, b);
             blob_unref(b);
             free(items[i].data);
         }
@@ -150,6 +180,7 @@ void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const 
 
 void objcache_sweep(struct objcache *oc)
 {
+    pthread_mutex_lock(&oc->lock);
     struct kept **pp = &oc->all;
     while (*pp) {
         struct kept *e = *pp;
@@ -161,10 +192,13 @@ void objcache_sweep(struct objcache *oc)
         }
     }
     oc->round++;
+    pthread_mutex_unlock(&oc->lock);
 }
 
-void objcache_stats(const struct objcache *oc, unsigned long *fetched, unsigned long *hits)
+void objcache_stats(struct objcache *oc, unsigned long *fetched, unsigned long *hits)
 {
+    pthread_mutex_lock(&oc->lock);
     *fetched = oc->fetched;
     *hits = oc->hits;
+    pthread_mutex_unlock(&oc->lock);
 }

@@ -1,8 +1,9 @@
-/* Bucket objects the controller reads on every pass (node reports, each
- * cluster's JWT key), kept while the bucket listing shows the same ETag: a
- * pass GETs only what changed since the last one, so its S3 requests grow
- * with the listing's pages, not with the number of nodes or clusters.
- * Belongs to the controller thread; not thread-safe. */
+/* The one ETag cache: bucket objects kept while the bucket listing shows
+ * the same ETag, so a pass GETs only what changed since the last one and
+ * its S3 requests grow with the listing's pages, not with the number of
+ * nodes or clusters. The controller keeps one for node reports and JWT
+ * keys; the bucket store (store_s3.c) one for the desired state it loads.
+ * Thread-safe (a mutex inside; no network under it). */
 #ifndef PCFS_OBJCACHE_H
 #define PCFS_OBJCACHE_H
 #include <stddef.h>
@@ -22,6 +23,12 @@ void objcache_free(struct objcache *oc);
 int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
                  struct blob **out, char *err, size_t errlen);
 
+/* The bytes kept under key when their ETag is etag (a reference: blob_unref
+ * it), else NULL. A hit counts as asked for, for the next sweep. */
+struct blob *objcache_lookup(struct objcache *oc, const char *key, const char *etag);
+/* Keeps data (a new reference) under key and etag, replacing what was kept. */
+void objcache_keep(struct objcache *oc, const char *key, const char *etag, struct blob *data);
+
 /* Fetches, several at a time, the keys[i] (listed with etags[i]) not kept
  * under that ETag yet, so the objcache_get calls that follow find them.
  * What fails to come is left to objcache_get. */
@@ -33,6 +40,6 @@ void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const 
 void objcache_sweep(struct objcache *oc);
 
 /* How many GETs objcache_get made, and how many it saved (for tests). */
-void objcache_stats(const struct objcache *oc, unsigned long *fetched, unsigned long *hits);
+void objcache_stats(struct objcache *oc, unsigned long *fetched, unsigned long *hits);
 
 #endif

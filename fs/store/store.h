@@ -31,10 +31,22 @@ struct desired_object {
     char *etag;
 };
 
+struct cluster_config;
+
+/* A stored config parsed (fs/model/config_memo.h): once per generation,
+ * shared by every load and copy of the state that holds that generation. */
+struct parsed_config {
+    atomic_uint refs;
+    struct cluster_config *cfg; /* NULL when the stored config no longer parses */
+    char error[256];            /* why it does not */
+    const char *region;         /* its aws_region_name; "" = the mount's region */
+};
+
 struct desired_cluster {
     char *name;
     struct blob *config; /* NULL until the first good commit */
     int generation;      /* number of good config commits */
+    struct parsed_config *parsed; /* config parsed (a reference); NULL without config */
     time_t created_at;
     time_t updated_at; /* last change of config or hooks */
     bool deleting;

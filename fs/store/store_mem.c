@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/model/config_memo.h"
+#include "fs/store/events.h"
 #include "fs/store/store.h"
 
 struct store_mem {
     pthread_mutex_t lock;
     struct desired_state state;
+    struct config_memo *parsed; /* each generation's config, parsed once */
 };
 
 static struct desired_cluster *find_mut(struct store_mem *m, const char *name)
@@ -24,7 +27,9 @@ static int mem_load(void *impl, struct desired_state **out, char *err, size_t er
     pthread_mutex_lock(&m->lock);
     struct desired_state *ds = desired_state_copy(&m->state);
     pthread_mutex_unlock(&m->lock);
-    if (!ds) {
+    if (!ds || config_memo_attach(m->parsed, ds) != 0) {
+        if (ds)
+            desired_state_free(ds);
         snprintf(err, errlen, "out of memory loading the desired state");
         return -ENOMEM;
     }
@@ -208,9 +213,11 @@ static int mem_append_events(void *impl, const char *cluster, const char *lines,
     if (!dc)
         return -ENOENT;
     struct blob *grown = blob_concat(dc->events, lines, strlen(lines));
-    if (grown) {
+    struct blob *kept = grown ? events_trim(grown, EVENTS_KEPT_BYTES) : NULL;
+    blob_unref(grown);
+    if (kept) {
         blob_unref(dc->events);
-        dc->events = grown;
+        dc->events = kept;
     } else {
         rc = -ENOMEM;
     }
@@ -239,6 +246,7 @@ static void mem_destroy(void *impl)
     for (size_t i = 0; i < m->state.n; i++)
         desired_cluster_clear(&m->state.clusters[i]);
     free(m->state.clusters);
+    config_memo_free(m->parsed);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -260,8 +268,10 @@ static const struct store_ops mem_ops = {
 int store_mem_open(struct store *out)
 {
     struct store_mem *m = calloc(1, sizeof(*m));
-    if (!m)
+    if (!m || !(m->parsed = config_memo_new())) {
+        free(m);
         return -ENOMEM;
+    }
     pthread_mutex_init(&m->lock, NULL);
     out->ops = &mem_ops;
     out->impl = m;

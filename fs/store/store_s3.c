@@ -10,6 +10,10 @@
 #include <openssl/rand.h>
 
 #include "aws/aws.h"
+#include "fs/model/config_memo.h"
+#include "fs/store/events.h"
+#include "fs/store/objcache.h"
+#include "fs/store/s3_object.h"
 #include "fs/store/s3_undo.h"
 #include "fs/model/timefmt.h"
 
@@ -27,22 +31,12 @@ struct deferred {
     bool last_error;
 };
 
-/* A fetched object, kept while its ETag is what the bucket lists. */
-struct cached_object {
-    struct cached_object *next;
-    char *key;
-    char *etag;
-    struct blob *data;
-    unsigned long seen; /* load number that last listed it */
-};
-
 struct store_s3 {
     struct aws_creds_provider *creds;
     char *region, *bucket, *account;
     pthread_key_t client_key; /* one aws_client per thread, never shared */
-    pthread_mutex_t cache_lock;
-    struct cached_object *cache;
-    unsigned long loads;
+    struct objcache *cache; /* what loads fetched, by ETag */
+    struct config_memo *parsed; /* each generation's config, parsed once */
     struct s3_undo *undo;
     pthread_mutex_t deferred_lock;
     struct deferred *deferred; /* oldest first */
@@ -94,42 +88,19 @@ static char *hook_key(const char *cluster, enum hook_stage stage, const char *na
 static int put(struct store_s3 *s, const char *key, const void *data, size_t len,
                const struct aws_s3_put_options *opt, char *etag, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    struct aws_error e;
-    int rc = aws_s3_put_object(c, s->bucket, key, data, len, opt, etag, &e);
-    return rc ? fail(rc, &e, err, errlen, key) : 0;
+    return s3_object_put(client(s), s->bucket, key, data, len, opt, etag, err, errlen);
 }
 
 static int del(struct store_s3 *s, const char *key, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e;
-    int rc = aws_s3_delete_object(c, s->bucket, key, &e);
-    return rc ? fail(rc, &e, err, errlen, key) : 0;
+    return s3_object_delete(client(s), s->bucket, key, err, errlen);
 }
 
 /* GET into *data (caller frees); -ENOENT when absent. */
 static int get(struct store_s3 *s, const char *key, char **data, size_t *len, char *etag,
                size_t etaglen, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e;
-    struct aws_s3_object info = {0};
-    int rc = aws_s3_get_object(c, s->bucket, key, data, len, &info, &e);
-    if (rc == 0 && etag)
-        snprintf(etag, etaglen, "%s", info.etag ? info.etag : "");
-    aws_s3_object_free(&info);
-    if (rc == -ENOENT)
-        return rc;
-    return rc ? fail(rc, &e, err, errlen, key) : 0;
+    return s3_object_get(client(s), s->bucket, key, data, len, etag, etaglen, err, errlen);
 }
 
 static bool exists(struct store_s3 *s, const char *key, int *rc, char *err, size_t errlen)
@@ -193,78 +164,11 @@ static int del_undoable(struct store_s3 *s, const char *key, struct blob *previo
 
 static void write_deferred(struct store_s3 *s);
 
-static struct blob *cache_lookup(struct store_s3 *s, const char *key, const char *etag)
-{
-    struct blob *b = NULL;
-    pthread_mutex_lock(&s->cache_lock);
-    for (struct cached_object *o = s->cache; o; o = o->next) {
-        if (strcmp(o->key, key) == 0) {
-            if (strcmp(o->etag, etag) == 0) {
-                o->seen = s->loads;
-                b = blob_ref(o->data);
-            }
-            break;
-        }
-    }
-    pthread_mutex_unlock(&s->cache_lock);
-    return b;
-}
-
-static void cache_store(struct store_s3 *s, const char *key, const char *etag, struct blob *b)
-{
-    pthread_mutex_lock(&s->cache_lock);
-    struct cached_object *o = s->cache;
-    while (o && strcmp(o->key, key) != 0)
-        o = o->next;
-    if (!o) {
-        o = calloc(1, sizeof(*o));
-        if (o && !(o->key = strdup(key))) {
-            free(o);
-            o = NULL;
-        }
-        if (o) {
-            o->next = s->cache;
-            s->cache = o;
-        }
-    }
-    if (o) {
-        char *etag_copy = strdup(etag);
-        if (etag_copy) {
-            free(o->etag);
-            o->etag = etag_copy;
-            blob_unref(o->data);
-            o->data = blob_ref(b);
-            o->seen = s->loads;
-        }
-    }
-    pthread_mutex_unlock(&s->cache_lock);
-}
-
-/* Drops cached objects the last listing no longer showed. */
-static void cache_sweep(struct store_s3 *s)
-{
-    pthread_mutex_lock(&s->cache_lock);
-    struct cached_object **pp = &s->cache;
-    while (*pp) {
-        struct cached_object *o = *pp;
-        if (o->seen != s->loads) {
-            *pp = o->next;
-            free(o->key);
-            free(o->etag);
-            blob_unref(o->data);
-            free(o);
-        } else {
-            pp = &o->next;
-        }
-    }
-    pthread_mutex_unlock(&s->cache_lock);
-}
-
 /* The object's bytes, from the cache when its ETag is unchanged. */
 static int fetch(struct store_s3 *s, const struct aws_s3_object *o, struct blob **out, char *err,
                  size_t errlen)
 {
-    *out = cache_lookup(s, o->key, o->etag);
+    *out = objcache_lookup(s->cache, o->key, o->etag);
     if (*out)
         return 0;
     char *data = NULL;
@@ -281,7 +185,7 @@ static int fetch(struct store_s3 *s, const struct aws_s3_object *o, struct blob 
     free(data);
     if (!*out)
         return -ENOMEM;
-    cache_store(s, o->key, etag, *out);
+    objcache_keep(s->cache, o->key, etag, *out);
     return 0;
 }
 
@@ -351,16 +255,83 @@ static char *blob_text(const struct blob *b)
     return b ? strndup(b->data, b->len) : NULL;
 }
 
+/* A cluster's events as a load meets them: the numbered parts (rolled out
+ * of the live object) and the live object, joined once the listing is read. */
+struct event_pieces {
+    struct blob *live;
+    struct event_part {
+        unsigned num;
+        struct blob *text;
+    } *parts;
+    size_t n, cap;
+};
+
+static int add_part(struct event_pieces *ep, unsigned num, struct blob *text)
+{
+    if (ep->n == ep->cap) {
+        size_t ncap = ep->cap ? ep->cap * 2 : 4;
+        struct event_part *grown = realloc(ep->parts, ncap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        ep->parts = grown;
+        ep->cap = ncap;
+    }
+    ep->parts[ep->n++] = (struct event_part){num, blob_ref(text)};
+    return 0;
+}
+
+static int by_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int by_part_number(const void *a, const void *b)
+{
+    unsigned x = ((const struct event_part *)a)->num, y = ((const struct event_part *)b)->num;
+    return x < y ? -1 : x > y;
+}
+
+/* The cluster's events text (oldest part first), consuming ep. */
+static int join_events(struct event_pieces *ep, struct desired_cluster *dc)
+{
+    int rc = 0;
+    if (ep->n > 1)
+        qsort(ep->parts, ep->n, sizeof(*ep->parts), by_part_number);
+    struct blob **pieces = calloc(ep->n + 1, sizeof(*pieces));
+    if (pieces) {
+        for (size_t i = 0; i < ep->n; i++)
+            pieces[i] = ep->parts[i].text;
+        pieces[ep->n] = ep->live;
+        if (ep->n == 0)
+            dc->events = blob_ref(ep->live);
+        else if (!(dc->events = events_join(pieces, ep->n + 1)))
+            rc = -ENOMEM;
+    } else {
+        rc = -ENOMEM;
+    }
+    free(pieces);
+    for (size_t i = 0; i < ep->n; i++)
+        blob_unref(ep->parts[i].text);
+    free(ep->parts);
+    blob_unref(ep->live);
+    memset(ep, 0, sizeof(*ep));
+    return rc;
+}
+
 /* Applies one object of clusters/<name>/ to its cluster. */
 static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const char *rest,
-                        const struct aws_s3_object *o, bool *has_marker, size_t *objects_cap,
-                        char *err, size_t errlen)
+                        const struct aws_s3_object *o, bool *has_marker,
+                        struct event_pieces *events, size_t *objects_cap, char *err,
+                        size_t errlen)
 {
     static const char *const fetched[] = {"cluster", "config",     "generation", "events",
                                           "last_error", "failure", "completed"};
     bool wanted = strncmp(rest, "hooks/pre/", 10) == 0 || strncmp(rest, "hooks/post/", 11) == 0;
     for (size_t i = 0; i < sizeof(fetched) / sizeof(fetched[0]); i++)
         wanted = wanted || strcmp(rest, fetched[i]) == 0;
+    unsigned part = events_part_number(rest);
+    wanted = wanted || part > 0;
     time_t mtime = aws_iso8601_or_zero(o->last_modified);
     if (strcmp(rest, "deleting") == 0) {
         dc->deleting = true;
@@ -388,8 +359,11 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
             dc->updated_at = mtime;
     } else if (strcmp(rest, "generation") == 0) {
         dc->generation = (int)strtol(b->data, NULL, 10);
+    } else if (part > 0) {
+        rc = add_part(events, part, b);
     } else if (strcmp(rest, "events") == 0) {
-        dc->events = blob_ref(b);
+        blob_unref(events->live);
+        events->live = blob_ref(b);
     } else if (strcmp(rest, "last_error") == 0) {
         dc->last_error = blob_text(b);
     } else if (strcmp(rest, "failure") == 0) {
@@ -462,14 +436,11 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     int rc = aws_s3_list_objects(c, s->bucket, "clusters/", 0, &list, &e);
     if (rc)
         return fail(rc, &e, err, errlen, "listing the state bucket");
-    pthread_mutex_lock(&s->cache_lock);
-    s->loads++;
-    pthread_mutex_unlock(&s->cache_lock);
-
     struct desired_state *ds = calloc(1, sizeof(*ds));
     bool *markers = calloc(list.n + 1, sizeof(bool));
+    struct event_pieces *events = calloc(list.n + 1, sizeof(*events));
     size_t cap = 0, objects_cap = 0;
-    rc = ds && markers ? 0 : -ENOMEM;
+    rc = ds && markers && events ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < list.n; i++) {
         const char *name = list.v[i].key + strlen("clusters/");
         const char *slash = strchr(name, '/');
@@ -483,13 +454,21 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
         }
         if (ds->n != before)
             objects_cap = 0; /* a new cluster: its objects array starts empty */
-        rc = apply_object(s, dc, slash + 1, &list.v[i], &markers[ds->n - 1], &objects_cap, err,
-                          errlen);
+        rc = apply_object(s, dc, slash + 1, &list.v[i], &markers[ds->n - 1], &events[ds->n - 1],
+                          &objects_cap, err, errlen);
     }
     aws_s3_objects_free(&list);
+    for (size_t i = 0; ds && events && i < ds->n; i++) {
+        int jrc = join_events(&events[i], &ds->clusters[i]);
+        rc = rc ? rc : jrc;
+    }
+    free(events);
     if (rc == 0) {
         finish_state(ds, markers);
-        cache_sweep(s);
+        rc = config_memo_attach(s->parsed, ds);
+    }
+    if (rc == 0) {
+        objcache_sweep(s->cache); /* objects gone from the listing */
         *out = ds;
     } else {
         if (rc == -ENOMEM)
@@ -724,6 +703,79 @@ static int s3_remove_cluster(void *impl, const char *cluster, char *err, size_t 
     return rc;
 }
 
+/* The numbers of the cluster's rolled events parts, ascending. */
+static int list_event_parts(struct store_s3 *s, const char *cluster, unsigned **nums, size_t *n,
+                            char *err, size_t errlen)
+{
+    *nums = NULL;
+    *n = 0;
+    char *prefix = key_of(cluster, "events.");
+    struct aws_client *c = client(s);
+    struct aws_s3_objects list = {0};
+    struct aws_error e;
+    int rc = c && prefix ? aws_s3_list_objects(c, s->bucket, prefix, 0, &list, &e) : -ENOMEM;
+    if (rc && rc != -ENOMEM)
+        fail(rc, &e, err, errlen, prefix);
+    if (rc == 0 && list.n && !(*nums = calloc(list.n, sizeof(**nums))))
+        rc = -ENOMEM;
+    size_t skip = prefix ? strlen(prefix) - strlen("events.") : 0;
+    for (size_t i = 0; rc == 0 && i < list.n; i++) {
+        unsigned num = events_part_number(list.v[i].key + skip);
+        if (num)
+            (*nums)[(*n)++] = num;
+    }
+    if (*n > 1)
+        qsort(*nums, *n, sizeof(**nums), by_unsigned);
+    aws_s3_objects_free(&list);
+    free(prefix);
+    return rc;
+}
+
+static char *part_key(const char *cluster, unsigned num)
+{
+    char rest[32];
+    snprintf(rest, sizeof(rest), "events.%u", num);
+    return key_of(cluster, rest);
+}
+
+/* Writes text as the cluster's next events part (*num), only if no other
+ * mount wrote that part first (then AWS_ERR_PRECONDITION). */
+static int roll_part(struct store_s3 *s, const char *cluster, const char *text, size_t len,
+                     unsigned *num, unsigned **parts, size_t *n_parts, char *err, size_t errlen)
+{
+    int rc = list_event_parts(s, cluster, parts, n_parts, err, errlen);
+    if (rc)
+        return rc;
+    *num = (*n_parts ? (*parts)[*n_parts - 1] : 0) + 1;
+    char *key = part_key(cluster, *num);
+    struct aws_s3_put_options only_new = {.content_type = "text/plain", .if_none_match = true};
+    rc = key ? put(s, key, text, len, &only_new, NULL, err, errlen) : -ENOMEM;
+    free(key);
+    return rc;
+}
+
+/* Removes part num (a roll that lost its race), or the parts beyond the cap
+ * once part num is in; best effort: a later roll removes what stays. */
+static void drop_parts(struct store_s3 *s, const char *cluster, unsigned num, bool lost,
+                       const unsigned *parts, size_t n_parts)
+{
+    char err[256];
+    for (size_t i = 0; i <= n_parts; i++) {
+        unsigned victim = i < n_parts ? parts[i] : num;
+        if (lost ? victim != num : victim + EVENTS_PARTS_MAX > num)
+            continue;
+        char *key = part_key(cluster, victim);
+        if (key && del(s, key, err, sizeof(err)) != 0)
+            fprintf(stderr, "pclusterfs: removing an events part: %s\n", err);
+        free(key);
+        if (lost)
+            break;
+    }
+}
+
+/* Two mounts may append at once: read, append, write only if unchanged
+ * (If-Match). Past EVENTS_PART_BYTES the live object's lines first roll
+ * into the next part, and the live object restarts with the new lines. */
 static int append_events_now(struct store_s3 *s, const char *cluster, const char *lines,
                              char *err, size_t errlen)
 {
@@ -731,7 +783,7 @@ static int append_events_now(struct store_s3 *s, const char *cluster, const char
     if (!key)
         return -ENOMEM;
     int rc = AWS_ERR_PRECONDITION;
-    /* Two mounts may append at once: read, append, write only if unchanged. */
+    size_t add = strlen(lines);
     for (int attempt = 0; rc == AWS_ERR_PRECONDITION && attempt < EVENTS_APPEND_TRIES; attempt++) {
         char *old = NULL;
         size_t old_len = 0;
@@ -740,19 +792,27 @@ static int append_events_now(struct store_s3 *s, const char *cluster, const char
         if (rc && rc != -ENOENT)
             break;
         bool absent = rc == -ENOENT;
-        size_t add = strlen(lines);
-        char *next = malloc(old_len + add + 1);
-        if (!next) {
-            free(old);
+        bool roll = !absent && old_len > 0 && old_len + add > EVENTS_PART_BYTES;
+        unsigned part = 0, *parts = NULL;
+        size_t n_parts = 0;
+        if (roll)
+            rc = roll_part(s, cluster, old, old_len, &part, &parts, &n_parts, err, errlen);
+        size_t keep = roll ? 0 : old_len;
+        char *next = rc == 0 || absent ? malloc(keep + add + 1) : NULL;
+        if (next) {
+            if (keep)
+                memcpy(next, old, keep);
+            memcpy(next + keep, lines, add);
+            struct aws_s3_put_options cond = {.content_type = "text/plain",
+                                              .if_none_match = absent,
+                                              .if_match = absent ? NULL : etag};
+            rc = put(s, key, next, keep + add, &cond, NULL, err, errlen);
+            if (roll && (rc == 0 || rc == AWS_ERR_PRECONDITION))
+                drop_parts(s, cluster, part, rc != 0, parts, n_parts);
+        } else if (rc == 0 || absent) {
             rc = -ENOMEM;
-            break;
         }
-        if (old_len)
-            memcpy(next, old, old_len);
-        memcpy(next + old_len, lines, add);
-        struct aws_s3_put_options cond = {
-            .content_type = "text/plain", .if_none_match = absent, .if_match = absent ? NULL : etag};
-        rc = put(s, key, next, old_len + add, &cond, NULL, err, errlen);
+        free(parts);
         free(old);
         free(next);
     }
@@ -859,11 +919,8 @@ static void s3_destroy(void *impl)
         free(d);
     }
     pthread_mutex_destroy(&s->deferred_lock);
-    pthread_mutex_lock(&s->cache_lock);
-    s->loads++;
-    pthread_mutex_unlock(&s->cache_lock);
-    cache_sweep(s);
-    pthread_mutex_destroy(&s->cache_lock);
+    objcache_free(s->cache);
+    config_memo_free(s->parsed);
     free(s->region);
     free(s->bucket);
     free(s->account);
@@ -892,15 +949,16 @@ int store_s3_open(struct store *out, const struct store_s3_params *p, char *err,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    pthread_mutex_init(&s->cache_lock, NULL);
     pthread_mutex_init(&s->deferred_lock, NULL);
     s->undo = s3_undo_new();
+    s->cache = objcache_new();
+    s->parsed = config_memo_new();
     unique_token(s->owner);
     s->creds = p->creds;
     s->region = strdup(p->region);
     s->bucket = strdup(p->bucket);
     s->account = strdup(p->account_id);
-    if (!s->region || !s->bucket || !s->account || !s->undo) {
+    if (!s->region || !s->bucket || !s->account || !s->undo || !s->cache || !s->parsed) {
         s3_destroy(s);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -1,10 +1,12 @@
 /* The state bucket as the desired-state store (DESIGN.md section 2). Layout
  * under clusters/<name>/: `cluster` (the marker mkdir writes, holding the
  * creation time), `config`, `generation`, `hooks/pre/<file>`,
- * `hooks/post/<file>`, `events`, `last_error`, `deleting`. Every object is
- * written with the bucket owner named; events are appended with If-Match so
- * two mounts never lose each other's lines. load() lists the prefix and
- * fetches only objects whose ETag changed since the last load. */
+ * `hooks/post/<file>`, `events` and its rolled parts `events.N`
+ * (fs/store/events.h), `last_error`, `deleting`. Every object is written
+ * with the bucket owner named; events are appended with If-Match so two
+ * mounts never lose each other's lines. load() lists the prefix and fetches
+ * only objects whose ETag changed since the last load (the objcache), and
+ * parses a config once per generation (config_memo). */
 #ifndef PCFS_STORE_S3_H
 #define PCFS_STORE_S3_H
 #include <stddef.h>

@@ -16,11 +16,16 @@
 #   version 1 | cluster NAME | node NAME | node_type HeadNode|Compute |
 #   region R | head_address IPV4 (Compute; on the head optional) |
 #   head_hostname NAME | cpus N | memory_mib N | attempt N | report PUT-URL |
+#   generation N (of the config whose hooks these are; optional) |
 #   file stage2|munge_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
 #   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order)
 # Report (text/plain PUT, after every state change and before each script):
 #   state pre|configuring|post|done|failed, step WHAT, failure CODE, exit N,
-#   attempt N (the manifest's: a report counts only for its launch), "--", then the last 200 lines (at most 64 KiB) of the bootstrap log.
+#   attempt N (the manifest's: a report counts only for its launch),
+#   instance ID (this instance's, from the IMDS), generation N (the
+#   manifest's), hook pre|post NAME (one per hook run so far, in order: the
+#   hook set this node ran), "--", then the last 200 lines (at most 64 KiB)
+#   of the bootstrap log.
 # Files: /var/lib/pclusterfs (0700): manifest, bootstrap.log, pre/NNN and
 # post/NNN (hooks, numbered in manifest order), pre/install, post/install,
 # files/ (keys and slurm.conf until they are installed).
@@ -39,7 +44,7 @@ printable() { printf '%s' "$1" | tr -d '\r' | tr '[:cntrl:]' '?'; }
 
 # ---------- the manifest ----------
 VERSION='' CLUSTER='' NODE='' NODE_TYPE='' REGION='' HEAD_ADDRESS='' HEAD_HOSTNAME=''
-CPUS='' MEMORY_MIB='' ATTEMPT='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
+CPUS='' MEMORY_MIB='' ATTEMPT='' GENERATION='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
 JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
 PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=()
 BAD=''
@@ -64,6 +69,7 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
     cpus) CPUS=$v1 ;;
     memory_mib) MEMORY_MIB=$v1 ;;
     attempt) ATTEMPT=$v1 ;;
+    generation) GENERATION=$v1 ;;
     report) REPORT_URL=$v1 ;;
     file)
       case $v1 in
@@ -99,6 +105,7 @@ done < "$MANIFEST"
 [[ $CPUS =~ ^[1-9][0-9]{0,4}$ ]] || BAD="bad cpus"
 [[ $MEMORY_MIB =~ ^[1-9][0-9]{0,8}$ ]] || BAD="bad memory_mib"
 [[ $ATTEMPT =~ ^[1-9][0-9]{0,5}$ ]] || BAD="bad attempt"
+[ -z "$GENERATION" ] || [[ $GENERATION =~ ^[1-9][0-9]{0,8}$ ]] || BAD="bad generation"
 is_url "$REPORT_URL" || BAD="bad report URL"
 is_url "$MUNGE_KEY_URL" || BAD="no munge_key"
 IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
@@ -111,15 +118,33 @@ else
 fi
 
 # ---------- the report ----------
-STATE=pre STEP='' FAILURE='' EXIT=''
+# instance_id: this instance's id from the IMDS (IMDSv2: a token first), as
+# root (stage 1 keeps the IMDS from other users); "" when it does not answer.
+instance_id() {
+  local ep=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254/} token id
+  ep=${ep%/}
+  token=$(curl -sS -f --connect-timeout 2 --max-time 5 -X PUT "$ep/latest/api/token" \
+            -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' 2>> "$D/report.err") || return 0
+  [[ $token =~ ^[A-Za-z0-9_=+/-]+$ ]] || return 0
+  # the token reaches curl on stdin, like the URLs: every user reads /proc
+  id=$(printf 'header = "X-aws-ec2-metadata-token: %s"\n' "$token" |
+         curl -K - -sS -f --connect-timeout 2 --max-time 5 "$ep/latest/meta-data/instance-id" \
+         2>> "$D/report.err") || return 0
+  [[ $id =~ ^i-[0-9a-f]{1,29}$ ]] && printf '%s' "$id"
+}
+STATE=pre STEP='' FAILURE='' EXIT='' INSTANCE_ID='' RAN=()
 report() {
   local body=$D/report.txt i
+  [ -n "$INSTANCE_ID" ] || INSTANCE_ID=$(instance_id)
   {
     echo "state $STATE"
     [ -n "$STEP" ] && echo "step $(printable "$STEP")"
     [ -n "$FAILURE" ] && echo "failure $FAILURE"
     [ -n "$EXIT" ] && echo "exit $EXIT"
     [[ $ATTEMPT =~ ^[1-9][0-9]{0,5}$ ]] && echo "attempt $ATTEMPT"
+    [ -n "$INSTANCE_ID" ] && echo "instance $INSTANCE_ID"
+    [[ $GENERATION =~ ^[1-9][0-9]{0,8}$ ]] && echo "generation $GENERATION"
+    for i in ${RAN[@]+"${RAN[@]}"}; do echo "hook $(printable "$i")"; done
     echo "--"
     tail -n 200 "$LOG" | tail -c 65536
   } > "$body"
@@ -289,11 +314,13 @@ run_phase() {
   if [ "$phase" = pre ]; then
     for ((i = 0; i < ${#PRE_NAMES[@]}; i++)); do
       name=${PRE_NAMES[$i]}
+      RAN+=("pre $name")
       run_script "$code" "hooks/pre/$name" "$D/pre/$(printf '%03d' "$i")"
     done
   else
     for ((i = 0; i < ${#POST_NAMES[@]}; i++)); do
       name=${POST_NAMES[$i]}
+      RAN+=("post $name")
       run_script "$code" "hooks/post/$name" "$D/post/$(printf '%03d' "$i")"
     done
   fi

@@ -126,7 +126,7 @@ class Cluster:
         lines = ["version 1", "cluster " + CLUSTER, "node " + node,
                  "node_type " + ("HeadNode" if head else "Compute"),
                  "region " + self.lc.region, "head_hostname head", "cpus 1", "memory_mib 1024",
-                 "attempt 1",
+                 "attempt 1", "generation 3",
                  "file stage2 " + self.url("bootstrap.sh"),
                  "file munge_key " + self.url("munge.key"),
                  "report " + self.url("reports/" + node, "put_object"),
@@ -153,6 +153,12 @@ class Cluster:
         head, _, log = text.partition("\n--\n")
         fields = dict(line.split(" ", 1) for line in head.splitlines() if " " in line)
         return fields, log
+
+    def hooks_ran(self, node):
+        """The report's "hook pre|post NAME" lines, in order."""
+        body = self.s3.get_object(Bucket=BUCKET, Key=CLUSTER + "/reports/" + node)["Body"]
+        head = body.read().decode(errors="replace").partition("\n--\n")[0]
+        return [line[5:] for line in head.splitlines() if line.startswith("hook ")]
 
     def wait_state(self, node, states, timeout=150):
         deadline = time.time() + timeout
@@ -317,6 +323,11 @@ def test_hooks_run_in_order_with_their_environment(cluster):
         assert [lines[i] for i in inst] == ["INSTALL phase=pre argc=%d" % len(INSTALL_WORDS),
                                             "INSTALL phase=post argc=1"]
         assert inst[0] < pre[0] and slurm[0] < inst[1] < post[0]
+        # the report names the instance (from its IMDS) and the hook set it ran
+        assert fields["instance"] == cluster.nodes[node]["id"], fields
+        assert fields["generation"] == "3", fields
+        assert cluster.hooks_ran(node) == (
+            ["pre " + n for n, _ in PRE_HOOKS] + ["post " + n for n, _ in POST_HOOKS])
 
 
 @pytest.mark.boot

@@ -210,3 +210,59 @@ def test_a_refused_line_cut_mid_character_freezes_no_mount(tmp_path, lc):
                 (m2 / name / "status.json").read_text())["last_error"]
     finally:
         stopped_cleanly(m2)
+
+
+def test_events_roll_into_parts_and_two_mounts_lose_none(tmp_path, lc):
+    """Past 64 KiB the live events object rolls into events.1, ...; two
+    mounts appending at once (If-Match) lose no event, and `events` shows
+    the parts and the live object as one history, in order."""
+    import threading
+    a = bucket_mount(tmp_path, lc, name="a", options=["refresh=1"]).start()
+    b = bucket_mount(tmp_path, lc, name="b", options=["refresh=1"])
+    b.options = a.options
+    b.start()
+    bucket = a.options[0].split("=", 1)[1]
+    try:
+        (a / "ev").mkdir()
+        assert wait_for(lambda: (b / "ev").exists())
+        before = (a / "ev" / "events").read_text()
+        long = "x" * 240
+        errors = []
+
+        def writer(m, stage):
+            try:
+                for i in range(100):
+                    (m / "ev" / "hooks" / stage / f"{i:03d}-{long}").write_text(f"echo {i}\n")
+            except OSError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=writer, args=(a, "pre")),
+                   threading.Thread(target=writer, args=(b, "post"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        keys = lc.aws_json("s3api", "list-objects-v2", "--bucket", bucket,
+                           "--prefix", "clusters/ev/events")["Contents"]
+        sizes = {k["Key"]: k["Size"] for k in keys}
+        assert "clusters/ev/events.1" in sizes, sizes
+        assert sizes["clusters/ev/events"] < 64 * 1024, sizes
+
+        def stored(stage, i):
+            return f"hooks/{stage}/{i:03d}-{long} stored"
+
+        def whole():
+            text = (a / "ev" / "events").read_text()
+            return all(stored(s, 99) in text for s in ("pre", "post"))
+        assert wait_for(whole), (a / "ev" / "events").read_text()[-2000:]
+        text = (a / "ev" / "events").read_text()
+        assert text.startswith(before)  # grows at its end: tail -f follows it
+        assert os.stat(a / "ev" / "events").st_size == len(text.encode())
+        for stage in ("pre", "post"):
+            at = [text.find(stored(stage, i)) for i in range(100)]
+            assert all(text.count(stored(stage, i)) == 1 for i in range(100)), stage
+            assert at == sorted(at), stage  # in the order they were appended
+    finally:
+        stopped_cleanly(a)
+        stopped_cleanly(b)

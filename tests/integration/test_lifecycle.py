@@ -123,6 +123,9 @@ def test_create_hooks_update_and_delete(mounted, lc):
         assert f"pre on {n} as {kind} in lab3" in log, log
         assert f"post on {n} as {kind}" in log, log
         assert log.index("pre on") < log.index("post on")
+        # node.json names the hook set the node ran and its config generation
+        ran = json.loads((c / "nodes" / n / "node.json").read_text())["hooks"]
+        assert ran == {"generation": 1, "pre": ["10-pre.sh"], "post": ["20-post.py"]}, ran
     for n in nodes[:2]:
         assert node_file(c, n, "slurm_state") == "idle"
         # node.json carries what Slurm says of the node (issue 11.12).
@@ -144,6 +147,10 @@ def test_create_hooks_update_and_delete(mounted, lc):
     assert status(c) == "UPDATE_COMPLETE", (c / "events").read_text()
     assert "compute-st-t2micro-3" in os.listdir(c / "nodes")
     assert node_file(c, "head", "instance_id") == head_id  # the head stays
+    # the new node booted with generation 2; the head keeps what it ran
+    def generation(n):
+        return json.loads((c / "nodes" / n / "node.json").read_text())["hooks"]["generation"]
+    assert generation("compute-st-t2micro-3") == 2 and generation("head") == 1
     # Back to two: the third node's instance ends and it leaves Slurm.
     (c / "config").write_text(config(lc, initial=2))
     assert wait_for(lambda: "removed compute-st-t2micro-3 from Slurm" in
