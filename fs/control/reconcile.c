@@ -10,6 +10,7 @@
 #include "fs/config/cluster_region.h"
 #include "fs/config/config.h"
 #include "fs/store/events.h"
+#include "fs/store/layout.h"
 #include "fs/control/launch.h"
 #include "fs/store/objcache.h"
 #include "fs/model/report.h"
@@ -19,13 +20,6 @@
 #define MAX_ATTEMPTS 3
 #define URL_SECONDS (6 * 3600)
 #define SLURMRESTD_PORT 6820
-
-static char *key_of(const char *cluster, const char *fmt, const char *arg)
-{
-    char rest[512], *k = NULL;
-    snprintf(rest, sizeof(rest), fmt, arg);
-    return asprintf(&k, "clusters/%s/%s", cluster, rest) < 0 ? NULL : k;
-}
 
 static bool alive(const struct observed_node *n)
 {
@@ -54,7 +48,7 @@ static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster 
     const struct desired_object *o = desired_find_object(dc, rest);
     if (!o)
         return -ENOENT;
-    char *key = key_of(dc->name, "%s", rest);
+    char *key = layout_rest_key(dc->name, rest);
     char err[512];
     if (!key)
         return -ENOMEM;
@@ -82,7 +76,7 @@ static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *
 {
     memset(out, 0, sizeof(*out));
     char rest[300];
-    snprintf(rest, sizeof(rest), "reports/%s", n->name);
+    layout_report_rest(n->name, rest, sizeof(rest));
     struct blob *b = NULL;
     bool got = listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, out) == 0;
     blob_unref(b);
@@ -152,7 +146,9 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
         return false;
     }
     struct blob *key = NULL;
-    if (listed_object(rc, dc, "generated/jwt.key", &key) == 0) {
+    char jwt_rest[64];
+    layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
+    if (listed_object(rc, dc, jwt_rest, &key) == 0) {
         jwt = malloc(key->len ? key->len : 1);
         if (jwt) {
             memcpy(jwt, key->data, key->len);
@@ -163,7 +159,7 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
             snprintf(why, whylen, "out of memory");
             return false;
         }
-    } else if (launch_cluster_secret(rc->cloud, cluster, "jwt.key", 32, &jwt, &jwt_len, err,
+    } else if (launch_cluster_secret(rc->cloud, cluster, LAYOUT_JWT_KEY, 32, &jwt, &jwt_len, err,
                                      sizeof(err)) != 0) {
         snprintf(why, whylen, "cannot read the cluster's JWT key: %s", err);
         return false;
@@ -302,9 +298,8 @@ static void held_back(struct reconcile_ctx *rc, struct cluster_plan *p, const ch
 static void forget_launch(struct reconcile_ctx *rc, const char *cluster, const char *node,
                           int attempt)
 {
-    char rest[300], err[512];
-    snprintf(rest, sizeof(rest), "launch/%s/%d/manifest", node, attempt);
-    char *key = key_of(cluster, "%s", rest);
+    char err[512];
+    char *key = layout_manifest_key(cluster, node, attempt);
     if (key)
         cloud_delete(rc->cloud, key, err, sizeof(err)); /* gone already is fine */
     free(key);
@@ -352,7 +347,7 @@ static void fail_cluster(struct reconcile_ctx *rc, struct cluster_plan *p, const
 {
     const struct desired_cluster *dc = p->dc;
     bool update = dc->first_complete > 0;
-    char *key = key_of(dc->name, "%s", "failure");
+    char *key = layout_key(dc->name, LAYOUT_FAILURE);
     char *body = NULL, err[512];
     int put = -ENOMEM;
     if (key && asprintf(&body, "%s\n%s", code, reason) >= 0) {
@@ -404,7 +399,7 @@ static int stored_intent(struct reconcile_ctx *rc, const char *cluster, const ch
                          struct intent *in, char *err, size_t errlen)
 {
     *in = (struct intent){0, 0, 0};
-    char *key = key_of(cluster, "launch/%s/intent", node);
+    char *key = layout_intent_key(cluster, node);
     char *data = NULL;
     size_t len = 0;
     snprintf(err, errlen, "out of memory");
@@ -420,7 +415,7 @@ static int stored_intent(struct reconcile_ctx *rc, const char *cluster, const ch
 static int write_intent(struct reconcile_ctx *rc, const char *cluster, const char *node,
                         const struct intent *in, char *err, size_t errlen)
 {
-    char *key = key_of(cluster, "launch/%s/intent", node);
+    char *key = layout_intent_key(cluster, node);
     char body[96];
     snprintf(body, sizeof(body), "attempt %d generation %d tries %d\n", in->attempt,
              in->generation, in->tries);
@@ -477,7 +472,7 @@ static void last_failure(struct reconcile_ctx *rc, const struct desired_cluster 
 {
     buf[0] = '\0';
     char rest[300];
-    snprintf(rest, sizeof(rest), "reports/%s", node);
+    layout_report_rest(node, rest, sizeof(rest));
     struct blob *b = NULL;
     struct node_report r;
     if (listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, &r) == 0) {
@@ -557,7 +552,7 @@ static bool launch(struct reconcile_ctx *rc, struct cluster_plan *p, const char 
         held_back(rc, p, "not launching %s: writing its launch intent: %s", node, err);
         return true;
     }
-    char *report = key_of(cluster, "reports/%s", node);
+    char *report = layout_report_key(cluster, node);
     if (report)
         cloud_delete(rc->cloud, report, err, sizeof(err)); /* last attempt's report */
     free(report);
@@ -744,8 +739,8 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
                 terminate_node(rc, p, n, "no longer in the config");
                 /* Its report, intent and manifest go too: the node is not coming back. */
                 char err[512];
-                char *report = key_of(dc->name, "reports/%s", n->name);
-                char *intent = key_of(dc->name, "launch/%s/intent", n->name);
+                char *report = layout_report_key(dc->name, n->name);
+                char *intent = layout_intent_key(dc->name, n->name);
                 if (report)
                     cloud_delete(rc->cloud, report, err, sizeof(err));
                 if (intent)
@@ -757,7 +752,7 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
         }
     }
     if (oc && oc->converged && dc->first_complete == 0) {
-        char *key = key_of(dc->name, "%s", "completed");
+        char *key = layout_key(dc->name, LAYOUT_COMPLETED);
         char body[32], err[512] = "out of memory";
         snprintf(body, sizeof(body), "%d\n", dc->generation);
         struct aws_s3_put_options plain = {.content_type = "text/plain"};
@@ -785,7 +780,7 @@ static void add_reported_nodes(struct observed_state *obs, const struct desired_
 {
     size_t n_reports = 0;
     for (size_t i = 0; i < dc->n_objects; i++)
-        n_reports += strncmp(dc->objects[i].rest, "reports/", 8) == 0;
+        n_reports += layout_report_node(dc->objects[i].rest) != NULL;
     if (!n_reports)
         return;
     struct observed_cluster *oc = *ocp;
@@ -800,9 +795,9 @@ static void add_reported_nodes(struct observed_state *obs, const struct desired_
     }
     size_t before = oc->n_nodes;
     for (size_t i = 0; i < dc->n_objects; i++) {
-        if (strncmp(dc->objects[i].rest, "reports/", 8) != 0)
+        const char *node = layout_report_node(dc->objects[i].rest);
+        if (!node)
             continue;
-        const char *node = dc->objects[i].rest + 8;
         /* oc->nodes[0..before) is sorted by name: a binary search keeps
          * this linear in the nodes of big clusters. */
         struct observed_node probe = {.name = (char *)node};
@@ -843,9 +838,9 @@ static void prefetch_objects(struct reconcile_ctx *rc, const struct desired_stat
             /* Only reports: read_report asks for every one. A JWT key is
              * read only once Slurm is up; fetched before, it would be
              * swept unasked and fetched again every pass. */
-            if (strncmp(dc->objects[j].rest, "reports/", 8) != 0)
+            if (!layout_report_node(dc->objects[j].rest))
                 continue;
-            if (!(keys[k] = key_of(dc->name, "%s", dc->objects[j].rest)))
+            if (!(keys[k] = layout_rest_key(dc->name, dc->objects[j].rest)))
                 continue;
             etags[k++] = dc->objects[j].etag;
         }

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "aws/aws.h"
+#include "fs/store/layout.h"
 #include "fs/store/s3_undo.h"
 #include "fs/model/timefmt.h"
 
@@ -74,22 +75,6 @@ static int fail(int rc, const struct aws_error *e, char *err, size_t errlen, con
     char buf[768];
     snprintf(err, errlen, "%s: %s", what, aws_error_format(e, buf, sizeof(buf)));
     return rc;
-}
-
-static char *key_of(const char *cluster, const char *rest)
-{
-    char *k = NULL;
-    if (asprintf(&k, "clusters/%s/%s", cluster, rest) < 0)
-        return NULL;
-    return k;
-}
-
-static char *hook_key(const char *cluster, enum hook_stage stage, const char *name)
-{
-    char *k = NULL;
-    if (asprintf(&k, "clusters/%s/hooks/%s/%s", cluster, hook_stage_name(stage), name) < 0)
-        return NULL;
-    return k;
 }
 
 static int put(struct store_s3 *s, const char *key, const void *data, size_t len,
@@ -367,7 +352,9 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
 {
     static const char *const fetched[] = {"cluster", "config",     "generation", "events",
                                           "last_error", "failure", "completed"};
-    bool wanted = strncmp(rest, "hooks/pre/", 10) == 0 || strncmp(rest, "hooks/post/", 11) == 0;
+    enum hook_stage stage;
+    const char *hook_name;
+    bool wanted = layout_hook_of(rest, &stage, &hook_name);
     for (size_t i = 0; i < sizeof(fetched) / sizeof(fetched[0]); i++)
         wanted = wanted || strcmp(rest, fetched[i]) == 0;
     time_t mtime = parse_time(o->last_modified);
@@ -377,8 +364,9 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     }
     /* Reports and the JWT key are not desired state, but the controller
      * reads them every pass: their ETags let it skip unchanged ones. */
-    if ((strncmp(rest, "reports/", 8) == 0 && rest[8] && !strchr(rest + 8, '/')) ||
-        strcmp(rest, "generated/jwt.key") == 0)
+    char jwt_rest[64];
+    layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
+    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0)
         return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */
@@ -409,10 +397,8 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     } else if (strcmp(rest, "completed") == 0) {
         dc->first_complete = (int)strtol(b->data, NULL, 10);
     } else {
-        enum hook_stage stage = rest[6] == 'p' && rest[7] == 'r' ? HOOK_PRE : HOOK_POST;
-        const char *name = strchr(rest + 6, '/') + 1;
-        if (*name && !strchr(name, '/'))
-            rc = add_hook(dc, stage, name, b, mtime);
+        if (*hook_name && !strchr(hook_name, '/'))
+            rc = add_hook(dc, stage, hook_name, b, mtime);
         if (mtime > dc->updated_at)
             dc->updated_at = mtime;
     }
@@ -468,7 +454,7 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     write_deferred(s);
     struct aws_s3_objects list = {0};
     struct aws_error e;
-    int rc = aws_s3_list_objects(c, s->bucket, "clusters/", 0, &list, &e);
+    int rc = aws_s3_list_objects(c, s->bucket, layout_clusters_prefix(), 0, &list, &e);
     if (rc)
         return fail(rc, &e, err, errlen, "listing the state bucket");
     pthread_mutex_lock(&s->cache_lock);
@@ -480,19 +466,19 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     size_t cap = 0, objects_cap = 0;
     rc = ds && markers ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < list.n; i++) {
-        const char *name = list.v[i].key + strlen("clusters/");
-        const char *slash = strchr(name, '/');
-        if (!slash || slash == name)
+        const char *name, *rest;
+        size_t name_len;
+        if (!layout_split_key(list.v[i].key, &name, &name_len, &rest))
             continue;
         size_t before = ds->n;
-        struct desired_cluster *dc = cluster_slot(ds, name, (size_t)(slash - name), &cap);
+        struct desired_cluster *dc = cluster_slot(ds, name, name_len, &cap);
         if (!dc) {
             rc = -ENOMEM;
             break;
         }
         if (ds->n != before)
             objects_cap = 0; /* a new cluster: its objects array starts empty */
-        rc = apply_object(s, dc, slash + 1, &list.v[i], &markers[ds->n - 1], &objects_cap, err,
+        rc = apply_object(s, dc, rest, &list.v[i], &markers[ds->n - 1], &objects_cap, err,
                           errlen);
     }
     aws_s3_objects_free(&list);
@@ -515,7 +501,7 @@ static int s3_create_cluster(void *impl, const char *cluster, time_t now, char *
                              size_t errlen)
 {
     struct store_s3 *s = impl;
-    char *marker = key_of(cluster, "cluster"), *deleting = key_of(cluster, "deleting");
+    char *marker = layout_key(cluster, LAYOUT_MARKER), *deleting = layout_key(cluster, LAYOUT_DELETING);
     char body[32];
     snprintf(body, sizeof(body), "%lld\n", (long long)now);
     struct aws_s3_put_options only_new = {.content_type = "text/plain", .if_none_match = true};
@@ -605,8 +591,8 @@ static int s3_put_config(void *impl, const char *cluster, struct blob *config, t
                          int *generation, char *err, size_t errlen)
 {
     struct store_s3 *s = impl;
-    char *key = key_of(cluster, "config"), *gen_key = key_of(cluster, "generation");
-    char *lock_key = key_of(cluster, "commit.lock");
+    char *key = layout_key(cluster, LAYOUT_CONFIG), *gen_key = layout_key(cluster, LAYOUT_GENERATION);
+    char *lock_key = layout_key(cluster, LAYOUT_COMMIT_LOCK);
     int rc = key && gen_key && lock_key ? 0 : -ENOMEM;
     char lock_body[96], token[17];
     unique_token(token);
@@ -647,7 +633,7 @@ static int s3_put_config(void *impl, const char *cluster, struct blob *config, t
     }
     if (rc == 0) { /* a new config is a new try: the last failure verdict goes */
         *generation = next;
-        char *failure = key_of(cluster, "failure");
+        char *failure = layout_key(cluster, LAYOUT_FAILURE);
         rc = failure ? del(s, failure, err, errlen) : -ENOMEM;
         free(failure);
     }
@@ -666,7 +652,7 @@ static int s3_put_hook(void *impl, const char *cluster, enum hook_stage stage, c
 {
     (void)now;
     struct store_s3 *s = impl;
-    char *key = hook_key(cluster, stage, name);
+    char *key = layout_hook_key(cluster, stage, name);
     struct blob *old = NULL;
     char etag[128];
     int rc = key ? get_blob(s, key, &old, etag, err, errlen) : -ENOMEM;
@@ -682,7 +668,7 @@ static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage
 {
     (void)now;
     struct store_s3 *s = impl;
-    char *key = hook_key(cluster, stage, name);
+    char *key = layout_hook_key(cluster, stage, name);
     struct blob *old = NULL;
     char etag[128];
     int rc = key ? get_blob(s, key, &old, etag, err, errlen) : -ENOMEM;
@@ -700,7 +686,7 @@ static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage
 static int s3_mark_deleting(void *impl, const char *cluster, char *err, size_t errlen)
 {
     struct store_s3 *s = impl;
-    char *key = key_of(cluster, "deleting");
+    char *key = layout_key(cluster, LAYOUT_DELETING);
     char body[RFC3339_LEN + 1];
     timefmt_rfc3339(time(NULL), body, sizeof(body) - 1);
     strcat(body, "\n");
@@ -713,8 +699,8 @@ static int s3_remove_cluster(void *impl, const char *cluster, char *err, size_t 
 {
     struct store_s3 *s = impl;
     struct aws_client *c = client(s);
-    char *prefix = key_of(cluster, "");
-    char *marker = key_of(cluster, "cluster");
+    char *prefix = layout_cluster_prefix(cluster);
+    char *marker = layout_key(cluster, LAYOUT_MARKER);
     struct aws_s3_objects list = {0};
     struct aws_error e;
     int rc = c && prefix && marker ? aws_s3_list_objects(c, s->bucket, prefix, 0, &list, &e)
@@ -736,7 +722,7 @@ static int s3_remove_cluster(void *impl, const char *cluster, char *err, size_t 
 static int append_events_now(struct store_s3 *s, const char *cluster, const char *lines,
                              char *err, size_t errlen)
 {
-    char *key = key_of(cluster, "events");
+    char *key = layout_key(cluster, LAYOUT_EVENTS);
     if (!key)
         return -ENOMEM;
     int rc = AWS_ERR_PRECONDITION;
@@ -775,7 +761,7 @@ static int append_events_now(struct store_s3 *s, const char *cluster, const char
 static int set_last_error_now(struct store_s3 *s, const char *cluster, const char *msg,
                               char *err, size_t errlen)
 {
-    char *key = key_of(cluster, "last_error");
+    char *key = layout_key(cluster, LAYOUT_LAST_ERROR);
     if (!key)
         return -ENOMEM;
     struct aws_s3_put_options text = {.content_type = "text/plain"};
