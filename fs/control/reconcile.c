@@ -347,17 +347,9 @@ static void fail_cluster(struct reconcile_ctx *rc, struct cluster_plan *p, const
 {
     const struct desired_cluster *dc = p->dc;
     bool update = dc->first_complete > 0;
-    char *key = layout_key(dc->name, LAYOUT_FAILURE);
-    char *body = NULL, err[512];
-    int put = -ENOMEM;
-    if (key && asprintf(&body, "%s\n%s", code, reason) >= 0) {
-        struct aws_s3_put_options plain = {.content_type = "text/plain"};
-        put = cloud_put(rc->cloud, key, body, strlen(body), &plain, err, sizeof(err));
-    } else {
-        snprintf(err, sizeof(err), "out of memory");
-    }
-    free(key);
-    free(body);
+    char err[512] = "out of memory";
+    int put = rc->store->ops->set_failure(rc->store->impl, dc->name, code, reason, err,
+                                          sizeof(err));
     events_append(rc->store, dc->name, "error", "%s: %s", code, reason);
     if (put != 0) /* the verdict is not stored: the next pass will judge again */
         held_back(rc, p, "recording the failure %s: %s", code, err);
@@ -752,16 +744,13 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct cluster_plan *p)
         }
     }
     if (oc && oc->converged && dc->first_complete == 0) {
-        char *key = layout_key(dc->name, LAYOUT_COMPLETED);
-        char body[32], err[512] = "out of memory";
-        snprintf(body, sizeof(body), "%d\n", dc->generation);
-        struct aws_s3_put_options plain = {.content_type = "text/plain"};
-        if (key && cloud_put(rc->cloud, key, body, strlen(body), &plain, err, sizeof(err)) == 0)
+        char err[512] = "out of memory";
+        if (rc->store->ops->set_completed(rc->store->impl, dc->name, dc->generation, err,
+                                          sizeof(err)) == 0)
             events_append(rc->store, dc->name, "info", "cluster complete: Slurm answers and "
                                                        "every static node is registered");
         else
             held_back(rc, p, "recording that the cluster is complete: %s", err);
-        free(key);
     }
     wanted_free(&w);
     report_free(&head_report);

@@ -810,6 +810,35 @@ static int s3_set_last_error(void *impl, const char *cluster, const char *msg, c
     return rc;
 }
 
+static int put_text(struct store_s3 *s, char *key, const char *text, char *err, size_t errlen)
+{
+    struct aws_s3_put_options plain = {.content_type = "text/plain"};
+    int rc = key && text ? put(s, key, text, strlen(text), &plain, NULL, err, errlen) : -ENOMEM;
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    free(key);
+    return rc;
+}
+
+static int s3_set_failure(void *impl, const char *cluster, const char *code, const char *reason,
+                          char *err, size_t errlen)
+{
+    char *body = NULL;
+    if (asprintf(&body, "%s\n%s", code, reason) < 0)
+        body = NULL;
+    int rc = put_text(impl, layout_key(cluster, LAYOUT_FAILURE), body, err, errlen);
+    free(body);
+    return rc;
+}
+
+static int s3_set_completed(void *impl, const char *cluster, int generation, char *err,
+                            size_t errlen)
+{
+    char body[32];
+    snprintf(body, sizeof(body), "%d\n", generation);
+    return put_text(impl, layout_key(cluster, LAYOUT_COMPLETED), body, err, errlen);
+}
+
 /* Writes what waited, oldest first; stops at the first failure. */
 static void write_deferred(struct store_s3 *s)
 {
@@ -875,6 +904,8 @@ static const struct store_ops s3_ops = {
     .remove_cluster = s3_remove_cluster,
     .append_events = s3_append_events,
     .set_last_error = s3_set_last_error,
+    .set_failure = s3_set_failure,
+    .set_completed = s3_set_completed,
     .set_deadline = s3_set_deadline,
     .destroy = s3_destroy,
 };
