@@ -48,10 +48,32 @@ static char *push(char ***v, size_t *n, const char *s)
     return (grown[*n] = strdup(s)) ? grown[(*n)++] : NULL;
 }
 
-/* The node's report, when its instance has written one and it counts for
- * that instance (report_judge: its attempt and instance, and nothing after
- * a finished bootstrap); one that does not count is noted in v->ignored
- * and read as if it were not there. *failure: why the bootstrap the report
+bool observe_node_report(struct observed_node *n, struct node_report *r, bool got,
+                         char *ignored, size_t ignored_len)
+{
+    char why[256];
+    ignored[0] = '\0';
+    struct report_target target = {
+        .instance_id = n->instance_id, .attempt = n->attempt, .finished = n->finished};
+    if (got && plan_alive(n) && !report_judge(r, &target, why, sizeof(why))) {
+        snprintf(ignored, ignored_len, "ignored %s for %s: it does not count", why, n->name);
+        report_free(r);
+        memset(r, 0, sizeof(*r));
+        got = false;
+    }
+    if (!got && n->finished && plan_alive(n))
+        snprintf(r->state, sizeof(r->state), "done");
+    if (got || !n->bootstrap || n->finished) {
+        free(n->bootstrap);
+        n->bootstrap = strdup(r->state[0] ? r->state : "pending");
+        free(n->bootstrap_log);
+        n->bootstrap_log = r->log ? strdup(r->log) : NULL;
+    }
+    return got;
+}
+
+/* The node's report, read and judged (observe_node_report); one that does
+ * not count is noted in v->ignored. *failure: why the bootstrap the report
  * tells of failed ("" if it did not), whether or not the report counts. */
 static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                         struct observed_node *n, struct node_report *out, char **failure,
@@ -66,24 +88,10 @@ static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *
     if (got && strcmp(out->state, "failed") == 0)
         report_failure_reason(out, n->name, why, sizeof(why));
     *failure = strdup(why);
-    struct report_target target = {
-        .instance_id = n->instance_id, .attempt = n->attempt, .finished = n->finished};
-    if (got && plan_alive(n) && !report_judge(out, &target, why, sizeof(why))) {
-        char msg[400];
-        snprintf(msg, sizeof(msg), "ignored %s for %s: it does not count", why, n->name);
-        push(&v->ignored, &v->n_ignored, msg);
-        report_free(out);
-        memset(out, 0, sizeof(*out));
-        got = false;
-    }
-    if (!got && n->finished && plan_alive(n))
-        snprintf(out->state, sizeof(out->state), "done");
-    if (got || !n->bootstrap || n->finished) {
-        free(n->bootstrap);
-        n->bootstrap = strdup(out->state[0] ? out->state : "pending");
-        free(n->bootstrap_log);
-        n->bootstrap_log = out->log ? strdup(out->log) : NULL;
-    }
+    char ignored[400];
+    observe_node_report(n, out, got, ignored, sizeof(ignored));
+    if (ignored[0])
+        push(&v->ignored, &v->n_ignored, ignored);
 }
 
 bool observe_slurm_client(struct reconcile_ctx *rc, const struct desired_cluster *dc,

@@ -21,6 +21,14 @@ struct cluster_view {
     size_t n_slurm_listed;
 };
 
+/* Judges node n's report r (parsed when got): it counts only for the
+ * instance and attempt it was issued to, and never against a bootstrap seen
+ * done (report_judge). One that does not count is cleared, with why in
+ * ignored ("" otherwise); n's bootstrap state and log follow what counts.
+ * Returns whether r counts. No I/O. */
+bool observe_node_report(struct observed_node *n, struct node_report *r, bool got,
+                         char *ignored, size_t ignored_len);
+
 /* Nodes whose instance is gone but whose report is kept stay listed, with
  * ec2_state none, so bootstrap.log can be read; *ocp may be made. */
 void observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
