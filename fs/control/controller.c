@@ -1,3 +1,31 @@
+/* The controller: the loop that keeps the snapshot fresh and, in the mount
+ * holding the lease, moves the cloud toward the bucket.
+ *
+ * Threads, and what each owns:
+ * - FUSE workers (fuse_loop_mt, fs/main.c): answer reads from the current
+ *   snapshot (never the network); commits run on them, one at a time
+ *   (pcfs.commit_lock), write the store, then controller_pass() publishes
+ *   the new state at once and controller_wake() asks for a full pass.
+ * - The controller thread (controller_main): every refresh period or when
+ *   woken, full_pass(): load the bucket, observe EC2 (observe_ec2.c), take
+ *   or renew the lease (lease.c), and as lease holder reconcile (observe.c
+ *   -> plan.c -> act.c, reconcile.c) and move deletions on; then publish.
+ *   It alone owns `cloud` (AWS clients per region), `lease`, `objects` and
+ *   `last_seen` (which it alone replaces).
+ * - Short-lived fetch workers (fs/store/fetch_many.c), started and joined
+ *   within one call of the controller thread or of a store load.
+ *
+ * Locks, always taken in this order (never the reverse):
+ *   pcfs.commit_lock (commits)
+ *   -> pass_lock (one pass at a time: the controller thread's full_pass, or
+ *      a memory mount's controller_pass, which also moves deletions on)
+ *   -> publish_lock (loading the desired state and swapping the snapshot;
+ *      held for no network call of EC2 or Slurm, so a commit never waits
+ *      for a pass's network work)
+ *   -> the store's own locks (store_mem.lock; store_s3 cache_lock,
+ *      deferred_lock, s3_undo's lock), the snapshot holder's hook_lock then
+ *      lock, the memfile table's lock: each held only inside its module.
+ * wake_lock is a leaf: taken alone, to wake or to wait for the thread. */
 #include "fs/control/controller.h"
 
 #include <errno.h>
