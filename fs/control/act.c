@@ -6,12 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/control/cloudcheck.h"
 #include "fs/control/launch.h"
 #include "fs/control/observe.h"
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
-#include "slurm/scontrol.h"
 
 #define URL_SECONDS (6 * 3600)
 
@@ -111,18 +109,14 @@ static void forget_node(struct reconcile_ctx *rc, const char *cluster, const cha
 static void terminate(struct reconcile_ctx *rc, struct act_target *t, const char *region,
                       const char *id, const char *node, const char *why)
 {
-    struct aws_client *c = cloud_client(rc->cloud, region);
-    struct aws_ec2_instances out = {0};
     struct aws_error e = {0};
-    const char *ids[] = {id};
-    if (c && aws_ec2_terminate_instances(c, ids, 1, &out, &e) == 0) {
+    if (cloud_terminate(rc->cloud, region, id, &e) == 0) {
         events_append(rc->store, t->dc->name, "info", "terminating %s (%s): %s", id, node, why);
     } else {
         char buf[512];
         held_back(rc, t, "terminating %s (%s): %s", id, node,
-                  c ? aws_error_format(&e, buf, sizeof(buf)) : "out of memory");
+                  aws_error_format(&e, buf, sizeof(buf)));
     }
-    aws_ec2_instances_free(&out);
 }
 
 /* Records the verdict; what it stops follows in the plan. */
@@ -203,14 +197,11 @@ static int attempt_launched(struct reconcile_ctx *rc, const struct act_target *t
     const char *tokens[] = {token};
     struct aws_filter by_token = {"client-token", tokens, 1};
     struct aws_ec2_describe_query q = {.filters = &by_token, .n_filters = 1};
-    struct aws_client *c = cloud_client(rc->cloud, t->region);
     struct aws_ec2_instances out = {0};
     struct aws_error e = {0};
-    int rcode = c ? aws_ec2_describe_instances(c, &q, &out, &e) : -ENOMEM;
-    if (rcode && c)
+    int rcode = cloud_describe_instances(rc->cloud, t->region, &q, &out, &e);
+    if (rcode)
         aws_error_format(&e, err, errlen);
-    else if (rcode)
-        snprintf(err, errlen, "out of memory");
     int found = rcode == 0 ? (int)out.n : rcode;
     aws_ec2_instances_free(&out);
     return found;
@@ -222,11 +213,10 @@ static void type_facts(struct reconcile_ctx *rc, const char *region, const char 
 {
     *cpus = 1;
     *mem = 512;
-    struct aws_client *c = cloud_client(rc->cloud, region);
     struct aws_ec2_instance_types types = {0};
     struct aws_error e = {0};
     const char *names[] = {type};
-    if (c && aws_ec2_describe_instance_types(c, names, 1, &types, &e) == 0 && types.n > 0) {
+    if (cloud_instance_types(rc->cloud, region, names, 1, &types, &e) == 0 && types.n > 0) {
         *cpus = types.v[0].vcpus > 0 ? types.v[0].vcpus : 1;
         *mem = types.v[0].memory_mib > 0 ? types.v[0].memory_mib : 512;
     }
@@ -277,9 +267,7 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
         return false;
     }
     struct cloudcheck_result found;
-    struct aws_client *c = cloud_client(rc->cloud, t->region);
-    snprintf(err, sizeof(err), "out of memory");
-    int rcode = c ? cloudcheck_config(c, t->cfg, &found, err, sizeof(err)) : -ENOMEM;
+    int rcode = cloud_check_config(rc->cloud, t->region, t->cfg, &found, err, sizeof(err));
     if (rcode == -EINVAL) {
         fail_cluster(rc, t, "ConfigurationError", err);
         return false;
@@ -346,11 +334,10 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
  * across restarts), and its launch's one-time objects go. */
 static void tag_done(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a)
 {
-    struct aws_client *c = cloud_client(rc->cloud, a->region);
     const char *ids[] = {a->instance_id};
     const struct aws_tag done[] = {{"pclusterfs:bootstrap", "done"}};
     struct aws_error e = {0};
-    if (c && aws_ec2_create_tags(c, ids, 1, done, 1, &e) == 0) {
+    if (cloud_create_tags(rc->cloud, a->region, ids, 1, done, 1, &e) == 0) {
         for (size_t i = 0; t->oc && i < t->oc->n_nodes; i++)
             if (strcmp(t->oc->nodes[i].name, a->node) == 0)
                 t->oc->nodes[i].finished = true;
@@ -358,12 +345,11 @@ static void tag_done(struct reconcile_ctx *rc, struct act_target *t, const struc
     } else {
         char buf[512];
         held_back(rc, t, "tagging %s (%s) as bootstrapped: %s", a->instance_id, a->node,
-                  c ? aws_error_format(&e, buf, sizeof(buf)) : "out of memory");
+                  aws_error_format(&e, buf, sizeof(buf)));
     }
 }
 
-/* Removes from Slurm a node whose instance is gone: through the REST API
- * where it can (v0.0.39 and later), else with scontrol and a token. */
+/* Removes from Slurm a node whose instance is gone. */
 static void forget_slurm_node(struct reconcile_ctx *rc, struct act_target *t, const char *node)
 {
     const char *cluster = t->dc->name;
@@ -371,30 +357,11 @@ static void forget_slurm_node(struct reconcile_ctx *rc, struct act_target *t, co
     for (size_t i = 0; t->oc && i < t->oc->n_nodes; i++)
         if (strcmp(t->oc->nodes[i].name, "head") == 0)
             head = &t->oc->nodes[i];
-    slurmrest_client *c = NULL;
-    char *jwt = NULL, err[1024];
-    size_t jwt_len = 0;
+    struct slurm_access access;
+    char *jwt = NULL, err[1024] = "the cluster has no head node";
     int r = -EIO;
-    if (!head || !observe_slurm_client(rc, t->dc, head, &c, &jwt, &jwt_len, err, sizeof(err))) {
-        if (!head)
-            snprintf(err, sizeof(err), "the cluster has no head node");
-    } else {
-        struct slurmrest_error e = {0};
-        r = slurmrest_node_delete(c, node, &e);
-        if (r == -ENOTSUP) {
-            struct scontrol_target target = {.cluster_name = cluster,
-                                             .controller_host = "head",
-                                             .controller_addr = head->private_ip,
-                                             .key = (const unsigned char *)jwt,
-                                             .key_len = jwt_len,
-                                             .user = "slurm",
-                                             .timeout_s = 10};
-            r = slurm_scontrol_delete_node(&target, node, err, sizeof(err));
-        } else if (r) {
-            snprintf(err, sizeof(err), "%s", e.message);
-        }
-    }
-    slurmrest_client_free(c);
+    if (head && observe_slurm_access(rc, t->dc, head, &access, &jwt, err, sizeof(err)))
+        r = cloud_slurm_forget(rc->cloud, &access, node, err, sizeof(err));
     free(jwt);
     if (r == 0)
         events_append(rc->store, cluster, "info", "removed %s from Slurm: its instance is gone",

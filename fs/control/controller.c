@@ -105,20 +105,14 @@ static void terminate_instances(struct controller *ctl, const struct observed_cl
         const struct observed_instance *in = &oc->instances[i];
         if (strcmp(in->state, "shutting-down") == 0)
             continue;
-        struct aws_client *c = cloud_client(&ctl->cloud, in->region);
-        if (!c)
-            return;
-        const char *ids[] = {in->id};
-        struct aws_ec2_instances result = {0};
         struct aws_error e = {0};
         char buf[768];
-        if (aws_ec2_terminate_instances(c, ids, 1, &result, &e) == 0)
+        if (cloud_terminate(&ctl->cloud, in->region, in->id, &e) == 0)
             events_append(ctl->deps.store, oc->name, "info", "terminating %s (%s)", in->id,
                           in->node);
         else
             events_append(ctl->deps.store, oc->name, "error", "terminating %s (%s): %s", in->id,
                           in->node, aws_error_format(&e, buf, sizeof(buf)));
-        aws_ec2_instances_free(&result);
     }
 }
 

@@ -329,10 +329,9 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
             snprintf(max_price, sizeof(max_price), "%.4f", res->spot_price);
         run.spot_max_price = max_price;
     }
-    struct aws_client *c = cloud_client(cl, p->region);
     struct aws_ec2_instances out = {0};
     struct aws_error e = {0};
-    rc = c ? aws_ec2_run_instances(c, &run, &out, &e) : -ENOMEM;
+    rc = cloud_run_instances(cl, p->region, &run, &out, &e);
     if (rc == -EEXIST) {
         /* The token launched already with other parameters (new presigned
          * URLs after a restart): that launch is this node's. */
@@ -340,7 +339,7 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         struct aws_filter by_token = {"client-token", tokens, 1};
         struct aws_ec2_describe_query q = {.filters = &by_token, .n_filters = 1};
         aws_ec2_instances_free(&out);
-        rc = aws_ec2_describe_instances(c, &q, &out, &e);
+        rc = cloud_describe_instances(cl, p->region, &q, &out, &e);
         if (rc == 0 && out.n == 0)
             rc = -ENOENT;
     }

@@ -9,8 +9,6 @@
 #include "fs/control/plan.h"
 #include "fs/store/layout.h"
 
-#define SLURMRESTD_PORT 6820
-
 /* The bytes of clusters/<dc>/<rest>, an object this pass's listing showed
  * (-ENOENT when it did not): from the object cache while its ETag stays. */
 static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster *dc,
@@ -94,14 +92,13 @@ static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *
         push(&v->ignored, &v->n_ignored, ignored);
 }
 
-bool observe_slurm_client(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                          const struct observed_node *head, slurmrest_client **client,
-                          char **jwtp, size_t *jwt_len, char *why, size_t whylen)
+bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const struct observed_node *head, struct slurm_access *access,
+                          char **jwtp, char *why, size_t whylen)
 {
     char *jwt = NULL, err[512];
-    *client = NULL;
+    size_t jwt_len = 0;
     *jwtp = NULL;
-    *jwt_len = 0;
     if (!head->private_ip || !*head->private_ip) {
         snprintf(why, whylen, "the head node has no private address");
         return false;
@@ -113,35 +110,22 @@ bool observe_slurm_client(struct reconcile_ctx *rc, const struct desired_cluster
         jwt = malloc(key->len ? key->len : 1);
         if (jwt) {
             memcpy(jwt, key->data, key->len);
-            *jwt_len = key->len;
+            jwt_len = key->len;
         }
         blob_unref(key);
         if (!jwt) {
             snprintf(why, whylen, "out of memory");
             return false;
         }
-    } else if (launch_cluster_secret(rc->cloud, dc->name, LAYOUT_JWT_KEY, 32, &jwt, jwt_len,
+    } else if (launch_cluster_secret(rc->cloud, dc->name, LAYOUT_JWT_KEY, 32, &jwt, &jwt_len,
                                      err, sizeof(err)) != 0) {
         snprintf(why, whylen, "cannot read the cluster's JWT key: %s", err);
         return false;
     }
-    char url[128];
-    snprintf(url, sizeof(url), "http://%s:%d", head->private_ip, SLURMRESTD_PORT);
-    struct slurmrest_options opt = {.url = url,
-                                    .user = "slurm",
+    *access = (struct slurm_access){.cluster = dc->name,
+                                    .head_address = head->private_ip,
                                     .key = (const unsigned char *)jwt,
-                                    .key_len = *jwt_len,
-                                    .connect_timeout_ms = 2000,
-                                    .timeout_ms = 5000};
-    struct slurmrest_error e = {0};
-    if (slurmrest_client_new(&opt, client, &e) != 0) {
-        if (e.message[0])
-            snprintf(why, whylen, "%s", e.message);
-        else
-            snprintf(why, whylen, "slurmrestd at %s does not answer", url);
-        free(jwt);
-        return false;
-    }
+                                    .key_len = jwt_len};
     *jwtp = jwt;
     return true;
 }
@@ -153,26 +137,18 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
                        struct observed_node *head, struct observed_cluster *oc,
                        struct cluster_view *v, char *why, size_t whylen)
 {
-    slurmrest_client *c = NULL;
+    struct slurm_access access;
     char *jwt = NULL;
-    size_t jwt_len = 0;
-    if (!observe_slurm_client(rc, dc, head, &c, &jwt, &jwt_len, why, whylen))
+    if (!observe_slurm_access(rc, dc, head, &access, &jwt, why, whylen))
         return false;
-    struct slurmrest_error e = {0};
     struct slurmrest_node_list *nodes = NULL;
-    bool up = slurmrest_nodes(c, &nodes, &e) == 0;
-    if (!up && e.message[0])
-        snprintf(why, whylen, "%s", e.message); /* names the URL and what failed */
-    else if (!up)
-        snprintf(why, whylen, "slurmrestd at %s:%d does not answer", head->private_ip,
-                 SLURMRESTD_PORT);
+    bool up = cloud_slurm_nodes(rc->cloud, &access, &nodes, why, whylen);
     for (size_t i = 0; up && i < oc->n_nodes; i++)
         observed_node_set_slurm(&oc->nodes[i], slurmrest_node_find(nodes, oc->nodes[i].name));
     for (size_t i = 0; up && i < nodes->count; i++)
         push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name);
     if (nodes)
-        slurmrest_node_list_release(nodes);
-    slurmrest_client_free(c);
+        cloud_slurm_release(rc->cloud, nodes);
     free(jwt);
     return up;
 }

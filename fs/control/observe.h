@@ -8,7 +8,6 @@
 #define PCFS_OBSERVE_H
 #include "fs/control/reconcile.h"
 #include "fs/model/report.h"
-#include "slurm/slurmrest.h"
 
 struct cluster_view {
     struct observed_cluster *oc;     /* NULL when EC2 showed nothing of it */
@@ -40,10 +39,11 @@ void cluster_view_free(struct cluster_view *v);
 /* Brings the listed reports that changed into the object cache at once. */
 void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds);
 
-/* A client of the cluster's slurmrestd on its head node, with the JWT key
- * it signs with (*jwt the caller's); false with why when there is none. */
-bool observe_slurm_client(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                          const struct observed_node *head, slurmrest_client **client,
-                          char **jwt, size_t *jwt_len, char *why, size_t whylen);
+/* How to reach the cluster's Slurm through its head: false with why when
+ * it cannot be (no address, no JWT key); *jwt (the key's bytes, which
+ * access points to) is the caller's. */
+bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const struct observed_node *head, struct slurm_access *access,
+                          char **jwt, char *why, size_t whylen);
 
 #endif
