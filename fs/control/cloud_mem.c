@@ -29,6 +29,7 @@ struct cloud_mem {
     enum cloud_mem_run next_run;
     char next_code[96];
     time_t now;
+    int hidden; /* describes still to show nothing */
     bool slurm_up;
     char *slurm[MEM_MAX];
     size_t n_slurm;
@@ -194,6 +195,10 @@ static int mem_describe(struct cloud *cl, const char *region,
 {
     (void)e;
     struct cloud_mem *m = mem(cl);
+    if (m->hidden > 0) {
+        m->hidden--;
+        return 0;
+    }
     for (size_t i = 0; i < m->n_instances; i++)
         if (matches(&m->instances[i], region, q))
             append(out, &m->instances[i]);
@@ -417,6 +422,11 @@ void cloud_mem_next_run(struct cloud *cl, enum cloud_mem_run what, const char *c
 void cloud_mem_set_now(struct cloud *cl, time_t now)
 {
     mem(cl)->now = now;
+}
+
+void cloud_mem_hide(struct cloud *cl, int n)
+{
+    mem(cl)->hidden = n;
 }
 
 void cloud_mem_settle(struct cloud *cl)

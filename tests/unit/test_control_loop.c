@@ -268,6 +268,26 @@ static void crash_after_run(void)
     world_free(&w);
 }
 
+static void idempotent_parameter_mismatch(void)
+{
+    /* Rule: the token launched already (its answer lost, and EC2's listings
+     * lag): RunInstances says IdempotentParameterMismatch, which means
+     * "look it up by the client-token filter": that instance is the node's. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_ANSWER_LOST, NULL);
+    pass(&w);
+    cloud_mem_hide(&w.cloud, 2); /* the pass's listing and the token lookup miss it */
+    pass(&w);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1);
+    const char *head = NULL;
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", &head), 1);
+    char want[128];
+    snprintf(want, sizeof(want), "launched head %s (t3.small, attempt 1)", head ? head : "?");
+    CHECK_CONTAINS(w.events, want);
+    world_free(&w);
+}
+
 static void replacement_is_new_attempt(void)
 {
     /* Rule: a replacement is a new attempt (a new token), and a report of
@@ -437,6 +457,7 @@ int main(void)
     RUN(launch_order);
     RUN(crash_before_run);
     RUN(crash_after_run);
+    RUN(idempotent_parameter_mismatch);
     RUN(replacement_is_new_attempt);
     RUN(relaunch_cap_creation_failure);
     RUN(update_failure_keeps_cluster);
