@@ -412,6 +412,8 @@ static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct
     case PLAN_COMPLETE:
         complete(rc, t);
         break;
+    case PLAN_REMOVE: /* deletion is performed by the controller (advance_deletions) */
+        break;
     }
 }
 

@@ -42,6 +42,7 @@
 #include "fs/control/lease.h"
 #include "fs/store/objcache.h"
 #include "fs/control/observe_ec2.h"
+#include "fs/control/plan.h"
 #include "fs/control/reconcile.h"
 #include "fs/model/observed.h"
 
@@ -96,30 +97,25 @@ struct controller *controller_new(const struct controller_deps *deps)
     return ctl;
 }
 
-/* Terminates the live instances of a cluster being deleted, one call per
- * instance in its region. Only instances the owner-tag filter returned (and
- * observe_ec2 checked) are here. */
-static void terminate_instances(struct controller *ctl, const struct observed_cluster *oc)
+/* Terminates one instance of a cluster being deleted. Only instances the
+ * owner-tag filter returned (and observe_ec2 checked) are planned. */
+static void terminate_instance(struct controller *ctl, const char *cluster,
+                               const struct plan_action *a)
 {
-    for (size_t i = 0; i < oc->n_instances; i++) {
-        const struct observed_instance *in = &oc->instances[i];
-        if (strcmp(in->state, "shutting-down") == 0)
-            continue;
-        struct aws_error e = {0};
-        char buf[768];
-        if (cloud_terminate(&ctl->cloud, in->region, in->id, &e) == 0)
-            events_append(ctl->deps.store, oc->name, "info", "terminating %s (%s)", in->id,
-                          in->node);
-        else
-            events_append(ctl->deps.store, oc->name, "error", "terminating %s (%s): %s", in->id,
-                          in->node, aws_error_format(&e, buf, sizeof(buf)));
-    }
+    struct aws_error e = {0};
+    char buf[768];
+    if (cloud_terminate(&ctl->cloud, a->region, a->instance_id, &e) == 0)
+        events_append(ctl->deps.store, cluster, "info", "terminating %s (%s)", a->instance_id,
+                      a->node);
+    else
+        events_append(ctl->deps.store, cluster, "error", "terminating %s (%s): %s",
+                      a->instance_id, a->node, aws_error_format(&e, buf, sizeof(buf)));
 }
 
-/* Moves deletions on: instances first, then the cluster's objects once no
- * instance is left. obs must be a fresh observation: on an old one a
- * cluster's state could go while instances it names still run. Returns how
- * many clusters it removed from the store. */
+/* Moves deletions on (plan_deletion): instances first, then the cluster's
+ * objects once no instance is left. obs must be a fresh observation: on an
+ * old one a cluster's state could go while instances it names still run.
+ * Returns how many clusters it removed from the store. */
 static int advance_deletions(struct controller *ctl, const struct desired_state *ds,
                              const struct observed_state *obs)
 {
@@ -129,11 +125,17 @@ static int advance_deletions(struct controller *ctl, const struct desired_state 
         const struct desired_cluster *dc = &ds->clusters[i];
         if (!dc->deleting)
             continue; /* not knowing what runs, keep the state that names it */
-        const struct observed_cluster *oc = observed_find(obs, dc->name);
-        if (oc && oc->n_instances) {
-            terminate_instances(ctl, oc);
-            continue;
+        struct plan p = {0};
+        plan_deletion(observed_find(obs, dc->name), &p);
+        bool remove = false;
+        for (size_t k = 0; k < p.n; k++) {
+            if (p.v[k].kind == PLAN_TERMINATE)
+                terminate_instance(ctl, dc->name, &p.v[k]);
+            remove = remove || p.v[k].kind == PLAN_REMOVE;
         }
+        plan_free(&p);
+        if (!remove)
+            continue;
         if (ctl->deps.store->ops->remove_cluster(ctl->deps.store->impl, dc->name, err,
                                                  sizeof(err)) == 0) {
             memfile_drop_cluster(ctl->deps.memfiles, dc->name);

@@ -123,6 +123,23 @@ int plan_failure(const struct plan_input *in, const char *code, const char *reas
     return out->error;
 }
 
+int plan_deletion(const struct observed_cluster *oc, struct plan *out)
+{
+    if (!oc || !oc->n_instances) {
+        add(out, (struct plan_action){.kind = PLAN_REMOVE, .group = PLAN_GROUP_END}, NULL, NULL);
+        return out->error;
+    }
+    for (size_t i = 0; i < oc->n_instances; i++) {
+        const struct observed_instance *in = &oc->instances[i];
+        if (strcmp(in->state, "shutting-down") != 0)
+            add(out,
+                (struct plan_action){.kind = PLAN_TERMINATE, .node = in->node,
+                                     .instance_id = in->id, .region = in->region},
+                NULL, NULL);
+    }
+    return out->error;
+}
+
 int plan_compute_fleet(const struct plan_input *in, struct plan *out)
 {
     const struct observed_cluster *oc = in->oc;

@@ -34,6 +34,7 @@ enum plan_kind {
     PLAN_FORGET_LAUNCH, /* delete node's manifest of `attempt` */
     PLAN_FORGET_NODE,   /* delete node's report and intent: it is not coming back */
     PLAN_COMPLETE,      /* record that the cluster completed at its generation */
+    PLAN_REMOVE,        /* remove the deleted cluster's objects: nothing of it runs */
 };
 
 /* Actions of one group run in order; a launch that may not go on (held
@@ -86,6 +87,11 @@ int plan_compute_fleet(const struct plan_input *in, struct plan *out);
  * planner and by the executor when a launch ends in a verdict. */
 int plan_failure(const struct plan_input *in, const char *code, const char *reason,
                  struct plan *out);
+/* Deletion, the workstation's: a cluster being deleted has its live
+ * instances terminated first (PLAN_TERMINATE, no text), and once none is
+ * left its objects go (PLAN_REMOVE). oc: what EC2 shows of it, or NULL.
+ * The controller performs it (advance_deletions). */
+int plan_deletion(const struct observed_cluster *oc, struct plan *out);
 void plan_free(struct plan *p);
 
 /* A node's launch intent: its last attempt (the ClientToken's number,

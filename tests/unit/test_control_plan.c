@@ -85,7 +85,7 @@ static void render(const struct plan *p, char *buf, size_t len)
         [PLAN_TAG_DONE] = "tag",        [PLAN_LAUNCH] = "launch",
         [PLAN_FAIL] = "fail",           [PLAN_TERMINATE] = "terminate",
         [PLAN_FORGET_LAUNCH] = "forget-launch", [PLAN_FORGET_NODE] = "forget-node",
-        [PLAN_COMPLETE] = "complete"};
+        [PLAN_COMPLETE] = "complete",   [PLAN_REMOVE] = "remove"};
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < p->n && used < len; i++) {
@@ -100,7 +100,8 @@ static void render(const struct plan *p, char *buf, size_t len)
             snprintf(line, sizeof(line), "fail %s%s", a->code, a->update ? " (update)" : "");
             break;
         case PLAN_TERMINATE:
-            snprintf(line, sizeof(line), "terminate %s: %s", a->instance_id, a->text);
+            snprintf(line, sizeof(line), "terminate %s: %s", a->instance_id,
+                     a->text ? a->text : "(null)");
             break;
         case PLAN_FORGET_LAUNCH:
             snprintf(line, sizeof(line), "forget-launch %s/%d", a->node, a->attempt);
@@ -109,7 +110,8 @@ static void render(const struct plan *p, char *buf, size_t len)
             snprintf(line, sizeof(line), "event %s", a->text);
             break;
         case PLAN_COMPLETE:
-            snprintf(line, sizeof(line), "complete");
+        case PLAN_REMOVE:
+            snprintf(line, sizeof(line), "%s", kinds[a->kind]);
             break;
         default:
             snprintf(line, sizeof(line), "%s %s", kinds[a->kind], a->node);
@@ -346,6 +348,35 @@ static void compute_fleet_alone(void)
     free_observed(oc);
 }
 
+/* Delete: instances first (whatever their bootstrap, the head too), then
+ * the cluster's objects once EC2 shows nothing of it running. */
+static void deletion(void)
+{
+    const struct plan_case running = {
+        .nodes = {HEAD_DONE, {ST1, "shutting-down", "done", "none", 1, true, NOW, NULL},
+                  {ST2, "pending", NULL, "none", 1, false, NOW, NULL}}};
+    const char *failures[6];
+    struct observed_cluster *oc = observed_of(&running, failures);
+    struct plan p = {0};
+    char got[1024];
+    CHECK_INT(plan_deletion(oc, &p), 0);
+    render(&p, got, sizeof(got));
+    CHECK_STR(got, "terminate i-head: (null)\nterminate i-" ST2 ": (null)\n");
+    plan_free(&p);
+    for (size_t i = 0; i < oc->n_instances; i++) {
+        free(oc->instances[i].state);
+        oc->instances[i].state = strdup("shutting-down");
+    }
+    CHECK_INT(plan_deletion(oc, &p), 0);
+    CHECK_INT(p.n, 0); /* going: wait until EC2 shows nothing */
+    plan_free(&p);
+    free_observed(oc);
+    CHECK_INT(plan_deletion(NULL, &p), 0);
+    render(&p, got, sizeof(got));
+    CHECK_STR(got, "remove\n");
+    plan_free(&p);
+}
+
 /* Relaunch cap (MAX_ATTEMPTS 3 per config generation) and idempotent
  * launch: an attempt EC2 never started is retried with its token. */
 static void relaunch_cap_and_attempts(void)
@@ -461,6 +492,7 @@ int main(void)
     RUN(table);
     RUN(failure_reasons);
     RUN(compute_fleet_alone);
+    RUN(deletion);
     RUN(relaunch_cap_and_attempts);
     RUN(launch_errors);
     RUN(report_trust);
