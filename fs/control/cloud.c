@@ -1,75 +1,83 @@
 #include "fs/control/cloud.h"
-#include "fs/aws_policy.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "fs/store/s3_object.h"
-
-void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
-                const char *account, const char *bucket_region)
-{
-    memset(cl, 0, sizeof(*cl));
-    cl->creds = creds;
-    cl->bucket = bucket;
-    cl->account = account;
-    cl->bucket_region = bucket_region;
-}
-
-void cloud_destroy(struct cloud *cl)
-{
-    for (size_t i = 0; i < cl->n_clients; i++)
-        aws_client_free(cl->clients[i].client);
-    cl->n_clients = 0;
-}
-
-struct aws_client *cloud_client(struct cloud *cl, const char *region)
-{
-    for (size_t i = 0; i < cl->n_clients; i++)
-        if (strcmp(cl->clients[i].region, region) == 0)
-            return cl->clients[i].client;
-    if (cl->n_clients == CLOUD_MAX_REGIONS)
-        return NULL;
-    struct aws_client *c = aws_client_new_with(cl->creds, region, &PCFS_AWS_CONTROLLER);
-    if (!c)
-        return NULL;
-    aws_client_set_bucket_owner(c, cl->account);
-    snprintf(cl->clients[cl->n_clients].region, 64, "%s", region);
-    cl->clients[cl->n_clients++].client = c;
-    return c;
-}
+/* The seam's calls, whichever cloud is behind them (cloud.h). */
 
 int cloud_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
               size_t etaglen, char *err, size_t errlen)
 {
-    return s3_object_get(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, etag,
-                         etaglen, err, errlen);
+    return cl->ops->get(cl, key, data, len, etag, etaglen, err, errlen);
 }
 
 int cloud_put(struct cloud *cl, const char *key, const void *data, size_t len,
               const struct aws_s3_put_options *opt, char *err, size_t errlen)
 {
-    return s3_object_put(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, opt,
-                         NULL, err, errlen);
+    return cl->ops->put(cl, key, data, len, opt, err, errlen);
 }
 
 int cloud_delete(struct cloud *cl, const char *key, char *err, size_t errlen)
 {
-    return s3_object_delete(cloud_client(cl, cl->bucket_region), cl->bucket, key, err, errlen);
+    return cl->ops->del(cl, key, err, errlen);
 }
 
 int cloud_presign(struct cloud *cl, const char *method, const char *key, long seconds,
                   char **url, char *err, size_t errlen)
 {
-    struct aws_client *c = cloud_client(cl, cl->bucket_region);
-    if (!c)
-        return -ENOMEM;
-    struct aws_error e = {0};
-    int rc = aws_s3_presign(c, method, cl->bucket, key, seconds, url, &e);
-    if (rc) {
-        char buf[768];
-        snprintf(err, errlen, "%s: %s", key, aws_error_format(&e, buf, sizeof(buf)));
-    }
+    return cl->ops->presign(cl, method, key, seconds, url, err, errlen);
+}
+
+int cloud_run_instances(struct cloud *cl, const char *region, const struct aws_ec2_run_params *p,
+                        struct aws_ec2_instances *out, struct aws_error *e)
+{
+    return cl->ops->run_instances(cl, region, p, out, e);
+}
+
+int cloud_describe_instances(struct cloud *cl, const char *region,
+                             const struct aws_ec2_describe_query *q,
+                             struct aws_ec2_instances *out, struct aws_error *e)
+{
+    return cl->ops->describe_instances(cl, region, q, out, e);
+}
+
+int cloud_terminate(struct cloud *cl, const char *region, const char *id, struct aws_error *e)
+{
+    const char *ids[] = {id};
+    struct aws_ec2_instances out = {0};
+    int rc = cl->ops->terminate_instances(cl, region, ids, 1, &out, e);
+    aws_ec2_instances_free(&out);
     return rc;
+}
+
+int cloud_create_tags(struct cloud *cl, const char *region, const char *const *ids, size_t n,
+                      const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
+{
+    return cl->ops->create_tags(cl, region, ids, n, tags, n_tags, e);
+}
+
+int cloud_instance_types(struct cloud *cl, const char *region, const char *const *names,
+                         size_t n, struct aws_ec2_instance_types *out, struct aws_error *e)
+{
+    return cl->ops->instance_types(cl, region, names, n, out, e);
+}
+
+int cloud_check_config(struct cloud *cl, const char *region, const struct cluster_config *cfg,
+                       struct cloudcheck_result *out, char *err, size_t errlen)
+{
+    return cl->ops->check_config(cl, region, cfg, out, err, errlen);
+}
+
+bool cloud_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
+                       struct slurmrest_node_list **out, char *why, size_t whylen)
+{
+    return cl->ops->slurm_nodes(cl, a, out, why, whylen);
+}
+
+void cloud_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
+{
+    cl->ops->slurm_release(cl, l);
+}
+
+int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
+                       char *err, size_t errlen)
+{
+    return cl->ops->slurm_forget(cl, a, node, err, errlen);
 }

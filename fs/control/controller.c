@@ -1,3 +1,31 @@
+/* The controller: the loop that keeps the snapshot fresh and, in the mount
+ * holding the lease, moves the cloud toward the bucket.
+ *
+ * Threads, and what each owns:
+ * - FUSE workers (fuse_loop_mt, fs/main.c): answer reads from the current
+ *   snapshot (never the network); commits run on them, one at a time
+ *   (pcfs.commit_lock), write the store, then controller_pass() publishes
+ *   the new state at once and controller_wake() asks for a full pass.
+ * - The controller thread (controller_main): every refresh period or when
+ *   woken, full_pass(): load the bucket, observe EC2 (observe_ec2.c), take
+ *   or renew the lease (lease.c), and as lease holder reconcile (observe.c
+ *   -> plan.c -> act.c, reconcile.c) and move deletions on; then publish.
+ *   It alone owns `cloud` (AWS clients per region), `lease`, `objects` and
+ *   `last_seen` (which it alone replaces).
+ * - Short-lived fetch workers (fs/store/fetch_many.c), started and joined
+ *   within one call of the controller thread or of a store load.
+ *
+ * Locks, always taken in this order (never the reverse):
+ *   pcfs.commit_lock (commits)
+ *   -> pass_lock (one pass at a time: the controller thread's full_pass, or
+ *      a memory mount's controller_pass, which also moves deletions on)
+ *   -> publish_lock (loading the desired state and swapping the snapshot;
+ *      held for no network call of EC2 or Slurm, so a commit never waits
+ *      for a pass's network work)
+ *   -> the store's own locks (store_mem.lock; store_s3 cache_lock,
+ *      deferred_lock, s3_undo's lock), the snapshot holder's hook_lock then
+ *      lock, the memfile table's lock: each held only inside its module.
+ * wake_lock is a leaf: taken alone, to wake or to wait for the thread. */
 #include "fs/control/controller.h"
 
 #include <errno.h>
@@ -14,6 +42,7 @@
 #include "fs/control/lease.h"
 #include "fs/store/objcache.h"
 #include "fs/control/observe_ec2.h"
+#include "fs/control/plan.h"
 #include "fs/control/reconcile.h"
 #include "fs/model/observed.h"
 
@@ -68,36 +97,25 @@ struct controller *controller_new(const struct controller_deps *deps)
     return ctl;
 }
 
-/* Terminates the live instances of a cluster being deleted, one call per
- * instance in its region. Only instances the owner-tag filter returned (and
- * observe_ec2 checked) are here. */
-static void terminate_instances(struct controller *ctl, const struct observed_cluster *oc)
+/* Terminates one instance of a cluster being deleted. Only instances the
+ * owner-tag filter returned (and observe_ec2 checked) are planned. */
+static void terminate_instance(struct controller *ctl, const char *cluster,
+                               const struct plan_action *a)
 {
-    for (size_t i = 0; i < oc->n_instances; i++) {
-        const struct observed_instance *in = &oc->instances[i];
-        if (strcmp(in->state, "shutting-down") == 0)
-            continue;
-        struct aws_client *c = cloud_client(&ctl->cloud, in->region);
-        if (!c)
-            return;
-        const char *ids[] = {in->id};
-        struct aws_ec2_instances result = {0};
-        struct aws_error e = {0};
-        char buf[768];
-        if (aws_ec2_terminate_instances(c, ids, 1, &result, &e) == 0)
-            events_append(ctl->deps.store, oc->name, "info", "terminating %s (%s)", in->id,
-                          in->node);
-        else
-            events_append(ctl->deps.store, oc->name, "error", "terminating %s (%s): %s", in->id,
-                          in->node, aws_error_format(&e, buf, sizeof(buf)));
-        aws_ec2_instances_free(&result);
-    }
+    struct aws_error e = {0};
+    char buf[768];
+    if (cloud_terminate(&ctl->cloud, a->region, a->instance_id, &e) == 0)
+        events_append(ctl->deps.store, cluster, "info", "terminating %s (%s)", a->instance_id,
+                      a->node);
+    else
+        events_append(ctl->deps.store, cluster, "error", "terminating %s (%s): %s",
+                      a->instance_id, a->node, aws_error_format(&e, buf, sizeof(buf)));
 }
 
-/* Moves deletions on: instances first, then the cluster's objects once no
- * instance is left. obs must be a fresh observation: on an old one a
- * cluster's state could go while instances it names still run. Returns how
- * many clusters it removed from the store. */
+/* Moves deletions on (plan_deletion): instances first, then the cluster's
+ * objects once no instance is left. obs must be a fresh observation: on an
+ * old one a cluster's state could go while instances it names still run.
+ * Returns how many clusters it removed from the store. */
 static int advance_deletions(struct controller *ctl, const struct desired_state *ds,
                              const struct observed_state *obs)
 {
@@ -107,11 +125,17 @@ static int advance_deletions(struct controller *ctl, const struct desired_state 
         const struct desired_cluster *dc = &ds->clusters[i];
         if (!dc->deleting)
             continue; /* not knowing what runs, keep the state that names it */
-        const struct observed_cluster *oc = observed_find(obs, dc->name);
-        if (oc && oc->n_instances) {
-            terminate_instances(ctl, oc);
-            continue;
+        struct plan p = {0};
+        plan_deletion(observed_find(obs, dc->name), &p);
+        bool remove = false;
+        for (size_t k = 0; k < p.n; k++) {
+            if (p.v[k].kind == PLAN_TERMINATE)
+                terminate_instance(ctl, dc->name, &p.v[k]);
+            remove = remove || p.v[k].kind == PLAN_REMOVE;
         }
+        plan_free(&p);
+        if (!remove)
+            continue;
         if (ctl->deps.store->ops->remove_cluster(ctl->deps.store->impl, dc->name, err,
                                                  sizeof(err)) == 0) {
             memfile_drop_cluster(ctl->deps.memfiles, dc->name);

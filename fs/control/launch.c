@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fs/embedded.h"
+#include "fs/store/layout.h"
 
 /* Presigned GETs live minutes: a node fetches everything its manifest names
  * as soon as it boots (stage 1 waits for the manifest up to ten minutes),
@@ -28,18 +29,10 @@ void launch_client_token(const char *bucket, const char *cluster, time_t incarna
     aws_sha256_hex(input, (size_t)n, out);
 }
 
-static char *key_of(const char *cluster, const char *rest)
-{
-    char *k = NULL;
-    return asprintf(&k, "clusters/%s/%s", cluster, rest) < 0 ? NULL : k;
-}
-
 int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *name, size_t len,
                           char **data, size_t *outlen, char *err, size_t errlen)
 {
-    char rest[128];
-    snprintf(rest, sizeof(rest), "generated/%s", name);
-    char *key = key_of(cluster, rest);
+    char *key = layout_generated_key(cluster, name);
     if (!key)
         return -ENOMEM;
     int rc = cloud_get(cl, key, data, outlen, NULL, 0, err, errlen);
@@ -119,9 +112,7 @@ static int put_generated(struct cloud *cl, const char *cluster, const char *name
                          const char *text, size_t len, long seconds, char **url, char *err,
                          size_t errlen)
 {
-    char rest[128];
-    snprintf(rest, sizeof(rest), "generated/%s", name);
-    char *key = key_of(cluster, rest);
+    char *key = layout_generated_key(cluster, name);
     if (!key)
         return -ENOMEM;
     struct aws_s3_put_options plain = {.content_type = "text/plain"};
@@ -132,10 +123,10 @@ static int put_generated(struct cloud *cl, const char *cluster, const char *name
     return rc;
 }
 
-static int presign_existing(struct cloud *cl, const char *cluster, const char *rest,
-                            long seconds, char **url, char *err, size_t errlen)
+/* Presigns a GET of key, which it frees. */
+static int presign_existing(struct cloud *cl, char *key, long seconds, char **url, char *err,
+                            size_t errlen)
 {
-    char *key = key_of(cluster, rest);
     int rc = key ? cloud_presign(cl, "GET", key, seconds, url, err, errlen) : -ENOMEM;
     free(key);
     return rc;
@@ -190,7 +181,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
         free(url);
         url = NULL;
     }
-    const char *secrets[] = {"munge.key", "jwt.key"};
+    const char *secrets[] = {LAYOUT_MUNGE_KEY, LAYOUT_JWT_KEY};
     const size_t secret_len[] = {1024, 32};
     for (int i = 0; rc == 0 && i < (head ? 2 : 1); i++) {
         char *data = NULL;
@@ -198,18 +189,15 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
         rc = launch_cluster_secret(cl, cluster, secrets[i], secret_len[i], &data, &dlen, err,
                                    errlen);
         free(data);
-        char rest[64];
-        snprintf(rest, sizeof(rest), "generated/%s", secrets[i]);
         if (rc == 0)
-            rc = presign_existing(cl, cluster, rest, ttl, &url, err, errlen);
+            rc = presign_existing(cl, layout_generated_key(cluster, secrets[i]), ttl, &url, err,
+                                  errlen);
         if (rc == 0)
             rc = add(&buf, &len, "file %s %s\n", i == 0 ? "munge_key" : "jwt_key", url);
         free(url);
         url = NULL;
     }
-    char report_rest[300];
-    snprintf(report_rest, sizeof(report_rest), "reports/%s", p->node);
-    char *report_key = key_of(cluster, report_rest);
+    char *report_key = layout_report_key(cluster, p->node);
     if (rc == 0 && report_key) {
         rc = cloud_presign(cl, "PUT", report_key, p->url_seconds, &url, err, errlen);
         if (rc == 0)
@@ -232,10 +220,8 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     for (int st = 0; rc == 0 && st < HOOK_STAGES; st++) {
         for (size_t h = 0; rc == 0 && h < p->cluster->n_hooks[st]; h++) {
             const char *name = p->cluster->hooks[st][h].name;
-            char rest[400];
-            snprintf(rest, sizeof(rest), "hooks/%s/%s", hook_stage_name((enum hook_stage)st),
-                     name);
-            rc = presign_existing(cl, cluster, rest, ttl, &url, err, errlen);
+            rc = presign_existing(cl, layout_hook_key(cluster, (enum hook_stage)st, name), ttl,
+                                  &url, err, errlen);
             char *b64 = rc == 0 ? aws_base64_encode(name, strlen(name)) : NULL;
             if (rc == 0)
                 rc = b64 ? add(&buf, &len, "hook %s %s %s\n",
@@ -247,9 +233,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
         }
     }
     if (rc == 0) {
-        char rest[300];
-        snprintf(rest, sizeof(rest), "launch/%s/%d/manifest", p->node, p->attempt);
-        char *key = key_of(cluster, rest);
+        char *key = layout_manifest_key(cluster, p->node, p->attempt);
         struct aws_s3_put_options plain = {.content_type = "text/plain"};
         rc = key ? cloud_put(cl, key, buf, len, &plain, err, errlen) : -ENOMEM;
         if (rc == 0)
@@ -332,10 +316,9 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
             snprintf(max_price, sizeof(max_price), "%.4f", res->spot_price);
         run.spot_max_price = max_price;
     }
-    struct aws_client *c = cloud_client(cl, p->region);
     struct aws_ec2_instances out = {0};
     struct aws_error e = {0};
-    rc = c ? aws_ec2_run_instances(c, &run, &out, &e) : -ENOMEM;
+    rc = cloud_run_instances(cl, p->region, &run, &out, &e);
     if (rc == -EEXIST) {
         /* The token launched already with other parameters (new presigned
          * URLs after a restart): that launch is this node's. */
@@ -343,7 +326,7 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         struct aws_filter by_token = {"client-token", tokens, 1};
         struct aws_ec2_describe_query q = {.filters = &by_token, .n_filters = 1};
         aws_ec2_instances_free(&out);
-        rc = aws_ec2_describe_instances(c, &q, &out, &e);
+        rc = cloud_describe_instances(cl, p->region, &q, &out, &e);
         if (rc == 0 && out.n == 0)
             rc = -ENOENT;
     }

@@ -1,4 +1,5 @@
 #include "fs/control/lease.h"
+#include "fs/store/layout.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEASE_KEY "lease"
+
 
 int lease_init(struct lease *l)
 {
@@ -23,7 +24,7 @@ bool lease_hold(struct lease *l, struct cloud *cl, int seconds, time_t now)
 {
     char *data = NULL, etag[128] = "", err[512];
     size_t len = 0;
-    int rc = cloud_get(cl, LEASE_KEY, &data, &len, etag, sizeof(etag), err, sizeof(err));
+    int rc = cloud_get(cl, layout_lease_key(), &data, &len, etag, sizeof(etag), err, sizeof(err));
     if (rc && rc != -ENOENT) {
         l->held = false; /* cannot tell: act as if another mount held it */
         return false;
@@ -43,7 +44,7 @@ bool lease_hold(struct lease *l, struct cloud *cl, int seconds, time_t now)
     struct aws_s3_put_options cond = {.content_type = "text/plain",
                                       .if_none_match = rc == -ENOENT,
                                       .if_match = rc == 0 ? etag : NULL};
-    l->held = cloud_put(cl, LEASE_KEY, body, strlen(body), &cond, err, sizeof(err)) == 0;
+    l->held = cloud_put(cl, layout_lease_key(), body, strlen(body), &cond, err, sizeof(err)) == 0;
     return l->held;
 }
 
@@ -53,14 +54,14 @@ void lease_release(struct lease *l, struct cloud *cl)
         return;
     char *data = NULL, etag[128] = "", err[512];
     size_t len = 0;
-    if (cloud_get(cl, LEASE_KEY, &data, &len, etag, sizeof(etag), err, sizeof(err)) == 0 &&
+    if (cloud_get(cl, layout_lease_key(), &data, &len, etag, sizeof(etag), err, sizeof(err)) == 0 &&
         strncmp(data, l->holder, strlen(l->holder)) == 0) {
         /* Expire it rather than delete it: a conditional delete is not to be
          * had, and an expired lease is free for the next mount. */
         char body[64];
         snprintf(body, sizeof(body), "%s 0\n", l->holder);
         struct aws_s3_put_options cond = {.content_type = "text/plain", .if_match = etag};
-        cloud_put(cl, LEASE_KEY, body, strlen(body), &cond, err, sizeof(err));
+        cloud_put(cl, layout_lease_key(), body, strlen(body), &cond, err, sizeof(err));
     }
     free(data);
     l->held = false;

@@ -118,15 +118,10 @@ int observe_ec2(struct cloud *cl, const char *const *regions, size_t n_regions, 
                                    {"instance-state-name", live, 5}};
     int rc = 0;
     for (size_t r = 0; rc == 0 && r < n_regions; r++) {
-        struct aws_client *c = cloud_client(cl, regions[r]);
-        if (!c) {
-            rc = -ENOMEM;
-            break;
-        }
         struct aws_ec2_describe_query q = {.filters = filters, .n_filters = 2};
         struct aws_ec2_instances found = {0};
         struct aws_error e = {0};
-        rc = aws_ec2_describe_instances(c, &q, &found, &e);
+        rc = cloud_describe_instances(cl, regions[r], &q, &found, &e);
         if (rc) {
             char buf[768];
             snprintf(err, errlen, "EC2 in %s: %s", regions[r], aws_error_format(&e, buf, sizeof(buf)));

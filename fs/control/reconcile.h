@@ -12,7 +12,11 @@
  * action that fails or is held back says why (events, status.json
  * action_error, the daemon's log). Level-triggered and
  * idempotent: every pass starts from what it sees, so a restarted daemon
- * carries on where the last one stopped. Runs only in the lease holder. */
+ * carries on where the last one stopped. Acts only in the lease holder.
+ *
+ * Per cluster, three steps in three files: observe.c (reports and Slurm
+ * into the observed state), plan.c (the rules above, a pure function to a
+ * list of actions), act.c (performs them); reconcile.c runs them in turn. */
 #ifndef PCFS_RECONCILE_H
 #define PCFS_RECONCILE_H
 #include <time.h>

@@ -91,6 +91,13 @@ struct store_ops {
     /* Sets (msg) or clears (NULL) the cluster's last commit error. */
     int (*set_last_error)(void *impl, const char *cluster, const char *msg, char *err,
                           size_t errlen);
+    /* The controller's verdicts (DESIGN.md section 4): the cluster failed,
+     * with a code (CREATE_FAILED...) and a reason, until the next good
+     * config (put_config clears it); or it first completed at generation. */
+    int (*set_failure)(void *impl, const char *cluster, const char *code, const char *reason,
+                       char *err, size_t errlen);
+    int (*set_completed)(void *impl, const char *cluster, int generation, char *err,
+                         size_t errlen);
     /* A time limit (CLOCK_MONOTONIC) for this thread's calls until cleared
      * with NULL: a commit answers in bounded time when the bucket hangs. A
      * write whose outcome is unknown is undone once the bucket answers; a

@@ -106,6 +106,9 @@ static int mem_put_config(void *impl, const char *cluster, struct blob *config, 
     dc->config = blob_ref(config);
     *generation = ++dc->generation;
     dc->updated_at = now;
+    free(dc->failure_code); /* a new config is a new try: the last verdict goes */
+    free(dc->failure_reason);
+    dc->failure_code = dc->failure_reason = NULL;
     pthread_mutex_unlock(&m->lock);
     return 0;
 }
@@ -240,6 +243,41 @@ static int mem_set_last_error(void *impl, const char *cluster, const char *msg, 
     return 0;
 }
 
+static int mem_set_failure(void *impl, const char *cluster, const char *code,
+                           const char *reason, char *err, size_t errlen)
+{
+    struct store_mem *m = impl;
+    struct desired_cluster *dc = lock_cluster(m, cluster, err, errlen);
+    if (!dc)
+        return -ENOENT;
+    char *c = strdup(code), *r = strdup(reason);
+    int rc = c && r ? 0 : -ENOMEM;
+    if (rc == 0) {
+        free(dc->failure_code);
+        free(dc->failure_reason);
+        dc->failure_code = c;
+        dc->failure_reason = r;
+    } else {
+        free(c);
+        free(r);
+        snprintf(err, errlen, "out of memory");
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static int mem_set_completed(void *impl, const char *cluster, int generation, char *err,
+                             size_t errlen)
+{
+    struct store_mem *m = impl;
+    struct desired_cluster *dc = lock_cluster(m, cluster, err, errlen);
+    if (!dc)
+        return -ENOENT;
+    dc->first_complete = generation;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
 static void mem_destroy(void *impl)
 {
     struct store_mem *m = impl;
@@ -262,6 +300,8 @@ static const struct store_ops mem_ops = {
     .remove_cluster = mem_remove_cluster,
     .append_events = mem_append_events,
     .set_last_error = mem_set_last_error,
+    .set_failure = mem_set_failure,
+    .set_completed = mem_set_completed,
     .destroy = mem_destroy,
 };
 

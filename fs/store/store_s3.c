@@ -12,6 +12,7 @@
 #include "aws/aws.h"
 #include "fs/model/config_memo.h"
 #include "fs/store/events.h"
+#include "fs/store/layout.h"
 #include "fs/store/objcache.h"
 #include "fs/store/s3_object.h"
 #include "fs/store/s3_undo.h"
@@ -67,22 +68,6 @@ static int fail(int rc, const struct aws_error *e, char *err, size_t errlen, con
     char buf[768];
     snprintf(err, errlen, "%s: %s", what, aws_error_format(e, buf, sizeof(buf)));
     return rc;
-}
-
-static char *key_of(const char *cluster, const char *rest)
-{
-    char *k = NULL;
-    if (asprintf(&k, "clusters/%s/%s", cluster, rest) < 0)
-        return NULL;
-    return k;
-}
-
-static char *hook_key(const char *cluster, enum hook_stage stage, const char *name)
-{
-    char *k = NULL;
-    if (asprintf(&k, "clusters/%s/hooks/%s/%s", cluster, hook_stage_name(stage), name) < 0)
-        return NULL;
-    return k;
 }
 
 static int put(struct store_s3 *s, const char *key, const void *data, size_t len,
@@ -327,7 +312,9 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
 {
     static const char *const fetched[] = {"cluster", "config",     "generation", "events",
                                           "last_error", "failure", "completed"};
-    bool wanted = strncmp(rest, "hooks/pre/", 10) == 0 || strncmp(rest, "hooks/post/", 11) == 0;
+    enum hook_stage stage;
+    const char *hook_name;
+    bool wanted = layout_hook_of(rest, &stage, &hook_name);
     for (size_t i = 0; i < sizeof(fetched) / sizeof(fetched[0]); i++)
         wanted = wanted || strcmp(rest, fetched[i]) == 0;
     unsigned part = events_part_number(rest);
@@ -339,8 +326,9 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     }
     /* Reports and the JWT key are not desired state, but the controller
      * reads them every pass: their ETags let it skip unchanged ones. */
-    if ((strncmp(rest, "reports/", 8) == 0 && rest[8] && !strchr(rest + 8, '/')) ||
-        strcmp(rest, "generated/jwt.key") == 0)
+    char jwt_rest[64];
+    layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
+    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0)
         return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */
@@ -374,10 +362,8 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     } else if (strcmp(rest, "completed") == 0) {
         dc->first_complete = (int)strtol(b->data, NULL, 10);
     } else {
-        enum hook_stage stage = rest[6] == 'p' && rest[7] == 'r' ? HOOK_PRE : HOOK_POST;
-        const char *name = strchr(rest + 6, '/') + 1;
-        if (*name && !strchr(name, '/'))
-            rc = add_hook(dc, stage, name, b, mtime);
+        if (*hook_name && !strchr(hook_name, '/'))
+            rc = add_hook(dc, stage, hook_name, b, mtime);
         if (mtime > dc->updated_at)
             dc->updated_at = mtime;
     }
@@ -433,7 +419,7 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     write_deferred(s);
     struct aws_s3_objects list = {0};
     struct aws_error e;
-    int rc = aws_s3_list_objects(c, s->bucket, "clusters/", 0, &list, &e);
+    int rc = aws_s3_list_objects(c, s->bucket, layout_clusters_prefix(), 0, &list, &e);
     if (rc)
         return fail(rc, &e, err, errlen, "listing the state bucket");
     struct desired_state *ds = calloc(1, sizeof(*ds));
@@ -442,19 +428,19 @@ static int s3_load(void *impl, struct desired_state **out, char *err, size_t err
     size_t cap = 0, objects_cap = 0;
     rc = ds && markers && events ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < list.n; i++) {
-        const char *name = list.v[i].key + strlen("clusters/");
-        const char *slash = strchr(name, '/');
-        if (!slash || slash == name)
+        const char *name, *rest;
+        size_t name_len;
+        if (!layout_split_key(list.v[i].key, &name, &name_len, &rest))
             continue;
         size_t before = ds->n;
-        struct desired_cluster *dc = cluster_slot(ds, name, (size_t)(slash - name), &cap);
+        struct desired_cluster *dc = cluster_slot(ds, name, name_len, &cap);
         if (!dc) {
             rc = -ENOMEM;
             break;
         }
         if (ds->n != before)
             objects_cap = 0; /* a new cluster: its objects array starts empty */
-        rc = apply_object(s, dc, slash + 1, &list.v[i], &markers[ds->n - 1], &events[ds->n - 1],
+        rc = apply_object(s, dc, rest, &list.v[i], &markers[ds->n - 1], &events[ds->n - 1],
                           &objects_cap, err, errlen);
     }
     aws_s3_objects_free(&list);
@@ -485,7 +471,7 @@ static int s3_create_cluster(void *impl, const char *cluster, time_t now, char *
                              size_t errlen)
 {
     struct store_s3 *s = impl;
-    char *marker = key_of(cluster, "cluster"), *deleting = key_of(cluster, "deleting");
+    char *marker = layout_key(cluster, LAYOUT_MARKER), *deleting = layout_key(cluster, LAYOUT_DELETING);
     char body[32];
     snprintf(body, sizeof(body), "%lld\n", (long long)now);
     struct aws_s3_put_options only_new = {.content_type = "text/plain", .if_none_match = true};
@@ -575,8 +561,8 @@ static int s3_put_config(void *impl, const char *cluster, struct blob *config, t
                          int *generation, char *err, size_t errlen)
 {
     struct store_s3 *s = impl;
-    char *key = key_of(cluster, "config"), *gen_key = key_of(cluster, "generation");
-    char *lock_key = key_of(cluster, "commit.lock");
+    char *key = layout_key(cluster, LAYOUT_CONFIG), *gen_key = layout_key(cluster, LAYOUT_GENERATION);
+    char *lock_key = layout_key(cluster, LAYOUT_COMMIT_LOCK);
     int rc = key && gen_key && lock_key ? 0 : -ENOMEM;
     char lock_body[96], token[17];
     unique_token(token);
@@ -617,7 +603,7 @@ static int s3_put_config(void *impl, const char *cluster, struct blob *config, t
     }
     if (rc == 0) { /* a new config is a new try: the last failure verdict goes */
         *generation = next;
-        char *failure = key_of(cluster, "failure");
+        char *failure = layout_key(cluster, LAYOUT_FAILURE);
         rc = failure ? del(s, failure, err, errlen) : -ENOMEM;
         free(failure);
     }
@@ -636,7 +622,7 @@ static int s3_put_hook(void *impl, const char *cluster, enum hook_stage stage, c
 {
     (void)now;
     struct store_s3 *s = impl;
-    char *key = hook_key(cluster, stage, name);
+    char *key = layout_hook_key(cluster, stage, name);
     struct blob *old = NULL;
     char etag[128];
     int rc = key ? get_blob(s, key, &old, etag, err, errlen) : -ENOMEM;
@@ -652,7 +638,7 @@ static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage
 {
     (void)now;
     struct store_s3 *s = impl;
-    char *key = hook_key(cluster, stage, name);
+    char *key = layout_hook_key(cluster, stage, name);
     struct blob *old = NULL;
     char etag[128];
     int rc = key ? get_blob(s, key, &old, etag, err, errlen) : -ENOMEM;
@@ -670,7 +656,7 @@ static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage
 static int s3_mark_deleting(void *impl, const char *cluster, char *err, size_t errlen)
 {
     struct store_s3 *s = impl;
-    char *key = key_of(cluster, "deleting");
+    char *key = layout_key(cluster, LAYOUT_DELETING);
     char body[RFC3339_LEN + 1];
     timefmt_rfc3339(time(NULL), body, sizeof(body) - 1);
     strcat(body, "\n");
@@ -683,8 +669,8 @@ static int s3_remove_cluster(void *impl, const char *cluster, char *err, size_t 
 {
     struct store_s3 *s = impl;
     struct aws_client *c = client(s);
-    char *prefix = key_of(cluster, "");
-    char *marker = key_of(cluster, "cluster");
+    char *prefix = layout_cluster_prefix(cluster);
+    char *marker = layout_key(cluster, LAYOUT_MARKER);
     struct aws_s3_objects list = {0};
     struct aws_error e;
     int rc = c && prefix && marker ? aws_s3_list_objects(c, s->bucket, prefix, 0, &list, &e)
@@ -709,7 +695,7 @@ static int list_event_parts(struct store_s3 *s, const char *cluster, unsigned **
 {
     *nums = NULL;
     *n = 0;
-    char *prefix = key_of(cluster, "events.");
+    char *prefix = layout_events_parts_prefix(cluster);
     struct aws_client *c = client(s);
     struct aws_s3_objects list = {0};
     struct aws_error e;
@@ -733,9 +719,7 @@ static int list_event_parts(struct store_s3 *s, const char *cluster, unsigned **
 
 static char *part_key(const char *cluster, unsigned num)
 {
-    char rest[32];
-    snprintf(rest, sizeof(rest), "events.%u", num);
-    return key_of(cluster, rest);
+    return layout_events_part_key(cluster, num);
 }
 
 /* Writes text as the cluster's next events part (*num), only if no other
@@ -779,7 +763,7 @@ static void drop_parts(struct store_s3 *s, const char *cluster, unsigned num, bo
 static int append_events_now(struct store_s3 *s, const char *cluster, const char *lines,
                              char *err, size_t errlen)
 {
-    char *key = key_of(cluster, "events");
+    char *key = layout_key(cluster, LAYOUT_EVENTS);
     if (!key)
         return -ENOMEM;
     int rc = AWS_ERR_PRECONDITION;
@@ -826,7 +810,7 @@ static int append_events_now(struct store_s3 *s, const char *cluster, const char
 static int set_last_error_now(struct store_s3 *s, const char *cluster, const char *msg,
                               char *err, size_t errlen)
 {
-    char *key = key_of(cluster, "last_error");
+    char *key = layout_key(cluster, LAYOUT_LAST_ERROR);
     if (!key)
         return -ENOMEM;
     struct aws_s3_put_options text = {.content_type = "text/plain"};
@@ -873,6 +857,35 @@ static int s3_set_last_error(void *impl, const char *cluster, const char *msg, c
     if (rc && rc != -ENOMEM)
         defer(s, cluster, msg, true);
     return rc;
+}
+
+static int put_text(struct store_s3 *s, char *key, const char *text, char *err, size_t errlen)
+{
+    struct aws_s3_put_options plain = {.content_type = "text/plain"};
+    int rc = key && text ? put(s, key, text, strlen(text), &plain, NULL, err, errlen) : -ENOMEM;
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    free(key);
+    return rc;
+}
+
+static int s3_set_failure(void *impl, const char *cluster, const char *code, const char *reason,
+                          char *err, size_t errlen)
+{
+    char *body = NULL;
+    if (asprintf(&body, "%s\n%s", code, reason) < 0)
+        body = NULL;
+    int rc = put_text(impl, layout_key(cluster, LAYOUT_FAILURE), body, err, errlen);
+    free(body);
+    return rc;
+}
+
+static int s3_set_completed(void *impl, const char *cluster, int generation, char *err,
+                            size_t errlen)
+{
+    char body[32];
+    snprintf(body, sizeof(body), "%d\n", generation);
+    return put_text(impl, layout_key(cluster, LAYOUT_COMPLETED), body, err, errlen);
 }
 
 /* Writes what waited, oldest first; stops at the first failure. */
@@ -937,6 +950,8 @@ static const struct store_ops s3_ops = {
     .remove_cluster = s3_remove_cluster,
     .append_events = s3_append_events,
     .set_last_error = s3_set_last_error,
+    .set_failure = s3_set_failure,
+    .set_completed = s3_set_completed,
     .set_deadline = s3_set_deadline,
     .destroy = s3_destroy,
 };

@@ -1,0 +1,436 @@
+#include "fs/control/act.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/control/launch.h"
+#include "fs/control/observe.h"
+#include "fs/store/events.h"
+#include "fs/store/layout.h"
+
+#define URL_SECONDS (6 * 3600)
+
+/* Appends an error event unless one of the cluster's last few events says
+ * the same: a failure that every pass meets again (or two that alternate)
+ * is worth one line, not one a pass. Returns whether it appended. */
+static bool error_once(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       const char *msg)
+{
+    enum { RECENT_EVENTS = 8 };
+    char line[EVENT_MAX + 64];
+    events_format(line, sizeof(line), 0, "error", msg);
+    const char *tail = strchr(line, ' '); /* the line without its time */
+    const struct blob *ev = dc->events;
+    if (tail && ev && ev->len) {
+        size_t start = ev->len - 1; /* past the last line's newline */
+        for (int lines = 0; start > 0; start--)
+            if (ev->data[start - 1] == '\n' && ++lines == RECENT_EVENTS)
+                break;
+        /* A request id differs in every answer: it does not make news. */
+        const char *rid = strstr(tail, "request id ");
+        size_t keylen = rid ? (size_t)(rid - tail) : strlen(tail);
+        if (memmem(ev->data + start, ev->len - start, tail, keylen))
+            return false;
+    }
+    events_append(rc->store, dc->name, "error", "%s", msg);
+    return true;
+}
+
+/* The cluster's observed entry, made empty when EC2 showed nothing of it. */
+static struct observed_cluster *observed_slot_new(struct observed_state *obs, const char *name)
+{
+    for (size_t i = 0; obs && i < obs->n; i++)
+        if (strcmp(obs->clusters[i].name, name) == 0)
+            return &obs->clusters[i];
+    if (!obs)
+        return NULL;
+    struct observed_cluster *grown = realloc(obs->clusters, (obs->n + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    obs->clusters = grown;
+    struct observed_cluster *oc = &grown[obs->n];
+    memset(oc, 0, sizeof(*oc));
+    if (!(oc->name = strdup(name)))
+        return NULL;
+    obs->n++;
+    return oc;
+}
+
+/* An action failed or was held back: the reason goes to the cluster's
+ * events (once while it stays the same), to status.json (action_error) and
+ * to the daemon's log, so no stall is silent. */
+static void held_back(struct reconcile_ctx *rc, struct act_target *t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void held_back(struct reconcile_ctx *rc, struct act_target *t, const char *fmt, ...)
+{
+    char msg[EVENT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!t->oc)
+        t->oc = observed_slot_new(t->obs, t->dc->name);
+    if (t->oc && !t->oc->action_error)
+        t->oc->action_error = strdup(msg); /* the first of a pass: what blocks the rest */
+    if (error_once(rc, t->dc, msg))
+        fprintf(stderr, "pclusterfs: %s: %s\n", t->dc->name, msg);
+}
+
+/* Deletes what served only one launch of a node: its manifest (with the
+ * presigned URLs of the cluster's files). Its report stays: the tree shows it. */
+static void forget_launch(struct reconcile_ctx *rc, const char *cluster, const char *node,
+                          int attempt)
+{
+    char err[512];
+    char *key = layout_manifest_key(cluster, node, attempt);
+    if (key)
+        cloud_delete(rc->cloud, key, err, sizeof(err)); /* gone already is fine */
+    free(key);
+}
+
+/* The node's report and intent: it is not coming back. */
+static void forget_node(struct reconcile_ctx *rc, const char *cluster, const char *node)
+{
+    char err[512];
+    char *report = layout_report_key(cluster, node);
+    char *intent = layout_intent_key(cluster, node);
+    if (report)
+        cloud_delete(rc->cloud, report, err, sizeof(err));
+    if (intent)
+        cloud_delete(rc->cloud, intent, err, sizeof(err));
+    free(report);
+    free(intent);
+}
+
+/* Terminates one instance of node, saying why, or why it could not. */
+static void terminate(struct reconcile_ctx *rc, struct act_target *t, const char *region,
+                      const char *id, const char *node, const char *why)
+{
+    struct aws_error e = {0};
+    if (cloud_terminate(rc->cloud, region, id, &e) == 0) {
+        events_append(rc->store, t->dc->name, "info", "terminating %s (%s): %s", id, node, why);
+    } else {
+        char buf[512];
+        held_back(rc, t, "terminating %s (%s): %s", id, node,
+                  aws_error_format(&e, buf, sizeof(buf)));
+    }
+}
+
+/* Records the verdict; what it stops follows in the plan. */
+static void record_failure(struct reconcile_ctx *rc, struct act_target *t,
+                           const struct plan_action *a)
+{
+    const char *cluster = t->dc->name;
+    char err[512] = "out of memory";
+    int put = rc->store->ops->set_failure(rc->store->impl, cluster, a->code, a->text, err,
+                                          sizeof(err));
+    events_append(rc->store, cluster, "error", "%s: %s", a->code, a->text);
+    if (put != 0) /* the verdict is not stored: the next pass will judge again */
+        held_back(rc, t, "recording the failure %s: %s", a->code, err);
+    if (a->update)
+        events_append(rc->store, cluster, "info",
+                      "the update failed: the head node and healthy nodes keep running");
+}
+
+static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,
+                    bool *go_on);
+
+/* Plans the verdict (plan_failure) and performs it. */
+static void fail_cluster(struct reconcile_ctx *rc, struct act_target *t, const char *code,
+                         const char *reason)
+{
+    struct plan p = {0};
+    plan_failure(t->in, code, reason, &p);
+    bool go_on = true;
+    for (size_t i = 0; i < p.n; i++)
+        perform(rc, t, &p.v[i], &go_on);
+    if (p.error)
+        held_back(rc, t, "recording the failure %s: out of memory", code);
+    plan_free(&p);
+}
+
+/* 0 with the node's intent ({0} when it has none), or a negative errno
+ * (why in err) when the bucket could not say: then nothing may be launched,
+ * since starting again from attempt 1 would overwrite the intent and reuse
+ * old tokens. */
+static int stored_intent(struct reconcile_ctx *rc, const char *cluster, const char *node,
+                         struct plan_intent *in, char *err, size_t errlen)
+{
+    *in = (struct plan_intent){0, 0, 0};
+    char *key = layout_intent_key(cluster, node);
+    char *data = NULL;
+    size_t len = 0;
+    snprintf(err, errlen, "out of memory");
+    int r = key ? cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, errlen) : -ENOMEM;
+    if (r == 0 && sscanf(data, "attempt %d generation %d tries %d", &in->attempt,
+                         &in->generation, &in->tries) != 3)
+        *in = (struct plan_intent){0, 0, 0};
+    free(data);
+    free(key);
+    return r == -ENOENT ? 0 : r;
+}
+
+static int write_intent(struct reconcile_ctx *rc, const char *cluster, const char *node,
+                        const struct plan_intent *in, char *err, size_t errlen)
+{
+    char *key = layout_intent_key(cluster, node);
+    char body[96];
+    snprintf(body, sizeof(body), "attempt %d generation %d tries %d\n", in->attempt,
+             in->generation, in->tries);
+    struct aws_s3_put_options plain = {.content_type = "text/plain"};
+    snprintf(err, errlen, "out of memory");
+    int r = key ? cloud_put(rc->cloud, key, body, strlen(body), &plain, err, errlen) : -ENOMEM;
+    free(key);
+    return r;
+}
+
+/* Whether EC2 ever started the launch of this attempt (any state): the
+ * number of instances, or a negative errno with why in err. */
+static int attempt_launched(struct reconcile_ctx *rc, const struct act_target *t,
+                            const char *node, int attempt, char *err, size_t errlen)
+{
+    char token[65];
+    launch_client_token(rc->cloud->bucket, t->dc->name, t->dc->created_at, node, attempt, token);
+    const char *tokens[] = {token};
+    struct aws_filter by_token = {"client-token", tokens, 1};
+    struct aws_ec2_describe_query q = {.filters = &by_token, .n_filters = 1};
+    struct aws_ec2_instances out = {0};
+    struct aws_error e = {0};
+    int rcode = cloud_describe_instances(rc->cloud, t->region, &q, &out, &e);
+    if (rcode)
+        aws_error_format(&e, err, errlen);
+    int found = rcode == 0 ? (int)out.n : rcode;
+    aws_ec2_instances_free(&out);
+    return found;
+}
+
+/* Instance type facts for slurmd and slurm.conf. */
+static void type_facts(struct reconcile_ctx *rc, const char *region, const char *type, int *cpus,
+                       long *mem)
+{
+    *cpus = 1;
+    *mem = 512;
+    struct aws_ec2_instance_types types = {0};
+    struct aws_error e = {0};
+    const char *names[] = {type};
+    if (cloud_instance_types(rc->cloud, region, names, 1, &types, &e) == 0 && types.n > 0) {
+        *cpus = types.v[0].vcpus > 0 ? types.v[0].vcpus : 1;
+        *mem = types.v[0].memory_mib > 0 ? types.v[0].memory_mib : 512;
+    }
+    aws_ec2_instance_types_free(&types);
+}
+
+/* Why node's last bootstrap failed, as the observer read it. */
+static const char *last_failure(const struct act_target *t, const char *node)
+{
+    const struct observed_cluster *oc = t->in->oc;
+    for (size_t i = 0; oc && t->in->node_failures && i < oc->n_nodes; i++)
+        if (strcmp(oc->nodes[i].name, node) == 0)
+            return t->in->node_failures[i] ? t->in->node_failures[i] : "";
+    return "";
+}
+
+/* Launches (or relaunches) one node; returns false when the rest of its
+ * group may not go on. */
+static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *node,
+                   const char *type, const char *head_address)
+{
+    const char *cluster = t->dc->name;
+    char err[1024], code[96];
+    struct plan_intent stored, in;
+    if (stored_intent(rc, cluster, node, &stored, err, sizeof(err)) != 0) {
+        held_back(rc, t, "not launching %s: its launch intent cannot be read: %s", node, err);
+        return true;
+    }
+    int launched = 0;
+    if (stored.attempt > 0) {
+        launched = attempt_launched(rc, t, node, stored.attempt, err, sizeof(err));
+        if (launched < 0) {
+            held_back(rc, t,
+                      "not launching %s: EC2 cannot say whether attempt %d launched "
+                      "(client-token lookup): %s",
+                      node, stored.attempt, err);
+            return true;
+        }
+    }
+    bool head = strcmp(node, "head") == 0;
+    if (!plan_next_attempt(&stored, t->dc->generation, launched, &in)) {
+        char reason[2048];
+        const char *why = last_failure(t, node);
+        snprintf(reason, sizeof(reason), "%s failed to come up %d times%s%s", node,
+                 PLAN_MAX_ATTEMPTS, why[0] ? "; last: " : "", why);
+        fail_cluster(rc, t, head ? "HeadNodeBootstrapFailure" : "StaticNodeBootstrapFailure",
+                     reason);
+        return false;
+    }
+    struct cloudcheck_result found;
+    int rcode = cloud_check_config(rc->cloud, t->region, t->cfg, &found, err, sizeof(err));
+    if (rcode == -EINVAL) {
+        fail_cluster(rc, t, "ConfigurationError", err);
+        return false;
+    }
+    if (rcode) {
+        held_back(rc, t, "not launching %s: checking the config against EC2: %s", node, err);
+        return true;
+    }
+    /* The intent first: a crash after RunInstances retries the same token. */
+    if (write_intent(rc, cluster, node, &in, err, sizeof(err)) != 0) {
+        held_back(rc, t, "not launching %s: writing its launch intent: %s", node, err);
+        return true;
+    }
+    char *report = layout_report_key(cluster, node);
+    if (report)
+        cloud_delete(rc->cloud, report, err, sizeof(err)); /* last attempt's report */
+    free(report);
+
+    int max_nodes = 1;
+    for (size_t q = 0; q < t->cfg->n_queues; q++)
+        for (size_t r = 0; r < t->cfg->queues[q].n_resources; r++)
+            max_nodes += t->cfg->queues[q].resources[r].max_count;
+    struct launch_plan lp = {.cluster = t->dc,
+                             .cfg = t->cfg,
+                             .region = t->region,
+                             .node = node,
+                             .instance_type = type,
+                             .image_id = found.image_id,
+                             .head_address = head_address,
+                             .max_nodes = max_nodes,
+                             .attempt = in.attempt,
+                             .url_seconds = URL_SECONDS};
+    type_facts(rc, t->region, type, &lp.cpus, &lp.memory_mib);
+    char instance_id[32] = "";
+    rcode = launch_node(rc->cloud, &lp, instance_id, code, sizeof(code), err, sizeof(err));
+    if (rcode == 0) {
+        events_append(rc->store, cluster, "info", "launched %s %s (%s, attempt %d)", node,
+                      instance_id, type, in.attempt);
+        return true;
+    }
+    switch (plan_launch_error(code, in.tries)) {
+    case PLAN_RETRY:
+        held_back(rc, t, "%s; will retry", err);
+        return false;
+    case PLAN_RETRY_COUNTED: {
+        in.tries++;
+        char werr[512];
+        if (write_intent(rc, cluster, node, &in, werr, sizeof(werr)) != 0)
+            held_back(rc, t, "counting the failed launch of %s: %s", node, werr);
+        held_back(rc, t, "%s; will retry (try %d of %d)", err, in.tries - 1, PLAN_MAX_ATTEMPTS);
+        return false;
+    }
+    case PLAN_REFUSED:
+        break;
+    }
+    /* EC2 refused the launch itself (a bad key pair, image, type...): that
+     * does not get better by retrying. */
+    error_once(rc, t->dc, err);
+    fail_cluster(rc, t, code, err);
+    return false;
+}
+
+/* Tags the node's instance as bootstrapped (no later report can undo it,
+ * across restarts), and its launch's one-time objects go. */
+static void tag_done(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a)
+{
+    const char *ids[] = {a->instance_id};
+    const struct aws_tag done[] = {{"pclusterfs:bootstrap", "done"}};
+    struct aws_error e = {0};
+    if (cloud_create_tags(rc->cloud, a->region, ids, 1, done, 1, &e) == 0) {
+        for (size_t i = 0; t->oc && i < t->oc->n_nodes; i++)
+            if (strcmp(t->oc->nodes[i].name, a->node) == 0)
+                t->oc->nodes[i].finished = true;
+        forget_launch(rc, t->dc->name, a->node, a->attempt);
+    } else {
+        char buf[512];
+        held_back(rc, t, "tagging %s (%s) as bootstrapped: %s", a->instance_id, a->node,
+                  aws_error_format(&e, buf, sizeof(buf)));
+    }
+}
+
+/* Removes from Slurm a node whose instance is gone. */
+static void forget_slurm_node(struct reconcile_ctx *rc, struct act_target *t, const char *node)
+{
+    const char *cluster = t->dc->name;
+    const struct observed_node *head = NULL;
+    for (size_t i = 0; t->oc && i < t->oc->n_nodes; i++)
+        if (strcmp(t->oc->nodes[i].name, "head") == 0)
+            head = &t->oc->nodes[i];
+    struct slurm_access access;
+    char *jwt = NULL, err[1024] = "the cluster has no head node";
+    int r = -EIO;
+    if (head && observe_slurm_access(rc, t->dc, head, &access, &jwt, err, sizeof(err)))
+        r = cloud_slurm_forget(rc->cloud, &access, node, err, sizeof(err));
+    free(jwt);
+    if (r == 0)
+        events_append(rc->store, cluster, "info", "removed %s from Slurm: its instance is gone",
+                      node);
+    else
+        events_append(rc->store, cluster, "error", "removing %s from Slurm: %s", node, err);
+}
+
+static void complete(struct reconcile_ctx *rc, struct act_target *t)
+{
+    char err[512] = "out of memory";
+    if (rc->store->ops->set_completed(rc->store->impl, t->dc->name, t->dc->generation, err,
+                                      sizeof(err)) == 0)
+        events_append(rc->store, t->dc->name, "info",
+                      "cluster complete: Slurm answers and every static node is registered");
+    else
+        held_back(rc, t, "recording that the cluster is complete: %s", err);
+}
+
+static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,
+                    bool *go_on)
+{
+    switch (a->kind) {
+    case PLAN_EVENT:
+        error_once(rc, t->dc, a->text);
+        break;
+    case PLAN_FORGET_SLURM:
+        forget_slurm_node(rc, t, a->node);
+        break;
+    case PLAN_TAG_DONE:
+        tag_done(rc, t, a);
+        break;
+    case PLAN_LAUNCH:
+        *go_on = launch(rc, t, a->node, a->instance_type, a->head_address);
+        break;
+    case PLAN_FAIL:
+        record_failure(rc, t, a);
+        break;
+    case PLAN_TERMINATE:
+        terminate(rc, t, a->region, a->instance_id, a->node, a->text);
+        break;
+    case PLAN_FORGET_LAUNCH:
+        forget_launch(rc, t->dc->name, a->node, a->attempt);
+        break;
+    case PLAN_FORGET_NODE:
+        forget_node(rc, t->dc->name, a->node);
+        break;
+    case PLAN_COMPLETE:
+        complete(rc, t);
+        break;
+    case PLAN_REMOVE: /* deletion is performed by the controller (advance_deletions) */
+        break;
+    }
+}
+
+void act_on_plan(struct reconcile_ctx *rc, struct act_target *t, const struct plan *p)
+{
+    bool go_on = true;
+    for (size_t i = 0; i < p->n; i++) {
+        if (i > 0 && p->v[i].group != p->v[i - 1].group)
+            go_on = true;
+        if (go_on)
+            perform(rc, t, &p->v[i], &go_on);
+    }
+    if (p->error)
+        held_back(rc, t, "planning: out of memory");
+}
+
+void act_held_back(struct reconcile_ctx *rc, struct act_target *t, const char *msg)
+{
+    held_back(rc, t, "%s", msg);
+}

@@ -1,0 +1,220 @@
+/* The real cloud: the seam's calls over aws/ and slurm/ (see cloud.h). */
+#include "fs/control/cloud.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/aws_policy.h"
+#include "fs/store/s3_object.h"
+#include "slurm/scontrol.h"
+
+static const struct cloud_ops aws_ops;
+
+void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
+                const char *account, const char *bucket_region)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->ops = &aws_ops;
+    cl->creds = creds;
+    cl->bucket = bucket;
+    cl->account = account;
+    cl->bucket_region = bucket_region;
+}
+
+void cloud_destroy(struct cloud *cl)
+{
+    for (size_t i = 0; i < cl->n_clients; i++)
+        aws_client_free(cl->clients[i].client);
+    cl->n_clients = 0;
+}
+
+struct aws_client *cloud_client(struct cloud *cl, const char *region)
+{
+    for (size_t i = 0; i < cl->n_clients; i++)
+        if (strcmp(cl->clients[i].region, region) == 0)
+            return cl->clients[i].client;
+    if (cl->n_clients == CLOUD_MAX_REGIONS)
+        return NULL;
+    struct aws_client *c = aws_client_new_with(cl->creds, region, &PCFS_AWS_CONTROLLER);
+    if (!c)
+        return NULL;
+    aws_client_set_bucket_owner(c, cl->account);
+    snprintf(cl->clients[cl->n_clients].region, 64, "%s", region);
+    cl->clients[cl->n_clients++].client = c;
+    return c;
+}
+
+static int failed(int rc, const struct aws_error *e, const char *key, char *err, size_t errlen)
+{
+    char buf[768];
+    snprintf(err, errlen, "%s: %s", key, aws_error_format(e, buf, sizeof(buf)));
+    return rc;
+}
+
+static int aws_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
+                   size_t etaglen, char *err, size_t errlen)
+{
+    return s3_object_get(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, etag,
+                         etaglen, err, errlen);
+}
+
+static int aws_put(struct cloud *cl, const char *key, const void *data, size_t len,
+                   const struct aws_s3_put_options *opt, char *err, size_t errlen)
+{
+    return s3_object_put(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, opt,
+                         NULL, err, errlen);
+}
+
+static int aws_del(struct cloud *cl, const char *key, char *err, size_t errlen)
+{
+    return s3_object_delete(cloud_client(cl, cl->bucket_region), cl->bucket, key, err, errlen);
+}
+
+static int aws_presign(struct cloud *cl, const char *method, const char *key, long seconds,
+                  char **url, char *err, size_t errlen)
+{
+    struct aws_client *c = cloud_client(cl, cl->bucket_region);
+    if (!c)
+        return -ENOMEM;
+    struct aws_error e = {0};
+    int rc = aws_s3_presign(c, method, cl->bucket, key, seconds, url, &e);
+    return rc ? failed(rc, &e, key, err, errlen) : 0;
+}
+
+/* A client of region, or -ENOMEM told in e. */
+static struct aws_client *client_or_error(struct cloud *cl, const char *region,
+                                          struct aws_error *e)
+{
+    struct aws_client *c = cloud_client(cl, region);
+    if (!c)
+        aws_error_set(e, -ENOMEM, "", "out of memory");
+    return c;
+}
+
+static int aws_run(struct cloud *cl, const char *region, const struct aws_ec2_run_params *p,
+                   struct aws_ec2_instances *out, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_run_instances(c, p, out, e) : -ENOMEM;
+}
+
+static int aws_describe(struct cloud *cl, const char *region,
+                        const struct aws_ec2_describe_query *q, struct aws_ec2_instances *out,
+                        struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_describe_instances(c, q, out, e) : -ENOMEM;
+}
+
+static int aws_terminate(struct cloud *cl, const char *region, const char *const *ids,
+                         size_t n, struct aws_ec2_instances *out, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_terminate_instances(c, ids, n, out, e) : -ENOMEM;
+}
+
+static int aws_tags(struct cloud *cl, const char *region, const char *const *ids, size_t n,
+                    const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_create_tags(c, ids, n, tags, n_tags, e) : -ENOMEM;
+}
+
+static int aws_types(struct cloud *cl, const char *region, const char *const *names, size_t n,
+                     struct aws_ec2_instance_types *out, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_describe_instance_types(c, names, n, out, e) : -ENOMEM;
+}
+
+static int aws_check(struct cloud *cl, const char *region, const struct cluster_config *cfg,
+                     struct cloudcheck_result *out, char *err, size_t errlen)
+{
+    struct aws_client *c = cloud_client(cl, region);
+    snprintf(err, errlen, "out of memory");
+    return c ? cloudcheck_config(c, cfg, out, err, errlen) : -ENOMEM;
+}
+
+#define SLURMRESTD_PORT 6820
+
+static int slurm_client(const struct slurm_access *a, slurmrest_client **c, char *url,
+                        size_t urllen, struct slurmrest_error *e)
+{
+    snprintf(url, urllen, "http://%s:%d", a->head_address, SLURMRESTD_PORT);
+    struct slurmrest_options opt = {.url = url,
+                                    .user = "slurm",
+                                    .key = a->key,
+                                    .key_len = a->key_len,
+                                    .connect_timeout_ms = 2000,
+                                    .timeout_ms = 5000};
+    return slurmrest_client_new(&opt, c, e);
+}
+
+static bool aws_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
+                            struct slurmrest_node_list **out, char *why, size_t whylen)
+{
+    (void)cl;
+    char url[128];
+    slurmrest_client *c = NULL;
+    struct slurmrest_error e = {0};
+    *out = NULL;
+    bool up = slurm_client(a, &c, url, sizeof(url), &e) == 0 && slurmrest_nodes(c, out, &e) == 0;
+    if (!up && e.message[0])
+        snprintf(why, whylen, "%s", e.message); /* names the URL and what failed */
+    else if (!up)
+        snprintf(why, whylen, "slurmrestd at %s does not answer", url);
+    slurmrest_client_free(c);
+    return up;
+}
+
+static void aws_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
+{
+    (void)cl;
+    if (l)
+        slurmrest_node_list_release(l);
+}
+
+/* Through the REST API where it can (v0.0.39 and later), else with
+ * scontrol and a token. */
+static int aws_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
+                            char *err, size_t errlen)
+{
+    (void)cl;
+    char url[128];
+    slurmrest_client *c = NULL;
+    struct slurmrest_error e = {0};
+    int r = slurm_client(a, &c, url, sizeof(url), &e);
+    if (r == 0)
+        r = slurmrest_node_delete(c, node, &e);
+    if (r == -ENOTSUP) {
+        struct scontrol_target t = {.cluster_name = a->cluster,
+                                    .controller_host = "head",
+                                    .controller_addr = a->head_address,
+                                    .key = a->key,
+                                    .key_len = a->key_len,
+                                    .user = "slurm",
+                                    .timeout_s = 10};
+        r = slurm_scontrol_delete_node(&t, node, err, errlen);
+    } else if (r) {
+        snprintf(err, errlen, "%s", e.message);
+    }
+    slurmrest_client_free(c);
+    return r;
+}
+
+static const struct cloud_ops aws_ops = {
+    .get = aws_get,
+    .put = aws_put,
+    .del = aws_del,
+    .presign = aws_presign,
+    .run_instances = aws_run,
+    .describe_instances = aws_describe,
+    .terminate_instances = aws_terminate,
+    .create_tags = aws_tags,
+    .instance_types = aws_types,
+    .check_config = aws_check,
+    .slurm_nodes = aws_slurm_nodes,
+    .slurm_release = aws_slurm_release,
+    .slurm_forget = aws_slurm_forget,
+};

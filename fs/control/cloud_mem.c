@@ -1,0 +1,517 @@
+#include "fs/control/cloud_mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEM_MAX 256
+
+struct mem_object {
+    char *key, *data;
+    size_t len;
+    unsigned version;
+};
+
+struct mem_instance {
+    char *id, *region, *state, *type, *token, *ip;
+    time_t launched;
+    struct aws_tag *tags; /* owned strings */
+    size_t n_tags;
+};
+
+struct cloud_mem {
+    struct mem_object objects[MEM_MAX];
+    size_t n_objects;
+    unsigned versions;
+    struct mem_instance instances[MEM_MAX];
+    size_t n_instances, runs;
+    enum cloud_mem_run next_run;
+    char next_code[96];
+    time_t now;
+    int hidden; /* describes still to show nothing */
+    bool slurm_up;
+    char *slurm[MEM_MAX];
+    size_t n_slurm;
+};
+
+static struct cloud_mem *mem(struct cloud *cl)
+{
+    return cl->impl;
+}
+
+static struct mem_object *object(struct cloud_mem *m, const char *key)
+{
+    for (size_t i = 0; i < m->n_objects; i++)
+        if (strcmp(m->objects[i].key, key) == 0)
+            return &m->objects[i];
+    return NULL;
+}
+
+static void etag_of(const struct mem_object *o, char *etag, size_t len)
+{
+    if (etag)
+        snprintf(etag, len, "\"v%u\"", o ? o->version : 0);
+}
+
+static int mem_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
+                   size_t etaglen, char *err, size_t errlen)
+{
+    struct mem_object *o = object(mem(cl), key);
+    if (!o) {
+        snprintf(err, errlen, "%s: NoSuchKey", key);
+        return -ENOENT;
+    }
+    if (!(*data = malloc(o->len + 1)))
+        return -ENOMEM;
+    memcpy(*data, o->data, o->len);
+    (*data)[o->len] = '\0';
+    *len = o->len;
+    etag_of(o, etag, etaglen);
+    return 0;
+}
+
+static int mem_put(struct cloud *cl, const char *key, const void *data, size_t len,
+                   const struct aws_s3_put_options *opt, char *err, size_t errlen)
+{
+    struct cloud_mem *m = mem(cl);
+    struct mem_object *o = object(m, key);
+    char etag[32];
+    etag_of(o, etag, sizeof(etag));
+    if (opt && ((opt->if_none_match && o) ||
+                (opt->if_match && (!o || strcmp(opt->if_match, etag) != 0)))) {
+        snprintf(err, errlen, "%s: PreconditionFailed", key);
+        return AWS_ERR_PRECONDITION;
+    }
+    if (!o) {
+        if (m->n_objects == MEM_MAX)
+            return -ENOSPC;
+        o = &m->objects[m->n_objects++];
+        o->key = strdup(key);
+        o->data = NULL;
+    }
+    free(o->data);
+    o->data = malloc(len + 1);
+    memcpy(o->data, data, len);
+    o->data[len] = '\0';
+    o->len = len;
+    o->version = ++m->versions;
+    return 0;
+}
+
+static int mem_del(struct cloud *cl, const char *key, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct cloud_mem *m = mem(cl);
+    struct mem_object *o = object(m, key);
+    if (o) {
+        free(o->key);
+        free(o->data);
+        *o = m->objects[--m->n_objects];
+    }
+    return 0;
+}
+
+static int mem_presign(struct cloud *cl, const char *method, const char *key, long seconds,
+                       char **url, char *err, size_t errlen)
+{
+    (void)cl;
+    (void)err;
+    (void)errlen;
+    return asprintf(url, "mem://%s/%s?expires=%ld", method, key, seconds) < 0 ? -ENOMEM : 0;
+}
+
+static const char *tag_of(const struct mem_instance *in, const char *key)
+{
+    for (size_t t = 0; t < in->n_tags; t++)
+        if (strcmp(in->tags[t].key, key) == 0)
+            return in->tags[t].value;
+    return NULL;
+}
+
+static void set_tag(struct mem_instance *in, const char *key, const char *value)
+{
+    for (size_t t = 0; t < in->n_tags; t++)
+        if (strcmp(in->tags[t].key, key) == 0) {
+            free((char *)in->tags[t].value);
+            in->tags[t].value = strdup(value);
+            return;
+        }
+    in->tags = realloc(in->tags, (in->n_tags + 1) * sizeof(*in->tags));
+    in->tags[in->n_tags++] = (struct aws_tag){strdup(key), strdup(value)};
+}
+
+/* An aws_ec2_instance of in, as aws/ would have parsed it. */
+static void append(struct aws_ec2_instances *out, const struct mem_instance *in)
+{
+    out->v = realloc(out->v, (out->n + 1) * sizeof(*out->v));
+    struct aws_ec2_instance *i = &out->v[out->n++];
+    memset(i, 0, sizeof(*i));
+    char when[32];
+    struct tm tm;
+    gmtime_r(&in->launched, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    i->id = strdup(in->id);
+    i->state = strdup(in->state);
+    i->type = strdup(in->type);
+    i->private_ip = strdup(in->ip);
+    i->public_ip = strdup("");
+    i->launch_time = strdup(when);
+    i->client_token = strdup(in->token);
+    i->lifecycle = strdup("");
+    i->tags = calloc(in->n_tags + 1, sizeof(*i->tags));
+    for (size_t t = 0; t < in->n_tags; t++)
+        i->tags[t] = (struct aws_tag){strdup(in->tags[t].key), strdup(in->tags[t].value)};
+    i->n_tags = in->n_tags;
+}
+
+static bool matches(const struct mem_instance *in, const char *region,
+                    const struct aws_ec2_describe_query *q)
+{
+    if (strcmp(in->region, region) != 0)
+        return false;
+    for (size_t f = 0; f < q->n_filters; f++) {
+        const struct aws_filter *flt = &q->filters[f];
+        const char *have = strcmp(flt->name, "client-token") == 0          ? in->token
+                           : strcmp(flt->name, "instance-state-name") == 0 ? in->state
+                           : strncmp(flt->name, "tag:", 4) == 0 ? tag_of(in, flt->name + 4)
+                                                                 : NULL;
+        bool any = false;
+        for (size_t v = 0; have && v < flt->n_values && !any; v++)
+            any = strcmp(have, flt->values[v]) == 0;
+        if (!any)
+            return false;
+    }
+    for (size_t k = 0; k < q->n_ids; k++)
+        if (strcmp(in->id, q->instance_ids[k]) == 0)
+            return true;
+    return q->n_ids == 0;
+}
+
+static int mem_describe(struct cloud *cl, const char *region,
+                        const struct aws_ec2_describe_query *q, struct aws_ec2_instances *out,
+                        struct aws_error *e)
+{
+    (void)e;
+    struct cloud_mem *m = mem(cl);
+    if (m->hidden > 0) {
+        m->hidden--;
+        return 0;
+    }
+    for (size_t i = 0; i < m->n_instances; i++)
+        if (matches(&m->instances[i], region, q))
+            append(out, &m->instances[i]);
+    return 0;
+}
+
+static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_run_params *p,
+                   struct aws_ec2_instances *out, struct aws_error *e)
+{
+    struct cloud_mem *m = mem(cl);
+    enum cloud_mem_run what = m->next_run;
+    m->next_run = CLOUD_MEM_RUN_OK;
+    if (what == CLOUD_MEM_RUN_LOST)
+        return aws_error_set(e, -ETIMEDOUT, "", "timed out (the request was lost)");
+    if (what == CLOUD_MEM_RUN_REFUSED) {
+        aws_error_set(e, -EINVAL, m->next_code, "refused");
+        e->http_status = 400;
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < m->n_instances; i++)
+        if (strcmp(m->instances[i].token, p->client_token) == 0) {
+            aws_error_set(e, -EEXIST, "IdempotentParameterMismatch", "token used");
+            e->http_status = 400;
+            return -EEXIST;
+        }
+    if (m->n_instances == MEM_MAX)
+        return aws_error_set(e, -ENOSPC, "InstanceLimitExceeded", "full");
+    struct mem_instance *in = &m->instances[m->n_instances++];
+    memset(in, 0, sizeof(*in));
+    char id[32], ip[32];
+    snprintf(id, sizeof(id), "i-%08zx", m->n_instances);
+    snprintf(ip, sizeof(ip), "10.0.0.%zu", m->n_instances);
+    in->id = strdup(id);
+    in->region = strdup(region);
+    in->state = strdup("pending");
+    in->type = strdup(p->instance_type);
+    in->token = strdup(p->client_token);
+    in->ip = strdup(ip);
+    in->launched = m->now;
+    for (size_t t = 0; t < p->n_tags; t++)
+        set_tag(in, p->tags[t].key, p->tags[t].value);
+    m->runs++;
+    if (what == CLOUD_MEM_RUN_ANSWER_LOST)
+        return aws_error_set(e, -ETIMEDOUT, "", "timed out (the answer was lost)");
+    append(out, in);
+    return 0;
+}
+
+static struct mem_instance *instance(struct cloud_mem *m, const char *id)
+{
+    for (size_t i = 0; i < m->n_instances; i++)
+        if (strcmp(m->instances[i].id, id) == 0)
+            return &m->instances[i];
+    return NULL;
+}
+
+static int mem_terminate(struct cloud *cl, const char *region, const char *const *ids, size_t n,
+                         struct aws_ec2_instances *out, struct aws_error *e)
+{
+    (void)region;
+    struct cloud_mem *m = mem(cl);
+    for (size_t k = 0; k < n; k++) {
+        struct mem_instance *in = instance(m, ids[k]);
+        if (!in)
+            return aws_error_set(e, -ENOENT, "InvalidInstanceID.NotFound", "%s", ids[k]);
+        if (strcmp(in->state, "terminated") != 0) {
+            free(in->state);
+            in->state = strdup("shutting-down");
+        }
+        append(out, in);
+    }
+    return 0;
+}
+
+static int mem_tags(struct cloud *cl, const char *region, const char *const *ids, size_t n,
+                    const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
+{
+    (void)region;
+    for (size_t k = 0; k < n; k++) {
+        struct mem_instance *in = instance(mem(cl), ids[k]);
+        if (!in)
+            return aws_error_set(e, -ENOENT, "InvalidInstanceID.NotFound", "%s", ids[k]);
+        for (size_t t = 0; t < n_tags; t++)
+            set_tag(in, tags[t].key, tags[t].value);
+    }
+    return 0;
+}
+
+static int mem_types(struct cloud *cl, const char *region, const char *const *names, size_t n,
+                     struct aws_ec2_instance_types *out, struct aws_error *e)
+{
+    (void)cl;
+    (void)region;
+    (void)e;
+    out->v = calloc(n + 1, sizeof(*out->v));
+    for (size_t k = 0; k < n; k++)
+        out->v[k] = (struct aws_ec2_instance_type){strdup(names[k]), 2, 4096};
+    out->n = n;
+    return 0;
+}
+
+static int mem_check(struct cloud *cl, const char *region, const struct cluster_config *cfg,
+                     struct cloudcheck_result *out, char *err, size_t errlen)
+{
+    (void)cl;
+    (void)region;
+    (void)cfg;
+    (void)err;
+    (void)errlen;
+    snprintf(out->image_id, sizeof(out->image_id), "ami-0123456789abcdef0");
+    return 0;
+}
+
+static bool mem_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
+                            struct slurmrest_node_list **out, char *why, size_t whylen)
+{
+    struct cloud_mem *m = mem(cl);
+    *out = NULL;
+    if (!m->slurm_up) {
+        snprintf(why, whylen, "slurmrestd at http://%s:6820 does not answer", a->head_address);
+        return false;
+    }
+    struct slurmrest_node_list *l = calloc(1, sizeof(*l));
+    l->nodes = calloc(m->n_slurm + 1, sizeof(*l->nodes));
+    for (size_t i = 0; i < m->n_slurm; i++) {
+        struct slurmrest_node *n = &l->nodes[l->count++];
+        n->name = strdup(m->slurm[i]);
+        snprintf(n->state, sizeof(n->state), "idle");
+        snprintf(n->base, sizeof(n->base), "IDLE");
+    }
+    *out = l;
+    return true;
+}
+
+static void mem_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
+{
+    (void)cl;
+    for (size_t i = 0; l && i < l->count; i++)
+        free(l->nodes[i].name);
+    if (l)
+        free(l->nodes);
+    free(l);
+}
+
+static int mem_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
+                            char *err, size_t errlen)
+{
+    (void)a;
+    struct cloud_mem *m = mem(cl);
+    for (size_t i = 0; i < m->n_slurm; i++)
+        if (strcmp(m->slurm[i], node) == 0) {
+            free(m->slurm[i]);
+            m->slurm[i] = m->slurm[--m->n_slurm];
+            return 0;
+        }
+    snprintf(err, errlen, "no node %s", node);
+    return -ENOENT;
+}
+
+static const struct cloud_ops mem_ops = {
+    .get = mem_get,
+    .put = mem_put,
+    .del = mem_del,
+    .presign = mem_presign,
+    .run_instances = mem_run,
+    .describe_instances = mem_describe,
+    .terminate_instances = mem_terminate,
+    .create_tags = mem_tags,
+    .instance_types = mem_types,
+    .check_config = mem_check,
+    .slurm_nodes = mem_slurm_nodes,
+    .slurm_release = mem_slurm_release,
+    .slurm_forget = mem_slurm_forget,
+};
+
+int cloud_mem_init(struct cloud *cl, const char *bucket)
+{
+    memset(cl, 0, sizeof(*cl));
+    if (!(cl->impl = calloc(1, sizeof(struct cloud_mem))))
+        return -ENOMEM;
+    cl->ops = &mem_ops;
+    cl->bucket = bucket;
+    cl->account = "123456789012";
+    cl->bucket_region = "us-east-1";
+    return 0;
+}
+
+void cloud_mem_destroy(struct cloud *cl)
+{
+    struct cloud_mem *m = mem(cl);
+    for (size_t i = 0; i < m->n_objects; i++) {
+        free(m->objects[i].key);
+        free(m->objects[i].data);
+    }
+    for (size_t i = 0; i < m->n_instances; i++) {
+        struct mem_instance *in = &m->instances[i];
+        free(in->id);
+        free(in->region);
+        free(in->state);
+        free(in->type);
+        free(in->token);
+        free(in->ip);
+        for (size_t t = 0; t < in->n_tags; t++) {
+            free((char *)in->tags[t].key);
+            free((char *)in->tags[t].value);
+        }
+        free(in->tags);
+    }
+    for (size_t i = 0; i < m->n_slurm; i++)
+        free(m->slurm[i]);
+    free(m);
+    cl->impl = NULL;
+}
+
+void cloud_mem_next_run(struct cloud *cl, enum cloud_mem_run what, const char *code)
+{
+    mem(cl)->next_run = what;
+    snprintf(mem(cl)->next_code, sizeof(mem(cl)->next_code), "%s", code ? code : "");
+}
+
+void cloud_mem_set_now(struct cloud *cl, time_t now)
+{
+    mem(cl)->now = now;
+}
+
+void cloud_mem_hide(struct cloud *cl, int n)
+{
+    mem(cl)->hidden = n;
+}
+
+void cloud_mem_settle(struct cloud *cl)
+{
+    struct cloud_mem *m = mem(cl);
+    for (size_t i = 0; i < m->n_instances; i++) {
+        struct mem_instance *in = &m->instances[i];
+        const char *next = strcmp(in->state, "pending") == 0         ? "running"
+                           : strcmp(in->state, "shutting-down") == 0 ? "terminated"
+                                                                     : NULL;
+        if (next) {
+            free(in->state);
+            in->state = strdup(next);
+        }
+    }
+}
+
+size_t cloud_mem_live(struct cloud *cl, const char *node, const char **id)
+{
+    struct cloud_mem *m = mem(cl);
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_instances; i++) {
+        const struct mem_instance *in = &m->instances[i];
+        const char *tagged = tag_of(in, "pclusterfs:node");
+        if (tagged && strcmp(tagged, node) == 0 &&
+            (strcmp(in->state, "pending") == 0 || strcmp(in->state, "running") == 0)) {
+            n++;
+            if (id)
+                *id = in->id;
+        }
+    }
+    return n;
+}
+
+size_t cloud_mem_runs(struct cloud *cl)
+{
+    return mem(cl)->runs;
+}
+
+const char *cloud_mem_tag(struct cloud *cl, const char *id, const char *key)
+{
+    const struct mem_instance *in = instance(mem(cl), id);
+    return in ? tag_of(in, key) : NULL;
+}
+
+const char *cloud_mem_object(struct cloud *cl, const char *key, size_t *len)
+{
+    const struct mem_object *o = object(mem(cl), key);
+    if (o && len)
+        *len = o->len;
+    return o ? o->data : NULL;
+}
+
+size_t cloud_mem_keys(struct cloud *cl, const char *prefix, const char **keys, size_t max)
+{
+    struct cloud_mem *m = mem(cl);
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_objects && n < max; i++)
+        if (strncmp(m->objects[i].key, prefix, strlen(prefix)) == 0)
+            keys[n++] = m->objects[i].key;
+    return n;
+}
+
+void cloud_mem_etag(struct cloud *cl, const char *key, char *etag, size_t len)
+{
+    etag_of(object(mem(cl), key), etag, len);
+}
+
+void cloud_mem_slurm_up(struct cloud *cl, bool up)
+{
+    mem(cl)->slurm_up = up;
+}
+
+void cloud_mem_slurm_add(struct cloud *cl, const char *node)
+{
+    struct cloud_mem *m = mem(cl);
+    if (!cloud_mem_slurm_has(cl, node) && m->n_slurm < MEM_MAX)
+        m->slurm[m->n_slurm++] = strdup(node);
+}
+
+bool cloud_mem_slurm_has(struct cloud *cl, const char *node)
+{
+    struct cloud_mem *m = mem(cl);
+    for (size_t i = 0; i < m->n_slurm; i++)
+        if (strcmp(m->slurm[i], node) == 0)
+            return true;
+    return false;
+}

@@ -1,0 +1,46 @@
+/* An in-memory cloud behind the controller's seam (cloud.h), for unit
+ * tests: a state bucket (objects with ETags and conditional puts), EC2
+ * instances with tags and client tokens (a token run again fails with
+ * IdempotentParameterMismatch, as EC2 does when the parameters differ, and
+ * new presigned URLs make them differ), a config check that passes, and a
+ * Slurm that lists what the test registers. Tests steer it: crash points
+ * around RunInstances, refusals, the passing of time, instances settling. */
+#ifndef PCFS_CLOUD_MEM_H
+#define PCFS_CLOUD_MEM_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "fs/control/cloud.h"
+
+int cloud_mem_init(struct cloud *cl, const char *bucket);
+void cloud_mem_destroy(struct cloud *cl);
+
+/* What the next RunInstances meets. */
+enum cloud_mem_run {
+    CLOUD_MEM_RUN_OK,
+    CLOUD_MEM_RUN_LOST,      /* the request never reached EC2: no answer, nothing launched */
+    CLOUD_MEM_RUN_ANSWER_LOST, /* EC2 launched, the answer was lost (a timeout) */
+    CLOUD_MEM_RUN_REFUSED,   /* EC2 answers HTTP 400 with `code` */
+};
+void cloud_mem_next_run(struct cloud *cl, enum cloud_mem_run what, const char *code);
+void cloud_mem_set_now(struct cloud *cl, time_t now);  /* launch times */
+/* The next n DescribeInstances show nothing (EC2's eventual consistency). */
+void cloud_mem_hide(struct cloud *cl, int n);
+void cloud_mem_settle(struct cloud *cl);               /* pending -> running, shutting-down -> terminated */
+/* Live (pending or running) instances of node, and the id of the last. */
+size_t cloud_mem_live(struct cloud *cl, const char *node, const char **id);
+size_t cloud_mem_runs(struct cloud *cl);               /* RunInstances that launched */
+const char *cloud_mem_tag(struct cloud *cl, const char *id, const char *key);
+
+/* Objects: the bytes of key (NULL if absent), and every key under prefix. */
+const char *cloud_mem_object(struct cloud *cl, const char *key, size_t *len);
+size_t cloud_mem_keys(struct cloud *cl, const char *prefix, const char **keys, size_t max);
+void cloud_mem_etag(struct cloud *cl, const char *key, char *etag, size_t len);
+
+/* Slurm: whether it answers, and the nodes it lists. */
+void cloud_mem_slurm_up(struct cloud *cl, bool up);
+void cloud_mem_slurm_add(struct cloud *cl, const char *node);
+bool cloud_mem_slurm_has(struct cloud *cl, const char *node);
+
+#endif

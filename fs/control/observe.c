@@ -1,0 +1,290 @@
+#include "fs/control/observe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/control/launch.h"
+#include "fs/control/plan.h"
+#include "fs/store/layout.h"
+
+/* The bytes of clusters/<dc>/<rest>, an object this pass's listing showed
+ * (-ENOENT when it did not): from the object cache while its ETag stays. */
+static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                         const char *rest, struct blob **out)
+{
+    *out = NULL;
+    const struct desired_object *o = desired_find_object(dc, rest);
+    if (!o)
+        return -ENOENT;
+    char *key = layout_rest_key(dc->name, rest);
+    char err[512];
+    if (!key)
+        return -ENOMEM;
+    int r;
+    if (rc->objects) {
+        r = objcache_get(rc->objects, rc->cloud, key, o->etag, out, err, sizeof(err));
+    } else {
+        char *data = NULL;
+        size_t len = 0;
+        r = cloud_get(rc->cloud, key, &data, &len, NULL, 0, err, sizeof(err));
+        if (r == 0 && !(*out = blob_new(data, len)))
+            r = -ENOMEM;
+        free(data);
+    }
+    free(key);
+    return r;
+}
+
+static char *push(char ***v, size_t *n, const char *s)
+{
+    char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+    if (!grown)
+        return NULL;
+    *v = grown;
+    return (grown[*n] = strdup(s)) ? grown[(*n)++] : NULL;
+}
+
+bool observe_node_report(struct observed_node *n, struct node_report *r, bool got,
+                         char *ignored, size_t ignored_len)
+{
+    char why[256];
+    ignored[0] = '\0';
+    struct report_target target = {
+        .instance_id = n->instance_id, .attempt = n->attempt, .finished = n->finished};
+    if (got && plan_alive(n) && !report_judge(r, &target, why, sizeof(why))) {
+        snprintf(ignored, ignored_len, "ignored %s for %s: it does not count", why, n->name);
+        report_free(r);
+        memset(r, 0, sizeof(*r));
+        got = false;
+    }
+    if (!got && n->finished && plan_alive(n))
+        snprintf(r->state, sizeof(r->state), "done");
+    if (got || !n->bootstrap || n->finished)
+        observed_node_set_report(n, r);
+    return got;
+}
+
+/* The node's report, read and judged (observe_node_report); one that does
+ * not count is noted in v->ignored. *failure: why the bootstrap the report
+ * tells of failed ("" if it did not), whether or not the report counts. */
+static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                        struct observed_node *n, struct node_report *out, char **failure,
+                        struct cluster_view *v)
+{
+    memset(out, 0, sizeof(*out));
+    char rest[300], why[1536] = "";
+    struct blob *b = NULL;
+    bool got = layout_report_rest(n->name, rest, sizeof(rest)) &&
+               listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, out) == 0;
+    blob_unref(b);
+    if (got && strcmp(out->state, "failed") == 0)
+        report_failure_reason(out, n->name, why, sizeof(why));
+    *failure = strdup(why);
+    char ignored[400];
+    observe_node_report(n, out, got, ignored, sizeof(ignored));
+    if (ignored[0])
+        push(&v->ignored, &v->n_ignored, ignored);
+}
+
+bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const struct observed_node *head, struct slurm_access *access,
+                          char **jwtp, char *why, size_t whylen)
+{
+    char *jwt = NULL, err[512];
+    size_t jwt_len = 0;
+    *jwtp = NULL;
+    if (!head->private_ip || !*head->private_ip) {
+        snprintf(why, whylen, "the head node has no private address");
+        return false;
+    }
+    struct blob *key = NULL;
+    char jwt_rest[64];
+    layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
+    if (listed_object(rc, dc, jwt_rest, &key) == 0) {
+        jwt = malloc(key->len ? key->len : 1);
+        if (jwt) {
+            memcpy(jwt, key->data, key->len);
+            jwt_len = key->len;
+        }
+        blob_unref(key);
+        if (!jwt) {
+            snprintf(why, whylen, "out of memory");
+            return false;
+        }
+    } else if (launch_cluster_secret(rc->cloud, dc->name, LAYOUT_JWT_KEY, 32, &jwt, &jwt_len,
+                                     err, sizeof(err)) != 0) {
+        snprintf(why, whylen, "cannot read the cluster's JWT key: %s", err);
+        return false;
+    }
+    *access = (struct slurm_access){.cluster = dc->name,
+                                    .head_address = head->private_ip,
+                                    .key = (const unsigned char *)jwt,
+                                    .key_len = jwt_len};
+    *jwtp = jwt;
+    return true;
+}
+
+/* Slurm's view through the head's slurmrestd: each node's state word, and
+ * the nodes it lists. Returns true when slurmrestd answered; else why not
+ * is in `why`. */
+static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       struct observed_node *head, struct observed_cluster *oc,
+                       struct cluster_view *v, char *why, size_t whylen)
+{
+    struct slurm_access access;
+    char *jwt = NULL;
+    if (!observe_slurm_access(rc, dc, head, &access, &jwt, why, whylen))
+        return false;
+    struct slurmrest_node_list *nodes = NULL;
+    bool up = cloud_slurm_nodes(rc->cloud, &access, &nodes, why, whylen);
+    for (size_t i = 0; up && i < oc->n_nodes; i++)
+        observed_node_set_slurm(&oc->nodes[i], slurmrest_node_find(nodes, oc->nodes[i].name));
+    for (size_t i = 0; up && i < nodes->count; i++)
+        push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name);
+    if (nodes)
+        cloud_slurm_release(rc->cloud, nodes);
+    free(jwt);
+    return up;
+}
+
+/* Slurm cannot be asked: say why, and that no node's Slurm state is known
+ * (rather than "none", which would claim the node is not in Slurm). */
+static void slurm_unknown(struct observed_cluster *oc, const char *why)
+{
+    free(oc->slurm_error);
+    oc->slurm_error = strdup(why);
+    for (size_t i = 0; i < oc->n_nodes; i++) {
+        if (!plan_alive(&oc->nodes[i]))
+            continue;
+        free(oc->nodes[i].slurm_state);
+        oc->nodes[i].slurm_state = strdup("unknown");
+    }
+}
+
+void observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                     struct observed_cluster *oc, struct cluster_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->oc = oc;
+    struct observed_node *head = NULL;
+    if (oc && oc->n_nodes)
+        v->node_failures = calloc(oc->n_nodes, sizeof(*v->node_failures));
+    for (size_t i = 0; oc && i < oc->n_nodes; i++) {
+        struct node_report r;
+        char *failure = NULL;
+        read_report(rc, dc, &oc->nodes[i], &r, &failure, v);
+        if (v->node_failures)
+            v->node_failures[i] = failure;
+        else
+            free(failure);
+        if (strcmp(oc->nodes[i].name, "head") == 0) {
+            head = &oc->nodes[i];
+            v->head_report = r;
+        } else {
+            report_free(&r);
+        }
+    }
+    bool head_done = plan_alive(head) && strcmp(v->head_report.state, "done") == 0;
+    char slurm_why[1024] = "";
+    v->slurm_up = head_done && read_slurm(rc, dc, head, oc, v, slurm_why, sizeof(slurm_why));
+    if (head_done && !v->slurm_up)
+        slurm_unknown(oc, slurm_why);
+}
+
+void cluster_view_free(struct cluster_view *v)
+{
+    for (size_t i = 0; v->node_failures && v->oc && i < v->oc->n_nodes; i++)
+        free(v->node_failures[i]);
+    free(v->node_failures);
+    for (size_t i = 0; i < v->n_ignored; i++)
+        free(v->ignored[i]);
+    free(v->ignored);
+    for (size_t i = 0; i < v->n_slurm_listed; i++)
+        free(v->slurm_listed[i]);
+    free(v->slurm_listed);
+    report_free(&v->head_report);
+    memset(v, 0, sizeof(*v));
+}
+
+static int by_node_name(const void *a, const void *b)
+{
+    return strcmp(((const struct observed_node *)a)->name, ((const struct observed_node *)b)->name);
+}
+
+void observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
+                            struct observed_cluster **ocp)
+{
+    size_t n_reports = 0;
+    for (size_t i = 0; i < dc->n_objects; i++)
+        n_reports += layout_report_node(dc->objects[i].rest) != NULL;
+    if (!n_reports)
+        return;
+    struct observed_cluster *oc = *ocp;
+    if (!oc) {
+        struct observed_cluster *grown = realloc(obs->clusters, (obs->n + 1) * sizeof(*grown));
+        if (!grown)
+            return;
+        obs->clusters = grown;
+        oc = &grown[obs->n++];
+        memset(oc, 0, sizeof(*oc));
+        oc->name = strdup(dc->name);
+    }
+    size_t before = oc->n_nodes;
+    for (size_t i = 0; i < dc->n_objects; i++) {
+        const char *node = layout_report_node(dc->objects[i].rest);
+        if (!node)
+            continue;
+        /* oc->nodes[0..before) is sorted by name: a binary search keeps
+         * this linear in the nodes of big clusters. */
+        struct observed_node probe = {.name = (char *)node};
+        if (before && bsearch(&probe, oc->nodes, before, sizeof(*oc->nodes), by_node_name))
+            continue;
+        struct observed_node *nodes = realloc(oc->nodes, (oc->n_nodes + 1) * sizeof(*nodes));
+        if (!nodes)
+            break;
+        oc->nodes = nodes;
+        struct observed_node *n = &nodes[oc->n_nodes++];
+        memset(n, 0, sizeof(*n));
+        n->name = strdup(node);
+        n->ec2_state = strdup("none");
+        n->slurm_state = strdup("none");
+    }
+    if (oc->n_nodes > before && oc->n_nodes > 1)
+        qsort(oc->nodes, oc->n_nodes, sizeof(*oc->nodes), by_node_name);
+    *ocp = oc;
+}
+
+void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds)
+{
+    if (!rc->objects)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        n += ds->clusters[i].n_objects;
+    char **keys = calloc(n ? n : 1, sizeof(*keys));
+    const char **etags = calloc(n ? n : 1, sizeof(*etags));
+    size_t k = 0;
+    for (size_t i = 0; keys && etags && i < ds->n; i++) {
+        const struct desired_cluster *dc = &ds->clusters[i];
+        if (!dc->config || dc->deleting)
+            continue;
+        for (size_t j = 0; j < dc->n_objects; j++) {
+            /* Only reports: read_report asks for every one. A JWT key is
+             * read only once Slurm is up; fetched before, it would be
+             * swept unasked and fetched again every pass. */
+            if (!layout_report_node(dc->objects[j].rest))
+                continue;
+            if (!(keys[k] = layout_rest_key(dc->name, dc->objects[j].rest)))
+                continue;
+            etags[k++] = dc->objects[j].etag;
+        }
+    }
+    if (keys && etags)
+        objcache_prefetch(rc->objects, rc->cloud, (const char *const *)keys, etags, k);
+    for (size_t i = 0; keys && i < k; i++)
+        free(keys[i]);
+    free(keys);
+    free(etags);
+}

@@ -1,0 +1,469 @@
+/* The controller's whole loop (observe -> plan -> act) over the in-memory
+ * cloud (fs/control/cloud_mem.c) and store: each test names the DESIGN.md
+ * section 4 rule it checks, crash points around RunInstances included.
+ * One pass is what the controller thread does as lease holder: load the
+ * bucket, observe EC2, reconcile. Runs in milliseconds. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/control/cloud_mem.h"
+#include "fs/control/lease.h"
+#include "fs/control/observe_ec2.h"
+#include "fs/control/reconcile.h"
+#include "fs/store/layout.h"
+#include "tests/unit/check.h"
+
+#define REGION "ap-northeast-1"
+#define T0 1700000000
+#define COMPUTE1 "compute-st-t2micro-1"
+#define COMPUTE2 "compute-st-t2micro-2"
+
+static const char base_config[] = "[aws]\naws_region_name = " REGION "\n\n"
+                                  "[cluster default]\nkey_name = k\nvpc_settings = public\n"
+                                  "base_os = alinux2\nscheduler = slurm\n"
+                                  "master_instance_type = t3.small\n"
+                                  "compute_instance_type = t2.micro\n";
+static const char vpc[] = "\n[vpc public]\nvpc_id = vpc-0123456789abcdef0\n"
+                          "master_subnet_id = subnet-0123456789abcdef0\n";
+
+struct world {
+    struct cloud cloud;
+    struct store store;
+    time_t now;
+    char events[65536];
+};
+
+static void put_config(struct world *w, int static_nodes)
+{
+    char text[2048], err[256];
+    snprintf(text, sizeof(text), "%sinitial_queue_size = %d\nmax_queue_size = %d\n%s%s",
+             base_config, static_nodes, static_nodes + 2,
+             static_nodes ? "maintain_initial_size = true\n" : "", vpc);
+    struct blob *b = blob_new(text, strlen(text));
+    int gen = 0;
+    CHECK_INT(w->store.ops->put_config(w->store.impl, "c", b, w->now, &gen, err, sizeof(err)), 0);
+    blob_unref(b);
+}
+
+static void world_init(struct world *w, int static_nodes)
+{
+    memset(w, 0, sizeof(*w));
+    char err[256];
+    w->now = T0;
+    CHECK_INT(cloud_mem_init(&w->cloud, "bk"), 0);
+    cloud_mem_set_now(&w->cloud, w->now);
+    CHECK_INT(store_mem_open(&w->store), 0);
+    CHECK_INT(w->store.ops->create_cluster(w->store.impl, "c", w->now, err, sizeof(err)), 0);
+    put_config(w, static_nodes);
+}
+
+static void world_free(struct world *w)
+{
+    w->store.ops->destroy(w->store.impl);
+    cloud_mem_destroy(&w->cloud);
+}
+
+static int by_rest(const void *a, const void *b)
+{
+    return strcmp(((const struct desired_object *)a)->rest,
+                  ((const struct desired_object *)b)->rest);
+}
+
+/* The cluster's reports as a bucket listing shows them. */
+static void list_reports(struct world *w, struct desired_cluster *dc)
+{
+    char *prefix = layout_cluster_prefix(dc->name);
+    const char *keys[64];
+    size_t n = cloud_mem_keys(&w->cloud, prefix, keys, 64);
+    for (size_t i = 0; i < n; i++) {
+        const char *rest = keys[i] + strlen(prefix);
+        if (!layout_report_node(rest))
+            continue;
+        char etag[32];
+        cloud_mem_etag(&w->cloud, keys[i], etag, sizeof(etag));
+        dc->objects = realloc(dc->objects, (dc->n_objects + 1) * sizeof(*dc->objects));
+        dc->objects[dc->n_objects++] = (struct desired_object){strdup(rest), strdup(etag)};
+    }
+    if (dc->n_objects > 1)
+        qsort(dc->objects, dc->n_objects, sizeof(*dc->objects), by_rest);
+    free(prefix);
+}
+
+static struct desired_state *load(struct world *w)
+{
+    struct desired_state *ds = NULL;
+    char err[256];
+    CHECK_INT(w->store.ops->load(w->store.impl, &ds, err, sizeof(err)), 0);
+    return ds;
+}
+
+/* One controller pass; act: this mount holds the lease. */
+static void pass_as(struct world *w, bool act)
+{
+    struct desired_state *ds = load(w);
+    if (!ds)
+        return;
+    for (size_t i = 0; i < ds->n; i++)
+        list_reports(w, &ds->clusters[i]);
+    const char *regions[] = {REGION};
+    struct observed_state *obs = NULL;
+    char err[512];
+    CHECK_INT(observe_ec2(&w->cloud, regions, 1, w->now, &obs, err, sizeof(err)), 0);
+    struct reconcile_ctx rc = {.cloud = &w->cloud,
+                               .store = &w->store,
+                               .mount_region = REGION,
+                               .bootstrap_timeout = 1800,
+                               .now = w->now,
+                               .act = act};
+    if (obs)
+        reconcile(&rc, ds, obs);
+    observed_free(obs);
+    desired_state_free(ds);
+    /* The events so far, for the checks. */
+    ds = load(w);
+    const struct desired_cluster *dc = ds ? desired_find(ds, "c") : NULL;
+    snprintf(w->events, sizeof(w->events), "%.*s", dc ? (int)dc->events->len : 0,
+             dc ? dc->events->data : "");
+    desired_state_free(ds);
+}
+
+static void pass(struct world *w)
+{
+    pass_as(w, true);
+}
+
+/* Time passes: instances come up or go, as EC2 moves them on. */
+static void later(struct world *w, int seconds)
+{
+    w->now += seconds;
+    cloud_mem_set_now(&w->cloud, w->now);
+    cloud_mem_settle(&w->cloud);
+}
+
+/* The node's instance reports state, for its own attempt. */
+static void report(struct world *w, const char *node, const char *state)
+{
+    const char *id = NULL;
+    CHECK_INT(cloud_mem_live(&w->cloud, node, &id), 1);
+    if (!id)
+        return;
+    const char *attempt = cloud_mem_tag(&w->cloud, id, "pclusterfs:attempt");
+    char body[256], err[256];
+    snprintf(body, sizeof(body), "state %s\nattempt %s\ninstance %s\n--\nlog line\n", state,
+             attempt ? attempt : "0", id);
+    char *key = layout_report_key("c", node);
+    CHECK_INT(w->cloud.ops->put(&w->cloud, key, body, strlen(body), NULL, err, sizeof(err)), 0);
+    free(key);
+}
+
+static int first_complete(struct world *w)
+{
+    struct desired_state *ds = load(w);
+    const struct desired_cluster *dc = ds ? desired_find(ds, "c") : NULL;
+    int gen = dc ? dc->first_complete : -1;
+    desired_state_free(ds);
+    return gen;
+}
+
+static char *failure(struct world *w)
+{
+    struct desired_state *ds = load(w);
+    const struct desired_cluster *dc = ds ? desired_find(ds, "c") : NULL;
+    char *code = dc && dc->failure_code ? strdup(dc->failure_code) : NULL;
+    desired_state_free(ds);
+    return code;
+}
+
+/* Brings the cluster up: head, then its static nodes, all done, in Slurm. */
+static void bring_up(struct world *w, int static_nodes)
+{
+    pass(w);
+    later(w, 60);
+    report(w, "head", "done");
+    cloud_mem_slurm_up(&w->cloud, true);
+    pass(w);
+    later(w, 60);
+    for (int i = 1; i <= static_nodes; i++) {
+        char node[64];
+        snprintf(node, sizeof(node), "compute-st-t2micro-%d", i);
+        report(w, node, "done");
+        cloud_mem_slurm_add(&w->cloud, node);
+    }
+    pass(w);
+}
+
+static void launch_order(void)
+{
+    /* Rule: launch order: head first, then static nodes once the head is done. */
+    struct world w;
+    world_init(&w, 1);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 1);
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 0);
+    later(&w, 60);
+    report(&w, "head", "configuring");
+    pass(&w);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1); /* nothing more while the head configures */
+    report(&w, "head", "done");
+    cloud_mem_slurm_up(&w.cloud, true);
+    pass(&w);
+    const char *head = NULL;
+    cloud_mem_live(&w.cloud, "head", &head);
+    CHECK_STR(cloud_mem_tag(&w.cloud, head, "pclusterfs:bootstrap"), "done");
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 1);
+    CHECK_INT(first_complete(&w), 0);
+    /* Rule: converged (Slurm answers, every static node done and in Slurm) -> completed. */
+    later(&w, 60);
+    report(&w, COMPUTE1, "done");
+    cloud_mem_slurm_add(&w.cloud, COMPUTE1);
+    pass(&w);
+    CHECK_INT(first_complete(&w), 1);
+    CHECK_CONTAINS(w.events, "cluster complete");
+    /* Rule: manifests deleted after the report (the launch's one-time objects). */
+    char *manifest = layout_manifest_key("c", COMPUTE1, 1);
+    CHECK(cloud_mem_object(&w.cloud, manifest, NULL) == NULL);
+    free(manifest);
+    pass(&w);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 2); /* level-triggered: nothing more to do */
+    world_free(&w);
+}
+
+static void crash_before_run(void)
+{
+    /* Rule: idempotent launch after a crash between the intent and
+     * RunInstances: the same attempt, the same ClientToken, one instance. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_LOST, NULL);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 0);
+    char *intent = layout_intent_key("c", "head");
+    CHECK(cloud_mem_object(&w.cloud, intent, NULL) != NULL);
+    CHECK_CONTAINS(w.events, "will retry");
+    pass(&w);
+    const char *head = NULL;
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", &head), 1);
+    CHECK_STR(cloud_mem_tag(&w.cloud, head, "pclusterfs:attempt"), "1");
+    CHECK_CONTAINS(cloud_mem_object(&w.cloud, intent, NULL), "attempt 1 ");
+    free(intent);
+    world_free(&w);
+}
+
+static void crash_after_run(void)
+{
+    /* Rule: idempotent launch when RunInstances' answer is lost: the
+     * instance EC2 started is the node's; no second one. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_ANSWER_LOST, NULL);
+    pass(&w);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1);
+    pass(&w);
+    later(&w, 30);
+    pass(&w);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 1);
+    world_free(&w);
+}
+
+static void idempotent_parameter_mismatch(void)
+{
+    /* Rule: the token launched already (its answer lost, and EC2's listings
+     * lag): RunInstances says IdempotentParameterMismatch, which means
+     * "look it up by the client-token filter": that instance is the node's. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_ANSWER_LOST, NULL);
+    pass(&w);
+    cloud_mem_hide(&w.cloud, 2); /* the pass's listing and the token lookup miss it */
+    pass(&w);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1);
+    const char *head = NULL;
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", &head), 1);
+    char want[128];
+    snprintf(want, sizeof(want), "launched head %s (t3.small, attempt 1)", head ? head : "?");
+    CHECK_CONTAINS(w.events, want);
+    world_free(&w);
+}
+
+static void replacement_is_new_attempt(void)
+{
+    /* Rule: a replacement is a new attempt (a new token), and a report of
+     * the old attempt does not count for the new instance. */
+    struct world w;
+    world_init(&w, 1);
+    bring_up(&w, 0);
+    later(&w, 60);
+    report(&w, COMPUTE1, "failed");
+    pass(&w); /* terminates the failed node */
+    CHECK_CONTAINS(w.events, "its bootstrap failed");
+    later(&w, 60);
+    pass(&w); /* relaunches it */
+    const char *id = NULL;
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, &id), 1);
+    CHECK_STR(cloud_mem_tag(&w.cloud, id, "pclusterfs:attempt"), "2");
+    /* The last attempt's report comes late: it does not count. */
+    char body[] = "state failed\nattempt 1\n--\n", err[128];
+    char *key = layout_report_key("c", COMPUTE1);
+    w.cloud.ops->put(&w.cloud, key, body, strlen(body), NULL, err, sizeof(err));
+    free(key);
+    later(&w, 10);
+    pass(&w);
+    CHECK_CONTAINS(w.events, "does not count");
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 1); /* not terminated for it */
+    world_free(&w);
+}
+
+static void relaunch_cap_creation_failure(void)
+{
+    /* Rules: relaunch cap (3 per config) -> StaticNodeBootstrapFailure;
+     * creation failure terminates everything. */
+    struct world w;
+    world_init(&w, 1);
+    bring_up(&w, 0);
+    for (int round = 0; round < 3; round++) {
+        later(&w, 60);
+        report(&w, COMPUTE1, "failed");
+        pass(&w);
+        later(&w, 60);
+        pass(&w);
+    }
+    char *code = failure(&w);
+    CHECK_STR(code, "StaticNodeBootstrapFailure");
+    free(code);
+    CHECK_CONTAINS(w.events, "failed to come up 3 times");
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 0);
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 0);
+    /* Rule: rewriting the config tries again. */
+    put_config(&w, 1);
+    later(&w, 60);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 1);
+    world_free(&w);
+}
+
+static void update_failure_keeps_cluster(void)
+{
+    /* Rule: a failed update keeps the head and healthy nodes; what it added
+     * and failed goes. */
+    struct world w;
+    world_init(&w, 1);
+    bring_up(&w, 1);
+    CHECK_INT(first_complete(&w), 1);
+    put_config(&w, 2);
+    for (int round = 0; round < 8; round++) {
+        later(&w, 60);
+        pass(&w);
+        if (cloud_mem_live(&w.cloud, COMPUTE2, NULL))
+            report(&w, COMPUTE2, "failed");
+    }
+    later(&w, 60);
+    pass(&w);
+    char *code = failure(&w);
+    CHECK_STR(code, "StaticNodeBootstrapFailure");
+    free(code);
+    CHECK_CONTAINS(w.events, "the update failed");
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 1);
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 1);
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE2, NULL), 0);
+    world_free(&w);
+}
+
+static void bootstrap_timeout(void)
+{
+    /* Rule: a head not done after bootstrap_timeout: HeadNodeBootstrapFailure. */
+    struct world w;
+    world_init(&w, 1);
+    pass(&w);
+    later(&w, 1800);
+    report(&w, "head", "configuring");
+    pass(&w);
+    CHECK(failure(&w) == NULL);
+    later(&w, 2);
+    pass(&w);
+    char *code = failure(&w);
+    CHECK_STR(code, "HeadNodeBootstrapFailure");
+    free(code);
+    CHECK_CONTAINS(w.events, "did not finish within 1800 s");
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 0);
+    world_free(&w);
+}
+
+static void refused_launch(void)
+{
+    /* Rule: EC2 refusing the launch itself fails the creation; "not now" retries. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_REFUSED, "RequestLimitExceeded");
+    pass(&w);
+    CHECK(failure(&w) == NULL);
+    CHECK_CONTAINS(w.events, "will retry");
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_REFUSED, "InvalidKeyPair.NotFound");
+    pass(&w);
+    char *code = failure(&w);
+    CHECK_STR(code, "InvalidKeyPair.NotFound");
+    free(code);
+    world_free(&w);
+}
+
+static void dropped_nodes(void)
+{
+    /* Rule: nodes dropped from the config are terminated; their report and
+     * intent go; Slurm forgets them once their instance is gone. */
+    struct world w;
+    world_init(&w, 1);
+    bring_up(&w, 1);
+    put_config(&w, 0);
+    later(&w, 10);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 0);
+    CHECK_CONTAINS(w.events, "no longer in the config");
+    char *report_key = layout_report_key("c", COMPUTE1), *intent = layout_intent_key("c", COMPUTE1);
+    CHECK(cloud_mem_object(&w.cloud, report_key, NULL) == NULL);
+    CHECK(cloud_mem_object(&w.cloud, intent, NULL) == NULL);
+    free(report_key);
+    free(intent);
+    later(&w, 10);
+    pass(&w);
+    CHECK(!cloud_mem_slurm_has(&w.cloud, COMPUTE1));
+    CHECK_CONTAINS(w.events, "removed " COMPUTE1 " from Slurm");
+    world_free(&w);
+}
+
+static void lease(void)
+{
+    /* Rule: only the lease holder acts; the other mount only observes. */
+    struct world w;
+    world_init(&w, 0);
+    struct lease a, b;
+    CHECK_INT(lease_init(&a), 0);
+    CHECK_INT(lease_init(&b), 0);
+    CHECK(lease_hold(&a, &w.cloud, 30, w.now));
+    CHECK(!lease_hold(&b, &w.cloud, 30, w.now));
+    pass_as(&w, b.held);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 0);
+    pass_as(&w, a.held);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1);
+    /* A lapsed lease is taken over. */
+    CHECK(lease_hold(&b, &w.cloud, 30, w.now + 31));
+    CHECK(!lease_hold(&a, &w.cloud, 30, w.now + 32));
+    world_free(&w);
+}
+
+int main(void)
+{
+    RUN(launch_order);
+    RUN(crash_before_run);
+    RUN(crash_after_run);
+    RUN(idempotent_parameter_mismatch);
+    RUN(replacement_is_new_attempt);
+    RUN(relaunch_cap_creation_failure);
+    RUN(update_failure_keeps_cluster);
+    RUN(bootstrap_timeout);
+    RUN(refused_launch);
+    RUN(dropped_nodes);
+    RUN(lease);
+    return check_finish();
+}
