@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/error.h"
+
 bool plan_alive(const struct observed_node *n)
 {
     return n && n->ec2_state &&
@@ -277,8 +279,9 @@ bool plan_next_attempt(const struct plan_intent *stored, int generation, int lau
 
 bool plan_transient(const char *code)
 {
-    return strstr(code, "Throttl") || strstr(code, "RequestLimitExceeded") ||
-           strstr(code, "InternalError") || strstr(code, "Unavailable");
+    /* The code alone: launch_node reports no HTTP status, and aws/ knows
+     * which codes say "try later" (its client retries the same ones). */
+    return aws_error_classify(0, code) == AWS_ERROR_TRANSIENT;
 }
 
 enum plan_launch_error plan_launch_error(const char *code, int tries)
@@ -287,7 +290,7 @@ enum plan_launch_error plan_launch_error(const char *code, int tries)
         return PLAN_RETRY;
     /* No capacity: a try that counts, so a type EC2 cannot give ends in a
      * failure that says why rather than in retries forever. */
-    if (strstr(code, "InsufficientInstanceCapacity") && tries < PLAN_MAX_ATTEMPTS)
+    if (aws_error_classify(0, code) == AWS_ERROR_NO_CAPACITY && tries < PLAN_MAX_ATTEMPTS)
         return PLAN_RETRY_COUNTED;
     return PLAN_REFUSED;
 }
