@@ -97,10 +97,12 @@ class Mount:
         try:
             rc = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            # A mount namespace made elsewhere while this mount existed (a
-            # test booting instances, unshare --mount) holds a copy of the
-            # mount, so the kernel does not end the session at unmount;
-            # SIGTERM ends the daemon's loop the way libfuse intends.
+            # A mount namespace made elsewhere while this mount existed
+            # (another tool's unshare --mount; not the local cloud's
+            # instances, which keep no host mount: test_lifecycle checks
+            # that unmount alone ends the daemon) holds a copy of the mount,
+            # so the kernel does not end the session at unmount; SIGTERM
+            # ends the daemon's loop the way libfuse intends.
             self.proc.terminate()
             try:
                 rc = self.proc.wait(timeout=timeout)
