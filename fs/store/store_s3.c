@@ -717,11 +717,6 @@ static int list_event_parts(struct store_s3 *s, const char *cluster, unsigned **
     return rc;
 }
 
-static char *part_key(const char *cluster, unsigned num)
-{
-    return layout_events_part_key(cluster, num);
-}
-
 /* Writes text as the cluster's next events part (*num), only if no other
  * mount wrote that part first (then AWS_ERR_PRECONDITION). */
 static int roll_part(struct store_s3 *s, const char *cluster, const char *text, size_t len,
@@ -731,7 +726,7 @@ static int roll_part(struct store_s3 *s, const char *cluster, const char *text, 
     if (rc)
         return rc;
     *num = (*n_parts ? (*parts)[*n_parts - 1] : 0) + 1;
-    char *key = part_key(cluster, *num);
+    char *key = layout_events_part_key(cluster, *num);
     struct aws_s3_put_options only_new = {.content_type = "text/plain", .if_none_match = true};
     rc = key ? put(s, key, text, len, &only_new, NULL, err, errlen) : -ENOMEM;
     free(key);
@@ -748,7 +743,7 @@ static void drop_parts(struct store_s3 *s, const char *cluster, unsigned num, bo
         unsigned victim = i < n_parts ? parts[i] : num;
         if (lost ? victim != num : victim + EVENTS_PARTS_MAX > num)
             continue;
-        char *key = part_key(cluster, victim);
+        char *key = layout_events_part_key(cluster, victim);
         if (key && del(s, key, err, sizeof(err)) != 0)
             fprintf(stderr, "pclusterfs: removing an events part: %s\n", err);
         free(key);
