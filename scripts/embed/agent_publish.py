@@ -6,7 +6,7 @@ slurmrestd and PUTs what it answered under the cluster's head/slurm/ prefix
   "observed_at", "nodes", "partitions", "jobs", "ping"}, each part Slurm's
   answer as slurmrestd gave it (slurm/ parses them on the workstation).
   Changed means changed once the volatile fields are dropped (VOLATILE: load,
-  free memory, power figures, scheduler timestamps, ping latency, the meta
+  free memory, power figures, the scheduler's timestamps, ping latency, the meta
   and last_update stamps): they move all the time and mean nothing to the
   tree, so they alone never cost a PUT.
 - head/slurm/heartbeat: {"observed_at", "view_etag", "error"}, PUT at most
@@ -29,7 +29,7 @@ VIEW_NAME = "view.json"
 HEARTBEAT_NAME = "heartbeat"
 VOLATILE = frozenset([
     "meta", "last_update", "cpu_load", "free_mem", "free_memory", "energy",
-    "current_watts", "average_watts", "last_sched_evaluation", "latency",
+    "current_watts", "average_watts", "last_sched_evaluation", "last_backfill", "latency",
 ])
 
 
