@@ -5,24 +5,18 @@ Slurm's view, which PUTs only when the view changes beyond its volatile
 fields, both in-process against a stand-in slurmrestd serving Slurm 24.11's
 recorded answers and as the real program (agent.sh) against this machine's
 Slurm."""
-import base64
 import hashlib
-import hmac
-import http.server
 import json
 import os
 import re
 import secrets
 import stat
 import subprocess
-import threading
 import time
 
 import pytest
 
-from agent_modules import EMBED, REPO, load
-
-SLURM_DATA = os.path.join(REPO, "tests", "data", "slurm")
+from agent_modules import EMBED, REPO, SLURM_DATA, FakeSlurmrestd, load
 
 
 def agent(name):
@@ -178,11 +172,16 @@ def test_s3_get_put_list_delete_with_etags_and_owner(cloud):
 
 
 def test_published_keys_are_the_layouts_head_keys():
-    # fs/store/layout.c's writer table gives head/slurm/ to the head.
+    # fs/store/layout.c's writer table gives head/slurm/ to the head, and
+    # layout.h names the two objects the workstation reads there.
     table = open(os.path.join(REPO, "fs", "store", "layout.c")).read()
     assert re.search(r'\{"head/slurm/",\s*LAYOUT_BY_HEAD,', table)
+    header = open(os.path.join(REPO, "fs", "store", "layout.h")).read()
+    names = dict(re.findall(r'#define (LAYOUT_HEAD_SLURM_\w+) "([^"]+)"', header))
     pub = agent("agent_publish")
-    for name in (pub.VIEW_NAME, pub.HEARTBEAT_NAME):
+    assert names == {"LAYOUT_HEAD_SLURM_VIEW": pub.VIEW_NAME,
+                     "LAYOUT_HEAD_SLURM_HEARTBEAT": pub.HEARTBEAT_NAME}
+    for name in names.values():
         assert pub.head_slurm_key("lab3", name) == "clusters/lab3/head/slurm/" + name
 
 
@@ -196,62 +195,6 @@ def test_pick_version_as_slurm_client_does():
 
 
 # ---------- the publisher ----------
-class FakeSlurmrestd:
-    """Serves Slurm 24.11's recorded answers (v0.0.42), editable by the
-    test, to requests with a valid JWT of the key only."""
-
-    def __init__(self, key):
-        self.key = key
-        d = os.path.join(SLURM_DATA, "24.11")
-        self.docs = {"/openapi/v3": json.load(open(os.path.join(d, "openapi_v3.json")))}
-        for part in ("nodes", "partitions", "jobs", "ping"):
-            self.docs["/slurm/v0.0.42/" + part] = json.load(
-                open(os.path.join(d, "%s_v0.0.42.json" % part)))
-        self.requests = 0
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake.requests += 1
-                if not fake.token_ok(self.headers.get("X-SLURM-USER-TOKEN", ""),
-                                     self.headers.get("X-SLURM-USER-NAME")):
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                doc = fake.docs.get(self.path)
-                body = json.dumps(doc).encode() if doc is not None else b"{}"
-                self.send_response(200 if doc is not None else 404)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def token_ok(self, token, user):
-        try:
-            h, c, s = token.split(".")
-            pad = lambda x: x + "=" * (-len(x) % 4)  # noqa: E731
-            want = hmac.new(self.key, (h + "." + c).encode(), hashlib.sha256).digest()
-            claims = json.loads(base64.urlsafe_b64decode(pad(c)))
-            return hmac.compare_digest(base64.urlsafe_b64decode(pad(s)), want) and \
-                claims["sun"] == user == "slurm" and claims["exp"] > time.time()
-        except (ValueError, KeyError):
-            return False
-
-    def nodes(self):
-        return self.docs["/slurm/v0.0.42/nodes"]["nodes"]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def fake_slurm():
     f = FakeSlurmrestd(secrets.token_bytes(32))
