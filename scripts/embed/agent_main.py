@@ -85,6 +85,9 @@ def main(argv):
         except (agent_aws.AwsError, agent_creds.CredentialsError, OSError) as e:
             log("publishing Slurm's view: %s" % e)
             ok = False
+        except Exception as e:   # a surprise (a malformed answer...) must not end the agent
+            log("publishing Slurm's view: %s: %s" % (type(e).__name__, e))
+            ok = False
         if len(argv) == 3:
             return 0 if ok else 1
         time.sleep(cfg["interval"])

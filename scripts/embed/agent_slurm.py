@@ -93,6 +93,7 @@ class Slurmrestd(object):
         version = self.discover()
         doc = self._get("/slurm/%s/%s" % (version, what))
         if doc is None:
+            self.version = None          # an upgraded slurmrestd: discover again next time
             raise SlurmError("slurmrestd at %s has no %s in %s" % (self.url, what, version))
         return doc
 
