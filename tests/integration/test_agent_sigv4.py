@@ -127,3 +127,37 @@ def test_launcher_finds_python3():
     r = subprocess.run(["sh", os.path.join(EMBED, "agent.sh")], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 2 and "usage" in r.stderr, (r.returncode, r.stderr)
+
+
+FALLBACK = """
+set -e
+real=$(readlink -f /usr/bin/python3)
+# An image without /usr/bin/python3: a /usr/bin with only what this needs.
+mount -t tmpfs pcfs-test /opt
+mkdir /opt/usr-bin
+mount --bind /usr/bin /opt/usr-bin
+mount -t tmpfs pcfs-test /usr/bin
+for n in sh dirname mkdir ln; do
+  /opt/usr-bin/ln -s "$(/opt/usr-bin/readlink -f /opt/usr-bin/$n)" /usr/bin/$n
+done
+if [ "$1" = cookbook ]; then
+  d=/opt/parallelcluster/pyenv/versions/3.6.9/envs/cookbook_virtualenv/bin
+  mkdir -p "$d" && ln -s "/opt/usr-bin/${real##*/}" "$d/python3"
+fi
+sh "$2" --which
+"""
+
+
+@pytest.mark.parametrize("image", ["cookbook", "none"])
+def test_launcher_falls_back_to_parallelclusters_python(image):
+    # In a mount namespace of its own, so nothing here changes the host.
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", FALLBACK, "sh",
+                        image, os.path.join(EMBED, "agent.sh")],
+                       capture_output=True, text=True, timeout=30)
+    if image == "cookbook":
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == \
+            "/opt/parallelcluster/pyenv/versions/3.6.9/envs/cookbook_virtualenv/bin/python3"
+    else:
+        assert r.returncode == 1 and "no Python 3.6+ found" in r.stderr, (r.returncode, r.stderr)
+
