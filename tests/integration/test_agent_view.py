@@ -101,4 +101,6 @@ def test_slurm_state_and_completion_come_from_the_published_view(tmp_path, local
     finally:
         fake.close()
         rc = m.stop()
-    assert rc == 0, m.log_text()
+    log = m.log_text()
+    assert rc == 0, log
+    assert "AddressSanitizer" not in log and "runtime error" not in log, log
