@@ -40,6 +40,18 @@ static int observed_at(const json_t *root, int64_t *out, char *msg, size_t msgle
     return 0;
 }
 
+/* The writer's instance id into out (outlen bytes): required. */
+static int instance_id(const json_t *root, char *out, size_t outlen, char *msg, size_t msglen)
+{
+    const char *s = json_string_value(json_object_get(root, "instance_id"));
+    if (!s || !*s || strlen(s) >= outlen) {
+        snprintf(msg, msglen, "no \"instance_id\" of the head that wrote it");
+        return -EPROTO;
+    }
+    snprintf(out, outlen, "%s", s);
+    return 0;
+}
+
 /* One part of the view, through the parser of its answer. */
 static int part(const json_t *root, const char *name, char **text, size_t *len, char *msg,
                 size_t msglen)
@@ -102,8 +114,10 @@ int slurm_view_parse(const char *buf, size_t len, struct slurm_view *out, char *
         rc = -EPROTO;
     } else {
         snprintf(out->api_version, sizeof(out->api_version), "%s", version);
-        rc = observed_at(root, &out->observed_at, msg, msglen);
+        rc = instance_id(root, out->instance_id, sizeof(out->instance_id), msg, msglen);
     }
+    if (rc == 0)
+        rc = observed_at(root, &out->observed_at, msg, msglen);
     if (rc == 0)
         rc = parse_parts(root, out, msg, msglen);
     json_decref(root);
@@ -128,7 +142,9 @@ int slurm_heartbeat_parse(const char *buf, size_t len, struct slurm_heartbeat *o
     json_t *root = load_object(buf, len, msg, msglen);
     if (!root)
         return -EPROTO;
-    int rc = observed_at(root, &out->observed_at, msg, msglen);
+    int rc = instance_id(root, out->instance_id, sizeof(out->instance_id), msg, msglen);
+    if (rc == 0)
+        rc = observed_at(root, &out->observed_at, msg, msglen);
     const json_t *error = json_object_get(root, "error");
     if (rc == 0 && json_is_string(error))
         snprintf(out->error, sizeof(out->error), "%s", json_string_value(error));

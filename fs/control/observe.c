@@ -138,12 +138,13 @@ static void take_slurm_nodes(const struct slurmrest_node_list *nodes,
 }
 
 /* The head's published Slurm view (and its heartbeat, whichever is newer,
- * says how fresh it is): 1 when it is fresh and was taken, 0 when it cannot
- * be used (why says why: too old, or the agent could not read Slurm),
- * -ENOENT when the head has published none. */
+ * says how fresh it is; each counts only when this head wrote it): 1 when
+ * it is fresh and was taken, 0 when it cannot be used (why says why: too
+ * old, another head's, or the agent could not read Slurm), -ENOENT when
+ * the head has published none. */
 static int read_published(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                          struct observed_cluster *oc, struct cluster_view *v, char *why,
-                          size_t whylen)
+                          const struct observed_node *head, struct observed_cluster *oc,
+                          struct cluster_view *v, char *why, size_t whylen)
 {
     char view_rest[64], beat_rest[64], msg[512];
     struct blob *b = NULL;
@@ -160,19 +161,24 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
         return 0;
     }
     blob_unref(b);
+    const char *head_id = head->instance_id ? head->instance_id : "";
     int64_t fresh = view.observed_at;
     struct slurm_heartbeat beat = {0};
     if (listed_object(rc, dc, beat_rest, &b) == 0 &&
         slurm_heartbeat_parse(b->data, b->len, &beat, msg, sizeof(msg)) == 0 &&
-        beat.observed_at > fresh)
+        strcmp(beat.instance_id, head_id) == 0 && beat.observed_at > fresh)
         fresh = beat.observed_at;
     blob_unref(b);
     long long age = (long long)rc->now - (long long)fresh;
     int used = 0;
-    if (age > OBSERVE_SLURM_VIEW_STALE_S)
+    if (strcmp(view.instance_id, head_id) != 0)
+        snprintf(why, whylen, "the head's published Slurm view is of instance %s, not of the "
+                 "head %s", view.instance_id, *head_id ? head_id : "(none)");
+    else if (age > OBSERVE_SLURM_VIEW_STALE_S)
         snprintf(why, whylen, "the head's published Slurm view is %lld s old (the limit is %d s)",
                  age, OBSERVE_SLURM_VIEW_STALE_S);
-    else if (beat.error[0] && beat.observed_at >= view.observed_at)
+    else if (beat.error[0] && strcmp(beat.instance_id, head_id) == 0 &&
+             beat.observed_at >= view.observed_at)
         snprintf(why, whylen, "the head's agent cannot read Slurm: %s", beat.error);
     else
         used = 1;
@@ -190,7 +196,7 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
                        struct observed_node *head, struct observed_cluster *oc,
                        struct cluster_view *v, char *why, size_t whylen)
 {
-    int published = read_published(rc, dc, oc, v, why, whylen);
+    int published = read_published(rc, dc, head, oc, v, why, whylen);
     if (published != -ENOENT)
         return published == 1;
     struct slurm_access access;

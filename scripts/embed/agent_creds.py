@@ -117,3 +117,7 @@ class ImdsCredentials(object):
     def region(self):
         with self.lock:
             return self._get("/latest/meta-data/placement/region").strip()
+
+    def instance_id(self):
+        with self.lock:
+            return self._get("/latest/meta-data/instance-id").strip()

@@ -4,6 +4,7 @@ Runs as root on the head node with the head's role (credentials from the
 IMDS). Today it publishes Slurm's view through the bucket (agent_publish);
 managing the compute fleet comes next. CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
+  instance_id    the head's (default: the IMDS's answer)
   state_dir      root-only state (default /var/lib/pclusterfs/agent)
   slurmrestd     default http://127.0.0.1:6820
   jwt_key_file   default /var/spool/slurmctld/jwt_hs256.key
@@ -58,12 +59,13 @@ def load_config(path):
 
 def make_publisher(cfg, credentials=None):
     credentials = credentials or agent_creds.ImdsCredentials()
+    instance_id = cfg.get("instance_id") or credentials.instance_id()
     s3 = agent_s3.S3(agent_aws.Client("s3", cfg["region"], credentials), cfg["bucket"],
                      cfg["bucket_owner"])
     with open(cfg["jwt_key_file"], "rb") as f:
         key = f.read()
     slurm = agent_slurm.Slurmrestd(cfg["slurmrestd"], key, cfg["slurm_user"])
-    return agent_publish.Publisher(s3, slurm, cfg["cluster"], cfg["state_dir"],
+    return agent_publish.Publisher(s3, slurm, cfg["cluster"], instance_id, cfg["state_dir"],
                                    heartbeat=cfg["heartbeat"], log=log)
 
 

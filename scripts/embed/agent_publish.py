@@ -2,14 +2,17 @@
 slurmrestd and PUTs what it answered under the cluster's head/slurm/ prefix
 (fs/store/layout.c's table: written by the head), only when it changed.
 
-- head/slurm/view.json: {"format": 1, "cluster", "api_version",
-  "observed_at", "nodes", "partitions", "jobs", "ping"}, each part Slurm's
+- head/slurm/view.json: {"format": 1, "cluster", "instance_id",
+  "api_version", "observed_at", "nodes", "partitions", "jobs", "ping"}
+  (instance_id: the head's, so a view counts only for the head that wrote
+  it), each part Slurm's
   answer as slurmrestd gave it (slurm/ parses them on the workstation).
   Changed means changed once the volatile fields are dropped (VOLATILE: load,
   free memory, power figures, the scheduler's timestamps, ping latency, the meta
   and last_update stamps): they move all the time and mean nothing to the
   tree, so they alone never cost a PUT.
-- head/slurm/heartbeat: {"observed_at", "view_etag", "error"}, PUT at most
+- head/slurm/heartbeat: {"observed_at", "instance_id", "view_etag",
+  "error"}, PUT at most
   every `heartbeat` seconds and when slurmrestd's health changes; its age
   (or the view's, whichever is newer) says how fresh the view is.
 The state dir (root only, 0700) keeps what was last published, so a restart
@@ -79,8 +82,12 @@ def write_private(path, data):
 
 
 class Publisher(object):
-    def __init__(self, s3, slurm, cluster, state_dir, heartbeat=60, clock=time.time, log=None):
+    def __init__(self, s3, slurm, cluster, instance_id, state_dir, heartbeat=60,
+                 clock=time.time, log=None):
+        if not instance_id:
+            raise ValueError("the view needs the head's instance id")
         self.s3, self.slurm, self.cluster = s3, slurm, cluster
+        self.instance_id = instance_id
         self.state_dir = private_dir(state_dir)
         self.heartbeat = heartbeat
         self.clock = clock
@@ -132,7 +139,8 @@ class Publisher(object):
                     self.state.pop("view_digest", None)
                 self.checked = True
             if d != self.state.get("view_digest"):
-                doc = dict(parts, format=FORMAT, cluster=self.cluster, observed_at=iso(now))
+                doc = dict(parts, format=FORMAT, cluster=self.cluster,
+                           instance_id=self.instance_id, observed_at=iso(now))
                 body = json.dumps(doc, sort_keys=True).encode("utf-8")
                 etag = self.s3.put(self.view_key, body, "application/json")
                 write_private(os.path.join(self.state_dir, VIEW_NAME), body)
@@ -143,8 +151,9 @@ class Publisher(object):
         last = max(self.state.get("heartbeat_at", 0), self.state.get("view_at", 0))
         if now - last >= self.heartbeat or error != self.state.get("error") or \
                 self.state.get("heartbeat_at") is None:
-            body = json.dumps({"observed_at": iso(now), "view_etag": self.state.get("view_etag"),
-                               "error": error}, sort_keys=True).encode("utf-8")
+            body = json.dumps({"observed_at": iso(now), "instance_id": self.instance_id,
+                               "view_etag": self.state.get("view_etag"), "error": error},
+                              sort_keys=True).encode("utf-8")
             self.s3.put(self.heartbeat_key, body, "application/json")
             self.state.update(heartbeat_at=now, error=error)
             self._save()

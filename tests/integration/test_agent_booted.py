@@ -63,7 +63,7 @@ class Slurm:
     def view(self):
         return {"api_version": "v0.0.38", "nodes": {"nodes": [{"name": "n1", "cpu_load": 1}]},
                 "partitions": {}, "jobs": {}, "ping": {}}
-pub = agent_publish.Publisher(s3, Slurm(), "lab3", cfg["state_dir"])
+pub = agent_publish.Publisher(s3, Slurm(), "lab3", creds.instance_id(), cfg["state_dir"])
 out["published"] = pub.cycle()
 out["again_published"] = pub.cycle()
 out["write_config"] = refused(s3.put, "clusters/lab3/config", b"[aws]\n")
@@ -145,7 +145,7 @@ def test_agent_in_a_booted_head_with_its_role(localcloud_boot):
     assert out["read_own"] == "[aws]\n"
     got = json.loads(s3.get_object(Bucket=bucket, Key="clusters/lab3/head/slurm/view.json")
                      ["Body"].read())
-    assert got["nodes"]["nodes"][0]["name"] == "n1"
+    assert got["nodes"]["nodes"][0]["name"] == "n1" and got["instance_id"] == head
 
     # Every EC2 call the agent made was signed with the head role's session.
     with open(lc.dir + "/audit.jsonl") as f:

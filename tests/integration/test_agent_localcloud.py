@@ -210,7 +210,8 @@ def test_publisher_puts_only_on_change(cloud, fake_slurm, tmp_path):
 
     def publisher():
         return pub_mod.Publisher(lc.s3, sl.Slurmrestd(fake_slurm.url, fake_slurm.key),
-                                 "lab3", state, heartbeat=60, clock=lambda: clock[0])
+                                 "lab3", "i-0123456789abcdef0", state, heartbeat=60,
+                                 clock=lambda: clock[0])
 
     def view():
         return json.loads(lc.s3.get(pub_mod.head_slurm_key("lab3", "view.json")).body)
@@ -221,6 +222,7 @@ def test_publisher_puts_only_on_change(cloud, fake_slurm, tmp_path):
     assert len(audit(lc, "PutObject")) == puts + 2
     v = view()
     assert v["format"] == 1 and v["cluster"] == "lab3" and v["api_version"] == "v0.0.42"
+    assert v["instance_id"] == "i-0123456789abcdef0"
     assert v["nodes"] == fake_slurm.docs["/slurm/v0.0.42/nodes"]
     assert set(v) >= {"nodes", "partitions", "jobs", "ping", "observed_at"}
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
@@ -276,10 +278,12 @@ def test_publisher_refuses_a_state_dir_of_another_user(cloud, fake_slurm, tmp_pa
     d.mkdir(mode=0o755)
     os.chown(d, 65534, 65534)
     with pytest.raises(OSError, match="uid 65534"):
-        pub_mod.Publisher(cloud.s3, sl.Slurmrestd(fake_slurm.url, fake_slurm.key), "lab3", str(d))
+        pub_mod.Publisher(cloud.s3, sl.Slurmrestd(fake_slurm.url, fake_slurm.key), "lab3",
+                          "i-0123456789abcdef0", str(d))
     mine = tmp_path / "mine"
     mine.mkdir(mode=0o755)
-    pub_mod.Publisher(cloud.s3, sl.Slurmrestd(fake_slurm.url, fake_slurm.key), "lab3", str(mine))
+    pub_mod.Publisher(cloud.s3, sl.Slurmrestd(fake_slurm.url, fake_slurm.key), "lab3",
+                      "i-0123456789abcdef0", str(mine))
     assert stat.S_IMODE(os.stat(mine).st_mode) == 0o700
 
 
@@ -291,6 +295,7 @@ def test_agent_program_publishes_a_real_slurm(cloud, slurm_cluster_host, tmp_pat
     cfg.write_text(json.dumps({
         "cluster": "lab3", "bucket": lc.bucket, "bucket_owner": lc.account_id,
         "region": lc.region, "state_dir": str(tmp_path / "state"),
+        "instance_id": "i-0123456789abcdef0",   # the host is no instance: the IMDS has none
         "slurmrestd": sc.rest_url, "jwt_key_file": sc.write_client_key()}))
     env = {k: v for k, v in lc.client_env().items()
            if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}

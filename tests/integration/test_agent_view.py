@@ -2,8 +2,9 @@
 publishes (here the agent's own publisher, fed by a stand-in slurmrestd
 that serves Slurm 24.11's answers renamed to the cluster's nodes) fills
 nodes/*/slurm_state and lets the cluster complete while no slurmrestd is
-reachable (the local cloud runs with boot off); a view older than the limit
-makes Slurm's state unknown and status.json's slurm_stale say its age."""
+reachable (the local cloud runs with boot off); a view another head
+instance wrote, or one older than the limit, makes Slurm's state unknown
+and status.json's slurm_stale say why (the view's age)."""
 import copy
 import json
 import os
@@ -52,16 +53,27 @@ def test_slurm_state_and_completion_come_from_the_published_view(tmp_path, local
         s3 = load("agent_s3").S3(aws.Client("s3", lc.region, creds, endpoint=lc.endpoint),
                                  bucket, lc.account_id)
         rename_nodes(fake)
-        clock = [time.time()]
-        pub = pub_mod.Publisher(s3, sl.Slurmrestd(fake.url, fake.key), "lab3",
-                                str(tmp_path / "agent"), clock=lambda: clock[0])
-        assert pub.cycle() == ["view", "heartbeat"]
 
         def slurm_state(n):
             try:
                 return (c / "nodes" / n / "slurm_state").read_text()
             except FileNotFoundError:
                 return "(no node %s: %s)" % (n, sorted(os.listdir(c / "nodes")))
+
+        # A view counts only for the head instance that wrote it.
+        clock = [time.time()]
+        other = pub_mod.Publisher(s3, sl.Slurmrestd(fake.url, fake.key), "lab3",
+                                  "i-00000000000000000", str(tmp_path / "other"),
+                                  clock=lambda: clock[0])
+        assert other.cycle() == ["view", "heartbeat"]
+        assert wait_for(lambda: "is of instance i-00000000000000000" in
+                        (status_json(c)["slurm_stale_reason"] or ""), 30), status_json(c)
+        assert slurm_state(NODES[0]) == "unknown\n"
+
+        head = instances(lc, bucket, "lab3")["head"][0]
+        pub = pub_mod.Publisher(s3, sl.Slurmrestd(fake.url, fake.key), "lab3", head,
+                                str(tmp_path / "agent"), clock=lambda: clock[0])
+        assert pub.cycle() == ["view", "heartbeat"]
         assert wait_for(lambda: slurm_state(NODES[0]) == "idle\n", 30), \
             (slurm_state(NODES[0]), status_json(c), (c / "events").read_text())
         assert slurm_state(NODES[1]) == "drained\n"
@@ -85,7 +97,7 @@ def test_slurm_state_and_completion_come_from_the_published_view(tmp_path, local
         # a restarted agent) are older than the limit.
         fake.nodes()[0]["state"] = ["IDLE", "DRAIN"]
         clock[0] = time.time() - 400
-        pub = pub_mod.Publisher(s3, sl.Slurmrestd(fake.url, fake.key), "lab3",
+        pub = pub_mod.Publisher(s3, sl.Slurmrestd(fake.url, fake.key), "lab3", head,
                                 str(tmp_path / "agent2"), clock=lambda: clock[0])
         assert pub.cycle() == ["view", "heartbeat"]
         assert wait_for(lambda: status_json(c)["slurm_stale"], 30), status_json(c)

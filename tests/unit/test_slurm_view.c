@@ -29,8 +29,9 @@ static json_t *answer(const char *gen, const char *what, const char *version)
 /* The view of one recorded cluster, as text (free it). */
 static char *view_of(const char *gen, const char *version, const char *observed_at)
 {
-    json_t *v = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "format", 1, "cluster",
-                          "lab3", "api_version", version, "observed_at", observed_at,
+    json_t *v = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "format", 1,
+                          "cluster", "lab3", "instance_id", "i-0123456789abcdef0",
+                          "api_version", version, "observed_at", observed_at,
                           "nodes", answer(gen, "nodes", version),
                           "partitions", answer(gen, "partitions", version),
                           "jobs", answer(gen, "jobs", version),
@@ -53,6 +54,7 @@ static void test_views_read_as_their_answers(void)
         char msg[400] = "";
         CHECK_INT(slurm_view_parse(text, strlen(text), &v, msg, sizeof msg), 0);
         CHECK_STR(v.api_version, cases[c][1]);
+        CHECK_STR(v.instance_id, "i-0123456789abcdef0");
         CHECK_INT(v.observed_at, 1796105981);   /* 2026-12-01T06:19:41Z */
         /* The same records as the nodes answer parsed alone. */
         json_t *raw = answer(cases[c][0], "nodes", cases[c][1]);
@@ -89,12 +91,16 @@ static void test_malformed_views(void)
         {"{\"format\":1", "not JSON"},
         {"{\"format\":2,\"api_version\":\"v0.0.42\"}", "format 1"},
         {"{\"format\":1}", "API version"},
-        {"{\"format\":1,\"api_version\":\"v0.0.42\",\"observed_at\":\"yesterday\"}",
-         "observed_at"},
         {"{\"format\":1,\"api_version\":\"v0.0.42\",\"observed_at\":\"2026-12-01T06:19:41Z\"}",
+         "instance_id"},
+        {"{\"format\":1,\"api_version\":\"v0.0.42\",\"instance_id\":\"i-1\","
+         "\"observed_at\":\"yesterday\"}",
+         "observed_at"},
+        {"{\"format\":1,\"api_version\":\"v0.0.42\",\"instance_id\":\"i-1\","
+         "\"observed_at\":\"2026-12-01T06:19:41Z\"}",
          "no \"nodes\""},
-        {"{\"format\":1,\"api_version\":\"v0.0.42\",\"observed_at\":\"2026-12-01T06:19:41Z\","
-         "\"nodes\":{\"nodes\":[{}]},\"partitions\":{\"partitions\":[]},\"jobs\":{\"jobs\":[]},"
+        {"{\"format\":1,\"api_version\":\"v0.0.42\",\"instance_id\":\"i-1\","
+         "\"observed_at\":\"2026-12-01T06:19:41Z\",\"nodes\":{\"nodes\":[{}]},\"partitions\":{\"partitions\":[]},\"jobs\":{\"jobs\":[]},"
          "\"ping\":{\"pings\":[]}}",
          "the view's nodes"},
     };
@@ -111,17 +117,23 @@ static void test_heartbeats(void)
     struct slurm_heartbeat h;
     char msg[400];
     const char *ok = "{\"observed_at\":\"1970-01-02T00:00:01Z\",\"view_etag\":\"\\\"x\\\"\","
-                     "\"error\":null}";
+                     "\"instance_id\":\"i-1\",\"error\":null}";
     CHECK_INT(slurm_heartbeat_parse(ok, strlen(ok), &h, msg, sizeof msg), 0);
     CHECK_INT(h.observed_at, 86401);
     CHECK_STR(h.error, "");
-    const char *down = "{\"observed_at\":\"2026-12-01T06:19:41Z\",\"error\":\"slurmrestd at "
+    CHECK_STR(h.instance_id, "i-1");
+    const char *down = "{\"observed_at\":\"2026-12-01T06:19:41Z\",\"instance_id\":\"i-1\","
+                       "\"error\":\"slurmrestd at "
                        "http://127.0.0.1:6820: GET /openapi/v3: connection refused\"}";
     CHECK_INT(slurm_heartbeat_parse(down, strlen(down), &h, msg, sizeof msg), 0);
     CHECK_CONTAINS(h.error, "connection refused");
-    const char *bad_error = "{\"observed_at\":\"2026-12-01T06:19:41Z\",\"error\":7}";
+    const char *bad_error =
+        "{\"observed_at\":\"2026-12-01T06:19:41Z\",\"instance_id\":\"i-1\",\"error\":7}";
     CHECK_INT(slurm_heartbeat_parse(bad_error, strlen(bad_error), &h, msg, sizeof msg), -EPROTO);
     CHECK_INT(slurm_heartbeat_parse("{}", 2, &h, msg, sizeof msg), -EPROTO);
+    CHECK_CONTAINS(msg, "instance_id");
+    const char *no_time = "{\"instance_id\":\"i-1\"}";
+    CHECK_INT(slurm_heartbeat_parse(no_time, strlen(no_time), &h, msg, sizeof msg), -EPROTO);
     CHECK_CONTAINS(msg, "observed_at");
 }
 
