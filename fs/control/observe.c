@@ -8,6 +8,7 @@
 #include "fs/control/launch.h"
 #include "fs/control/plan.h"
 #include "fs/store/layout.h"
+#include "slurm/view.h"
 
 /* The bytes of clusters/<dc>/<rest>, an object this pass's listing showed
  * (-ENOENT when it did not): from the object cache while its ETag stays. */
@@ -126,23 +127,86 @@ bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster
     return true;
 }
 
-/* Slurm's view through the head's slurmrestd: each node's state word, and
- * the nodes it lists. Returns true when slurmrestd answered; else why not
- * is in `why`. */
+/* Slurm's nodes into the cluster's nodes, and the names Slurm lists. */
+static void take_slurm_nodes(const struct slurmrest_node_list *nodes,
+                             struct observed_cluster *oc, struct cluster_view *v)
+{
+    for (size_t i = 0; i < oc->n_nodes; i++)
+        observed_node_set_slurm(&oc->nodes[i], slurmrest_node_find(nodes, oc->nodes[i].name));
+    for (size_t i = 0; i < nodes->count; i++)
+        push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name);
+}
+
+/* The head's published Slurm view (and its heartbeat, whichever is newer,
+ * says how fresh it is; each counts only when this head wrote it): 1 when
+ * it is fresh and was taken, 0 when it cannot be used (why says why: too
+ * old, another head's, or the agent could not read Slurm), -ENOENT when
+ * the head has published none. */
+static int read_published(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const struct observed_node *head, struct observed_cluster *oc,
+                          struct cluster_view *v, char *why, size_t whylen)
+{
+    char view_rest[64], beat_rest[64], msg[512];
+    struct blob *b = NULL;
+    layout_head_slurm_rest(LAYOUT_HEAD_SLURM_VIEW, view_rest, sizeof(view_rest));
+    layout_head_slurm_rest(LAYOUT_HEAD_SLURM_HEARTBEAT, beat_rest, sizeof(beat_rest));
+    int r = listed_object(rc, dc, view_rest, &b);
+    if (r == -ENOENT)
+        return -ENOENT;
+    struct slurm_view view;
+    if (r < 0 || slurm_view_parse(b->data, b->len, &view, msg, sizeof(msg)) < 0) {
+        snprintf(why, whylen, "the head's published Slurm view cannot be read: %s",
+                 r < 0 ? strerror(-r) : msg);
+        blob_unref(b);
+        return 0;
+    }
+    blob_unref(b);
+    const char *head_id = head->instance_id ? head->instance_id : "";
+    int64_t fresh = view.observed_at;
+    struct slurm_heartbeat beat = {0};
+    if (listed_object(rc, dc, beat_rest, &b) == 0 &&
+        slurm_heartbeat_parse(b->data, b->len, &beat, msg, sizeof(msg)) == 0 &&
+        strcmp(beat.instance_id, head_id) == 0 && beat.observed_at > fresh)
+        fresh = beat.observed_at;
+    blob_unref(b);
+    long long age = (long long)rc->now - (long long)fresh;
+    int used = 0;
+    if (strcmp(view.instance_id, head_id) != 0)
+        snprintf(why, whylen, "the head's published Slurm view is of instance %s, not of the "
+                 "head %s", view.instance_id, *head_id ? head_id : "(none)");
+    else if (age > OBSERVE_SLURM_VIEW_STALE_S)
+        snprintf(why, whylen, "the head's published Slurm view is %lld s old (the limit is %d s)",
+                 age, OBSERVE_SLURM_VIEW_STALE_S);
+    else if (beat.error[0] && strcmp(beat.instance_id, head_id) == 0 &&
+             beat.observed_at >= view.observed_at)
+        snprintf(why, whylen, "the head's agent cannot read Slurm: %s", beat.error);
+    else
+        used = 1;
+    if (used)
+        take_slurm_nodes(view.nodes, oc, v);
+    slurm_view_free(&view);
+    return used;
+}
+
+/* Slurm's view: the one the head publishes through the bucket, else (a
+ * head that publishes none) the head's slurmrestd asked directly. Fills
+ * each node's state word and the nodes Slurm lists. Returns true when Slurm
+ * answered; else why not is in `why`. */
 static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                        struct observed_node *head, struct observed_cluster *oc,
                        struct cluster_view *v, char *why, size_t whylen)
 {
+    int published = read_published(rc, dc, head, oc, v, why, whylen);
+    if (published != -ENOENT)
+        return published == 1;
     struct slurm_access access;
     char *jwt = NULL;
     if (!observe_slurm_access(rc, dc, head, &access, &jwt, why, whylen))
         return false;
     struct slurmrest_node_list *nodes = NULL;
     bool up = cloud_slurm_nodes(rc->cloud, &access, &nodes, why, whylen);
-    for (size_t i = 0; up && i < oc->n_nodes; i++)
-        observed_node_set_slurm(&oc->nodes[i], slurmrest_node_find(nodes, oc->nodes[i].name));
-    for (size_t i = 0; up && i < nodes->count; i++)
-        push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name);
+    if (up)
+        take_slurm_nodes(nodes, oc, v);
     if (nodes)
         cloud_slurm_release(rc->cloud, nodes);
     free(jwt);

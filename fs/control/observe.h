@@ -1,13 +1,20 @@
 /* The observer of a reconcile pass: for one cluster, what its nodes'
  * reports say (each counted only for the instance and attempt it belongs
  * to, and never against a bootstrap seen done: report_judge), what Slurm
- * says through the head's slurmrestd, and the planner's input made of it.
+ * says (the view the head publishes in the bucket, else the head's
+ * slurmrestd), and the planner's input made of it.
  * It reads (the bucket, through the object cache; slurmrestd) and fills in
  * the observed state; it decides nothing and changes nothing outside. */
 #ifndef PCFS_OBSERVE_H
 #define PCFS_OBSERVE_H
 #include "fs/control/reconcile.h"
 #include "fs/model/report.h"
+
+/* A head's published Slurm view older than this (by the newer of its own
+ * time and its heartbeat's) is stale: Slurm's state is then unknown, and
+ * status.json's slurm_stale says how old the view is. The agent sends a
+ * heartbeat every minute while nothing changes: three missed make it stale. */
+#define OBSERVE_SLURM_VIEW_STALE_S 180
 
 struct cluster_view {
     struct observed_cluster *oc;     /* NULL when EC2 showed nothing of it */

@@ -180,9 +180,23 @@ const char *layout_report_node(const char *rest)
     return rest + n;
 }
 
+#define HEAD_SLURM "head/slurm/"
+
 char *layout_head_slurm_key(const char *cluster, const char *name)
 {
-    return cluster_keyf(cluster, "head/slurm/%s", name);
+    return cluster_keyf(cluster, HEAD_SLURM "%s", name);
+}
+
+bool layout_head_slurm_rest(const char *name, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, HEAD_SLURM "%s", name);
+    return n >= 0 && (size_t)n < len;
+}
+
+bool layout_is_head_slurm(const char *rest)
+{
+    size_t n = strlen(HEAD_SLURM);
+    return strncmp(rest, HEAD_SLURM, n) == 0 && rest[n] && !strchr(rest + n, '/');
 }
 
 char *layout_head_ack_key(const char *cluster, const char *name)

@@ -86,8 +86,15 @@ bool layout_report_rest(const char *node, char *buf, size_t len);
 /* The node a report's rest names, or NULL when rest is no report. */
 const char *layout_report_node(const char *rest);
 
-/* head/...: what the head node's agent writes (a later issue). */
+/* head/...: what the head node's agent writes. Its Slurm view
+ * (head/slurm/view.json) and the view's heartbeat (head/slurm/heartbeat)
+ * are listed as the cluster's objects, read when their ETag changes. */
+#define LAYOUT_HEAD_SLURM_VIEW "view.json"
+#define LAYOUT_HEAD_SLURM_HEARTBEAT "heartbeat"
 char *layout_head_slurm_key(const char *cluster, const char *name);
+bool layout_head_slurm_rest(const char *name, char *buf, size_t len);
+/* Whether rest is one of the head's Slurm objects (head/slurm/<name>). */
+bool layout_is_head_slurm(const char *rest);
 char *layout_head_ack_key(const char *cluster, const char *name);
 char *layout_head_events_key(const char *cluster);
 /* The events object's rolled parts: clusters/<c>/events.<num>, and the

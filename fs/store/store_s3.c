@@ -324,11 +324,12 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
         dc->deleting = true;
         return 0;
     }
-    /* Reports and the JWT key are not desired state, but the controller
-     * reads them every pass: their ETags let it skip unchanged ones. */
+    /* Reports, the JWT key and the head's Slurm view are not desired state,
+     * but the controller reads them every pass: their ETags let it skip
+     * unchanged ones. */
     char jwt_rest[64];
     layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
-    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0)
+    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest))
         return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */

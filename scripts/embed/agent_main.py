@@ -1,0 +1,99 @@
+"""The head node's agent: agent_main.py CONFIG [--once]
+
+Runs as root on the head node with the head's role (credentials from the
+IMDS). Today it publishes Slurm's view through the bucket (agent_publish);
+managing the compute fleet comes next. CONFIG is a JSON file (root only):
+  cluster, bucket, bucket_owner, region   the cluster and its state bucket
+  instance_id    the head's (default: the IMDS's answer)
+  state_dir      root-only state (default /var/lib/pclusterfs/agent)
+  slurmrestd     default http://127.0.0.1:6820
+  jwt_key_file   default /var/spool/slurmctld/jwt_hs256.key
+  slurm_user     default slurm
+  interval       seconds between rounds (default 10)
+  heartbeat      seconds between heartbeats of an unchanged view (default 60)
+Endpoints: AWS_ENDPOINT_URL(_EC2|_S3) and AWS_EC2_METADATA_SERVICE_ENDPOINT,
+as the SDKs read them. --once runs one round and exits 0 when it published
+what it had to. Python 3 standard library only, Python 3.6 syntax.
+"""
+import json
+import os
+import sys
+import time
+
+# Python 3.11's -I keeps the script's own directory off sys.path: put it back.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import agent_aws  # noqa: E402
+import agent_creds  # noqa: E402
+import agent_publish  # noqa: E402
+import agent_s3  # noqa: E402
+import agent_slurm  # noqa: E402
+
+DEFAULTS = {
+    "state_dir": "/var/lib/pclusterfs/agent",
+    "slurmrestd": "http://127.0.0.1:6820",
+    "jwt_key_file": "/var/spool/slurmctld/jwt_hs256.key",
+    "slurm_user": "slurm",
+    "interval": 10,
+    "heartbeat": 60,
+}
+REQUIRED = ("cluster", "bucket", "bucket_owner", "region")
+
+
+def log(msg):
+    sys.stderr.write("%s pclusterfs-agent: %s\n" % (
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), msg))
+    sys.stderr.flush()
+
+
+def load_config(path):
+    with open(path) as f:
+        cfg = json.load(f)
+    missing = [k for k in REQUIRED if not cfg.get(k)]
+    if missing:
+        raise ValueError("%s lacks %s" % (path, ", ".join(missing)))
+    out = dict(DEFAULTS)
+    out.update(cfg)
+    return out
+
+
+def make_publisher(cfg, credentials=None):
+    credentials = credentials or agent_creds.ImdsCredentials()
+    instance_id = cfg.get("instance_id") or credentials.instance_id()
+    s3 = agent_s3.S3(agent_aws.Client("s3", cfg["region"], credentials), cfg["bucket"],
+                     cfg["bucket_owner"])
+    with open(cfg["jwt_key_file"], "rb") as f:
+        key = f.read()
+    slurm = agent_slurm.Slurmrestd(cfg["slurmrestd"], key, cfg["slurm_user"])
+    return agent_publish.Publisher(s3, slurm, cfg["cluster"], instance_id, cfg["state_dir"],
+                                   heartbeat=cfg["heartbeat"], log=log)
+
+
+def main(argv):
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--once"):
+        sys.stderr.write("usage: agent_main.py CONFIG [--once]\n")
+        return 2
+    os.umask(0o077)
+    try:
+        cfg = load_config(argv[1])
+        publisher = make_publisher(cfg)
+    except (OSError, ValueError, agent_creds.CredentialsError) as e:
+        log("cannot start: %s" % e)
+        return 1
+    while True:
+        ok = True
+        try:
+            publisher.cycle()
+        except (agent_aws.AwsError, agent_creds.CredentialsError, OSError) as e:
+            log("publishing Slurm's view: %s" % e)
+            ok = False
+        except Exception as e:   # a surprise (a malformed answer...) must not end the agent
+            log("publishing Slurm's view: %s: %s" % (type(e).__name__, e))
+            ok = False
+        if len(argv) == 3:
+            return 0 if ok else 1
+        time.sleep(cfg["interval"])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
