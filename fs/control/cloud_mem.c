@@ -5,13 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MEM_MAX 256
+#include "fs/store/bucket_mem.h"
 
-struct mem_object {
-    char *key, *data;
-    size_t len;
-    unsigned version;
-};
+#define MEM_MAX 256
 
 struct mem_instance {
     char *id, *region, *state, *type, *token, *ip;
@@ -21,9 +17,6 @@ struct mem_instance {
 };
 
 struct cloud_mem {
-    struct mem_object objects[MEM_MAX];
-    size_t n_objects;
-    unsigned versions;
     struct mem_instance instances[MEM_MAX];
     size_t n_instances, runs;
     enum cloud_mem_run next_run;
@@ -38,79 +31,6 @@ struct cloud_mem {
 static struct cloud_mem *mem(struct cloud *cl)
 {
     return cl->impl;
-}
-
-static struct mem_object *object(struct cloud_mem *m, const char *key)
-{
-    for (size_t i = 0; i < m->n_objects; i++)
-        if (strcmp(m->objects[i].key, key) == 0)
-            return &m->objects[i];
-    return NULL;
-}
-
-static void etag_of(const struct mem_object *o, char *etag, size_t len)
-{
-    if (etag)
-        snprintf(etag, len, "\"v%u\"", o ? o->version : 0);
-}
-
-static int mem_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
-                   size_t etaglen, char *err, size_t errlen)
-{
-    struct mem_object *o = object(mem(cl), key);
-    if (!o) {
-        snprintf(err, errlen, "%s: NoSuchKey", key);
-        return -ENOENT;
-    }
-    if (!(*data = malloc(o->len + 1)))
-        return -ENOMEM;
-    memcpy(*data, o->data, o->len);
-    (*data)[o->len] = '\0';
-    *len = o->len;
-    etag_of(o, etag, etaglen);
-    return 0;
-}
-
-static int mem_put(struct cloud *cl, const char *key, const void *data, size_t len,
-                   const struct aws_s3_put_options *opt, char *err, size_t errlen)
-{
-    struct cloud_mem *m = mem(cl);
-    struct mem_object *o = object(m, key);
-    char etag[32];
-    etag_of(o, etag, sizeof(etag));
-    if (opt && ((opt->if_none_match && o) ||
-                (opt->if_match && (!o || strcmp(opt->if_match, etag) != 0)))) {
-        snprintf(err, errlen, "%s: PreconditionFailed", key);
-        return AWS_ERR_PRECONDITION;
-    }
-    if (!o) {
-        if (m->n_objects == MEM_MAX)
-            return -ENOSPC;
-        o = &m->objects[m->n_objects++];
-        o->key = strdup(key);
-        o->data = NULL;
-    }
-    free(o->data);
-    o->data = malloc(len + 1);
-    memcpy(o->data, data, len);
-    o->data[len] = '\0';
-    o->len = len;
-    o->version = ++m->versions;
-    return 0;
-}
-
-static int mem_del(struct cloud *cl, const char *key, char *err, size_t errlen)
-{
-    (void)err;
-    (void)errlen;
-    struct cloud_mem *m = mem(cl);
-    struct mem_object *o = object(m, key);
-    if (o) {
-        free(o->key);
-        free(o->data);
-        *o = m->objects[--m->n_objects];
-    }
-    return 0;
 }
 
 static int mem_presign(struct cloud *cl, const char *method, const char *key, long seconds,
@@ -359,9 +279,6 @@ static int mem_slurm_forget(struct cloud *cl, const struct slurm_access *a, cons
 }
 
 static const struct cloud_ops mem_ops = {
-    .get = mem_get,
-    .put = mem_put,
-    .del = mem_del,
     .presign = mem_presign,
     .run_instances = mem_run,
     .describe_instances = mem_describe,
@@ -379,6 +296,11 @@ int cloud_mem_init(struct cloud *cl, const char *bucket)
     memset(cl, 0, sizeof(*cl));
     if (!(cl->impl = calloc(1, sizeof(struct cloud_mem))))
         return -ENOMEM;
+    if (bucket_mem_open(&cl->objects) != 0) {
+        free(cl->impl);
+        cl->impl = NULL;
+        return -ENOMEM;
+    }
     cl->ops = &mem_ops;
     cl->bucket = bucket;
     cl->account = "123456789012";
@@ -389,10 +311,7 @@ int cloud_mem_init(struct cloud *cl, const char *bucket)
 void cloud_mem_destroy(struct cloud *cl)
 {
     struct cloud_mem *m = mem(cl);
-    for (size_t i = 0; i < m->n_objects; i++) {
-        free(m->objects[i].key);
-        free(m->objects[i].data);
-    }
+    bucket_close(&cl->objects);
     for (size_t i = 0; i < m->n_instances; i++) {
         struct mem_instance *in = &m->instances[i];
         free(in->id);
@@ -474,25 +393,17 @@ const char *cloud_mem_tag(struct cloud *cl, const char *id, const char *key)
 
 const char *cloud_mem_object(struct cloud *cl, const char *key, size_t *len)
 {
-    const struct mem_object *o = object(mem(cl), key);
-    if (o && len)
-        *len = o->len;
-    return o ? o->data : NULL;
+    return bucket_mem_object(&cl->objects, key, len);
 }
 
 size_t cloud_mem_keys(struct cloud *cl, const char *prefix, const char **keys, size_t max)
 {
-    struct cloud_mem *m = mem(cl);
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_objects && n < max; i++)
-        if (strncmp(m->objects[i].key, prefix, strlen(prefix)) == 0)
-            keys[n++] = m->objects[i].key;
-    return n;
+    return bucket_mem_keys(&cl->objects, prefix, keys, max);
 }
 
 void cloud_mem_etag(struct cloud *cl, const char *key, char *etag, size_t len)
 {
-    etag_of(object(mem(cl), key), etag, len);
+    bucket_mem_etag(&cl->objects, key, etag, len);
 }
 
 void cloud_mem_slurm_up(struct cloud *cl, bool up)

@@ -1,5 +1,6 @@
 /* An in-memory cloud behind the controller's seam (cloud.h), for unit
- * tests: a state bucket (objects with ETags and conditional puts), EC2
+ * tests: a state bucket in memory (fs/store/bucket_mem.h: a store_s3 made
+ * on cl->objects shares it with the controller), EC2
  * instances with tags and client tokens (a token run again fails with
  * IdempotentParameterMismatch, as EC2 does when the parameters differ, and
  * new presigned URLs make them differ), a config check that passes, and a

@@ -65,7 +65,9 @@ struct controller {
      * (publish_lock); and why the latest observation failed, "" if not. */
     struct observed_state *last_seen;
     char observe_error[1024];
-    struct cloud cloud;               /* used under pass_lock by the controller thread */
+    struct cloud own_cloud;           /* the real one, when deps name none */
+    struct cloud *cloud;              /* NULL with no cloud (-o memory); used under
+                                         pass_lock by the controller thread */
     struct lease lease;
     struct objcache *objects;         /* reports and keys across passes (pass_lock) */
 };
@@ -80,9 +82,21 @@ struct controller *controller_new(const struct controller_deps *deps)
         ctl->deps.busy_refresh_seconds > ctl->deps.refresh_seconds)
         ctl->deps.busy_refresh_seconds = ctl->deps.refresh_seconds;
     ctl->objects = objcache_new(); /* NULL only costs requests: reports are then re-read */
-    if (deps->creds)
-        cloud_init(&ctl->cloud, deps->creds, deps->owner, deps->account, deps->mount_region);
+    if (deps->cloud) {
+        ctl->cloud = deps->cloud;
+    } else if (deps->creds) {
+        if (cloud_init(&ctl->own_cloud, deps->creds, deps->owner, deps->account,
+                       deps->mount_region) != 0) {
+            objcache_free(ctl->objects);
+            free(ctl);
+            return NULL;
+        }
+        ctl->cloud = &ctl->own_cloud;
+    }
     if (lease_init(&ctl->lease) != 0) {
+        if (ctl->cloud == &ctl->own_cloud)
+            cloud_destroy(&ctl->own_cloud);
+        objcache_free(ctl->objects);
         free(ctl);
         return NULL;
     }
@@ -104,7 +118,7 @@ static void terminate_instance(struct controller *ctl, const char *cluster,
 {
     struct aws_error e = {0};
     char buf[768];
-    if (cloud_terminate(&ctl->cloud, a->region, a->instance_id, &e) == 0)
+    if (cloud_terminate(ctl->cloud, a->region, a->instance_id, &e) == 0)
         events_append(ctl->deps.store, cluster, "info", "terminating %s (%s)", a->instance_id,
                       a->node);
     else
@@ -176,7 +190,7 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
 {
     time_t now = time(NULL);
     *failed = false;
-    if (!ctl->deps.creds)
+    if (!ctl->cloud)
         return observed_new_empty(now);
     char regions[MAX_REGIONS][64];
     const char *names[MAX_REGIONS];
@@ -184,7 +198,7 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
     for (size_t i = 0; i < n; i++)
         names[i] = regions[i];
     struct observed_state *seen = NULL;
-    if (observe_ec2(&ctl->cloud, names, n, now, &seen, err, errlen) == 0)
+    if (observe_ec2(ctl->cloud, names, n, now, &seen, err, errlen) == 0)
         return seen;
     *failed = true;
     /* Only this thread replaces last_seen, so reading it needs no lock. */
@@ -256,7 +270,7 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
     /* With no cloud (-o memory) a deletion has nothing to wait for; the
      * pass lock keeps it from racing the controller thread's, and costs
      * nothing there (no network). */
-    bool memory = !ctl->deps.creds;
+    bool memory = !ctl->cloud;
     if (memory)
         pthread_mutex_lock(&ctl->pass_lock);
     pthread_mutex_lock(&ctl->publish_lock);
@@ -342,11 +356,11 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
     int rc = obs ? 0 : -ENOMEM;
     /* A failed observation is the published one: it is not to be changed,
      * and acting on it would act on an old view. */
-    if (rc == 0 && ctl->deps.creds && !stale && !observe_failed) {
+    if (rc == 0 && ctl->cloud && !stale && !observe_failed) {
         time_t now = time(NULL);
         int lease_seconds = ctl->deps.refresh_seconds * 3 > 30 ? ctl->deps.refresh_seconds * 3 : 30;
-        bool leader = lease_hold(&ctl->lease, &ctl->cloud, lease_seconds, now);
-        struct reconcile_ctx rctx = {.cloud = &ctl->cloud,
+        bool leader = lease_hold(&ctl->lease, ctl->cloud, lease_seconds, now);
+        struct reconcile_ctx rctx = {.cloud = ctl->cloud,
                                      .store = ctl->deps.store,
                                      .mount_region = ctl->deps.mount_region,
                                      .bootstrap_timeout = ctl->deps.bootstrap_timeout,
@@ -366,7 +380,7 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
                 rc = ds ? 0 : -ENOMEM;
             }
         }
-    } else if (rc == 0 && !ctl->deps.creds && !stale && advance_deletions(ctl, ds, obs) > 0) {
+    } else if (rc == 0 && !ctl->cloud && !stale && advance_deletions(ctl, ds, obs) > 0) {
         desired_state_free(ds);
         ds = load_desired(ctl, err, errlen, &stale);
         rc = ds ? 0 : -ENOMEM;
@@ -380,6 +394,12 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
     }
     pthread_mutex_unlock(&ctl->pass_lock);
     return rc;
+}
+
+int controller_refresh(struct controller *ctl, char *err, size_t errlen)
+{
+    bool busy;
+    return full_pass(ctl, &busy, err, errlen);
 }
 
 static void *controller_main(void *arg)
@@ -436,10 +456,10 @@ void controller_free(struct controller *ctl)
         pthread_mutex_unlock(&ctl->wake_lock);
         pthread_join(ctl->thread, NULL);
     }
-    if (ctl->deps.creds) {
-        lease_release(&ctl->lease, &ctl->cloud);
-        cloud_destroy(&ctl->cloud);
-    }
+    if (ctl->cloud)
+        lease_release(&ctl->lease, ctl->cloud);
+    if (ctl->cloud == &ctl->own_cloud)
+        cloud_destroy(&ctl->own_cloud);
     observed_free(ctl->last_seen);
     objcache_free(ctl->objects);
     pthread_cond_destroy(&ctl->wake_cond);

@@ -24,7 +24,7 @@ static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster 
         return -ENOMEM;
     int r;
     if (rc->objects) {
-        r = objcache_get(rc->objects, rc->cloud, key, o->etag, out, err, sizeof(err));
+        r = objcache_get(rc->objects, &rc->cloud->objects, key, o->etag, out, err, sizeof(err));
     } else {
         char *data = NULL;
         size_t len = 0;
@@ -282,7 +282,7 @@ void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds)
         }
     }
     if (keys && etags)
-        objcache_prefetch(rc->objects, rc->cloud, (const char *const *)keys, etags, k);
+        objcache_prefetch(rc->objects, &rc->cloud->objects, (const char *const *)keys, etags, k);
     for (size_t i = 0; keys && i < k; i++)
         free(keys[i]);
     free(keys);

@@ -1,0 +1,355 @@
+/* The controller itself (fs/control/controller.c) and the commits that feed
+ * it (fs/control/commit.c), over the in-memory cloud: a mount as fs/main.c
+ * builds it, its store the bucket store (store_s3) on the cloud's bucket so
+ * node reports and verdicts meet as in S3, or with no cloud the memory
+ * store (-o memory); the cloud injected, driven by commits and by
+ * controller_refresh (the controller thread's pass, run in the test's
+ * thread). Crash points are a controller freed mid-way and a new one made
+ * on the same cloud and bucket, as a restarted mount would. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/control/cloud_mem.h"
+#include "fs/control/commit.h"
+#include "fs/control/controller.h"
+#include "fs/model/status.h"
+#include "fs/store/layout.h"
+#include "fs/store/store_s3.h"
+#include "tests/unit/check.h"
+
+#define REGION "ap-northeast-1"
+
+static const char config_text[] = "[aws]\naws_region_name = " REGION "\n\n"
+                                  "[cluster default]\nkey_name = k\nvpc_settings = public\n"
+                                  "base_os = alinux2\nscheduler = slurm\n"
+                                  "master_instance_type = t3.small\n"
+                                  "compute_instance_type = t2.micro\n"
+                                  "initial_queue_size = 0\nmax_queue_size = 2\n"
+                                  "\n[vpc public]\nvpc_id = vpc-0123456789abcdef0\n"
+                                  "master_subnet_id = subnet-0123456789abcdef0\n";
+
+/* One mount: its context and controller, on a cloud (NULL: -o memory). */
+struct mount {
+    struct pcfs fs;
+    struct cloud *cloud;
+};
+
+/* The bucket store on the cloud's bucket, shared by every mount of a test. */
+static void bucket_store(struct store *out, struct cloud *cl)
+{
+    char err[256];
+    CHECK_INT(store_s3_open_on(out, &cl->objects, err, sizeof(err)), 0);
+}
+
+static void mount_open(struct mount *m, struct store *shared, struct cloud *cloud)
+{
+    memset(m, 0, sizeof(*m));
+    m->cloud = cloud;
+    m->fs.mount_region = REGION;
+    pthread_mutex_init(&m->fs.commit_lock, NULL);
+    memfile_table_init(&m->fs.memfiles);
+    if (shared)
+        m->fs.store = *shared;
+    else
+        CHECK_INT(store_mem_open(&m->fs.store), 0);
+    struct snapshot *empty = snapshot_build(calloc(1, sizeof(struct desired_state)),
+                                            &(struct observed_state){.observed_at = time(NULL)},
+                                            &(struct snapshot_inputs){.mount_region = REGION});
+    CHECK(empty != NULL);
+    snapshot_holder_init(&m->fs.snaps, empty);
+    struct controller_deps deps = {.cloud = cloud,
+                                   .owner = "bk",
+                                   .account = "123456789012",
+                                   .bootstrap_timeout = 1800,
+                                   .store = &m->fs.store,
+                                   .snaps = &m->fs.snaps,
+                                   .memfiles = &m->fs.memfiles,
+                                   .mount_region = REGION,
+                                   .refresh_seconds = 1};
+    m->fs.controller = controller_new(&deps);
+    CHECK(m->fs.controller != NULL);
+}
+
+/* Unmounts (or, for a crash, just stops: the state stays where it is). */
+static void mount_close(struct mount *m, bool owns_store)
+{
+    controller_free(m->fs.controller);
+    snapshot_holder_destroy(&m->fs.snaps);
+    memfile_table_destroy(&m->fs.memfiles);
+    pthread_mutex_destroy(&m->fs.commit_lock);
+    if (owns_store)
+        m->fs.store.ops->destroy(m->fs.store.impl);
+}
+
+static void refresh(struct mount *m)
+{
+    char err[512];
+    CHECK_INT(controller_refresh(m->fs.controller, err, sizeof(err)), 0);
+}
+
+static enum cluster_status status_of(struct mount *m, const char *cluster)
+{
+    struct snapshot *s = snapshot_holder_get(&m->fs.snaps);
+    const struct snap_cluster *c = snapshot_find(s, cluster);
+    enum cluster_status st = c ? c->status : (enum cluster_status)-1;
+    snapshot_unref(s);
+    return st;
+}
+
+static bool has_cluster(struct mount *m, const char *cluster)
+{
+    struct snapshot *s = snapshot_holder_get(&m->fs.snaps);
+    bool found = snapshot_find(s, cluster) != NULL;
+    snapshot_unref(s);
+    return found;
+}
+
+/* The cluster's events and last_error, as the published snapshot holds them. */
+static void events_of(struct mount *m, const char *cluster, char *out, size_t len)
+{
+    struct snapshot *s = snapshot_holder_get(&m->fs.snaps);
+    const struct snap_cluster *c = snapshot_find(s, cluster);
+    const struct blob *ev = c ? c->desired->events : NULL;
+    snprintf(out, len, "%.*s|%s", ev ? (int)ev->len : 0, ev ? ev->data : "",
+             c && c->desired->last_error ? c->desired->last_error : "");
+    snapshot_unref(s);
+}
+
+static void report(struct cloud *cl, const char *node, const char *state)
+{
+    const char *id = NULL;
+    CHECK_INT(cloud_mem_live(cl, node, &id), 1);
+    if (!id)
+        return;
+    const char *attempt = cloud_mem_tag(cl, id, "pclusterfs:attempt");
+    char body[256], err[256];
+    snprintf(body, sizeof(body), "state %s\nattempt %s\ninstance %s\n--\n", state,
+             attempt ? attempt : "0", id);
+    char *key = layout_report_key("c", node);
+    CHECK_INT(cloud_put(cl, key, body, strlen(body), NULL, err, sizeof(err)), 0);
+    free(key);
+}
+
+static void create(struct mount *m)
+{
+    CHECK_INT(commit_create_cluster(&m->fs, "c"), 0);
+    CHECK_INT(commit_config(&m->fs, "c", config_text, strlen(config_text)), 0);
+}
+
+static void whole_loop(void)
+{
+    /* A commit publishes at once; the pass launches the head, and the
+     * cluster completes once the head reports done and Slurm answers. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    create(&m);
+    CHECK_INT(status_of(&m, "c"), ST_CREATE_IN_PROGRESS);
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
+    CHECK(cloud_mem_object(&cl, layout_lease_key(), NULL) != NULL);
+    cloud_mem_settle(&cl);
+    report(&cl, "head", "done");
+    cloud_mem_slurm_up(&cl, true);
+    refresh(&m);
+    refresh(&m);
+    CHECK_INT(status_of(&m, "c"), ST_CREATE_COMPLETE);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    mount_close(&m, true);
+    CHECK(cloud_mem_object(&cl, "clusters/c/completed", NULL) != NULL);
+    /* Unmounting gave the lease up (expired it): the next mount takes over
+     * at once. */
+    const char *lease = cloud_mem_object(&cl, layout_lease_key(), NULL);
+    CHECK(lease && strstr(lease, " 0\n") != NULL);
+    cloud_mem_destroy(&cl);
+}
+
+/* A mount dies after the pass recorded its intent and sent RunInstances
+ * (`what` says how far the call got); a new mount on the same bucket and
+ * cloud must end with one head, never two. */
+static void crash_and_restart(enum cloud_mem_run what)
+{
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    create(&m);
+    cloud_mem_next_run(&cl, what, NULL);
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), what == CLOUD_MEM_RUN_ANSWER_LOST ? 1 : 0);
+    mount_close(&m, false); /* the crash: nothing cleaned up but memory */
+    mount_open(&m, &store, &cl);
+    refresh(&m);
+    refresh(&m);
+    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    CHECK_INT(status_of(&m, "c"), ST_CREATE_IN_PROGRESS);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void crash_before_launch(void)
+{
+    /* Rule: a launch whose request never arrived is made again, once. */
+    crash_and_restart(CLOUD_MEM_RUN_LOST);
+}
+
+static void crash_after_launch(void)
+{
+    /* Rule: a launch whose answer was lost is found by its client token or
+     * tags, not made twice. */
+    crash_and_restart(CLOUD_MEM_RUN_ANSWER_LOST);
+}
+
+static void lease_between_mounts(void)
+{
+    /* Rule: only the lease holder acts; the other mount takes over once the
+     * holder unmounts. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount a, b;
+    mount_open(&a, &store, &cl);
+    mount_open(&b, &store, &cl);
+    refresh(&a); /* a takes the lease with nothing to do */
+    create(&b);
+    refresh(&b);
+    CHECK_INT(cloud_mem_runs(&cl), 0);
+    CHECK_INT(status_of(&b, "c"), ST_CREATE_IN_PROGRESS);
+    refresh(&a);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    mount_close(&a, false);
+    cloud_mem_settle(&cl);
+    report(&cl, "head", "done");
+    cloud_mem_slurm_up(&cl, true);
+    refresh(&b);
+    refresh(&b);
+    CHECK_INT(status_of(&b, "c"), ST_CREATE_COMPLETE);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    mount_close(&b, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void deletion(void)
+{
+    /* Rule: delete terminates every instance, then removes the state. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    create(&m);
+    refresh(&m);
+    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
+    CHECK_INT(commit_delete_cluster(&m.fs, "c"), 0);
+    CHECK_INT(status_of(&m, "c"), ST_DELETE_IN_PROGRESS);
+    CHECK_INT(commit_delete_cluster(&m.fs, "c"), 0); /* again: nothing new */
+    refresh(&m);
+    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 0);
+    char ev[8192];
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "terminating i-") != NULL);
+    CHECK(has_cluster(&m, "c"));
+    cloud_mem_settle(&cl);
+    refresh(&m);
+    CHECK(!has_cluster(&m, "c"));
+    CHECK_INT(commit_delete_cluster(&m.fs, "c"), -ENOENT);
+    const char *left[4];
+    CHECK_INT(cloud_mem_keys(&cl, "clusters/c/", left, 4), 0);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void memory_mount(void)
+{
+    /* With no cloud a deletion has nothing to wait for: rmdir removes the
+     * cluster at once; the refresh thread starts, is woken and stops. */
+    struct mount m;
+    mount_open(&m, NULL, NULL);
+    CHECK_INT(controller_start(m.fs.controller), 0);
+    create(&m);
+    CHECK_INT(status_of(&m, "c"), ST_CREATE_IN_PROGRESS);
+    CHECK_INT(commit_create_cluster(&m.fs, "c"), -EEXIST);
+    CHECK_INT(commit_delete_cluster(&m.fs, "c"), 0);
+    CHECK(!has_cluster(&m, "c"));
+    controller_wake(m.fs.controller);
+    refresh(&m);
+    mount_close(&m, true);
+}
+
+static void commits(void)
+{
+    /* Commits validate first and change nothing on failure; failures are
+     * told in events and last_error, and a good commit clears it. */
+    struct mount m;
+    mount_open(&m, NULL, NULL);
+    CHECK_INT(commit_config(&m.fs, "nosuch", config_text, strlen(config_text)), -ENOENT);
+    CHECK_INT(commit_create_cluster(&m.fs, "bad/name"), -EINVAL);
+    create(&m);
+    char ev[8192];
+    const char broken[] = "[cluster default]\nno_such_key = 1\n";
+    CHECK(commit_config(&m.fs, "c", broken, strlen(broken)) < 0);
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "no_such_key") != NULL);
+    struct snapshot *s = snapshot_holder_get(&m.fs.snaps);
+    CHECK_INT(snapshot_find(s, "c")->desired->generation, 1);
+    snapshot_unref(s);
+    /* The same bytes again are no new generation; a good change clears
+     * last_error. */
+    CHECK_INT(commit_config(&m.fs, "c", config_text, strlen(config_text)), 0);
+    char grown[sizeof(config_text) + 32];
+    snprintf(grown, sizeof(grown), "%s", config_text);
+    memcpy(strstr(grown, "max_queue_size = 2"), "max_queue_size = 3", 18);
+    CHECK_INT(commit_config(&m.fs, "c", grown, strlen(grown)), 0);
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "|") && strstr(ev, "|")[1] == '\0'); /* last_error cleared */
+    /* A change the update rules refuse (the head's type) is refused. */
+    char changed[sizeof(config_text) + 16];
+    snprintf(changed, sizeof(changed), "%s", config_text);
+    char *t = strstr(changed, "t3.small");
+    memcpy(t, "t3.large", 8);
+    int rc = commit_config(&m.fs, "c", changed, strlen(changed));
+    s = snapshot_holder_get(&m.fs.snaps);
+    int generation = snapshot_find(s, "c")->desired->generation;
+    snapshot_unref(s);
+    CHECK_INT(rc, -EINVAL);
+    CHECK_INT(generation, 2);
+    /* Hooks: written, replaced, removed, and the absent one refused. */
+    const char hook[] = "#!/bin/sh\necho hi\n";
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "10-hi", hook, strlen(hook)), 0);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "10-hi", "x", 1), 0);
+    s = snapshot_holder_get(&m.fs.snaps);
+    const struct desired_hook *h = desired_find_hook(snapshot_find(s, "c")->desired, HOOK_PRE,
+                                                     "10-hi");
+    CHECK(h && h->content->len == 1);
+    snapshot_unref(s);
+    CHECK_INT(commit_delete_hook(&m.fs, "c", HOOK_PRE, "10-hi"), 0);
+    CHECK_INT(commit_delete_hook(&m.fs, "c", HOOK_PRE, "10-hi"), -ENOENT);
+    CHECK_INT(commit_refuse(&m.fs, "c", -EFBIG, "hooks/pre/big: over %d bytes", 10), -EFBIG);
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "over 10 bytes") != NULL);
+    mount_close(&m, true);
+}
+
+int main(void)
+{
+    RUN(whole_loop);
+    RUN(crash_before_launch);
+    RUN(crash_after_launch);
+    RUN(lease_between_mounts);
+    RUN(deletion);
+    RUN(memory_mount);
+    RUN(commits);
+    return check_finish();
+}
