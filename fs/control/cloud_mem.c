@@ -23,6 +23,7 @@ struct cloud_mem {
     char next_code[96];
     time_t now;
     int hidden; /* describes still to show nothing */
+    int down;   /* describes still to fail */
     bool slurm_up;
     char *slurm[MEM_MAX];
     size_t n_slurm;
@@ -113,8 +114,11 @@ static int mem_describe(struct cloud *cl, const char *region,
                         const struct aws_ec2_describe_query *q, struct aws_ec2_instances *out,
                         struct aws_error *e)
 {
-    (void)e;
     struct cloud_mem *m = mem(cl);
+    if (m->down > 0) {
+        m->down--;
+        return aws_error_set(e, -EIO, "ServiceUnavailable", "EC2 is away (test)");
+    }
     if (m->hidden > 0) {
         m->hidden--;
         return 0;
@@ -346,6 +350,11 @@ void cloud_mem_set_now(struct cloud *cl, time_t now)
 void cloud_mem_hide(struct cloud *cl, int n)
 {
     mem(cl)->hidden = n;
+}
+
+void cloud_mem_ec2_down(struct cloud *cl, int n)
+{
+    mem(cl)->down = n;
 }
 
 void cloud_mem_settle(struct cloud *cl)

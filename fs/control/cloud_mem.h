@@ -28,6 +28,8 @@ void cloud_mem_next_run(struct cloud *cl, enum cloud_mem_run what, const char *c
 void cloud_mem_set_now(struct cloud *cl, time_t now);  /* launch times */
 /* The next n DescribeInstances show nothing (EC2's eventual consistency). */
 void cloud_mem_hide(struct cloud *cl, int n);
+/* The next n DescribeInstances fail (EC2 does not answer). */
+void cloud_mem_ec2_down(struct cloud *cl, int n);
 void cloud_mem_settle(struct cloud *cl);               /* pending -> running, shutting-down -> terminated */
 /* Live (pending or running) instances of node, and the id of the last. */
 size_t cloud_mem_live(struct cloud *cl, const char *node, const char **id);

@@ -18,6 +18,8 @@ struct bucket_mem {
     pthread_mutex_t lock;
     struct mem_object *objects; /* sorted by key */
     size_t n, cap;
+    char fail_part[128]; /* only calls on keys holding this fail; "" = all */
+    unsigned healthy; /* calls still to answer before failing ones */
     unsigned failing; /* calls still to fail */
     int fail_rc;
     bool fail_applied;
@@ -61,8 +63,12 @@ static int begin(struct bucket_mem *m, bool *applied, const char *key, char *err
     pthread_mutex_lock(&m->lock);
     m->calls++;
     *applied = true;
-    if (m->failing == 0)
+    if (m->failing == 0 || !strstr(key, m->fail_part))
         return 0;
+    if (m->healthy > 0) {
+        m->healthy--;
+        return 0;
+    }
     m->failing--;
     *applied = m->fail_applied;
     snprintf(err, errlen, "%s: the bucket did not answer (test)", key);
@@ -263,10 +269,13 @@ int bucket_mem_open(struct bucket *out)
     return 0;
 }
 
-void bucket_mem_fail(struct bucket *b, unsigned calls, int rc, bool applied)
+void bucket_mem_fail(struct bucket *b, const char *key_part, unsigned after, unsigned calls,
+                     int rc, bool applied)
 {
     struct bucket_mem *m = b->impl;
     pthread_mutex_lock(&m->lock);
+    snprintf(m->fail_part, sizeof(m->fail_part), "%s", key_part ? key_part : "");
+    m->healthy = after;
     m->failing = calls;
     m->fail_rc = rc;
     m->fail_applied = applied;

@@ -13,9 +13,12 @@
 /* 0 or -ENOMEM. */
 int bucket_mem_open(struct bucket *out);
 
-/* The next `calls` calls of any kind fail with rc (a negative errno); a
- * write among them is still made when `applied` (its answer was lost). */
-void bucket_mem_fail(struct bucket *b, unsigned calls, int rc, bool applied);
+/* Of the calls whose key (or listed prefix) contains key_part (NULL: every
+ * call), after `after` more the next `calls` fail with rc (a negative
+ * errno); a write among them is still made when `applied` (its answer was
+ * lost). */
+void bucket_mem_fail(struct bucket *b, const char *key_part, unsigned after, unsigned calls,
+                     int rc, bool applied);
 /* Calls made so far (every kind), for tests counting requests. */
 unsigned long bucket_mem_calls(struct bucket *b);
 

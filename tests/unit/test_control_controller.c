@@ -16,6 +16,7 @@
 #include "fs/control/commit.h"
 #include "fs/control/controller.h"
 #include "fs/model/status.h"
+#include "fs/store/bucket_mem.h"
 #include "fs/store/layout.h"
 #include "fs/store/store_s3.h"
 #include "tests/unit/check.h"
@@ -158,7 +159,13 @@ static void whole_loop(void)
     cloud_mem_settle(&cl);
     report(&cl, "head", "done");
     cloud_mem_slurm_up(&cl, true);
+    /* The verdict's first write fails: it is written by a later pass. */
+    bucket_mem_fail(&cl.objects, "/completed", 0, 1, -ETIMEDOUT, false);
     refresh(&m);
+    CHECK(cloud_mem_object(&cl, "clusters/c/completed", NULL) == NULL);
+    char ev[16384];
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "recording that the cluster is complete") != NULL);
     refresh(&m);
     CHECK_INT(status_of(&m, "c"), ST_CREATE_COMPLETE);
     CHECK_INT(cloud_mem_runs(&cl), 1);
@@ -187,6 +194,11 @@ static void crash_and_restart(enum cloud_mem_run what)
     refresh(&m);
     CHECK_INT(cloud_mem_runs(&cl), what == CLOUD_MEM_RUN_ANSWER_LOST ? 1 : 0);
     mount_close(&m, false); /* the crash: nothing cleaned up but memory */
+    /* A dead mount gives no lease up; its lease lapses (time passes). */
+    char err[256];
+    const char lapsed[] = "dead-mount 1\n";
+    CHECK_INT(cloud_put(&cl, layout_lease_key(), lapsed, strlen(lapsed), NULL, err, sizeof(err)),
+              0);
     mount_open(&m, &store, &cl);
     refresh(&m);
     refresh(&m);
@@ -342,6 +354,200 @@ static void commits(void)
     mount_close(&m, true);
 }
 
+static bool stale_in(struct mount *m, const char *cluster)
+{
+    struct snapshot *s = snapshot_holder_get(&m->fs.snaps);
+    const struct snap_cluster *c = snapshot_find(s, cluster);
+    const struct blob *j = c ? c->status_json.content : NULL;
+    bool stale = j && strstr(j->data, "\"stale\": true") != NULL;
+    snapshot_unref(s);
+    return stale;
+}
+
+static void bucket_or_ec2_away(void)
+{
+    /* Rule: nothing is done on an old view. With the bucket away the pass
+     * publishes the last known state, stale, and launches nothing; with EC2
+     * away it keeps the last observation, stale, and acts on nothing. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    create(&m);
+    bucket_mem_fail(&cl.objects, NULL, 0, 1000, -ETIMEDOUT, false);
+    char err[512];
+    CHECK_INT(controller_refresh(m.fs.controller, err, sizeof(err)), 0);
+    CHECK(has_cluster(&m, "c"));
+    CHECK(stale_in(&m, "c"));
+    CHECK_INT(cloud_mem_runs(&cl), 0);
+    bucket_mem_fail(&cl.objects, NULL, 0, 0, 0, false);
+    cloud_mem_ec2_down(&cl, 1);
+    refresh(&m);
+    CHECK(stale_in(&m, "c"));
+    CHECK_INT(cloud_mem_runs(&cl), 0);
+    refresh(&m);
+    CHECK(!stale_in(&m, "c"));
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void bucket_fails_mid_pass(void)
+{
+    /* A launch is held back, not made blind, when its intent cannot be
+     * read or written; once the bucket answers it is made, once. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    create(&m);
+    bucket_mem_fail(&cl.objects, "/launch/", 0, 1, -ETIMEDOUT, false);
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), 0);
+    char ev[16384];
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "its launch intent cannot be read") != NULL);
+    bucket_mem_fail(&cl.objects, "/launch/", 1, 1, -ETIMEDOUT, false);
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), 0);
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "writing its launch intent") != NULL);
+    refresh(&m);
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void no_capacity(void)
+{
+    /* Rule: no capacity is a try that counts: retried, told with its count. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    create(&m);
+    cloud_mem_next_run(&cl, CLOUD_MEM_RUN_REFUSED, "InsufficientInstanceCapacity");
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), 0);
+    char ev[16384];
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "will retry (try 1 of") != NULL);
+    refresh(&m);
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void two_regions(void)
+{
+    /* Every cluster's region is observed: a cluster elsewhere than the
+     * mount's region gets its head there. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, &cl);
+    char text[sizeof(config_text)];
+    snprintf(text, sizeof(text), "%s", config_text);
+    memcpy(strstr(text, REGION), "eu-west-1     ", strlen(REGION));
+    CHECK_INT(commit_create_cluster(&m.fs, "c"), 0);
+    CHECK_INT(commit_config(&m.fs, "c", text, strlen(text)), 0);
+    refresh(&m);
+    const char *id = NULL;
+    CHECK_INT(cloud_mem_live(&cl, "head", &id), 1);
+    refresh(&m); /* the head is seen in its region: no second launch */
+    CHECK_INT(cloud_mem_runs(&cl), 1);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void refresh_thread(void)
+{
+    /* The thread runs a pass when woken (the commit path's wake). */
+    struct mount m;
+    mount_open(&m, NULL, NULL);
+    struct snapshot *before = snapshot_holder_get(&m.fs.snaps);
+    CHECK_INT(controller_start(m.fs.controller), 0);
+    bool swapped = false;
+    for (int i = 0; i < 500 && !swapped; i++) {
+        controller_wake(m.fs.controller);
+        struct timespec ms10 = {0, 10 * 1000 * 1000};
+        nanosleep(&ms10, NULL);
+        struct snapshot *now = snapshot_holder_get(&m.fs.snaps);
+        swapped = now != before;
+        snapshot_unref(now);
+    }
+    CHECK(swapped);
+    snapshot_unref(before);
+    mount_close(&m, true);
+}
+
+static void commit_limits(void)
+{
+    /* Refused before anything is stored: a config or hook over its limit,
+     * a bad hook name, a full hooks/ stage; a store that fails is -EIO
+     * with the reason in events. */
+    struct cloud cl;
+    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
+    struct store store;
+    bucket_store(&store, &cl);
+    struct mount m;
+    mount_open(&m, &store, NULL);
+    create(&m);
+    char *big = calloc(1, HOOK_MAX_BYTES + 2);
+    memset(big, '#', HOOK_MAX_BYTES + 1);
+    CHECK_INT(commit_config(&m.fs, "c", big, CONFIG_MAX_BYTES + 1), -EFBIG);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "big", big, HOOK_MAX_BYTES + 1), -EFBIG);
+    free(big);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "..", "x", 1), -EINVAL);
+    CHECK_INT(commit_hook(&m.fs, "nosuch", HOOK_PRE, "x", "x", 1), -ENOENT);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "same", "x", 1), 0);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "same", "x", 1), 0); /* no change */
+    for (int i = 1; i < HOOKS_PER_STAGE_MAX; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "h%03d", i);
+        CHECK_INT(commit_hook(&m.fs, "c", HOOK_POST, name, "x", 1), 0);
+    }
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_POST, "h999", "x", 1), 0);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_POST, "h998", "x", 1), -ENOSPC);
+    bucket_mem_fail(&cl.objects, NULL, 0, 3, -ETIMEDOUT, false);
+    CHECK_INT(commit_hook(&m.fs, "c", HOOK_PRE, "late", "x", 1), -EIO);
+    bucket_mem_fail(&cl.objects, NULL, 0, 3, -ETIMEDOUT, false);
+    CHECK_INT(commit_delete_hook(&m.fs, "c", HOOK_PRE, "same"), -EIO);
+    char grown[sizeof(config_text) + 32];
+    snprintf(grown, sizeof(grown), "%s", config_text);
+    memcpy(strstr(grown, "max_queue_size = 2"), "max_queue_size = 3", 18);
+    bucket_mem_fail(&cl.objects, NULL, 0, 3, -ETIMEDOUT, false);
+    CHECK_INT(commit_config(&m.fs, "c", grown, strlen(grown)), -EIO);
+    refresh(&m);
+    char ev[65536];
+    events_of(&m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "not stored") != NULL);
+    CHECK(strstr(ev, "not removed") != NULL);
+    CHECK(strstr(ev, "config not stored") != NULL);
+    mount_close(&m, true);
+    cloud_mem_destroy(&cl);
+}
+
+static void image_patterns(void)
+{
+    /* The commit's cloud check looks the AMI up by base_os: ParallelCluster
+     * images only, one pattern each; an unknown base_os has none. */
+    CHECK_STR(cloudcheck_image_pattern("alinux2"), "aws-parallelcluster-*-amzn2-hvm-x86_64*");
+    CHECK_STR(cloudcheck_image_pattern("ubuntu2004"),
+              "aws-parallelcluster-*-ubuntu-2004-lts-hvm-x86_64*");
+    CHECK(cloudcheck_image_pattern("windows") == NULL);
+}
+
 int main(void)
 {
     RUN(whole_loop);
@@ -351,5 +557,12 @@ int main(void)
     RUN(deletion);
     RUN(memory_mount);
     RUN(commits);
+    RUN(bucket_or_ec2_away);
+    RUN(bucket_fails_mid_pass);
+    RUN(no_capacity);
+    RUN(two_regions);
+    RUN(refresh_thread);
+    RUN(commit_limits);
+    RUN(image_patterns);
     return check_finish();
 }
