@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/util.h"
 #include "fs/store/bucket_mem.h"
 
 #define MEM_MAX 256
@@ -56,34 +57,34 @@ static void set_tag(struct mem_instance *in, const char *key, const char *value)
     for (size_t t = 0; t < in->n_tags; t++)
         if (strcmp(in->tags[t].key, key) == 0) {
             free((char *)in->tags[t].value);
-            in->tags[t].value = strdup(value);
+            in->tags[t].value = aws_xstrdup(value);
             return;
         }
-    in->tags = realloc(in->tags, (in->n_tags + 1) * sizeof(*in->tags));
-    in->tags[in->n_tags++] = (struct aws_tag){strdup(key), strdup(value)};
+    in->tags = aws_xrealloc(in->tags, (in->n_tags + 1) * sizeof(*in->tags));
+    in->tags[in->n_tags++] = (struct aws_tag){aws_xstrdup(key), aws_xstrdup(value)};
 }
 
 /* An aws_ec2_instance of in, as aws/ would have parsed it. */
 static void append(struct aws_ec2_instances *out, const struct mem_instance *in)
 {
-    out->v = realloc(out->v, (out->n + 1) * sizeof(*out->v));
+    out->v = aws_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
     struct aws_ec2_instance *i = &out->v[out->n++];
     memset(i, 0, sizeof(*i));
     char when[32];
     struct tm tm;
     gmtime_r(&in->launched, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    i->id = strdup(in->id);
-    i->state = strdup(in->state);
-    i->type = strdup(in->type);
-    i->private_ip = strdup(in->ip);
-    i->public_ip = strdup("");
-    i->launch_time = strdup(when);
-    i->client_token = strdup(in->token);
-    i->lifecycle = strdup("");
-    i->tags = calloc(in->n_tags + 1, sizeof(*i->tags));
+    i->id = aws_xstrdup(in->id);
+    i->state = aws_xstrdup(in->state);
+    i->type = aws_xstrdup(in->type);
+    i->private_ip = aws_xstrdup(in->ip);
+    i->public_ip = aws_xstrdup("");
+    i->launch_time = aws_xstrdup(when);
+    i->client_token = aws_xstrdup(in->token);
+    i->lifecycle = aws_xstrdup("");
+    i->tags = aws_xcalloc(in->n_tags + 1, sizeof(*i->tags));
     for (size_t t = 0; t < in->n_tags; t++)
-        i->tags[t] = (struct aws_tag){strdup(in->tags[t].key), strdup(in->tags[t].value)};
+        i->tags[t] = (struct aws_tag){aws_xstrdup(in->tags[t].key), aws_xstrdup(in->tags[t].value)};
     i->n_tags = in->n_tags;
 }
 
@@ -155,12 +156,12 @@ static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_ru
     char id[32], ip[32];
     snprintf(id, sizeof(id), "i-%08zx", m->n_instances);
     snprintf(ip, sizeof(ip), "10.0.0.%zu", m->n_instances);
-    in->id = strdup(id);
-    in->region = strdup(region);
-    in->state = strdup("pending");
-    in->type = strdup(p->instance_type);
-    in->token = strdup(p->client_token);
-    in->ip = strdup(ip);
+    in->id = aws_xstrdup(id);
+    in->region = aws_xstrdup(region);
+    in->state = aws_xstrdup("pending");
+    in->type = aws_xstrdup(p->instance_type);
+    in->token = aws_xstrdup(p->client_token);
+    in->ip = aws_xstrdup(ip);
     in->launched = m->now;
     for (size_t t = 0; t < p->n_tags; t++)
         set_tag(in, p->tags[t].key, p->tags[t].value);
@@ -190,7 +191,7 @@ static int mem_terminate(struct cloud *cl, const char *region, const char *const
             return aws_error_set(e, -ENOENT, "InvalidInstanceID.NotFound", "%s", ids[k]);
         if (strcmp(in->state, "terminated") != 0) {
             free(in->state);
-            in->state = strdup("shutting-down");
+            in->state = aws_xstrdup("shutting-down");
         }
         append(out, in);
     }
@@ -217,9 +218,9 @@ static int mem_types(struct cloud *cl, const char *region, const char *const *na
     (void)cl;
     (void)region;
     (void)e;
-    out->v = calloc(n + 1, sizeof(*out->v));
+    out->v = aws_xcalloc(n + 1, sizeof(*out->v));
     for (size_t k = 0; k < n; k++)
-        out->v[k] = (struct aws_ec2_instance_type){strdup(names[k]), 2, 4096};
+        out->v[k] = (struct aws_ec2_instance_type){aws_xstrdup(names[k]), 2, 4096};
     out->n = n;
     return 0;
 }
@@ -245,11 +246,11 @@ static bool mem_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
         snprintf(why, whylen, "slurmrestd at http://%s:6820 does not answer", a->head_address);
         return false;
     }
-    struct slurmrest_node_list *l = calloc(1, sizeof(*l));
-    l->nodes = calloc(m->n_slurm + 1, sizeof(*l->nodes));
+    struct slurmrest_node_list *l = aws_xcalloc(1, sizeof(*l));
+    l->nodes = aws_xcalloc(m->n_slurm + 1, sizeof(*l->nodes));
     for (size_t i = 0; i < m->n_slurm; i++) {
         struct slurmrest_node *n = &l->nodes[l->count++];
-        n->name = strdup(m->slurm[i]);
+        n->name = aws_xstrdup(m->slurm[i]);
         snprintf(n->state, sizeof(n->state), "idle");
         snprintf(n->base, sizeof(n->base), "IDLE");
     }
@@ -367,7 +368,7 @@ void cloud_mem_settle(struct cloud *cl)
                                                                      : NULL;
         if (next) {
             free(in->state);
-            in->state = strdup(next);
+            in->state = aws_xstrdup(next);
         }
     }
 }
@@ -424,7 +425,7 @@ void cloud_mem_slurm_add(struct cloud *cl, const char *node)
 {
     struct cloud_mem *m = mem(cl);
     if (!cloud_mem_slurm_has(cl, node) && m->n_slurm < MEM_MAX)
-        m->slurm[m->n_slurm++] = strdup(node);
+        m->slurm[m->n_slurm++] = aws_xstrdup(node);
 }
 
 bool cloud_mem_slurm_has(struct cloud *cl, const char *node)

@@ -5,7 +5,8 @@
  * IdempotentParameterMismatch, as EC2 does when the parameters differ, and
  * new presigned URLs make them differ), a config check that passes, and a
  * Slurm that lists what the test registers. Tests steer it: crash points
- * around RunInstances, refusals, the passing of time, instances settling. */
+ * around RunInstances, refusals, the passing of time, instances settling.
+ * A test double: it aborts on allocation failure (aws/util.h's aws_x*). */
 #ifndef PCFS_CLOUD_MEM_H
 #define PCFS_CLOUD_MEM_H
 #include <stdbool.h>

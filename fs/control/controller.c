@@ -37,7 +37,6 @@
 
 #include "aws/aws.h"
 #include "fs/control/cloud.h"
-#include "fs/config/cluster_region.h"
 #include "fs/store/events.h"
 #include "fs/control/lease.h"
 #include "fs/store/objcache.h"
@@ -169,8 +168,7 @@ static size_t regions_of(const struct controller *ctl, const struct desired_stat
     size_t n = 0;
     snprintf(out[n++], 64, "%s", ctl->deps.mount_region);
     for (size_t i = 0; i < ds->n && n < max; i++) {
-        char region[64];
-        cluster_region(&ds->clusters[i], ctl->deps.mount_region, region, sizeof(region));
+        const char *region = desired_region(&ds->clusters[i], ctl->deps.mount_region);
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
             seen = strcmp(out[k], region) == 0;
