@@ -10,10 +10,12 @@
  *   woken, full_pass(): load the bucket, observe EC2 (observe_ec2.c), take
  *   or renew the lease (lease.c), and as lease holder reconcile (observe.c
  *   -> plan.c -> act.c, reconcile.c) and move deletions on; then publish.
- *   It alone owns `cloud` (AWS clients per region), `lease`, `objects` and
- *   `last_seen` (which it alone replaces).
+ *   It alone owns `cloud` (AWS clients per region; tests inject an
+ *   in-memory one), `lease`, `objects` and `last_seen` (which it alone
+ *   replaces). Tests run the same pass in their thread (controller_refresh).
  * - Short-lived fetch workers (fs/store/fetch_many.c), started and joined
- *   within one call of the controller thread or of a store load.
+ *   within one call of the controller thread: they share the cloud's
+ *   bucket, whose calls are thread-safe (an AWS client per thread).
  *
  * Locks, always taken in this order (never the reverse):
  *   pcfs.commit_lock (commits)
@@ -22,10 +24,25 @@
  *   -> publish_lock (loading the desired state and swapping the snapshot;
  *      held for no network call of EC2 or Slurm, so a commit never waits
  *      for a pass's network work)
- *   -> the store's own locks (store_mem.lock; store_s3 cache_lock,
- *      deferred_lock, s3_undo's lock), the snapshot holder's hook_lock then
- *      lock, the memfile table's lock: each held only inside its module.
- * wake_lock is a leaf: taken alone, to wake or to wait for the thread. */
+ *   -> the store's own locks (store_mem.lock; store_s3 deferred_lock, the
+ *      objcache's lock, s3_undo's lock, bucket_mem's lock), the snapshot
+ *      holder's hook_lock then lock, the memfile table's lock: each held
+ *      only inside its module.
+ * wake_lock is a leaf: taken alone, to wake or to wait for the thread.
+ *
+ * Why a commit publishes under commit_lock, network included (the load of
+ * the bucket in controller_pass: a LIST and the GETs of what changed,
+ * bounded by the commit's deadline). The next commit validates against the
+ * published snapshot: the update rules compare with the config it shows,
+ * "the same bytes" and the hooks/ limit count what it holds, a deletion in
+ * progress refuses writes. Released before its publish, commit_lock would
+ * let a second commit validate against a snapshot without the first one's
+ * change (an update the rules forbid could pass, or a 101st hook). Moving
+ * the network out needs the commit to publish its own change without a
+ * load (applied to a copy of the snapshot's desired state), or validation
+ * against the store itself; until then the bound is the commit's deadline
+ * (README: 15 s), and a pass never holds publish_lock across EC2 or Slurm,
+ * so a commit waits only for bucket calls. */
 #include "fs/control/controller.h"
 
 #include <errno.h>
