@@ -21,8 +21,8 @@ static void *worker(void *arg)
         it->data = NULL;
         it->len = 0;
         it->etag[0] = '\0';
-        it->rc = bucket_get(run->bucket, it->key, &it->data, &it->len, it->etag, sizeof(it->etag), err,
-                           sizeof(err));
+        it->rc = bucket_get(run->bucket, it->key, &it->data, &it->len, it->etag,
+                            sizeof(it->etag), err, sizeof(err));
     }
     return NULL;
 }
