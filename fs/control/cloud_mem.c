@@ -25,6 +25,7 @@ struct cloud_mem {
     time_t now;
     int hidden; /* describes still to show nothing */
     int down;   /* describes still to fail */
+    int terminate_refusals; /* terminates still to refuse */
     bool slurm_up;
     char *slurm[MEM_MAX];
     size_t n_slurm;
@@ -185,6 +186,12 @@ static int mem_terminate(struct cloud *cl, const char *region, const char *const
 {
     (void)region;
     struct cloud_mem *m = mem(cl);
+    if (m->terminate_refusals > 0) {
+        m->terminate_refusals--;
+        aws_error_set(e, -EACCES, "UnauthorizedOperation", "not allowed (test)");
+        e->http_status = 403;
+        return -EACCES;
+    }
     for (size_t k = 0; k < n; k++) {
         struct mem_instance *in = instance(m, ids[k]);
         if (!in)
@@ -356,6 +363,11 @@ void cloud_mem_hide(struct cloud *cl, int n)
 void cloud_mem_ec2_down(struct cloud *cl, int n)
 {
     mem(cl)->down = n;
+}
+
+void cloud_mem_terminate_fails(struct cloud *cl, int n)
+{
+    mem(cl)->terminate_refusals = n;
 }
 
 void cloud_mem_settle(struct cloud *cl)

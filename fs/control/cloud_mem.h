@@ -31,6 +31,8 @@ void cloud_mem_set_now(struct cloud *cl, time_t now);  /* launch times */
 void cloud_mem_hide(struct cloud *cl, int n);
 /* The next n DescribeInstances fail (EC2 does not answer). */
 void cloud_mem_ec2_down(struct cloud *cl, int n);
+/* The next n TerminateInstances are refused (UnauthorizedOperation). */
+void cloud_mem_terminate_fails(struct cloud *cl, int n);
 void cloud_mem_settle(struct cloud *cl);               /* pending -> running, shutting-down -> terminated */
 /* Live (pending or running) instances of node, and the id of the last. */
 size_t cloud_mem_live(struct cloud *cl, const char *node, const char **id);

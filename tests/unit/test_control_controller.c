@@ -140,42 +140,59 @@ static void create(struct mount *m)
     CHECK_INT(commit_config(&m->fs, "c", config_text, strlen(config_text)), 0);
 }
 
+/* A mount on the in-memory cloud with the bucket store, cluster "c"
+ * created with config_text: where most tests start. */
+struct world {
+    struct cloud cl;
+    struct store store;
+    struct mount m;
+};
+
+static void world_open(struct world *w)
+{
+    CHECK_INT(cloud_mem_init(&w->cl, "bk"), 0);
+    bucket_store(&w->store, &w->cl);
+    mount_open(&w->m, &w->store, &w->cl);
+    create(&w->m);
+}
+
+static void world_close(struct world *w)
+{
+    mount_close(&w->m, true);
+    cloud_mem_destroy(&w->cl);
+}
+
 static void whole_loop(void)
 {
     /* A commit publishes at once; the pass launches the head, and the
      * cluster completes once the head reports done and Slurm answers. */
-    struct cloud cl;
-    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
-    struct store store;
-    bucket_store(&store, &cl);
-    struct mount m;
-    mount_open(&m, &store, &cl);
-    create(&m);
-    CHECK_INT(status_of(&m, "c"), ST_CREATE_IN_PROGRESS);
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), 1);
-    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
-    CHECK(cloud_mem_object(&cl, layout_lease_key(), NULL) != NULL);
-    cloud_mem_settle(&cl);
-    report(&cl, "head", "done");
-    cloud_mem_slurm_up(&cl, true);
+    struct world w;
+    world_open(&w);
+    CHECK_INT(status_of(&w.m, "c"), ST_CREATE_IN_PROGRESS);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 1);
+    CHECK_INT(cloud_mem_live(&w.cl, "head", NULL), 1);
+    CHECK(cloud_mem_object(&w.cl, layout_lease_key(), NULL) != NULL);
+    cloud_mem_settle(&w.cl);
+    report(&w.cl, "head", "done");
+    cloud_mem_slurm_up(&w.cl, true);
     /* The verdict's first write fails: it is written by a later pass. */
-    bucket_mem_fail(&cl.objects, "/completed", 0, 1, -ETIMEDOUT, false);
-    refresh(&m);
-    CHECK(cloud_mem_object(&cl, "clusters/c/completed", NULL) == NULL);
+    bucket_mem_fail(&w.cl.objects, "/completed", 0, 1, -ETIMEDOUT, false);
+    refresh(&w.m);
+    CHECK(cloud_mem_object(&w.cl, "clusters/c/completed", NULL) == NULL);
     char ev[16384];
-    events_of(&m, "c", ev, sizeof(ev));
+    events_of(&w.m, "c", ev, sizeof(ev));
     CHECK(strstr(ev, "recording that the cluster is complete") != NULL);
-    refresh(&m);
-    CHECK_INT(status_of(&m, "c"), ST_CREATE_COMPLETE);
-    CHECK_INT(cloud_mem_runs(&cl), 1);
-    mount_close(&m, true);
-    CHECK(cloud_mem_object(&cl, "clusters/c/completed", NULL) != NULL);
+    refresh(&w.m);
+    CHECK_INT(status_of(&w.m, "c"), ST_CREATE_COMPLETE);
+    CHECK_INT(cloud_mem_runs(&w.cl), 1);
+    mount_close(&w.m, true);
+    CHECK(cloud_mem_object(&w.cl, "clusters/c/completed", NULL) != NULL);
     /* Unmounting gave the lease up (expired it): the next mount takes over
      * at once. */
-    const char *lease = cloud_mem_object(&cl, layout_lease_key(), NULL);
+    const char *lease = cloud_mem_object(&w.cl, layout_lease_key(), NULL);
     CHECK(lease && strstr(lease, " 0\n") != NULL);
-    cloud_mem_destroy(&cl);
+    cloud_mem_destroy(&w.cl);
 }
 
 /* A mount dies after the pass recorded its intent and sent RunInstances
@@ -183,30 +200,24 @@ static void whole_loop(void)
  * cloud must end with one head, never two. */
 static void crash_and_restart(enum cloud_mem_run what)
 {
-    struct cloud cl;
-    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
-    struct store store;
-    bucket_store(&store, &cl);
-    struct mount m;
-    mount_open(&m, &store, &cl);
-    create(&m);
-    cloud_mem_next_run(&cl, what, NULL);
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), what == CLOUD_MEM_RUN_ANSWER_LOST ? 1 : 0);
-    mount_close(&m, false); /* the crash: nothing cleaned up but memory */
+    struct world w;
+    world_open(&w);
+    cloud_mem_next_run(&w.cl, what, NULL);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), what == CLOUD_MEM_RUN_ANSWER_LOST ? 1 : 0);
+    mount_close(&w.m, false); /* the crash: nothing cleaned up but memory */
     /* A dead mount gives no lease up; its lease lapses (time passes). */
     char err[256];
     const char lapsed[] = "dead-mount 1\n";
-    CHECK_INT(cloud_put(&cl, layout_lease_key(), lapsed, strlen(lapsed), NULL, err, sizeof(err)),
+    CHECK_INT(cloud_put(&w.cl, layout_lease_key(), lapsed, strlen(lapsed), NULL, err, sizeof(err)),
               0);
-    mount_open(&m, &store, &cl);
-    refresh(&m);
-    refresh(&m);
-    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
-    CHECK_INT(cloud_mem_runs(&cl), 1);
-    CHECK_INT(status_of(&m, "c"), ST_CREATE_IN_PROGRESS);
-    mount_close(&m, true);
-    cloud_mem_destroy(&cl);
+    mount_open(&w.m, &w.store, &w.cl);
+    refresh(&w.m);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_live(&w.cl, "head", NULL), 1);
+    CHECK_INT(cloud_mem_runs(&w.cl), 1);
+    CHECK_INT(status_of(&w.m, "c"), ST_CREATE_IN_PROGRESS);
+    world_close(&w);
 }
 
 static void crash_before_launch(void)
@@ -255,32 +266,39 @@ static void lease_between_mounts(void)
 static void deletion(void)
 {
     /* Rule: delete terminates every instance, then removes the state. */
-    struct cloud cl;
-    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
-    struct store store;
-    bucket_store(&store, &cl);
-    struct mount m;
-    mount_open(&m, &store, &cl);
-    create(&m);
-    refresh(&m);
-    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
-    CHECK_INT(commit_delete_cluster(&m.fs, "c"), 0);
-    CHECK_INT(status_of(&m, "c"), ST_DELETE_IN_PROGRESS);
-    CHECK_INT(commit_delete_cluster(&m.fs, "c"), 0); /* again: nothing new */
-    refresh(&m);
-    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 0);
+    struct world w;
+    world_open(&w);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_live(&w.cl, "head", NULL), 1);
+    CHECK_INT(commit_delete_cluster(&w.m.fs, "c"), 0);
+    CHECK_INT(status_of(&w.m, "c"), ST_DELETE_IN_PROGRESS);
+    CHECK_INT(commit_delete_cluster(&w.m.fs, "c"), 0); /* again: nothing new */
+    /* EC2 refuses the first TerminateInstances: told, and tried again. */
+    cloud_mem_terminate_fails(&w.cl, 1);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_live(&w.cl, "head", NULL), 1);
     char ev[8192];
-    events_of(&m, "c", ev, sizeof(ev));
+    events_of(&w.m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "UnauthorizedOperation") != NULL);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_live(&w.cl, "head", NULL), 0);
+    events_of(&w.m, "c", ev, sizeof(ev));
     CHECK(strstr(ev, "terminating i-") != NULL);
-    CHECK(has_cluster(&m, "c"));
-    cloud_mem_settle(&cl);
-    refresh(&m);
-    CHECK(!has_cluster(&m, "c"));
-    CHECK_INT(commit_delete_cluster(&m.fs, "c"), -ENOENT);
+    CHECK(has_cluster(&w.m, "c"));
+    cloud_mem_settle(&w.cl);
+    /* The state's removal fails once: told, the cluster stays, and the
+     * next pass removes it. */
+    bucket_mem_fail(&w.cl.objects, "clusters/c/config", 0, 1, -ETIMEDOUT, false);
+    refresh(&w.m);
+    CHECK(has_cluster(&w.m, "c"));
+    events_of(&w.m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "deleting the cluster's state") != NULL);
+    refresh(&w.m);
+    CHECK(!has_cluster(&w.m, "c"));
+    CHECK_INT(commit_delete_cluster(&w.m.fs, "c"), -ENOENT);
     const char *left[4];
-    CHECK_INT(cloud_mem_keys(&cl, "clusters/c/", left, 4), 0);
-    mount_close(&m, true);
-    cloud_mem_destroy(&cl);
+    CHECK_INT(cloud_mem_keys(&w.cl, "clusters/c/", left, 4), 0);
+    world_close(&w);
 }
 
 static void memory_mount(void)
@@ -369,81 +387,81 @@ static void bucket_or_ec2_away(void)
     /* Rule: nothing is done on an old view. With the bucket away the pass
      * publishes the last known state, stale, and launches nothing; with EC2
      * away it keeps the last observation, stale, and acts on nothing. */
-    struct cloud cl;
-    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
-    struct store store;
-    bucket_store(&store, &cl);
-    struct mount m;
-    mount_open(&m, &store, &cl);
-    create(&m);
-    bucket_mem_fail(&cl.objects, NULL, 0, 1000, -ETIMEDOUT, false);
+    struct world w;
+    world_open(&w);
+    bucket_mem_fail(&w.cl.objects, NULL, 0, 1000, -ETIMEDOUT, false);
     char err[512];
-    CHECK_INT(controller_refresh(m.fs.controller, err, sizeof(err)), 0);
-    CHECK(has_cluster(&m, "c"));
-    CHECK(stale_in(&m, "c"));
-    CHECK_INT(cloud_mem_runs(&cl), 0);
-    bucket_mem_fail(&cl.objects, NULL, 0, 0, 0, false);
-    cloud_mem_ec2_down(&cl, 1);
-    refresh(&m);
-    CHECK(stale_in(&m, "c"));
-    CHECK_INT(cloud_mem_runs(&cl), 0);
-    refresh(&m);
-    CHECK(!stale_in(&m, "c"));
-    CHECK_INT(cloud_mem_runs(&cl), 1);
-    mount_close(&m, true);
-    cloud_mem_destroy(&cl);
+    CHECK_INT(controller_refresh(w.m.fs.controller, err, sizeof(err)), 0);
+    CHECK(has_cluster(&w.m, "c"));
+    CHECK(stale_in(&w.m, "c"));
+    CHECK_INT(cloud_mem_runs(&w.cl), 0);
+    bucket_mem_fail(&w.cl.objects, NULL, 0, 0, 0, false);
+    cloud_mem_ec2_down(&w.cl, 1);
+    refresh(&w.m);
+    CHECK(stale_in(&w.m, "c"));
+    CHECK_INT(cloud_mem_runs(&w.cl), 0);
+    refresh(&w.m);
+    CHECK(!stale_in(&w.m, "c"));
+    CHECK_INT(cloud_mem_runs(&w.cl), 1);
+    world_close(&w);
 }
 
 static void bucket_fails_mid_pass(void)
 {
     /* A launch is held back, not made blind, when its intent cannot be
      * read or written; once the bucket answers it is made, once. */
-    struct cloud cl;
-    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
-    struct store store;
-    bucket_store(&store, &cl);
-    struct mount m;
-    mount_open(&m, &store, &cl);
-    create(&m);
-    bucket_mem_fail(&cl.objects, "/launch/", 0, 1, -ETIMEDOUT, false);
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), 0);
+    struct world w;
+    world_open(&w);
+    bucket_mem_fail(&w.cl.objects, "/launch/", 0, 1, -ETIMEDOUT, false);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 0);
     char ev[16384];
-    events_of(&m, "c", ev, sizeof(ev));
+    events_of(&w.m, "c", ev, sizeof(ev));
     CHECK(strstr(ev, "its launch intent cannot be read") != NULL);
-    bucket_mem_fail(&cl.objects, "/launch/", 1, 1, -ETIMEDOUT, false);
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), 0);
-    events_of(&m, "c", ev, sizeof(ev));
+    bucket_mem_fail(&w.cl.objects, "/launch/", 1, 1, -ETIMEDOUT, false);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 0);
+    events_of(&w.m, "c", ev, sizeof(ev));
     CHECK(strstr(ev, "writing its launch intent") != NULL);
-    refresh(&m);
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), 1);
-    CHECK_INT(cloud_mem_live(&cl, "head", NULL), 1);
-    mount_close(&m, true);
-    cloud_mem_destroy(&cl);
+    refresh(&w.m);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 1);
+    CHECK_INT(cloud_mem_live(&w.cl, "head", NULL), 1);
+    world_close(&w);
+}
+
+static void stored_config_unparsable(void)
+{
+    /* Rule: only validated configs are acted on. One that no longer parses
+     * (written by another version) holds the cluster back, saying why. */
+    struct world w;
+    world_open(&w);
+    char *key = layout_key("c", LAYOUT_CONFIG), err[256];
+    const char bad[] = "[cluster default]\nno_such_key = 1\n";
+    CHECK_INT(cloud_put(&w.cl, key, bad, strlen(bad), NULL, err, sizeof(err)), 0);
+    free(key);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 0);
+    char ev[16384];
+    events_of(&w.m, "c", ev, sizeof(ev));
+    CHECK(strstr(ev, "not acting: the stored config does not parse") != NULL);
+    world_close(&w);
 }
 
 static void no_capacity(void)
 {
     /* Rule: no capacity is a try that counts: retried, told with its count. */
-    struct cloud cl;
-    CHECK_INT(cloud_mem_init(&cl, "bk"), 0);
-    struct store store;
-    bucket_store(&store, &cl);
-    struct mount m;
-    mount_open(&m, &store, &cl);
-    create(&m);
-    cloud_mem_next_run(&cl, CLOUD_MEM_RUN_REFUSED, "InsufficientInstanceCapacity");
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), 0);
+    struct world w;
+    world_open(&w);
+    cloud_mem_next_run(&w.cl, CLOUD_MEM_RUN_REFUSED, "InsufficientInstanceCapacity");
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 0);
     char ev[16384];
-    events_of(&m, "c", ev, sizeof(ev));
+    events_of(&w.m, "c", ev, sizeof(ev));
     CHECK(strstr(ev, "will retry (try 1 of") != NULL);
-    refresh(&m);
-    CHECK_INT(cloud_mem_runs(&cl), 1);
-    mount_close(&m, true);
-    cloud_mem_destroy(&cl);
+    refresh(&w.m);
+    CHECK_INT(cloud_mem_runs(&w.cl), 1);
+    world_close(&w);
 }
 
 static void two_regions(void)
@@ -559,6 +577,7 @@ int main(void)
     RUN(commits);
     RUN(bucket_or_ec2_away);
     RUN(bucket_fails_mid_pass);
+    RUN(stored_config_unparsable);
     RUN(no_capacity);
     RUN(two_regions);
     RUN(refresh_thread);
