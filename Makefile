@@ -159,9 +159,10 @@ valgrind: pclusterfs
 walls:
 	@bad=$$(grep -lE '#include *"(fs|slurm)/' aws/*.[ch]; \
 	        grep -lE '#include *"(fs|aws)/' slurm/*.[ch]; \
-	        grep -lE '#include *<fuse' aws/*.[ch] slurm/*.[ch]); \
+	        grep -lE '#include *<fuse' aws/*.[ch] slurm/*.[ch]; \
+	        grep -lE '#include *"fs/(control|fuse)/' fs/store/*.[ch]); \
 	if [ -n "$$bad" ]; then echo "walls: these files reach across a wall: $$bad"; exit 1; fi; \
-	echo "walls: aws/ and slurm/ stand alone"
+	echo "walls: aws/ and slurm/ stand alone; fs/store is below fs/control and fs/fuse"
 
 check: deps walls
 	$(MAKE) pclusterfs build/asan/pclusterfs

@@ -74,7 +74,8 @@ static void held_back(struct reconcile_ctx *rc, struct act_target *t, const char
     if (!t->oc)
         t->oc = observed_slot_new(t->obs, t->dc->name);
     if (t->oc && !t->oc->action_error)
-        t->oc->action_error = strdup(msg); /* the first of a pass: what blocks the rest */
+        t->oc->action_error = strdup(msg); /* the first of a pass: what blocks the rest;
+                                              NULL on ENOMEM: events and the log tell it */
     if (error_once(rc, t->dc, msg))
         fprintf(stderr, "pclusterfs: %s: %s\n", t->dc->name, msg);
 }

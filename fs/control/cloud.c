@@ -5,18 +5,18 @@
 int cloud_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
               size_t etaglen, char *err, size_t errlen)
 {
-    return cl->ops->get(cl, key, data, len, etag, etaglen, err, errlen);
+    return bucket_get(&cl->objects, key, data, len, etag, etaglen, err, errlen);
 }
 
 int cloud_put(struct cloud *cl, const char *key, const void *data, size_t len,
               const struct aws_s3_put_options *opt, char *err, size_t errlen)
 {
-    return cl->ops->put(cl, key, data, len, opt, err, errlen);
+    return bucket_put(&cl->objects, key, data, len, opt, NULL, err, errlen);
 }
 
 int cloud_delete(struct cloud *cl, const char *key, char *err, size_t errlen)
 {
-    return cl->ops->del(cl, key, err, errlen);
+    return bucket_delete(&cl->objects, key, err, errlen);
 }
 
 int cloud_presign(struct cloud *cl, const char *method, const char *key, long seconds,

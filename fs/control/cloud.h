@@ -21,6 +21,7 @@
 
 #include "aws/aws.h"
 #include "fs/control/cloudcheck.h"
+#include "fs/store/bucket.h"
 #include "slurm/slurmrest.h"
 
 #define CLOUD_MAX_REGIONS 32
@@ -36,11 +37,6 @@ struct slurm_access {
 };
 
 struct cloud_ops {
-    int (*get)(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
-               size_t etaglen, char *err, size_t errlen);
-    int (*put)(struct cloud *cl, const char *key, const void *data, size_t len,
-               const struct aws_s3_put_options *opt, char *err, size_t errlen);
-    int (*del)(struct cloud *cl, const char *key, char *err, size_t errlen);
     int (*presign)(struct cloud *cl, const char *method, const char *key, long seconds,
                    char **url, char *err, size_t errlen);
     int (*run_instances)(struct cloud *cl, const char *region, const struct aws_ec2_run_params *p,
@@ -70,6 +66,9 @@ struct cloud_ops {
 struct cloud {
     const struct cloud_ops *ops;
     void *impl; /* the in-memory cloud's state; NULL for the real one */
+    /* The state bucket's objects, behind the get/put/del calls; thread-safe,
+     * so the ETag cache's fetch workers share it (fs/store/bucket.h). */
+    struct bucket objects;
     struct aws_creds_provider *creds;
     const char *bucket;
     const char *account;
@@ -81,8 +80,8 @@ struct cloud {
     size_t n_clients;
 };
 
-/* The real cloud. */
-void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
+/* The real cloud; 0 or -ENOMEM. */
+int cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
                 const char *account, const char *bucket_region);
 void cloud_destroy(struct cloud *cl);
 /* This region's client (made on first use); NULL on ENOMEM or too many. */

@@ -6,13 +6,13 @@
 #include <string.h>
 
 #include "fs/aws_policy.h"
-#include "fs/store/s3_object.h"
+#include "fs/store/bucket_s3.h"
 #include "slurm/scontrol.h"
 
 static const struct cloud_ops aws_ops;
 
-void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
-                const char *account, const char *bucket_region)
+int cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *bucket,
+               const char *account, const char *bucket_region)
 {
     memset(cl, 0, sizeof(*cl));
     cl->ops = &aws_ops;
@@ -20,10 +20,14 @@ void cloud_init(struct cloud *cl, struct aws_creds_provider *creds, const char *
     cl->bucket = bucket;
     cl->account = account;
     cl->bucket_region = bucket_region;
+    char err[64];
+    return bucket_s3_open(&cl->objects, creds, bucket_region, bucket, account,
+                          &PCFS_AWS_CONTROLLER, err, sizeof(err));
 }
 
 void cloud_destroy(struct cloud *cl)
 {
+    bucket_close(&cl->objects);
     for (size_t i = 0; i < cl->n_clients; i++)
         aws_client_free(cl->clients[i].client);
     cl->n_clients = 0;
@@ -50,25 +54,6 @@ static int failed(int rc, const struct aws_error *e, const char *key, char *err,
     char buf[768];
     snprintf(err, errlen, "%s: %s", key, aws_error_format(e, buf, sizeof(buf)));
     return rc;
-}
-
-static int aws_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
-                   size_t etaglen, char *err, size_t errlen)
-{
-    return s3_object_get(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, etag,
-                         etaglen, err, errlen);
-}
-
-static int aws_put(struct cloud *cl, const char *key, const void *data, size_t len,
-                   const struct aws_s3_put_options *opt, char *err, size_t errlen)
-{
-    return s3_object_put(cloud_client(cl, cl->bucket_region), cl->bucket, key, data, len, opt,
-                         NULL, err, errlen);
-}
-
-static int aws_del(struct cloud *cl, const char *key, char *err, size_t errlen)
-{
-    return s3_object_delete(cloud_client(cl, cl->bucket_region), cl->bucket, key, err, errlen);
 }
 
 static int aws_presign(struct cloud *cl, const char *method, const char *key, long seconds,
@@ -204,9 +189,6 @@ static int aws_slurm_forget(struct cloud *cl, const struct slurm_access *a, cons
 }
 
 static const struct cloud_ops aws_ops = {
-    .get = aws_get,
-    .put = aws_put,
-    .del = aws_del,
     .presign = aws_presign,
     .run_instances = aws_run,
     .describe_instances = aws_describe,

@@ -5,13 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MEM_MAX 256
+#include "aws/util.h"
+#include "fs/store/bucket_mem.h"
 
-struct mem_object {
-    char *key, *data;
-    size_t len;
-    unsigned version;
-};
+#define MEM_MAX 256
 
 struct mem_instance {
     char *id, *region, *state, *type, *token, *ip;
@@ -21,15 +18,14 @@ struct mem_instance {
 };
 
 struct cloud_mem {
-    struct mem_object objects[MEM_MAX];
-    size_t n_objects;
-    unsigned versions;
     struct mem_instance instances[MEM_MAX];
     size_t n_instances, runs;
     enum cloud_mem_run next_run;
     char next_code[96];
     time_t now;
     int hidden; /* describes still to show nothing */
+    int down;   /* describes still to fail */
+    int terminate_refusals; /* terminates still to refuse */
     bool slurm_up;
     char *slurm[MEM_MAX];
     size_t n_slurm;
@@ -38,79 +34,6 @@ struct cloud_mem {
 static struct cloud_mem *mem(struct cloud *cl)
 {
     return cl->impl;
-}
-
-static struct mem_object *object(struct cloud_mem *m, const char *key)
-{
-    for (size_t i = 0; i < m->n_objects; i++)
-        if (strcmp(m->objects[i].key, key) == 0)
-            return &m->objects[i];
-    return NULL;
-}
-
-static void etag_of(const struct mem_object *o, char *etag, size_t len)
-{
-    if (etag)
-        snprintf(etag, len, "\"v%u\"", o ? o->version : 0);
-}
-
-static int mem_get(struct cloud *cl, const char *key, char **data, size_t *len, char *etag,
-                   size_t etaglen, char *err, size_t errlen)
-{
-    struct mem_object *o = object(mem(cl), key);
-    if (!o) {
-        snprintf(err, errlen, "%s: NoSuchKey", key);
-        return -ENOENT;
-    }
-    if (!(*data = malloc(o->len + 1)))
-        return -ENOMEM;
-    memcpy(*data, o->data, o->len);
-    (*data)[o->len] = '\0';
-    *len = o->len;
-    etag_of(o, etag, etaglen);
-    return 0;
-}
-
-static int mem_put(struct cloud *cl, const char *key, const void *data, size_t len,
-                   const struct aws_s3_put_options *opt, char *err, size_t errlen)
-{
-    struct cloud_mem *m = mem(cl);
-    struct mem_object *o = object(m, key);
-    char etag[32];
-    etag_of(o, etag, sizeof(etag));
-    if (opt && ((opt->if_none_match && o) ||
-                (opt->if_match && (!o || strcmp(opt->if_match, etag) != 0)))) {
-        snprintf(err, errlen, "%s: PreconditionFailed", key);
-        return AWS_ERR_PRECONDITION;
-    }
-    if (!o) {
-        if (m->n_objects == MEM_MAX)
-            return -ENOSPC;
-        o = &m->objects[m->n_objects++];
-        o->key = strdup(key);
-        o->data = NULL;
-    }
-    free(o->data);
-    o->data = malloc(len + 1);
-    memcpy(o->data, data, len);
-    o->data[len] = '\0';
-    o->len = len;
-    o->version = ++m->versions;
-    return 0;
-}
-
-static int mem_del(struct cloud *cl, const char *key, char *err, size_t errlen)
-{
-    (void)err;
-    (void)errlen;
-    struct cloud_mem *m = mem(cl);
-    struct mem_object *o = object(m, key);
-    if (o) {
-        free(o->key);
-        free(o->data);
-        *o = m->objects[--m->n_objects];
-    }
-    return 0;
 }
 
 static int mem_presign(struct cloud *cl, const char *method, const char *key, long seconds,
@@ -135,34 +58,34 @@ static void set_tag(struct mem_instance *in, const char *key, const char *value)
     for (size_t t = 0; t < in->n_tags; t++)
         if (strcmp(in->tags[t].key, key) == 0) {
             free((char *)in->tags[t].value);
-            in->tags[t].value = strdup(value);
+            in->tags[t].value = aws_xstrdup(value);
             return;
         }
-    in->tags = realloc(in->tags, (in->n_tags + 1) * sizeof(*in->tags));
-    in->tags[in->n_tags++] = (struct aws_tag){strdup(key), strdup(value)};
+    in->tags = aws_xrealloc(in->tags, (in->n_tags + 1) * sizeof(*in->tags));
+    in->tags[in->n_tags++] = (struct aws_tag){aws_xstrdup(key), aws_xstrdup(value)};
 }
 
 /* An aws_ec2_instance of in, as aws/ would have parsed it. */
 static void append(struct aws_ec2_instances *out, const struct mem_instance *in)
 {
-    out->v = realloc(out->v, (out->n + 1) * sizeof(*out->v));
+    out->v = aws_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
     struct aws_ec2_instance *i = &out->v[out->n++];
     memset(i, 0, sizeof(*i));
     char when[32];
     struct tm tm;
     gmtime_r(&in->launched, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    i->id = strdup(in->id);
-    i->state = strdup(in->state);
-    i->type = strdup(in->type);
-    i->private_ip = strdup(in->ip);
-    i->public_ip = strdup("");
-    i->launch_time = strdup(when);
-    i->client_token = strdup(in->token);
-    i->lifecycle = strdup("");
-    i->tags = calloc(in->n_tags + 1, sizeof(*i->tags));
+    i->id = aws_xstrdup(in->id);
+    i->state = aws_xstrdup(in->state);
+    i->type = aws_xstrdup(in->type);
+    i->private_ip = aws_xstrdup(in->ip);
+    i->public_ip = aws_xstrdup("");
+    i->launch_time = aws_xstrdup(when);
+    i->client_token = aws_xstrdup(in->token);
+    i->lifecycle = aws_xstrdup("");
+    i->tags = aws_xcalloc(in->n_tags + 1, sizeof(*i->tags));
     for (size_t t = 0; t < in->n_tags; t++)
-        i->tags[t] = (struct aws_tag){strdup(in->tags[t].key), strdup(in->tags[t].value)};
+        i->tags[t] = (struct aws_tag){aws_xstrdup(in->tags[t].key), aws_xstrdup(in->tags[t].value)};
     i->n_tags = in->n_tags;
 }
 
@@ -193,8 +116,11 @@ static int mem_describe(struct cloud *cl, const char *region,
                         const struct aws_ec2_describe_query *q, struct aws_ec2_instances *out,
                         struct aws_error *e)
 {
-    (void)e;
     struct cloud_mem *m = mem(cl);
+    if (m->down > 0) {
+        m->down--;
+        return aws_error_set(e, -EIO, "ServiceUnavailable", "EC2 is away (test)");
+    }
     if (m->hidden > 0) {
         m->hidden--;
         return 0;
@@ -231,12 +157,12 @@ static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_ru
     char id[32], ip[32];
     snprintf(id, sizeof(id), "i-%08zx", m->n_instances);
     snprintf(ip, sizeof(ip), "10.0.0.%zu", m->n_instances);
-    in->id = strdup(id);
-    in->region = strdup(region);
-    in->state = strdup("pending");
-    in->type = strdup(p->instance_type);
-    in->token = strdup(p->client_token);
-    in->ip = strdup(ip);
+    in->id = aws_xstrdup(id);
+    in->region = aws_xstrdup(region);
+    in->state = aws_xstrdup("pending");
+    in->type = aws_xstrdup(p->instance_type);
+    in->token = aws_xstrdup(p->client_token);
+    in->ip = aws_xstrdup(ip);
     in->launched = m->now;
     for (size_t t = 0; t < p->n_tags; t++)
         set_tag(in, p->tags[t].key, p->tags[t].value);
@@ -260,13 +186,19 @@ static int mem_terminate(struct cloud *cl, const char *region, const char *const
 {
     (void)region;
     struct cloud_mem *m = mem(cl);
+    if (m->terminate_refusals > 0) {
+        m->terminate_refusals--;
+        aws_error_set(e, -EACCES, "UnauthorizedOperation", "not allowed (test)");
+        e->http_status = 403;
+        return -EACCES;
+    }
     for (size_t k = 0; k < n; k++) {
         struct mem_instance *in = instance(m, ids[k]);
         if (!in)
             return aws_error_set(e, -ENOENT, "InvalidInstanceID.NotFound", "%s", ids[k]);
         if (strcmp(in->state, "terminated") != 0) {
             free(in->state);
-            in->state = strdup("shutting-down");
+            in->state = aws_xstrdup("shutting-down");
         }
         append(out, in);
     }
@@ -293,9 +225,9 @@ static int mem_types(struct cloud *cl, const char *region, const char *const *na
     (void)cl;
     (void)region;
     (void)e;
-    out->v = calloc(n + 1, sizeof(*out->v));
+    out->v = aws_xcalloc(n + 1, sizeof(*out->v));
     for (size_t k = 0; k < n; k++)
-        out->v[k] = (struct aws_ec2_instance_type){strdup(names[k]), 2, 4096};
+        out->v[k] = (struct aws_ec2_instance_type){aws_xstrdup(names[k]), 2, 4096};
     out->n = n;
     return 0;
 }
@@ -321,11 +253,11 @@ static bool mem_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
         snprintf(why, whylen, "slurmrestd at http://%s:6820 does not answer", a->head_address);
         return false;
     }
-    struct slurmrest_node_list *l = calloc(1, sizeof(*l));
-    l->nodes = calloc(m->n_slurm + 1, sizeof(*l->nodes));
+    struct slurmrest_node_list *l = aws_xcalloc(1, sizeof(*l));
+    l->nodes = aws_xcalloc(m->n_slurm + 1, sizeof(*l->nodes));
     for (size_t i = 0; i < m->n_slurm; i++) {
         struct slurmrest_node *n = &l->nodes[l->count++];
-        n->name = strdup(m->slurm[i]);
+        n->name = aws_xstrdup(m->slurm[i]);
         snprintf(n->state, sizeof(n->state), "idle");
         snprintf(n->base, sizeof(n->base), "IDLE");
     }
@@ -359,9 +291,6 @@ static int mem_slurm_forget(struct cloud *cl, const struct slurm_access *a, cons
 }
 
 static const struct cloud_ops mem_ops = {
-    .get = mem_get,
-    .put = mem_put,
-    .del = mem_del,
     .presign = mem_presign,
     .run_instances = mem_run,
     .describe_instances = mem_describe,
@@ -379,6 +308,11 @@ int cloud_mem_init(struct cloud *cl, const char *bucket)
     memset(cl, 0, sizeof(*cl));
     if (!(cl->impl = calloc(1, sizeof(struct cloud_mem))))
         return -ENOMEM;
+    if (bucket_mem_open(&cl->objects) != 0) {
+        free(cl->impl);
+        cl->impl = NULL;
+        return -ENOMEM;
+    }
     cl->ops = &mem_ops;
     cl->bucket = bucket;
     cl->account = "123456789012";
@@ -389,10 +323,7 @@ int cloud_mem_init(struct cloud *cl, const char *bucket)
 void cloud_mem_destroy(struct cloud *cl)
 {
     struct cloud_mem *m = mem(cl);
-    for (size_t i = 0; i < m->n_objects; i++) {
-        free(m->objects[i].key);
-        free(m->objects[i].data);
-    }
+    bucket_close(&cl->objects);
     for (size_t i = 0; i < m->n_instances; i++) {
         struct mem_instance *in = &m->instances[i];
         free(in->id);
@@ -429,6 +360,16 @@ void cloud_mem_hide(struct cloud *cl, int n)
     mem(cl)->hidden = n;
 }
 
+void cloud_mem_ec2_down(struct cloud *cl, int n)
+{
+    mem(cl)->down = n;
+}
+
+void cloud_mem_terminate_fails(struct cloud *cl, int n)
+{
+    mem(cl)->terminate_refusals = n;
+}
+
 void cloud_mem_settle(struct cloud *cl)
 {
     struct cloud_mem *m = mem(cl);
@@ -439,7 +380,7 @@ void cloud_mem_settle(struct cloud *cl)
                                                                      : NULL;
         if (next) {
             free(in->state);
-            in->state = strdup(next);
+            in->state = aws_xstrdup(next);
         }
     }
 }
@@ -474,25 +415,17 @@ const char *cloud_mem_tag(struct cloud *cl, const char *id, const char *key)
 
 const char *cloud_mem_object(struct cloud *cl, const char *key, size_t *len)
 {
-    const struct mem_object *o = object(mem(cl), key);
-    if (o && len)
-        *len = o->len;
-    return o ? o->data : NULL;
+    return bucket_mem_object(&cl->objects, key, len);
 }
 
 size_t cloud_mem_keys(struct cloud *cl, const char *prefix, const char **keys, size_t max)
 {
-    struct cloud_mem *m = mem(cl);
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_objects && n < max; i++)
-        if (strncmp(m->objects[i].key, prefix, strlen(prefix)) == 0)
-            keys[n++] = m->objects[i].key;
-    return n;
+    return bucket_mem_keys(&cl->objects, prefix, keys, max);
 }
 
 void cloud_mem_etag(struct cloud *cl, const char *key, char *etag, size_t len)
 {
-    etag_of(object(mem(cl), key), etag, len);
+    bucket_mem_etag(&cl->objects, key, etag, len);
 }
 
 void cloud_mem_slurm_up(struct cloud *cl, bool up)
@@ -504,7 +437,7 @@ void cloud_mem_slurm_add(struct cloud *cl, const char *node)
 {
     struct cloud_mem *m = mem(cl);
     if (!cloud_mem_slurm_has(cl, node) && m->n_slurm < MEM_MAX)
-        m->slurm[m->n_slurm++] = strdup(node);
+        m->slurm[m->n_slurm++] = aws_xstrdup(node);
 }
 
 bool cloud_mem_slurm_has(struct cloud *cl, const char *node)

@@ -1,10 +1,12 @@
 /* An in-memory cloud behind the controller's seam (cloud.h), for unit
- * tests: a state bucket (objects with ETags and conditional puts), EC2
+ * tests: a state bucket in memory (fs/store/bucket_mem.h: a store_s3 made
+ * on cl->objects shares it with the controller), EC2
  * instances with tags and client tokens (a token run again fails with
  * IdempotentParameterMismatch, as EC2 does when the parameters differ, and
  * new presigned URLs make them differ), a config check that passes, and a
  * Slurm that lists what the test registers. Tests steer it: crash points
- * around RunInstances, refusals, the passing of time, instances settling. */
+ * around RunInstances, refusals, the passing of time, instances settling.
+ * A test double: it aborts on allocation failure (aws/util.h's aws_x*). */
 #ifndef PCFS_CLOUD_MEM_H
 #define PCFS_CLOUD_MEM_H
 #include <stdbool.h>
@@ -27,6 +29,10 @@ void cloud_mem_next_run(struct cloud *cl, enum cloud_mem_run what, const char *c
 void cloud_mem_set_now(struct cloud *cl, time_t now);  /* launch times */
 /* The next n DescribeInstances show nothing (EC2's eventual consistency). */
 void cloud_mem_hide(struct cloud *cl, int n);
+/* The next n DescribeInstances fail (EC2 does not answer). */
+void cloud_mem_ec2_down(struct cloud *cl, int n);
+/* The next n TerminateInstances are refused (UnauthorizedOperation). */
+void cloud_mem_terminate_fails(struct cloud *cl, int n);
 void cloud_mem_settle(struct cloud *cl);               /* pending -> running, shutting-down -> terminated */
 /* Live (pending or running) instances of node, and the id of the last. */
 size_t cloud_mem_live(struct cloud *cl, const char *node, const char **id);

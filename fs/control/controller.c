@@ -10,10 +10,12 @@
  *   woken, full_pass(): load the bucket, observe EC2 (observe_ec2.c), take
  *   or renew the lease (lease.c), and as lease holder reconcile (observe.c
  *   -> plan.c -> act.c, reconcile.c) and move deletions on; then publish.
- *   It alone owns `cloud` (AWS clients per region), `lease`, `objects` and
- *   `last_seen` (which it alone replaces).
+ *   It alone owns `cloud` (AWS clients per region; tests inject an
+ *   in-memory one), `lease`, `objects` and `last_seen` (which it alone
+ *   replaces). Tests run the same pass in their thread (controller_refresh).
  * - Short-lived fetch workers (fs/store/fetch_many.c), started and joined
- *   within one call of the controller thread or of a store load.
+ *   within one call of the controller thread: they share the cloud's
+ *   bucket, whose calls are thread-safe (an AWS client per thread).
  *
  * Locks, always taken in this order (never the reverse):
  *   pcfs.commit_lock (commits)
@@ -22,10 +24,25 @@
  *   -> publish_lock (loading the desired state and swapping the snapshot;
  *      held for no network call of EC2 or Slurm, so a commit never waits
  *      for a pass's network work)
- *   -> the store's own locks (store_mem.lock; store_s3 cache_lock,
- *      deferred_lock, s3_undo's lock), the snapshot holder's hook_lock then
- *      lock, the memfile table's lock: each held only inside its module.
- * wake_lock is a leaf: taken alone, to wake or to wait for the thread. */
+ *   -> the store's own locks (store_mem.lock; store_s3 deferred_lock, the
+ *      objcache's lock, s3_undo's lock, bucket_mem's lock), the snapshot
+ *      holder's hook_lock then lock, the memfile table's lock: each held
+ *      only inside its module.
+ * wake_lock is a leaf: taken alone, to wake or to wait for the thread.
+ *
+ * Why a commit publishes under commit_lock, network included (the load of
+ * the bucket in controller_pass: a LIST and the GETs of what changed,
+ * bounded by the commit's deadline). The next commit validates against the
+ * published snapshot: the update rules compare with the config it shows,
+ * "the same bytes" and the hooks/ limit count what it holds, a deletion in
+ * progress refuses writes. Released before its publish, commit_lock would
+ * let a second commit validate against a snapshot without the first one's
+ * change (an update the rules forbid could pass, or a 101st hook). Moving
+ * the network out needs the commit to publish its own change without a
+ * load (applied to a copy of the snapshot's desired state), or validation
+ * against the store itself; until then the bound is the commit's deadline
+ * (README: 15 s), and a pass never holds publish_lock across EC2 or Slurm,
+ * so a commit waits only for bucket calls. */
 #include "fs/control/controller.h"
 
 #include <errno.h>
@@ -37,7 +54,6 @@
 
 #include "aws/aws.h"
 #include "fs/control/cloud.h"
-#include "fs/config/cluster_region.h"
 #include "fs/store/events.h"
 #include "fs/control/lease.h"
 #include "fs/store/objcache.h"
@@ -65,7 +81,9 @@ struct controller {
      * (publish_lock); and why the latest observation failed, "" if not. */
     struct observed_state *last_seen;
     char observe_error[1024];
-    struct cloud cloud;               /* used under pass_lock by the controller thread */
+    struct cloud own_cloud;           /* the real one, when deps name none */
+    struct cloud *cloud;              /* NULL with no cloud (-o memory); used under
+                                         pass_lock by the controller thread */
     struct lease lease;
     struct objcache *objects;         /* reports and keys across passes (pass_lock) */
 };
@@ -80,9 +98,21 @@ struct controller *controller_new(const struct controller_deps *deps)
         ctl->deps.busy_refresh_seconds > ctl->deps.refresh_seconds)
         ctl->deps.busy_refresh_seconds = ctl->deps.refresh_seconds;
     ctl->objects = objcache_new(); /* NULL only costs requests: reports are then re-read */
-    if (deps->creds)
-        cloud_init(&ctl->cloud, deps->creds, deps->owner, deps->account, deps->mount_region);
+    if (deps->cloud) {
+        ctl->cloud = deps->cloud;
+    } else if (deps->creds) {
+        if (cloud_init(&ctl->own_cloud, deps->creds, deps->owner, deps->account,
+                       deps->mount_region) != 0) {
+            objcache_free(ctl->objects);
+            free(ctl);
+            return NULL;
+        }
+        ctl->cloud = &ctl->own_cloud;
+    }
     if (lease_init(&ctl->lease) != 0) {
+        if (ctl->cloud == &ctl->own_cloud)
+            cloud_destroy(&ctl->own_cloud);
+        objcache_free(ctl->objects);
         free(ctl);
         return NULL;
     }
@@ -104,7 +134,7 @@ static void terminate_instance(struct controller *ctl, const char *cluster,
 {
     struct aws_error e = {0};
     char buf[768];
-    if (cloud_terminate(&ctl->cloud, a->region, a->instance_id, &e) == 0)
+    if (cloud_terminate(ctl->cloud, a->region, a->instance_id, &e) == 0)
         events_append(ctl->deps.store, cluster, "info", "terminating %s (%s)", a->instance_id,
                       a->node);
     else
@@ -155,8 +185,7 @@ static size_t regions_of(const struct controller *ctl, const struct desired_stat
     size_t n = 0;
     snprintf(out[n++], 64, "%s", ctl->deps.mount_region);
     for (size_t i = 0; i < ds->n && n < max; i++) {
-        char region[64];
-        cluster_region(&ds->clusters[i], ctl->deps.mount_region, region, sizeof(region));
+        const char *region = desired_region(&ds->clusters[i], ctl->deps.mount_region);
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
             seen = strcmp(out[k], region) == 0;
@@ -176,7 +205,7 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
 {
     time_t now = time(NULL);
     *failed = false;
-    if (!ctl->deps.creds)
+    if (!ctl->cloud)
         return observed_new_empty(now);
     char regions[MAX_REGIONS][64];
     const char *names[MAX_REGIONS];
@@ -184,7 +213,7 @@ static struct observed_state *observe(struct controller *ctl, const struct desir
     for (size_t i = 0; i < n; i++)
         names[i] = regions[i];
     struct observed_state *seen = NULL;
-    if (observe_ec2(&ctl->cloud, names, n, now, &seen, err, errlen) == 0)
+    if (observe_ec2(ctl->cloud, names, n, now, &seen, err, errlen) == 0)
         return seen;
     *failed = true;
     /* Only this thread replaces last_seen, so reading it needs no lock. */
@@ -256,7 +285,7 @@ int controller_pass(struct controller *ctl, char *err, size_t errlen)
     /* With no cloud (-o memory) a deletion has nothing to wait for; the
      * pass lock keeps it from racing the controller thread's, and costs
      * nothing there (no network). */
-    bool memory = !ctl->deps.creds;
+    bool memory = !ctl->cloud;
     if (memory)
         pthread_mutex_lock(&ctl->pass_lock);
     pthread_mutex_lock(&ctl->publish_lock);
@@ -342,11 +371,11 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
     int rc = obs ? 0 : -ENOMEM;
     /* A failed observation is the published one: it is not to be changed,
      * and acting on it would act on an old view. */
-    if (rc == 0 && ctl->deps.creds && !stale && !observe_failed) {
+    if (rc == 0 && ctl->cloud && !stale && !observe_failed) {
         time_t now = time(NULL);
         int lease_seconds = ctl->deps.refresh_seconds * 3 > 30 ? ctl->deps.refresh_seconds * 3 : 30;
-        bool leader = lease_hold(&ctl->lease, &ctl->cloud, lease_seconds, now);
-        struct reconcile_ctx rctx = {.cloud = &ctl->cloud,
+        bool leader = lease_hold(&ctl->lease, ctl->cloud, lease_seconds, now);
+        struct reconcile_ctx rctx = {.cloud = ctl->cloud,
                                      .store = ctl->deps.store,
                                      .mount_region = ctl->deps.mount_region,
                                      .bootstrap_timeout = ctl->deps.bootstrap_timeout,
@@ -366,7 +395,7 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
                 rc = ds ? 0 : -ENOMEM;
             }
         }
-    } else if (rc == 0 && !ctl->deps.creds && !stale && advance_deletions(ctl, ds, obs) > 0) {
+    } else if (rc == 0 && !ctl->cloud && !stale && advance_deletions(ctl, ds, obs) > 0) {
         desired_state_free(ds);
         ds = load_desired(ctl, err, errlen, &stale);
         rc = ds ? 0 : -ENOMEM;
@@ -380,6 +409,12 @@ static int full_pass(struct controller *ctl, bool *busy, char *err, size_t errle
     }
     pthread_mutex_unlock(&ctl->pass_lock);
     return rc;
+}
+
+int controller_refresh(struct controller *ctl, char *err, size_t errlen)
+{
+    bool busy;
+    return full_pass(ctl, &busy, err, errlen);
 }
 
 static void *controller_main(void *arg)
@@ -436,10 +471,10 @@ void controller_free(struct controller *ctl)
         pthread_mutex_unlock(&ctl->wake_lock);
         pthread_join(ctl->thread, NULL);
     }
-    if (ctl->deps.creds) {
-        lease_release(&ctl->lease, &ctl->cloud);
-        cloud_destroy(&ctl->cloud);
-    }
+    if (ctl->cloud)
+        lease_release(&ctl->lease, ctl->cloud);
+    if (ctl->cloud == &ctl->own_cloud)
+        cloud_destroy(&ctl->own_cloud);
     observed_free(ctl->last_seen);
     objcache_free(ctl->objects);
     pthread_cond_destroy(&ctl->wake_cond);

@@ -9,12 +9,15 @@
 #include <stddef.h>
 
 #include "aws/creds.h"
+#include "fs/control/cloud.h"
 #include "fs/fuse/memfile.h"
 #include "fs/model/snapshot.h"
 #include "fs/store/store.h"
 
 struct controller_deps {
     struct aws_creds_provider *creds; /* NULL: no cloud to observe (-o memory) */
+    struct cloud *cloud;              /* the cloud to use instead of the real one over
+                                         creds (an in-memory one in tests); not owned */
     const char *owner;                /* the state bucket: the owner tag's value */
     const char *account;              /* the bucket's expected owner */
     int bootstrap_timeout;            /* seconds a head node may take to configure */
@@ -35,6 +38,10 @@ int controller_start(struct controller *ctl);
  * controller thread last observed (commits use it: they never talk to EC2
  * or Slurm); 0 or negative errno + err. */
 int controller_pass(struct controller *ctl, char *err, size_t errlen);
+/* Runs the controller thread's full pass (load, observe, lease, reconcile,
+ * deletions, publish) in the caller's thread, as if woken: tests drive the
+ * loop with it; 0 or negative errno + err. */
+int controller_refresh(struct controller *ctl, char *err, size_t errlen);
 /* Asks the thread for a pass soon, without waiting for it. */
 void controller_wake(struct controller *ctl);
 /* Stops the thread (if started) and frees the controller. */

@@ -25,7 +25,7 @@ static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster 
         return -ENOMEM;
     int r;
     if (rc->objects) {
-        r = objcache_get(rc->objects, rc->cloud, key, o->etag, out, err, sizeof(err));
+        r = objcache_get(rc->objects, &rc->cloud->objects, key, o->etag, out, err, sizeof(err));
     } else {
         char *data = NULL;
         size_t len = 0;
@@ -38,13 +38,17 @@ static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster 
     return r;
 }
 
-static char *push(char ***v, size_t *n, const char *s)
+/* Appends a copy of s to the list; 0 or -ENOMEM. */
+static int push(char ***v, size_t *n, const char *s)
 {
     char **grown = realloc(*v, (*n + 1) * sizeof(**v));
     if (!grown)
-        return NULL;
+        return -ENOMEM;
     *v = grown;
-    return (grown[*n] = strdup(s)) ? grown[(*n)++] : NULL;
+    if (!(grown[*n] = strdup(s)))
+        return -ENOMEM;
+    (*n)++;
+    return 0;
 }
 
 bool observe_node_report(struct observed_node *n, struct node_report *r, bool got,
@@ -69,8 +73,9 @@ bool observe_node_report(struct observed_node *n, struct node_report *r, bool go
 
 /* The node's report, read and judged (observe_node_report); one that does
  * not count is noted in v->ignored. *failure: why the bootstrap the report
- * tells of failed ("" if it did not), whether or not the report counts. */
-static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+ * tells of failed ("" if it did not), whether or not the report counts.
+ * 0 or -ENOMEM. */
+static int read_report(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                         struct observed_node *n, struct node_report *out, char **failure,
                         struct cluster_view *v)
 {
@@ -82,11 +87,11 @@ static void read_report(struct reconcile_ctx *rc, const struct desired_cluster *
     blob_unref(b);
     if (got && strcmp(out->state, "failed") == 0)
         report_failure_reason(out, n->name, why, sizeof(why));
-    *failure = strdup(why);
+    if (!(*failure = strdup(why)))
+        return -ENOMEM;
     char ignored[400];
     observe_node_report(n, out, got, ignored, sizeof(ignored));
-    if (ignored[0])
-        push(&v->ignored, &v->n_ignored, ignored);
+    return ignored[0] ? push(&v->ignored, &v->n_ignored, ignored) : 0;
 }
 
 bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster *dc,
@@ -128,13 +133,18 @@ bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster
 }
 
 /* Slurm's nodes into the cluster's nodes, and the names Slurm lists. */
-static void take_slurm_nodes(const struct slurmrest_node_list *nodes,
-                             struct observed_cluster *oc, struct cluster_view *v)
+static int take_slurm_nodes(const struct slurmrest_node_list *nodes,
+                            struct observed_cluster *oc, struct cluster_view *v)
 {
+    int rc = 0;
     for (size_t i = 0; i < oc->n_nodes; i++)
-        observed_node_set_slurm(&oc->nodes[i], slurmrest_node_find(nodes, oc->nodes[i].name));
+        if (observed_node_set_slurm(&oc->nodes[i],
+                                    slurmrest_node_find(nodes, oc->nodes[i].name)) != 0)
+            rc = -ENOMEM;
     for (size_t i = 0; i < nodes->count; i++)
-        push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name);
+        if (push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name) != 0)
+            rc = -ENOMEM;
+    return rc;
 }
 
 /* The head's published Slurm view (and its heartbeat, whichever is newer,
@@ -144,7 +154,7 @@ static void take_slurm_nodes(const struct slurmrest_node_list *nodes,
  * the head has published none. */
 static int read_published(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                           const struct observed_node *head, struct observed_cluster *oc,
-                          struct cluster_view *v, char *why, size_t whylen)
+                          struct cluster_view *v, int *nomem, char *why, size_t whylen)
 {
     char view_rest[64], beat_rest[64], msg[512];
     struct blob *b = NULL;
@@ -182,8 +192,8 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
         snprintf(why, whylen, "the head's agent cannot read Slurm: %s", beat.error);
     else
         used = 1;
-    if (used)
-        take_slurm_nodes(view.nodes, oc, v);
+    if (used && take_slurm_nodes(view.nodes, oc, v) != 0)
+        *nomem = -ENOMEM;
     slurm_view_free(&view);
     return used;
 }
@@ -194,9 +204,9 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
  * answered; else why not is in `why`. */
 static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                        struct observed_node *head, struct observed_cluster *oc,
-                       struct cluster_view *v, char *why, size_t whylen)
+                       struct cluster_view *v, int *nomem, char *why, size_t whylen)
 {
-    int published = read_published(rc, dc, head, oc, v, why, whylen);
+    int published = read_published(rc, dc, head, oc, v, nomem, why, whylen);
     if (published != -ENOENT)
         return published == 1;
     struct slurm_access access;
@@ -205,8 +215,8 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
         return false;
     struct slurmrest_node_list *nodes = NULL;
     bool up = cloud_slurm_nodes(rc->cloud, &access, &nodes, why, whylen);
-    if (up)
-        take_slurm_nodes(nodes, oc, v);
+    if (up && take_slurm_nodes(nodes, oc, v) != 0)
+        *nomem = -ENOMEM;
     if (nodes)
         cloud_slurm_release(rc->cloud, nodes);
     free(jwt);
@@ -215,34 +225,35 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
 
 /* Slurm cannot be asked: say why, and that no node's Slurm state is known
  * (rather than "none", which would claim the node is not in Slurm). */
-static void slurm_unknown(struct observed_cluster *oc, const char *why)
+static int slurm_unknown(struct observed_cluster *oc, const char *why)
 {
     free(oc->slurm_error);
-    oc->slurm_error = strdup(why);
+    int rc = (oc->slurm_error = strdup(why)) ? 0 : -ENOMEM;
     for (size_t i = 0; i < oc->n_nodes; i++) {
         if (!plan_alive(&oc->nodes[i]))
             continue;
         free(oc->nodes[i].slurm_state);
-        oc->nodes[i].slurm_state = strdup("unknown");
+        if (!(oc->nodes[i].slurm_state = strdup("unknown")))
+            rc = -ENOMEM;
     }
+    return rc;
 }
 
-void observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                     struct observed_cluster *oc, struct cluster_view *v)
+int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                    struct observed_cluster *oc, struct cluster_view *v)
 {
+    int nomem = 0;
     memset(v, 0, sizeof(*v));
     v->oc = oc;
     struct observed_node *head = NULL;
-    if (oc && oc->n_nodes)
-        v->node_failures = calloc(oc->n_nodes, sizeof(*v->node_failures));
+    if (oc && oc->n_nodes && !(v->node_failures = calloc(oc->n_nodes, sizeof(*v->node_failures))))
+        return -ENOMEM;
     for (size_t i = 0; oc && i < oc->n_nodes; i++) {
         struct node_report r;
         char *failure = NULL;
-        read_report(rc, dc, &oc->nodes[i], &r, &failure, v);
-        if (v->node_failures)
-            v->node_failures[i] = failure;
-        else
-            free(failure);
+        if (read_report(rc, dc, &oc->nodes[i], &r, &failure, v) != 0)
+            nomem = -ENOMEM;
+        v->node_failures[i] = failure;
         if (strcmp(oc->nodes[i].name, "head") == 0) {
             head = &oc->nodes[i];
             v->head_report = r;
@@ -252,9 +263,11 @@ void observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
     }
     bool head_done = plan_alive(head) && strcmp(v->head_report.state, "done") == 0;
     char slurm_why[1024] = "";
-    v->slurm_up = head_done && read_slurm(rc, dc, head, oc, v, slurm_why, sizeof(slurm_why));
-    if (head_done && !v->slurm_up)
-        slurm_unknown(oc, slurm_why);
+    v->slurm_up =
+        head_done && read_slurm(rc, dc, head, oc, v, &nomem, slurm_why, sizeof(slurm_why));
+    if (head_done && !v->slurm_up && slurm_unknown(oc, slurm_why) != 0)
+        nomem = -ENOMEM;
+    return nomem;
 }
 
 void cluster_view_free(struct cluster_view *v)
@@ -277,24 +290,27 @@ static int by_node_name(const void *a, const void *b)
     return strcmp(((const struct observed_node *)a)->name, ((const struct observed_node *)b)->name);
 }
 
-void observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
-                            struct observed_cluster **ocp)
+int observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
+                           struct observed_cluster **ocp)
 {
     size_t n_reports = 0;
     for (size_t i = 0; i < dc->n_objects; i++)
         n_reports += layout_report_node(dc->objects[i].rest) != NULL;
     if (!n_reports)
-        return;
+        return 0;
     struct observed_cluster *oc = *ocp;
     if (!oc) {
         struct observed_cluster *grown = realloc(obs->clusters, (obs->n + 1) * sizeof(*grown));
         if (!grown)
-            return;
+            return -ENOMEM;
         obs->clusters = grown;
-        oc = &grown[obs->n++];
+        oc = &grown[obs->n];
         memset(oc, 0, sizeof(*oc));
-        oc->name = strdup(dc->name);
+        if (!(oc->name = strdup(dc->name)))
+            return -ENOMEM;
+        obs->n++;
     }
+    int rc = 0;
     size_t before = oc->n_nodes;
     for (size_t i = 0; i < dc->n_objects; i++) {
         const char *node = layout_report_node(dc->objects[i].rest);
@@ -306,18 +322,27 @@ void observe_reported_nodes(struct observed_state *obs, const struct desired_clu
         if (before && bsearch(&probe, oc->nodes, before, sizeof(*oc->nodes), by_node_name))
             continue;
         struct observed_node *nodes = realloc(oc->nodes, (oc->n_nodes + 1) * sizeof(*nodes));
-        if (!nodes)
+        if (!nodes) {
+            rc = -ENOMEM;
             break;
+        }
         oc->nodes = nodes;
-        struct observed_node *n = &nodes[oc->n_nodes++];
+        struct observed_node *n = &nodes[oc->n_nodes];
         memset(n, 0, sizeof(*n));
         n->name = strdup(node);
         n->ec2_state = strdup("none");
         n->slurm_state = strdup("none");
+        if (!n->name || !n->ec2_state || !n->slurm_state) {
+            observed_node_clear(n); /* never listed: sorting needs its name */
+            rc = -ENOMEM;
+            break;
+        }
+        oc->n_nodes++;
     }
     if (oc->n_nodes > before && oc->n_nodes > 1)
         qsort(oc->nodes, oc->n_nodes, sizeof(*oc->nodes), by_node_name);
     *ocp = oc;
+    return rc;
 }
 
 void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds)
@@ -346,7 +371,7 @@ void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds)
         }
     }
     if (keys && etags)
-        objcache_prefetch(rc->objects, rc->cloud, (const char *const *)keys, etags, k);
+        objcache_prefetch(rc->objects, &rc->cloud->objects, (const char *const *)keys, etags, k);
     for (size_t i = 0; keys && i < k; i++)
         free(keys[i]);
     free(keys);

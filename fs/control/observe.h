@@ -36,12 +36,14 @@ bool observe_node_report(struct observed_node *n, struct node_report *r, bool go
                          char *ignored, size_t ignored_len);
 
 /* Nodes whose instance is gone but whose report is kept stay listed, with
- * ec2_state none, so bootstrap.log can be read; *ocp may be made. */
-void observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
-                            struct observed_cluster **ocp);
-/* Reports and Slurm of one cluster into v (cluster_view_free). */
-void observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                     struct observed_cluster *oc, struct cluster_view *v);
+ * ec2_state none, so bootstrap.log can be read; *ocp may be made. 0, or
+ * -ENOMEM (some may be missing). */
+int observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
+                           struct observed_cluster **ocp);
+/* Reports and Slurm of one cluster into v (cluster_view_free, even on
+ * failure). 0, or -ENOMEM: v is incomplete, not a view to act on. */
+int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                    struct observed_cluster *oc, struct cluster_view *v);
 void cluster_view_free(struct cluster_view *v);
 /* Brings the listed reports that changed into the object cache at once. */
 void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds);

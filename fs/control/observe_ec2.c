@@ -36,8 +36,9 @@ static struct observed_cluster *cluster_of(struct observed_state *os, const char
     return c;
 }
 
-static void fill_node(struct observed_node *n, const struct aws_ec2_instance *i,
-                      const char *node, const char *region)
+/* 0, or -ENOMEM (n then holds what was copied; observed_node_clear frees it). */
+static int fill_node(struct observed_node *n, const struct aws_ec2_instance *i,
+                     const char *node, const char *region)
 {
     n->name = strdup(node);
     n->region = strdup(region);
@@ -53,6 +54,10 @@ static void fill_node(struct observed_node *n, const struct aws_ec2_instance *i,
     n->attempt = attempt ? atoi(attempt) : 0;
     n->finished = bootstrap && strcmp(bootstrap, "done") == 0;
     aws_parse_iso8601(i->launch_time, &n->launch_time);
+    return n->name && n->region && n->instance_id && n->instance_type && n->market &&
+                   n->private_ip && n->public_ip && n->ec2_state && n->slurm_state
+               ? 0
+               : -ENOMEM;
 }
 
 static int add_instance(struct observed_state *os, const struct aws_ec2_instance *i,
@@ -73,15 +78,18 @@ static int add_instance(struct observed_state *os, const struct aws_ec2_instance
     if (!grown)
         return -ENOMEM;
     c->instances = grown;
-    grown[c->n_instances++] = (struct observed_instance){strdup(i->id), strdup(region),
-                                                         strdup(i->state), strdup(node)};
+    struct observed_instance *in = &grown[c->n_instances++];
+    *in = (struct observed_instance){strdup(i->id), strdup(region), strdup(i->state),
+                                     strdup(node)};
+    if (!in->id || !in->region || !in->state || !in->node)
+        return -ENOMEM;
     for (size_t k = 0; k < c->n_nodes; k++) {
         struct observed_node *n = &c->nodes[k];
         if (strcmp(n->name, node) != 0)
             continue;
         if (state_rank(i->state) > state_rank(n->ec2_state)) {
             observed_node_clear(n);
-            fill_node(n, i, node, region);
+            return fill_node(n, i, node, region);
         }
         return 0;
     }
@@ -90,8 +98,7 @@ static int add_instance(struct observed_state *os, const struct aws_ec2_instance
         return -ENOMEM;
     c->nodes = nodes;
     memset(&nodes[c->n_nodes], 0, sizeof(*nodes));
-    fill_node(&nodes[c->n_nodes++], i, node, region);
-    return 0;
+    return fill_node(&nodes[c->n_nodes++], i, node, region);
 }
 
 static int by_node_name(const void *a, const void *b)

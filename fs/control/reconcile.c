@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/config/cluster_region.h"
 #include "fs/config/config.h"
 #include "fs/control/act.h"
 #include "fs/control/observe.h"
@@ -53,9 +52,14 @@ static struct observed_cluster *observed_slot(struct observed_state *obs, const 
 static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
 {
     struct cluster_view v;
-    observe_cluster(rc, t->dc, t->oc, &v);
     struct wanted w;
-    if (wanted_nodes(t->cfg, &w) != 0) {
+    int observed = observe_cluster(rc, t->dc, t->oc, &v);
+    int wanted = wanted_nodes(t->cfg, &w);
+    if (observed != 0 || wanted != 0) {
+        /* An incomplete view is no ground to act on (a launch could be
+         * made twice); the next pass tries again. */
+        if (rc->act)
+            act_held_back(rc, t, "not acting: out of memory observing the cluster");
         wanted_free(&w);
         cluster_view_free(&v);
         return;
@@ -99,10 +103,12 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
         const struct desired_cluster *dc = &ds->clusters[i];
         if (!dc->config || dc->deleting)
             continue;
-        char region[CONFIG_VALUE_MAX];
         struct act_target t = {.dc = dc, .oc = observed_slot(obs, dc->name), .obs = obs,
-                               .region = region};
-        observe_reported_nodes(obs, dc, &t.oc);
+                               .region = desired_region(dc, rc->mount_region)};
+        if (observe_reported_nodes(obs, dc, &t.oc) != 0 && rc->act) {
+            act_held_back(rc, &t, "not acting: out of memory listing the reported nodes");
+            continue;
+        }
         /* The config comes parsed once per generation with the model. */
         if (!dc->parsed || !dc->parsed->cfg) {
             /* Only validated configs are stored; one of an older version may not parse. */
@@ -115,7 +121,6 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
             continue;
         }
         t.cfg = dc->parsed->cfg;
-        cluster_region(dc, rc->mount_region, region, sizeof(region));
         reconcile_cluster(rc, &t);
     }
     if (rc->objects)

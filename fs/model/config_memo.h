@@ -2,7 +2,7 @@
  * cluster that has a config its parse (struct parsed_config, store.h):
  * parsed the first time a load meets that generation's bytes, then shared
  * by reference with every later load and copy of the desired state. The
- * snapshot, the commits' update checks, the reconciler and cluster_region
+ * snapshot, the commits' update checks, the reconciler and desired_region
  * read it instead of parsing the INI again. Thread-safe (a mutex inside,
  * held while parsing, which is CPU only). */
 #ifndef PCFS_CONFIG_MEMO_H

@@ -156,3 +156,9 @@ const char *hook_stage_name(enum hook_stage stage)
 {
     return stage == HOOK_PRE ? "pre" : "post";
 }
+
+const char *desired_region(const struct desired_cluster *dc, const char *mount_region)
+{
+    const char *named = dc->parsed ? dc->parsed->region : "";
+    return named[0] ? named : mount_region;
+}

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/config/cluster_region.h"
 #include "fs/config/config.h"
 #include "fs/model/render.h"
 
@@ -79,13 +78,11 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
     c->status_file = (struct snap_file){"status", st, obs->observed_at};
     keep_mtime(&c->status_file, prev_c ? &prev_c->status_file : NULL);
 
-    char region[CONFIG_VALUE_MAX];
-    cluster_region(dc, in->mount_region, region, sizeof(region));
     struct status_json_inputs sj = {
         .desired = dc,
         .observed = oc,
         .status = c->status,
-        .region = region,
+        .region = desired_region(dc, in->mount_region),
         .observed_at = obs->observed_at,
         .stale = obs->stale || in->stale_reason,
         .stale_reason = in->stale_reason ? in->stale_reason : obs->stale_reason,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 struct fetch_run {
-    const struct cloud *like;
+    const struct bucket *bucket;
     struct fetch_item *items;
     size_t n;
     atomic_size_t next;
@@ -15,25 +15,21 @@ struct fetch_run {
 static void *worker(void *arg)
 {
     struct fetch_run *run = arg;
-    struct cloud own;
-    cloud_init(&own, run->like->creds, run->like->bucket, run->like->account,
-               run->like->bucket_region);
     char err[256];
     for (size_t i; (i = atomic_fetch_add(&run->next, 1)) < run->n;) {
         struct fetch_item *it = &run->items[i];
         it->data = NULL;
         it->len = 0;
         it->etag[0] = '\0';
-        it->rc = cloud_get(&own, it->key, &it->data, &it->len, it->etag, sizeof(it->etag), err,
-                           sizeof(err));
+        it->rc = bucket_get(run->bucket, it->key, &it->data, &it->len, it->etag,
+                            sizeof(it->etag), err, sizeof(err));
     }
-    cloud_destroy(&own);
     return NULL;
 }
 
-void fetch_many(const struct cloud *like, struct fetch_item *items, size_t n, unsigned workers)
+void fetch_many(const struct bucket *b, struct fetch_item *items, size_t n, unsigned workers)
 {
-    struct fetch_run run = {.like = like, .items = items, .n = n};
+    struct fetch_run run = {.bucket = b, .items = items, .n = n};
     atomic_init(&run.next, 0);
     if (workers > n)
         workers = (unsigned)n;

@@ -126,7 +126,7 @@ static void count_fetched(struct objcache *oc, unsigned long n)
     pthread_mutex_unlock(&oc->lock);
 }
 
-int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
+int objcache_get(struct objcache *oc, const struct bucket *b, const char *key, const char *etag,
                  struct blob **out, char *err, size_t errlen)
 {
     if ((*out = objcache_lookup(oc, key, etag)))
@@ -134,7 +134,7 @@ int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const c
     char *data = NULL, got[128] = "";
     size_t len = 0;
     count_fetched(oc, 1);
-    int rc = cloud_get(cl, key, &data, &len, got, sizeof(got), err, errlen);
+    int rc = bucket_get(b, key, &data, &len, got, sizeof(got), err, errlen);
     if (rc)
         return rc;
     *out = blob_new(data, len);
@@ -150,7 +150,7 @@ int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const c
 /* Enough to hide S3's round trip; few enough not to look like a storm. */
 #define PREFETCH_WORKERS 8
 
-void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const *keys,
+void objcache_prefetch(struct objcache *oc, const struct bucket *b, const char *const *keys,
                        const char *const *etags, size_t n)
 {
     struct fetch_item *items = calloc(n ? n : 1, sizeof(*items));
@@ -165,7 +165,7 @@ void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const 
     }
     pthread_mutex_unlock(&oc->lock);
     if (m > 1) { /* one alone is objcache_get's job */
-        fetch_many(cl, items, m, PREFETCH_WORKERS);
+        fetch_many(b, items, m, PREFETCH_WORKERS);
         count_fetched(oc, m);
         for (size_t i = 0; i < m; i++) {
             struct blob *b = items[i].rc == 0 ? blob_new(items[i].data, items[i].len) : NULL;

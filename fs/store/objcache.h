@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "fs/model/blob.h"
-#include "fs/control/cloud.h"
+#include "fs/store/bucket.h"
 
 struct objcache;
 
@@ -20,7 +20,7 @@ void objcache_free(struct objcache *oc);
  * its ETag matches, else a GET (whose answer is kept). 0 and *out (a
  * reference: blob_unref it), -ENOENT when the object is gone, or a negative
  * errno with err. */
-int objcache_get(struct objcache *oc, struct cloud *cl, const char *key, const char *etag,
+int objcache_get(struct objcache *oc, const struct bucket *b, const char *key, const char *etag,
                  struct blob **out, char *err, size_t errlen);
 
 /* The bytes kept under key when their ETag is etag (a reference: blob_unref
@@ -32,7 +32,7 @@ void objcache_keep(struct objcache *oc, const char *key, const char *etag, struc
 /* Fetches, several at a time, the keys[i] (listed with etags[i]) not kept
  * under that ETag yet, so the objcache_get calls that follow find them.
  * What fails to come is left to objcache_get. */
-void objcache_prefetch(struct objcache *oc, struct cloud *cl, const char *const *keys,
+void objcache_prefetch(struct objcache *oc, const struct bucket *b, const char *const *keys,
                        const char *const *etags, size_t n);
 
 /* Forgets every object no objcache_get asked for since the last sweep

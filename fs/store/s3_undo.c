@@ -1,7 +1,6 @@
 #include "fs/store/s3_undo.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,7 +11,7 @@
 struct undo_entry {
     struct undo_entry *next;
     char *key;
-    char etag[40];         /* undo while the key's ETag is this; "" = while it is absent */
+    char etag[BUCKET_ETAG_LEN]; /* undo while the key's ETag is this; "" = while it is absent */
     struct blob *restore;  /* what to put back; NULL = delete */
     time_t since;
     bool done;             /* undone (or found moot) once: now only watched */
@@ -51,17 +50,6 @@ void s3_undo_free(struct s3_undo *u)
     free(u);
 }
 
-static void etag_of(const void *data, size_t len, char out[40])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);
-    out[0] = '"';
-    for (unsigned int i = 0; i < mdlen && i < 16; i++)
-        snprintf(out + 1 + 2 * i, 3, "%02x", md[i]);
-    snprintf(out + 33, 7, "\"");
-}
-
 static int add(struct s3_undo *u, const char *key, const char *etag, struct blob *restore)
 {
     struct undo_entry *e = calloc(1, sizeof(*e));
@@ -82,8 +70,8 @@ static int add(struct s3_undo *u, const char *key, const char *etag, struct blob
 int s3_undo_put(struct s3_undo *u, const char *key, const void *written, size_t len,
                 struct blob *previous)
 {
-    char etag[40];
-    etag_of(written, len, etag);
+    char etag[BUCKET_ETAG_LEN];
+    bucket_etag_of(written, len, etag);
     return add(u, key, etag, previous);
 }
 
@@ -108,42 +96,38 @@ void s3_undo_forget(struct s3_undo *u, const char *key)
 }
 
 /* Applies one entry if its condition holds; 0 when applied or moot. */
-static int replay_one(const struct undo_entry *e, struct aws_client *c, const char *bucket,
-                      struct aws_error *ae)
+static int replay_one(const struct undo_entry *e, const struct bucket *b, char *err,
+                      size_t errlen)
 {
-    struct aws_s3_object info = {0};
-    int rc = aws_s3_head_object(c, bucket, e->key, &info, ae);
+    char now[128] = "";
+    int rc = bucket_head(b, e->key, now, sizeof(now), err, errlen);
     bool absent = rc == -ENOENT;
-    bool holds = rc == 0 && e->etag[0] && info.etag && strcmp(info.etag, e->etag) == 0;
-    aws_s3_object_free(&info);
+    bool holds = rc == 0 && e->etag[0] && strcmp(now, e->etag) == 0;
     if (rc && !absent)
         return rc;
     if (e->etag[0] ? !holds : !absent)
         return 0; /* the failed write is not (or no longer) there */
     if (!e->restore)
-        return aws_s3_delete_object(c, bucket, e->key, ae);
+        return bucket_delete(b, e->key, err, errlen);
     struct aws_s3_put_options cond = {.content_type = "text/plain",
                                       .if_none_match = !e->etag[0],
                                       .if_match = e->etag[0] ? e->etag : NULL};
-    rc = aws_s3_put_object(c, bucket, e->key, e->restore->data, e->restore->len, &cond, NULL, ae);
+    rc = bucket_put(b, e->key, e->restore->data, e->restore->len, &cond, NULL, err, errlen);
     return rc == AWS_ERR_PRECONDITION ? 0 : rc; /* changed meanwhile: not ours to undo */
 }
 
-int s3_undo_replay(struct s3_undo *u, struct aws_client *c, const char *bucket, char *err,
-                   size_t errlen)
+int s3_undo_replay(struct s3_undo *u, const struct bucket *b, char *err, size_t errlen)
 {
     time_t now = time(NULL);
     pthread_mutex_lock(&u->lock);
     int rc = 0;
     for (struct undo_entry **p = &u->head; *p;) {
         struct undo_entry *e = *p;
-        struct aws_error ae;
         if (rc == 0) {
-            rc = replay_one(e, c, bucket, &ae);
+            char why[768];
+            rc = replay_one(e, b, why, sizeof(why));
             if (rc) {
-                char buf[768];
-                snprintf(err, errlen, "undoing a failed write of %s: %s", e->key,
-                         aws_error_format(&ae, buf, sizeof(buf)));
+                snprintf(err, errlen, "undoing a failed write of %s: %s", e->key, why);
             } else if (!e->done) {
                 e->done = true;
                 fprintf(stderr, "pclusterfs: checked %s after a failed write: nothing of it "

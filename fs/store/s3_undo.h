@@ -13,7 +13,7 @@
 #define PCFS_S3_UNDO_H
 #include <stddef.h>
 
-#include "aws/aws.h"
+#include "fs/store/bucket.h"
 #include "fs/model/blob.h"
 
 #define UNDO_WATCH_SECONDS 120
@@ -31,8 +31,7 @@ int s3_undo_delete(struct s3_undo *u, const char *key, struct blob *previous);
 /* A write of this mount to key succeeded: what was pending there is moot. */
 void s3_undo_forget(struct s3_undo *u, const char *key);
 /* Replays every entry; 0, or the first error (err says it; entries stay). */
-int s3_undo_replay(struct s3_undo *u, struct aws_client *c, const char *bucket, char *err,
-                   size_t errlen);
+int s3_undo_replay(struct s3_undo *u, const struct bucket *b, char *err, size_t errlen);
 /* Entries waiting (for tests and logs). */
 size_t s3_undo_pending(struct s3_undo *u);
 

@@ -122,6 +122,9 @@ void desired_state_free(struct desired_state *ds);
 struct desired_state *desired_state_copy(const struct desired_state *src);
 void desired_cluster_clear(struct desired_cluster *dc); /* frees its members */
 const struct desired_cluster *desired_find(const struct desired_state *ds, const char *name);
+/* The region the cluster lives in: its config's aws_region_name, from the
+ * config parsed once per generation (dc->parsed), else mount_region. */
+const char *desired_region(const struct desired_cluster *dc, const char *mount_region);
 /* The listed object clusters/<dc>/<rest>, or NULL. */
 const struct desired_object *desired_find_object(const struct desired_cluster *dc,
                                                  const char *rest);

@@ -14,7 +14,8 @@
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
 #include "fs/store/objcache.h"
-#include "fs/store/s3_object.h"
+#include "fs/errors.h"
+#include "fs/store/bucket_s3.h"
 #include "fs/store/s3_undo.h"
 #include "fs/model/timefmt.h"
 
@@ -33,9 +34,8 @@ struct deferred {
 };
 
 struct store_s3 {
-    struct aws_creds_provider *creds;
-    char *region, *bucket, *account;
-    pthread_key_t client_key; /* one aws_client per thread, never shared */
+    struct bucket bucket;
+    bool owns_bucket;
     struct objcache *cache; /* what loads fetched, by ETag */
     struct config_memo *parsed; /* each generation's config, parsed once */
     struct s3_undo *undo;
@@ -44,63 +44,31 @@ struct store_s3 {
     char owner[33];            /* this mount, in commit locks: random hex */
 };
 
-static void client_free(void *c)
-{
-    aws_client_free(c);
-}
-
-/* This thread's client, made on first use. */
-static struct aws_client *client(struct store_s3 *s)
-{
-    struct aws_client *c = pthread_getspecific(s->client_key);
-    if (c)
-        return c;
-    c = aws_client_new_with(s->creds, s->region, &PCFS_AWS_COMMIT);
-    if (!c)
-        return NULL;
-    aws_client_set_bucket_owner(c, s->account);
-    pthread_setspecific(s->client_key, c);
-    return c;
-}
-
-static int fail(int rc, const struct aws_error *e, char *err, size_t errlen, const char *what)
-{
-    char buf[768];
-    snprintf(err, errlen, "%s: %s", what, aws_error_format(e, buf, sizeof(buf)));
-    return rc;
-}
-
 static int put(struct store_s3 *s, const char *key, const void *data, size_t len,
                const struct aws_s3_put_options *opt, char *etag, char *err, size_t errlen)
 {
-    return s3_object_put(client(s), s->bucket, key, data, len, opt, etag, err, errlen);
+    return bucket_put(&s->bucket, key, data, len, opt, etag, err, errlen);
 }
 
 static int del(struct store_s3 *s, const char *key, char *err, size_t errlen)
 {
-    return s3_object_delete(client(s), s->bucket, key, err, errlen);
+    return bucket_delete(&s->bucket, key, err, errlen);
 }
 
 /* GET into *data (caller frees); -ENOENT when absent. */
 static int get(struct store_s3 *s, const char *key, char **data, size_t *len, char *etag,
                size_t etaglen, char *err, size_t errlen)
 {
-    return s3_object_get(client(s), s->bucket, key, data, len, etag, etaglen, err, errlen);
+    return bucket_get(&s->bucket, key, data, len, etag, etaglen, err, errlen);
 }
 
 static bool exists(struct store_s3 *s, const char *key, int *rc, char *err, size_t errlen)
 {
-    struct aws_client *c = client(s);
-    struct aws_error e;
-    struct aws_s3_object info = {0};
-    *rc = c ? aws_s3_head_object(c, s->bucket, key, &info, &e) : -ENOMEM;
-    aws_s3_object_free(&info);
+    *rc = bucket_head(&s->bucket, key, NULL, 0, err, errlen);
     if (*rc == -ENOENT) {
         *rc = 0;
         return false;
     }
-    if (*rc)
-        fail(*rc, &e, err, errlen, key);
     return *rc == 0;
 }
 
@@ -410,19 +378,18 @@ static void finish_state(struct desired_state *ds, const bool *markers)
 static int s3_load(void *impl, struct desired_state **out, char *err, size_t errlen)
 {
     struct store_s3 *s = impl;
-    struct aws_client *c = client(s);
-    if (!c)
-        return -ENOMEM;
     /* First what failed writes left to do, so no failed commit shows. */
     char undo_err[512];
-    if (s3_undo_replay(s->undo, c, s->bucket, undo_err, sizeof(undo_err)) != 0)
+    if (s3_undo_replay(s->undo, &s->bucket, undo_err, sizeof(undo_err)) != 0)
         fprintf(stderr, "pclusterfs: %s\n", undo_err);
     write_deferred(s);
     struct aws_s3_objects list = {0};
-    struct aws_error e;
-    int rc = aws_s3_list_objects(c, s->bucket, layout_clusters_prefix(), 0, &list, &e);
-    if (rc)
-        return fail(rc, &e, err, errlen, "listing the state bucket");
+    char why[PCFS_MSG_MAX];
+    int rc = bucket_list(&s->bucket, layout_clusters_prefix(), &list, why, sizeof(why));
+    if (rc) {
+        snprintf(err, errlen, "listing the state bucket: %s", why);
+        return rc;
+    }
     struct desired_state *ds = calloc(1, sizeof(*ds));
     bool *markers = calloc(list.n + 1, sizeof(bool));
     struct event_pieces *events = calloc(list.n + 1, sizeof(*events));
@@ -593,7 +560,7 @@ static int s3_put_config(void *impl, const char *cluster, struct blob *config, t
             if (rc) { /* the config is in, its generation is not: take it back */
                 char ignored[256];
                 s3_undo_put(s->undo, key, config->data, config->len, old_config);
-                s3_undo_replay(s->undo, client(s), s->bucket, ignored, sizeof(ignored));
+                s3_undo_replay(s->undo, &s->bucket, ignored, sizeof(ignored));
             }
         }
     }
@@ -669,15 +636,10 @@ static int s3_mark_deleting(void *impl, const char *cluster, char *err, size_t e
 static int s3_remove_cluster(void *impl, const char *cluster, char *err, size_t errlen)
 {
     struct store_s3 *s = impl;
-    struct aws_client *c = client(s);
     char *prefix = layout_cluster_prefix(cluster);
     char *marker = layout_key(cluster, LAYOUT_MARKER);
     struct aws_s3_objects list = {0};
-    struct aws_error e;
-    int rc = c && prefix && marker ? aws_s3_list_objects(c, s->bucket, prefix, 0, &list, &e)
-                                   : -ENOMEM;
-    if (rc && rc != -ENOMEM)
-        fail(rc, &e, err, errlen, prefix);
+    int rc = prefix && marker ? bucket_list(&s->bucket, prefix, &list, err, errlen) : -ENOMEM;
     /* The marker goes last, so a crash leaves a cluster that still lists. */
     for (size_t i = 0; rc == 0 && i < list.n; i++)
         if (strcmp(list.v[i].key, marker) != 0)
@@ -697,12 +659,8 @@ static int list_event_parts(struct store_s3 *s, const char *cluster, unsigned **
     *nums = NULL;
     *n = 0;
     char *prefix = layout_events_parts_prefix(cluster);
-    struct aws_client *c = client(s);
     struct aws_s3_objects list = {0};
-    struct aws_error e;
-    int rc = c && prefix ? aws_s3_list_objects(c, s->bucket, prefix, 0, &list, &e) : -ENOMEM;
-    if (rc && rc != -ENOMEM)
-        fail(rc, &e, err, errlen, prefix);
+    int rc = prefix ? bucket_list(&s->bucket, prefix, &list, err, errlen) : -ENOMEM;
     if (rc == 0 && list.n && !(*nums = calloc(list.n, sizeof(**nums))))
         rc = -ENOMEM;
     size_t skip = prefix ? strlen(prefix) - strlen("events.") : 0;
@@ -905,20 +863,13 @@ static void write_deferred(struct store_s3 *s)
 
 static void s3_set_deadline(void *impl, const struct timespec *deadline)
 {
-    struct aws_client *c = client(impl);
-    if (c)
-        aws_client_set_deadline(c, deadline);
+    struct store_s3 *s = impl;
+    bucket_set_deadline(&s->bucket, deadline);
 }
 
 static void s3_destroy(void *impl)
 {
     struct store_s3 *s = impl;
-    struct aws_client *c = pthread_getspecific(s->client_key);
-    if (c) {
-        pthread_setspecific(s->client_key, NULL);
-        aws_client_free(c);
-    }
-    pthread_key_delete(s->client_key);
     s3_undo_free(s->undo);
     while (s->deferred) {
         struct deferred *d = s->deferred;
@@ -930,9 +881,8 @@ static void s3_destroy(void *impl)
     pthread_mutex_destroy(&s->deferred_lock);
     objcache_free(s->cache);
     config_memo_free(s->parsed);
-    free(s->region);
-    free(s->bucket);
-    free(s->account);
+    if (s->owns_bucket)
+        bucket_close(&s->bucket);
     free(s);
 }
 
@@ -952,24 +902,20 @@ static const struct store_ops s3_ops = {
     .destroy = s3_destroy,
 };
 
-int store_s3_open(struct store *out, const struct store_s3_params *p, char *err, size_t errlen)
+int store_s3_open_on(struct store *out, const struct bucket *b, char *err, size_t errlen)
 {
     struct store_s3 *s = calloc(1, sizeof(*s));
-    if (!s || pthread_key_create(&s->client_key, client_free) != 0) {
-        free(s);
+    if (!s) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    s->bucket = *b;
     pthread_mutex_init(&s->deferred_lock, NULL);
     s->undo = s3_undo_new();
     s->cache = objcache_new();
     s->parsed = config_memo_new();
     unique_token(s->owner);
-    s->creds = p->creds;
-    s->region = strdup(p->region);
-    s->bucket = strdup(p->bucket);
-    s->account = strdup(p->account_id);
-    if (!s->region || !s->bucket || !s->account || !s->undo || !s->cache || !s->parsed) {
+    if (!s->undo || !s->cache || !s->parsed) {
         s3_destroy(s);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
@@ -978,4 +924,16 @@ int store_s3_open(struct store *out, const struct store_s3_params *p, char *err,
     out->impl = s;
     atomic_store(&out->appended, 0);
     return 0;
+}
+
+int store_s3_open(struct store *out, const struct store_s3_params *p, char *err, size_t errlen)
+{
+    struct bucket b;
+    int rc = bucket_s3_open(&b, p->creds, p->region, p->bucket, p->account_id, &PCFS_AWS_COMMIT,
+                            err, errlen);
+    if (rc == 0 && (rc = store_s3_open_on(out, &b, err, errlen)) != 0)
+        bucket_close(&b);
+    if (rc == 0)
+        ((struct store_s3 *)out->impl)->owns_bucket = true;
+    return rc;
 }

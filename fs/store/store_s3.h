@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "aws/creds.h"
+#include "fs/store/bucket.h"
 #include "fs/store/store.h"
 
 struct store_s3_params {
@@ -23,5 +24,8 @@ struct store_s3_params {
 
 /* Opens the store on an existing bucket; 0 or negative errno with err. */
 int store_s3_open(struct store *out, const struct store_s3_params *p, char *err, size_t errlen);
+/* The same store on any bucket (bucket_mem in unit tests), which must
+ * outlive the store. */
+int store_s3_open_on(struct store *out, const struct bucket *b, char *err, size_t errlen);
 
 #endif

@@ -154,7 +154,7 @@ static void report(struct world *w, const char *node, const char *state)
     snprintf(body, sizeof(body), "state %s\nattempt %s\ninstance %s\n--\nlog line\n", state,
              attempt ? attempt : "0", id);
     char *key = layout_report_key("c", node);
-    CHECK_INT(w->cloud.ops->put(&w->cloud, key, body, strlen(body), NULL, err, sizeof(err)), 0);
+    CHECK_INT(cloud_put(&w->cloud, key, body, strlen(body), NULL, err, sizeof(err)), 0);
     free(key);
 }
 
@@ -307,7 +307,7 @@ static void replacement_is_new_attempt(void)
     /* The last attempt's report comes late: it does not count. */
     char body[] = "state failed\nattempt 1\n--\n", err[128];
     char *key = layout_report_key("c", COMPUTE1);
-    w.cloud.ops->put(&w.cloud, key, body, strlen(body), NULL, err, sizeof(err));
+    cloud_put(&w.cloud, key, body, strlen(body), NULL, err, sizeof(err));
     free(key);
     later(&w, 10);
     pass(&w);

@@ -1,12 +1,11 @@
 /* Unit tests of the store room without a bucket: the in-memory store's
  * round trips (fs/store/store_mem.c), the config parsed once per generation
- * and kept in the model (fs/model/config_memo.c, cluster_region), and the
+ * and kept in the model (fs/model/config_memo.c, desired_region), and the
  * one ETag cache (fs/store/objcache.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/config/cluster_region.h"
 #include "fs/config/config.h"
 #include "fs/model/config_memo.h"
 #include "fs/store/events.h"
@@ -74,7 +73,7 @@ static void mem_round_trips(void)
 }
 
 /* Loads of one generation share one parse; a new generation is parsed anew,
- * and its region is what cluster_region answers. */
+ * and its region is what desired_region answers. */
 static void config_parsed_once_per_generation(void)
 {
     struct store st;
@@ -91,13 +90,10 @@ static void config_parsed_once_per_generation(void)
     CHECK(a->parsed != NULL && a->parsed->cfg != NULL);
     CHECK(a->parsed == b->parsed); /* the second load did not parse again */
     CHECK_STR(a->parsed->region, "ap-northeast-1");
-    char region[64];
-    cluster_region(a, "eu-west-1", region, sizeof(region));
-    CHECK_STR(region, "ap-northeast-1");
+    CHECK_STR(desired_region(a, "eu-west-1"), "ap-northeast-1");
     const struct desired_cluster *empty = desired_find(one, "empty");
     CHECK(empty->parsed == NULL);
-    cluster_region(empty, "eu-west-1", region, sizeof(region));
-    CHECK_STR(region, "eu-west-1");
+    CHECK_STR(desired_region(empty, "eu-west-1"), "eu-west-1");
 
     /* generation 2: same region key gone, the mount's region applies */
     const char *at = strstr(GOOD, "[cluster default]");
@@ -107,8 +103,7 @@ static void config_parsed_once_per_generation(void)
     struct desired_state *three = load(&st);
     const struct desired_cluster *c = desired_find(three, "c");
     CHECK(c->parsed != NULL && c->parsed != a->parsed && c->parsed->cfg != NULL);
-    cluster_region(c, "eu-west-1", region, sizeof(region));
-    CHECK_STR(region, "eu-west-1");
+    CHECK_STR(desired_region(c, "eu-west-1"), "eu-west-1");
     /* the earlier state keeps its own parse, alive while it is held */
     CHECK_STR(a->parsed->region, "ap-northeast-1");
     desired_state_free(one);
