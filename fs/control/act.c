@@ -8,6 +8,7 @@
 
 #include "fs/control/launch.h"
 #include "fs/control/observe.h"
+#include "fs/control/roles.h"
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
 
@@ -286,6 +287,8 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
         cloud_delete(rc->cloud, report, err, sizeof(err)); /* last attempt's report */
     free(report);
 
+    char profile[ROLES_NAME_MAX + 1];
+    bool with_profile = roles_profile_for(rc->cloud->bucket, cluster, t->cfg, head, profile);
     int max_nodes = 1;
     for (size_t q = 0; q < t->cfg->n_queues; q++)
         for (size_t r = 0; r < t->cfg->queues[q].n_resources; r++)
@@ -299,6 +302,7 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
                              .head_address = head_address,
                              .max_nodes = max_nodes,
                              .attempt = in.attempt,
+                             .iam_profile = with_profile ? profile : NULL,
                              .url_seconds = URL_SECONDS};
     type_facts(rc, t->region, type, &lp.cpus, &lp.memory_mib);
     char instance_id[32] = "";
@@ -381,6 +385,28 @@ static void complete(struct reconcile_ctx *rc, struct act_target *t)
         held_back(rc, t, "recording that the cluster is complete: %s", err);
 }
 
+/* The cluster's roles and profiles before its head launches: false (the
+ * launch waits) when they cannot be made. */
+static bool ensure_roles(struct reconcile_ctx *rc, struct act_target *t)
+{
+    char err[1024];
+    if (roles_ensure(rc->cloud, t->dc->name, t->region, t->cfg, err, sizeof(err)) == 0)
+        return true;
+    held_back(rc, t, "not launching the head node: its IAM role: %s", err);
+    return false;
+}
+
+static void remove_roles(struct reconcile_ctx *rc, struct act_target *t)
+{
+    char err[1024];
+    int removed = 0;
+    if (roles_remove(rc->cloud, t->dc->name, &removed, err, sizeof(err)) != 0)
+        held_back(rc, t, "removing the cluster's IAM roles: %s", err);
+    else if (removed > 0)
+        events_append(rc->store, t->dc->name, "info",
+                      "removed the cluster's IAM roles and instance profiles (%d)", removed);
+}
+
 static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,
                     bool *go_on)
 {
@@ -413,6 +439,12 @@ static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct
         complete(rc, t);
         break;
     case PLAN_REMOVE: /* deletion is performed by the controller (advance_deletions) */
+        break;
+    case PLAN_ENSURE_ROLES:
+        *go_on = ensure_roles(rc, t);
+        break;
+    case PLAN_REMOVE_ROLES:
+        remove_roles(rc, t);
         break;
     }
 }
