@@ -312,6 +312,13 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
                       instance_id, type, in.attempt);
         return true;
     }
+    /* A profile EC2 does not see: new (IAM propagates slowly), or one a
+     * config update asked for after the head launched: it is made sure of,
+     * and the launch tried again next pass. */
+    char rerr[1024];
+    if (rcode == -ENXIO &&
+        roles_ensure(rc->cloud, cluster, t->region, t->cfg, rerr, sizeof(rerr)) != 0)
+        held_back(rc, t, "not launching %s: its IAM role: %s", node, rerr);
     switch (plan_launch_error(code, in.tries)) {
     case PLAN_RETRY:
         held_back(rc, t, "%s; will retry", err);
@@ -396,15 +403,33 @@ static bool ensure_roles(struct reconcile_ctx *rc, struct act_target *t)
     return false;
 }
 
+/* A failed creation's roles, once its instances are gone. Planned every
+ * pass while the cluster stays failed: the controller's cache remembers,
+ * for this failure (incarnation and generation), that none is left, so
+ * IAM is asked once, not every pass (a restarted daemon asks once again). */
 static void remove_roles(struct reconcile_ctx *rc, struct act_target *t)
 {
-    char err[1024];
+    char memo[128], which[64], err[1024];
+    snprintf(memo, sizeof(memo), "iam-roles-removed:%s", t->dc->name);
+    snprintf(which, sizeof(which), "%lld/%d", (long long)t->dc->created_at, t->dc->generation);
+    struct blob *done = rc->objects ? objcache_lookup(rc->objects, memo, which) : NULL;
+    if (done) {
+        blob_unref(done);
+        return;
+    }
     int removed = 0;
-    if (roles_remove(rc->cloud, t->dc->name, &removed, err, sizeof(err)) != 0)
+    if (roles_remove(rc->cloud, t->dc->name, &removed, err, sizeof(err)) != 0) {
         held_back(rc, t, "removing the cluster's IAM roles: %s", err);
-    else if (removed > 0)
+        return;
+    }
+    if (removed > 0)
         events_append(rc->store, t->dc->name, "info",
                       "removed the cluster's IAM roles and instance profiles (%d)", removed);
+    struct blob *none = rc->objects ? blob_new("", 0) : NULL;
+    if (none) {
+        objcache_keep(rc->objects, memo, which, none);
+        blob_unref(none);
+    }
 }
 
 static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,

@@ -54,6 +54,7 @@ bool cloud_mem_iam_attached(struct cloud *cl, const char *role, const char *arn)
 /* The next `runs` RunInstances naming a profile answer that EC2 does not
  * see it yet (IAM's propagation). */
 void cloud_mem_iam_lag(struct cloud *cl, int runs);
+unsigned long cloud_mem_iam_calls(struct cloud *cl); /* IAM requests so far */
 /* The instance profile an instance was launched with ("" if none). */
 const char *cloud_mem_profile_of(struct cloud *cl, const char *id);
 

@@ -29,7 +29,16 @@ struct mem_iam {
     struct mem_profile profiles[IAM_MAX];
     size_t n_roles, n_profiles;
     int lag; /* RunInstances naming a profile still to miss it */
+    unsigned long calls; /* IAM requests answered */
 };
+
+/* The state, for one IAM request. */
+static struct mem_iam *op(struct cloud *cl)
+{
+    struct mem_iam *m = cloud_mem_iam(cl);
+    m->calls++;
+    return m;
+}
 
 struct mem_iam *mem_iam_new(void)
 {
@@ -126,7 +135,7 @@ int mem_iam_check_profile(struct mem_iam *m, const char *profile, struct aws_err
 int mem_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,
                      struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), name);
+    struct mem_role *r = role_of(op(cl), name);
     if (!r)
         return no_entity(e, "role", name);
     memset(out, 0, sizeof(*out));
@@ -150,7 +159,7 @@ int mem_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *ou
 int mem_iam_create_role(struct cloud *cl, const char *name, const char *trust,
                         const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
 {
-    struct mem_iam *m = cloud_mem_iam(cl);
+    struct mem_iam *m = op(cl);
     if (role_of(m, name))
         return conflict(e, -EEXIST, "EntityAlreadyExists", "role exists");
     if (strlen(name) > 64 || !trust || !strstr(trust, "sts:AssumeRole"))
@@ -169,7 +178,7 @@ int mem_iam_create_role(struct cloud *cl, const char *name, const char *trust,
 
 int mem_iam_delete_role(struct cloud *cl, const char *name, struct aws_error *e)
 {
-    struct mem_iam *m = cloud_mem_iam(cl);
+    struct mem_iam *m = op(cl);
     struct mem_role *r = role_of(m, name);
     if (!r)
         return no_entity(e, "role", name);
@@ -187,7 +196,7 @@ int mem_iam_delete_role(struct cloud *cl, const char *name, struct aws_error *e)
 int mem_iam_put_role_policy(struct cloud *cl, const char *role, const char *name,
                             const char *doc, struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), role);
+    struct mem_role *r = role_of(op(cl), role);
     if (!r)
         return no_entity(e, "role", role);
     for (size_t i = 0; i < r->n_policies; i++)
@@ -206,7 +215,7 @@ int mem_iam_put_role_policy(struct cloud *cl, const char *role, const char *name
 int mem_iam_delete_role_policy(struct cloud *cl, const char *role, const char *name,
                                struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), role);
+    struct mem_role *r = role_of(op(cl), role);
     for (size_t i = 0; r && i < r->n_policies; i++)
         if (strcmp(r->policy_names[i], name) == 0) {
             free(r->policy_names[i]);
@@ -222,7 +231,7 @@ int mem_iam_delete_role_policy(struct cloud *cl, const char *role, const char *n
 int mem_iam_list_role_policies(struct cloud *cl, const char *role, struct aws_iam_names *out,
                                struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), role);
+    struct mem_role *r = role_of(op(cl), role);
     if (!r)
         return no_entity(e, "role", role);
     for (size_t i = 0; i < r->n_policies; i++)
@@ -233,7 +242,7 @@ int mem_iam_list_role_policies(struct cloud *cl, const char *role, struct aws_ia
 
 int mem_iam_attach(struct cloud *cl, const char *role, const char *arn, struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), role);
+    struct mem_role *r = role_of(op(cl), role);
     if (!r)
         return no_entity(e, "role", role);
     for (size_t i = 0; i < r->n_attached; i++)
@@ -247,7 +256,7 @@ int mem_iam_attach(struct cloud *cl, const char *role, const char *arn, struct a
 
 int mem_iam_detach(struct cloud *cl, const char *role, const char *arn, struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), role);
+    struct mem_role *r = role_of(op(cl), role);
     for (size_t i = 0; r && i < r->n_attached; i++)
         if (strcmp(r->attached[i], arn) == 0) {
             free(r->attached[i]);
@@ -260,7 +269,7 @@ int mem_iam_detach(struct cloud *cl, const char *role, const char *arn, struct a
 int mem_iam_list_attached(struct cloud *cl, const char *role, struct aws_iam_names *out,
                           struct aws_error *e)
 {
-    struct mem_role *r = role_of(cloud_mem_iam(cl), role);
+    struct mem_role *r = role_of(op(cl), role);
     if (!r)
         return no_entity(e, "role", role);
     for (size_t i = 0; i < r->n_attached; i++)
@@ -272,7 +281,7 @@ int mem_iam_list_attached(struct cloud *cl, const char *role, struct aws_iam_nam
 int mem_iam_get_profile(struct cloud *cl, const char *name, struct aws_iam_instance_profiles *out,
                         struct aws_error *e)
 {
-    struct mem_profile *p = profile_of(cloud_mem_iam(cl), name);
+    struct mem_profile *p = profile_of(op(cl), name);
     if (!p)
         return no_entity(e, "instance profile", name);
     struct aws_iam_instance_profile *v = calloc(1, sizeof(*v));
@@ -294,7 +303,7 @@ int mem_iam_create_profile(struct cloud *cl, const char *name, const struct aws_
 {
     (void)tags;
     (void)n_tags;
-    struct mem_iam *m = cloud_mem_iam(cl);
+    struct mem_iam *m = op(cl);
     if (profile_of(m, name))
         return conflict(e, -EEXIST, "EntityAlreadyExists", "profile exists");
     if (m->n_profiles == IAM_MAX)
@@ -306,7 +315,7 @@ int mem_iam_create_profile(struct cloud *cl, const char *name, const struct aws_
 int mem_iam_add_role(struct cloud *cl, const char *profile, const char *role,
                      struct aws_error *e)
 {
-    struct mem_iam *m = cloud_mem_iam(cl);
+    struct mem_iam *m = op(cl);
     struct mem_profile *p = profile_of(m, profile);
     if (!p)
         return no_entity(e, "instance profile", profile);
@@ -321,7 +330,7 @@ int mem_iam_add_role(struct cloud *cl, const char *profile, const char *role,
 int mem_iam_remove_role(struct cloud *cl, const char *profile, const char *role,
                         struct aws_error *e)
 {
-    struct mem_profile *p = profile_of(cloud_mem_iam(cl), profile);
+    struct mem_profile *p = profile_of(op(cl), profile);
     if (!p || !p->role || strcmp(p->role, role) != 0)
         return no_entity(e, "role in the instance profile", role);
     free(p->role);
@@ -331,7 +340,7 @@ int mem_iam_remove_role(struct cloud *cl, const char *profile, const char *role,
 
 int mem_iam_delete_profile(struct cloud *cl, const char *name, struct aws_error *e)
 {
-    struct mem_iam *m = cloud_mem_iam(cl);
+    struct mem_iam *m = op(cl);
     struct mem_profile *p = profile_of(m, name);
     if (!p)
         return no_entity(e, "instance profile", name);
@@ -381,4 +390,9 @@ bool cloud_mem_iam_attached(struct cloud *cl, const char *role, const char *arn)
 void cloud_mem_iam_lag(struct cloud *cl, int runs)
 {
     cloud_mem_iam(cl)->lag = runs;
+}
+
+unsigned long cloud_mem_iam_calls(struct cloud *cl)
+{
+    return cloud_mem_iam(cl)->calls;
 }

@@ -346,6 +346,8 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
             snprintf(code, codelen, "%s", e.code);
         snprintf(err, errlen, "launching %s: %s%s", p->node, aws_error_format(&e, buf, sizeof(buf)),
                  propagating ? " (EC2 does not see the new instance profile yet)" : "");
+        if (propagating)
+            rc = -ENXIO;
     }
     aws_ec2_instances_free(&out);
     free(user_data);

@@ -43,7 +43,8 @@ void launch_client_token(const char *bucket, const char *cluster, time_t incarna
 /* Launches; instance_id (at least 32 bytes) gets the instance. A launch
  * that already happened under the same token returns that instance. 0, or
  * a negative errno with err (an EC2 error code in code when EC2 gave one
- * that is a verdict: EC2 not seeing a new instance profile yet is none). */
+ * that is a verdict). -ENXIO: EC2 does not see the instance profile (yet):
+ * no verdict, but a reason to make sure the profile exists. */
 int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id, char *code,
                 size_t codelen, char *err, size_t errlen);
 

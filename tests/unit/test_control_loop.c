@@ -34,6 +34,7 @@ struct world {
     struct store store;
     time_t now;
     char events[65536];
+    struct objcache *objects; /* the controller's cache across passes; NULL: none */
 };
 
 /* extra: more [cluster] lines ("" for none). */
@@ -123,7 +124,8 @@ static void pass_as(struct world *w, bool act)
                                .mount_region = REGION,
                                .bootstrap_timeout = 1800,
                                .now = w->now,
-                               .act = act};
+                               .act = act,
+                               .objects = w->objects};
     if (obs)
         reconcile(&rc, ds, obs);
     observed_free(obs);
@@ -539,6 +541,14 @@ static void failed_creation_removes_roles(void)
     CHECK_INT(cloud_mem_iam_roles(&w.cloud), 0);
     CHECK_INT(cloud_mem_iam_profiles(&w.cloud), 0);
     CHECK_CONTAINS(w.events, "removed the cluster's IAM roles and instance profiles (2)");
+    /* Once seen gone, IAM is not asked again while the failure stands. */
+    w.objects = objcache_new();
+    pass(&w);
+    unsigned long calls = cloud_mem_iam_calls(&w.cloud);
+    pass(&w);
+    pass(&w);
+    CHECK_INT(cloud_mem_iam_calls(&w.cloud), calls);
+    objcache_free(w.objects);
     world_free(&w);
 }
 
@@ -563,6 +573,8 @@ static void foreign_role_untouched(void)
     world_free(&w);
 }
 
+#define S3_READ_LINE "s3_read_resource = arn:aws:s3:::some-bucket/*\n"
+
 static void compute_access_roles(void)
 {
     /* Rule: the access keys give both roles their policies, compute nodes
@@ -570,7 +582,7 @@ static void compute_access_roles(void)
      * the keys removes the compute role at the next head launch. */
     struct world w;
     world_init(&w, 1);
-    put_config_with(&w, 1, "s3_read_resource = arn:aws:s3:::some-bucket/*\n"
+    put_config_with(&w, 1, S3_READ_LINE
                            "additional_iam_policies = arn:aws:iam::aws:policy/P\n");
     char head[ROLES_NAME_MAX + 1], compute[ROLES_NAME_MAX + 1];
     roles_name("bk", "c", ROLES_HEAD, head);
@@ -585,6 +597,19 @@ static void compute_access_roles(void)
     CHECK(cloud_mem_iam_attached(&w.cloud, compute, "arn:aws:iam::aws:policy/P"));
     CHECK(cloud_mem_iam_attached(&w.cloud, head, "arn:aws:iam::aws:policy/P"));
     CHECK_CONTAINS(cloud_mem_iam_policy(&w.cloud, head, "pclusterfs-head"), compute);
+    /* An update asking compute nodes for access after the head launched:
+     * their profile is made when EC2 says it does not know it. */
+    struct world v;
+    world_init(&v, 1);
+    bring_up(&v, 1);
+    put_config_with(&v, 2, S3_READ_LINE);
+    later(&v, 10);
+    pass(&v);
+    pass(&v);
+    CHECK_STR(cloud_mem_iam_profile_role(&v.cloud, compute), compute);
+    pass(&v);
+    CHECK_STR(profile_of(&v, "compute-st-t2micro-2"), compute);
+    world_free(&v);
     /* ec2_iam_role: the user's role in the one profile, no role made. */
     struct world u;
     world_init(&u, 0);
