@@ -149,6 +149,10 @@ def test_the_head_role_allows_what_the_head_will_need(cluster):
         assert r.returncode == 0, r
         comp = json.loads(r.stdout)
         assert comp["AccessKeyId"] != c.creds["AccessKeyId"]
+        # The compute node's IMDS knows its own role only, not the head's.
+        head_role = role_name(c.bucket, "lab3", "head")
+        r = c.lc.in_instance(iid, CREDS.replace("$C$R", "$C" + head_role))
+        assert r.returncode != 0 and "SecretAccessKey" not in r.stdout, r
         assert role_client(c.lc, comp, "sts").get_caller_identity()["Arn"].endswith(
             "assumed-role/%s/%s" % (c.compute_role, iid))
         # s3_read_resource = arn:aws:s3:::some-bucket/*: that, and nothing else.

@@ -42,7 +42,10 @@ static json_t *statement(json_t *doc, const char *sid)
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(doc, "Statement"), i, s)
-    if (strcmp(json_string_value(json_object_get(s, "Sid")), sid) == 0) return s;
+    {
+        if (strcmp(json_string_value(json_object_get(s, "Sid")), sid) == 0)
+            return s;
+    }
     return NULL;
 }
 
