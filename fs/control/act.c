@@ -392,31 +392,58 @@ static void complete(struct reconcile_ctx *rc, struct act_target *t)
         held_back(rc, t, "recording that the cluster is complete: %s", err);
 }
 
-/* The cluster's roles and profiles before its head launches: false (the
- * launch waits) when they cannot be made. */
-static bool ensure_roles(struct reconcile_ctx *rc, struct act_target *t)
+
+/* What the controller's cache remembers of a cluster's roles, per config
+ * generation of one incarnation: that they were put right ("ensured") or
+ * seen gone ("removed"). Only saves IAM requests: without the cache, or
+ * after a restart, IAM is asked again. */
+static bool roles_memo(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       const char *what, bool keep)
+{
+    if (!rc->objects)
+        return false;
+    char memo[128], which[64];
+    snprintf(memo, sizeof(memo), "iam-roles-%s:%s", what, dc->name);
+    snprintf(which, sizeof(which), "%lld/%d", (long long)dc->created_at, dc->generation);
+    if (keep) {
+        struct blob *none = blob_new("", 0);
+        if (none)
+            objcache_keep(rc->objects, memo, which, none);
+        blob_unref(none);
+        return true;
+    }
+    struct blob *done = objcache_lookup(rc->objects, memo, which);
+    blob_unref(done);
+    return done != NULL;
+}
+
+bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *dc)
+{
+    return roles_memo(rc, dc, "ensured", false);
+}
+
+/* The cluster's roles and profiles: before its head launches (false: the
+ * launch waits when they cannot be made), or put right for a new config. */
+static bool ensure_roles(struct reconcile_ctx *rc, struct act_target *t, bool for_head)
 {
     char err[1024];
-    if (roles_ensure(rc->cloud, t->dc->name, t->region, t->cfg, err, sizeof(err)) == 0)
+    if (roles_ensure(rc->cloud, t->dc->name, t->region, t->cfg, err, sizeof(err)) == 0) {
+        roles_memo(rc, t->dc, "ensured", true);
         return true;
-    held_back(rc, t, "not launching the head node: its IAM role: %s", err);
-    return false;
+    }
+    held_back(rc, t, "%sthe cluster's IAM roles: %s",
+              for_head ? "not launching the head node: " : "", err);
+    return !for_head;
 }
 
 /* A failed creation's roles, once its instances are gone. Planned every
- * pass while the cluster stays failed: the controller's cache remembers,
- * for this failure (incarnation and generation), that none is left, so
- * IAM is asked once, not every pass (a restarted daemon asks once again). */
+ * pass while the cluster stays failed: once seen gone, IAM is not asked
+ * again for that failure (roles_memo). */
 static void remove_roles(struct reconcile_ctx *rc, struct act_target *t)
 {
-    char memo[128], which[64], err[1024];
-    snprintf(memo, sizeof(memo), "iam-roles-removed:%s", t->dc->name);
-    snprintf(which, sizeof(which), "%lld/%d", (long long)t->dc->created_at, t->dc->generation);
-    struct blob *done = rc->objects ? objcache_lookup(rc->objects, memo, which) : NULL;
-    if (done) {
-        blob_unref(done);
+    char err[1024];
+    if (roles_memo(rc, t->dc, "removed", false))
         return;
-    }
     int removed = 0;
     if (roles_remove(rc->cloud, t->dc->name, &removed, err, sizeof(err)) != 0) {
         held_back(rc, t, "removing the cluster's IAM roles: %s", err);
@@ -425,11 +452,7 @@ static void remove_roles(struct reconcile_ctx *rc, struct act_target *t)
     if (removed > 0)
         events_append(rc->store, t->dc->name, "info",
                       "removed the cluster's IAM roles and instance profiles (%d)", removed);
-    struct blob *none = rc->objects ? blob_new("", 0) : NULL;
-    if (none) {
-        objcache_keep(rc->objects, memo, which, none);
-        blob_unref(none);
-    }
+    roles_memo(rc, t->dc, "removed", true);
 }
 
 static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,
@@ -466,7 +489,7 @@ static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct
     case PLAN_REMOVE: /* deletion is performed by the controller (advance_deletions) */
         break;
     case PLAN_ENSURE_ROLES:
-        *go_on = ensure_roles(rc, t);
+        *go_on = ensure_roles(rc, t, a->node != NULL);
         break;
     case PLAN_REMOVE_ROLES:
         remove_roles(rc, t);

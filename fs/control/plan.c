@@ -228,6 +228,10 @@ static void plan_head(const struct plan_input *in, struct plan *out)
                  tail[0] ? ": " : "", tail);
         plan_failure(in, "HeadNodeBootstrapFailure", reason, out);
     } else if (head_done) {
+        /* A config the roles were not put right for yet (a restart, an
+         * update): first, so compute nodes launch with what it asks. */
+        if (in->roles_stale)
+            add(out, (struct plan_action){.kind = PLAN_ENSURE_ROLES}, NULL, NULL);
         plan_compute_fleet(in, out);
     }
 }

@@ -37,7 +37,8 @@ enum plan_kind {
     PLAN_FORGET_NODE,   /* delete node's report and intent: it is not coming back */
     PLAN_COMPLETE,      /* record that the cluster completed at its generation */
     PLAN_REMOVE,        /* remove the deleted cluster's objects: nothing of it runs */
-    PLAN_ENSURE_ROLES,  /* make or put right the cluster's IAM roles (roles.h): before the head */
+    PLAN_ENSURE_ROLES,  /* make or put right the cluster's IAM roles (roles.h): before the
+                           head launches (node "head"), or for a new config (node NULL) */
     PLAN_REMOVE_ROLES,  /* remove the cluster's IAM roles: no instance of it is left */
 };
 
@@ -80,6 +81,7 @@ struct plan_input {
     time_t now;
     int bootstrap_timeout;
     bool act; /* this mount holds the lease: only then are there actions */
+    bool roles_stale; /* the roles were not put right for this config generation yet */
 };
 
 /* The plan for one cluster; 0 or -ENOMEM (the plan then holds what fit). */

@@ -112,11 +112,12 @@ def test_a_failed_creation_removes_its_roles(tmp_path, lc):
         (m / "lab3" / "config").write_text(config(m))
         assert wait_for(lambda: (m / "lab3" / "status").read_text() == "CREATE_FAILED\n",
                         timeout=40), (m / "lab3" / "events").read_text()
-        assert wait_for(lambda: owned_roles(lc, bucket) == {}, timeout=20), \
+        # the event follows the removal: wait for it, then look
+        assert wait_for(lambda: "removed the cluster's IAM roles and instance profiles (2)" in
+                        (m / "lab3" / "events").read_text(), timeout=20), \
             (m / "lab3" / "events").read_text()
+        assert owned_roles(lc, bucket) == {}
         assert profiles(lc, [head]) == {}
-        assert "removed the cluster's IAM roles and instance profiles (2)" in \
-            (m / "lab3" / "events").read_text()
     finally:
         assert m.stop() == 0, m.log_text()
 

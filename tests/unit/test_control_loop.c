@@ -605,6 +605,7 @@ static void compute_access_roles(void)
     put_config_with(&v, 2, S3_READ_LINE);
     later(&v, 10);
     pass(&v);
+    CHECK(cloud_mem_iam_policy(&v.cloud, head, "S3Read") != NULL); /* the live head's too */
     pass(&v);
     CHECK_STR(cloud_mem_iam_profile_role(&v.cloud, compute), compute);
     pass(&v);
@@ -630,6 +631,30 @@ static void compute_access_roles(void)
     world_free(&w);
 }
 
+static void roles_put_right_once_per_config(void)
+{
+    /* Rule: a live cluster's roles are put right once for each config
+     * generation (and after a restart), not every pass. */
+    struct world w;
+    world_init(&w, 0);
+    w.objects = objcache_new();
+    bring_up(&w, 0);
+    pass(&w);
+    unsigned long calls = cloud_mem_iam_calls(&w.cloud);
+    pass(&w);
+    pass(&w);
+    CHECK_INT(cloud_mem_iam_calls(&w.cloud), calls);
+    char head[ROLES_NAME_MAX + 1];
+    roles_name("bk", "c", ROLES_HEAD, head);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "S3Read") == NULL);
+    put_config_with(&w, 0, S3_READ_LINE);
+    pass(&w);
+    CHECK(cloud_mem_iam_calls(&w.cloud) > calls);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "S3Read") != NULL);
+    objcache_free(w.objects);
+    world_free(&w);
+}
+
 int main(void)
 {
     RUN(launch_order);
@@ -649,5 +674,6 @@ int main(void)
     RUN(failed_creation_removes_roles);
     RUN(foreign_role_untouched);
     RUN(compute_access_roles);
+    RUN(roles_put_right_once_per_config);
     return check_finish();
 }

@@ -36,6 +36,7 @@ struct plan_case {
     bool lease_held;
     const char *want; /* the plan, one action a line */
     bool converged;
+    bool roles_stale;
 };
 
 static const char *const WANTED[] = {"compute-st-t2micro-1", "compute-st-t2micro-2"};
@@ -110,6 +111,9 @@ static void render(const struct plan *p, char *buf, size_t len)
         case PLAN_EVENT:
             snprintf(line, sizeof(line), "event %s", a->text);
             break;
+        case PLAN_ENSURE_ROLES:
+            snprintf(line, sizeof(line), "roles %s", a->node ? a->node : "(config)");
+            break;
         case PLAN_COMPLETE:
         case PLAN_REMOVE:
         case PLAN_REMOVE_ROLES:
@@ -163,7 +167,8 @@ static struct plan run_case(const struct plan_case *c)
                             .n_slurm_listed = n_listed,
                             .now = NOW,
                             .bootstrap_timeout = TIMEOUT,
-                            .act = c->lease_held};
+                            .act = c->lease_held,
+                            .roles_stale = c->roles_stale};
     struct plan p = {0};
     CHECK_INT(plan_cluster(&in, &p), 0);
     char got[4096];
@@ -204,6 +209,20 @@ static const struct plan_case cases[] = {
      .first_complete = 1,
      .failure_code = "StaticNodeBootstrapFailure",
      .want = ""},
+    {.rule = "roles: a config they were not put right for: before the fleet's launches",
+     .lease_held = true,
+     .roles_stale = true,
+     .nodes = {HEAD_DONE},
+     .head_state = "done",
+     .want = "roles (config)\nlaunch " ST1 " t2.micro at 10.0.0.1\nlaunch " ST2
+             " t2.micro at 10.0.0.1\n"},
+    {.rule = "roles: not for a head whose bootstrap failed (the cluster fails)",
+     .lease_held = true,
+     .roles_stale = true,
+     .nodes = {HEAD_UP("failed")},
+     .head_state = "failed",
+     .want = "fail HeadNodeBootstrapFailure\nterminate i-head: the cluster failed\n"
+             "forget-launch head/1\n"},
     {.rule = "roles: only the lease holder removes them",
      .lease_held = false,
      .failure_code = "HeadNodeBootstrapFailure",
@@ -331,6 +350,16 @@ static const struct plan_case cases[] = {
      .want = "event ignored a report of attempt 1 for head: it does not count\n"},
 };
 
+/* The case of that rule (cases grow: no index is stable). */
+static const struct plan_case *case_named(const char *rule)
+{
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (strcmp(cases[i].rule, rule) == 0)
+            return &cases[i];
+    fprintf(stderr, "no case \"%s\"\n", rule);
+    abort();
+}
+
 static void table(void)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -342,7 +371,8 @@ static void table(void)
 /* The reasons a verdict carries. */
 static void failure_reasons(void)
 {
-    struct plan p = run_case(&cases[10]); /* bootstrap timeout */
+    struct plan p = run_case(case_named(
+        "bootstrap timeout: a head not done after bootstrap_timeout fails the creation"));
     CHECK(p.n > 0 && p.v[0].kind == PLAN_FAIL);
     if (p.n > 0) {
         CHECK_CONTAINS(p.v[0].text, "did not finish within 1800 s");
@@ -354,7 +384,8 @@ static void failure_reasons(void)
 /* The compute fleet's rules alone, as the head's agent will run them. */
 static void compute_fleet_alone(void)
 {
-    const struct plan_case *c = &cases[7];
+    const struct plan_case *c =
+        case_named("launch order: static nodes once the head is done, told the head's address");
     const char *failures[6] = {0};
     struct observed_cluster *oc = observed_of(c, failures);
     struct desired_cluster dc = {.name = "c", .generation = 1};
