@@ -353,6 +353,8 @@ int aws_ec2_run_instances(struct aws_client *c, const struct aws_ec2_run_params 
     if (p->subnet_id && *p->subnet_id)
         aws_form_add(&f, "SubnetId", p->subnet_id);
     aws_form_list(&f, "SecurityGroupId", p->security_group_ids, p->n_security_groups);
+    if (p->iam_instance_profile && *p->iam_instance_profile)
+        aws_form_add(&f, "IamInstanceProfile.Name", p->iam_instance_profile);
     if (p->spot) {
         aws_form_add(&f, "InstanceMarketOptions.MarketType", "spot");
         if (p->spot_max_price && *p->spot_max_price)

@@ -52,6 +52,7 @@ struct aws_ec2_run_params {
     size_t n_tags;
     bool spot;                      /* InstanceMarketOptions MarketType=spot */
     const char *spot_max_price;     /* SpotOptions.MaxPrice (USD/hour); NULL = EC2's cap */
+    const char *iam_instance_profile; /* IamInstanceProfile.Name; NULL or "" = none */
 };
 /* Launches; *out lists the new instances. A ClientToken reused with other
  * parameters fails with IdempotentParameterMismatch (-EEXIST): look the

@@ -137,3 +137,9 @@ bool aws_error_is_transient(const struct aws_error *e)
 {
     return e && e->err != 0 && aws_error_classify(e->http_status, e->code) != AWS_ERROR_FINAL;
 }
+
+bool aws_error_profile_not_visible(const struct aws_error *e)
+{
+    return e && e->err != 0 && strcmp(e->code, "InvalidParameterValue") == 0 &&
+           strstr(e->message, "Invalid IAM Instance Profile") != NULL;
+}

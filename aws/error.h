@@ -48,4 +48,9 @@ enum aws_error_class aws_error_classify(int http_status, const char *code);
 /* "Try later": AWS_ERROR_TRANSIENT or AWS_ERROR_NO_CAPACITY. e holds an
  * error (e->err != 0); a cleared error is not transient. */
 bool aws_error_is_transient(const struct aws_error *e);
+/* EC2 does not see an instance profile (yet): RunInstances' answer while a
+ * new profile propagates from IAM, which takes seconds, and the same answer
+ * as for one that does not exist (InvalidParameterValue, "Invalid IAM
+ * Instance Profile ..."). A caller that has just made the profile retries. */
+bool aws_error_profile_not_visible(const struct aws_error *e);
 #endif

@@ -16,7 +16,8 @@
  * The controller (PCFS_AWS_CONTROLLER): nobody waits on a pass, but a pass
  * must end, so one stuck call cannot stall reconciling: each attempt
  * connects within 3 s and ends within 20 s. Made by: the controller's
- * per-region clients (fs/control/cloud.c).
+ * per-region clients (fs/control/cloud.c), the bucket region's of which
+ * also makes the IAM calls of a cluster's roles (IAM is global).
  *
  * Both keep the client's retries (AWS_MAX_ATTEMPTS, else 3; aws/client.h). */
 #ifndef PCFS_AWS_POLICY_H

@@ -109,6 +109,15 @@ struct cluster_config {
     char post_install[CONFIG_VALUE_MAX];
     char post_install_args[CONFIG_VALUE_MAX];
 
+    /* IAM access of the nodes, as v2 gave it (every node; "" = not given):
+     * a role to use instead of the cluster's own, managed policies to attach
+     * (comma-separated ARNs), S3 resources ("*" or an S3 ARN) to read, and
+     * to read and write. */
+    char ec2_iam_role[CONFIG_VALUE_MAX];
+    char additional_iam_policies[CONFIG_VALUE_MAX];
+    char s3_read_resource[CONFIG_VALUE_MAX];
+    char s3_read_write_resource[CONFIG_VALUE_MAX];
+
     /* The v2 single-queue keys as written (or defaulted); meaningful when
      * queue_settings is absent, 0/false otherwise. */
     bool queue_settings_used;

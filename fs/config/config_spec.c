@@ -36,10 +36,6 @@ static const char credentials_note[] =
     "credentials come from the AWS credential chain only (environment, profile, instance role); "
     "remove this line";
 
-static const char iam_note[] =
-    "the nodes would run without the IAM permissions it grants, and jobs without the access "
-    "they expect";
-
 static const struct config_key_spec aws_keys[] = {
     KEY("aws_region_name", CT_REGION, CS_IMPLEMENTED),
     { .name = "aws_access_key_id", .type = CT_STRING, .support = CS_REFUSED, .note = credentials_note },
@@ -77,6 +73,11 @@ static const struct config_key_spec cluster_keys[] = {
     KEY("post_install_args", CT_STRING, CS_IMPLEMENTED),
     REF("vpc_settings", CS_IMPLEMENTED, "vpc"),
     REFS("queue_settings", CS_IMPLEMENTED, "queue", 5),
+    /* the nodes' IAM access (fs/control/roles.h); "NONE" as in v2 = not given */
+    KEY("ec2_iam_role", CT_STRING, CS_IMPLEMENTED),
+    KEY("additional_iam_policies", CT_STRING, CS_IMPLEMENTED),
+    KEY("s3_read_resource", CT_STRING, CS_IMPLEMENTED),
+    KEY("s3_read_write_resource", CT_STRING, CS_IMPLEMENTED),
     ENUM("cluster_type", CS_IMPLEMENTED, "ondemand", ondemand_spot),
     { .name = "spot_price", .type = CT_FLOAT, .support = CS_IMPLEMENTED, .def = "0", .min = 0 },
     /* accepted, not implemented yet */
@@ -90,7 +91,6 @@ static const struct config_key_spec cluster_keys[] = {
     REF("cw_log_settings", CS_WARN, "cw_log"),
     REF("dashboard_settings", CS_WARN, "dashboard"),
     KEY("additional_cfn_template", CT_URL, CS_WARN),
-    NOT_YET("additional_iam_policies", iam_note),
     KEY("cluster_resource_bucket", CT_STRING, CS_WARN),
     INT("compute_root_volume_size", CS_WARN, "35", 25, 65536),
     INT("master_root_volume_size", CS_WARN, "35", 25, 65536),
@@ -99,7 +99,6 @@ static const struct config_key_spec cluster_keys[] = {
     INT("max_vcpus", CS_WARN, "10", 0, 100000),
     INT("min_vcpus", CS_WARN, "0", 0, 100000),
     KEYD("disable_cluster_dns", CT_BOOL, CS_WARN, "false"),
-    NOT_YET("ec2_iam_role", iam_note),
     ENUM("enable_efa", CS_WARN, NULL, efa_values),
     ENUM("enable_efa_gdr", CS_WARN, NULL, efa_values),
     KEYD("enable_intel_hpc_platform", CT_BOOL, CS_WARN, "false"),
@@ -112,8 +111,6 @@ static const struct config_key_spec cluster_keys[] = {
     ENUM("placement", CS_WARN, "compute", placement_values),
     KEY("placement_group", CT_STRING, CS_WARN),
     NOT_YET("proxy_server", "the nodes would reach the network around the proxy it names"),
-    NOT_YET("s3_read_resource", iam_note),
-    NOT_YET("s3_read_write_resource", iam_note),
     KEYD("shared_dir", CT_STRING, CS_WARN, "/shared"),
     INT("spot_bid_percentage", CS_WARN, "0", 0, 100),
     KEY("tags", CT_JSON, CS_WARN),

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct ctx {
     const struct config_doc *doc;
@@ -387,6 +388,63 @@ static int check_base_os(struct ctx *c, const struct config_entry *e)
     return -EINVAL;
 }
 
+/* The IAM keys (v2's "NONE" is "not given"). pclusterfs changes only roles
+ * it made itself, so a role of the user's (ec2_iam_role) gets no policy
+ * from the other keys: that combination is refused rather than ignored. */
+static int fill_iam(struct ctx *c)
+{
+    struct cluster_config *cfg = c->cfg;
+    static const struct {
+        const char *key;
+        size_t off;
+    } keys[] = {
+        { "ec2_iam_role", offsetof(struct cluster_config, ec2_iam_role) },
+        { "additional_iam_policies", offsetof(struct cluster_config, additional_iam_policies) },
+        { "s3_read_resource", offsetof(struct cluster_config, s3_read_resource) },
+        { "s3_read_write_resource", offsetof(struct cluster_config, s3_read_write_resource) },
+    };
+    const struct config_entry *role = NULL;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct config_entry *e = value_of(c->cluster, keys[i].key);
+        if (!e || strcasecmp(e->value, "NONE") == 0)
+            continue;
+        char *dst = (char *)cfg + keys[i].off;
+        copy(dst, CONFIG_VALUE_MAX, e->value);
+        const char *bad = NULL;
+        if (i == 0) {
+            role = e;
+            if (strlen(dst) > 64 || strspn(dst, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                "0123456789+=,.@_-") != strlen(dst))
+                bad = "an IAM role name (up to 64 of A-Z a-z 0-9 +=,.@_-)";
+        } else if (i == 1) {
+            for (const char *p = dst; !bad && *p;) {
+                size_t n = strcspn(p, ",");
+                char arn[CONFIG_VALUE_MAX];
+                snprintf(arn, sizeof(arn), "%.*s", (int)n, p);
+                const char *t = arn + strspn(arn, " ");
+                if (strncmp(t, "arn:", 4) != 0 || !strstr(t, ":iam::") || !strstr(t, ":policy/"))
+                    bad = "a comma-separated list of IAM policy ARNs (arn:aws:iam::...:policy/...)";
+                p += n + (p[n] == ',');
+            }
+        } else if (strcmp(dst, "*") != 0 &&
+                   (strncmp(dst, "arn:", 4) != 0 || !strstr(dst, ":s3:::") || strchr(dst, ' '))) {
+            bad = "\"*\" or an S3 ARN (arn:aws:s3:::bucket/prefix*)";
+        }
+        if (bad) {
+            config_error_set(c->err, e->line, "%s = %s: this is not %s", keys[i].key, e->value, bad);
+            return -EINVAL;
+        }
+        if (role && i > 0) {
+            config_error_set(c->err, e->line,
+                             "%s cannot go with ec2_iam_role (line %d): pclusterfs changes only "
+                             "the roles it makes, so give %s its policies in IAM and remove "
+                             "this line", keys[i].key, role->line, role->value);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int fill_vpc(struct ctx *c)
 {
     struct cluster_config *cfg = c->cfg;
@@ -698,6 +756,8 @@ static int fill_cluster(struct ctx *c, const struct config_limits *limits)
         copy((char *)cfg + texts[i].off, CONFIG_VALUE_MAX, e ? e->value : "");
     }
     cfg->disable_hyperthreading = bool_of(s, "disable_hyperthreading", false);
+    if (fill_iam(c) != 0)
+        return -EINVAL;
 
     if (fill_vpc(c) != 0)
         return -EINVAL;

@@ -8,6 +8,7 @@
 
 #include "fs/control/launch.h"
 #include "fs/control/observe.h"
+#include "fs/control/roles.h"
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
 
@@ -287,6 +288,8 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
         cloud_delete(rc->cloud, report, err, sizeof(err)); /* last attempt's report */
     free(report);
 
+    char profile[ROLES_NAME_MAX + 1];
+    bool with_profile = roles_profile_for(rc->cloud->bucket, cluster, t->cfg, head, profile);
     int max_nodes = 1;
     for (size_t q = 0; q < t->cfg->n_queues; q++)
         for (size_t r = 0; r < t->cfg->queues[q].n_resources; r++)
@@ -300,6 +303,7 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
                              .head_address = head_address,
                              .max_nodes = max_nodes,
                              .attempt = in.attempt,
+                             .iam_profile = with_profile ? profile : NULL,
                              .url_seconds = URL_SECONDS};
     type_facts(rc, t->region, type, &lp.cpus, &lp.memory_mib);
     char instance_id[32] = "";
@@ -309,6 +313,13 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
                       instance_id, type, in.attempt);
         return true;
     }
+    /* A profile EC2 does not see: new (IAM propagates slowly), or one a
+     * config update asked for after the head launched: it is made sure of,
+     * and the launch tried again next pass. */
+    char rerr[1024];
+    if (rcode == -ENXIO &&
+        roles_ensure(rc->cloud, cluster, t->region, t->cfg, rerr, sizeof(rerr)) != 0)
+        held_back(rc, t, "not launching %s: its IAM role: %s", node, rerr);
     switch (plan_launch_error(code, in.tries)) {
     case PLAN_RETRY:
         held_back(rc, t, "%s; will retry", err);
@@ -382,6 +393,69 @@ static void complete(struct reconcile_ctx *rc, struct act_target *t)
         held_back(rc, t, "recording that the cluster is complete: %s", err);
 }
 
+
+/* What the controller's cache remembers of a cluster's roles, per config
+ * generation of one incarnation: that they were put right ("ensured") or
+ * seen gone ("removed"). Only saves IAM requests: without the cache, or
+ * after a restart, IAM is asked again. */
+static bool roles_memo(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       const char *what, bool keep)
+{
+    if (!rc->objects)
+        return false;
+    char memo[128], which[64];
+    snprintf(memo, sizeof(memo), "iam-roles-%s:%s", what, dc->name);
+    snprintf(which, sizeof(which), "%lld/%d", (long long)dc->created_at, dc->generation);
+    if (keep) {
+        struct blob *none = blob_new("", 0);
+        if (none)
+            objcache_keep(rc->objects, memo, which, none);
+        blob_unref(none);
+        return true;
+    }
+    struct blob *done = objcache_lookup(rc->objects, memo, which);
+    blob_unref(done);
+    return done != NULL;
+}
+
+bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *dc)
+{
+    return roles_memo(rc, dc, "ensured", false);
+}
+
+/* The cluster's roles and profiles: before its head launches (false: the
+ * launch waits when they cannot be made), or put right for a new config. */
+static bool ensure_roles(struct reconcile_ctx *rc, struct act_target *t, bool for_head)
+{
+    char err[1024];
+    if (roles_ensure(rc->cloud, t->dc->name, t->region, t->cfg, err, sizeof(err)) == 0) {
+        roles_memo(rc, t->dc, "ensured", true);
+        return true;
+    }
+    held_back(rc, t, "%sthe cluster's IAM roles: %s",
+              for_head ? "not launching the head node: " : "", err);
+    return !for_head;
+}
+
+/* A failed creation's roles, once its instances are gone. Planned every
+ * pass while the cluster stays failed: once seen gone, IAM is not asked
+ * again for that failure (roles_memo). */
+static void remove_roles(struct reconcile_ctx *rc, struct act_target *t)
+{
+    char err[1024];
+    if (roles_memo(rc, t->dc, "removed", false))
+        return;
+    int removed = 0;
+    if (roles_remove(rc->cloud, t->dc->name, &removed, err, sizeof(err)) != 0) {
+        held_back(rc, t, "removing the cluster's IAM roles: %s", err);
+        return;
+    }
+    if (removed > 0)
+        events_append(rc->store, t->dc->name, "info",
+                      "removed the cluster's IAM roles and instance profiles (%d)", removed);
+    roles_memo(rc, t->dc, "removed", true);
+}
+
 static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,
                     bool *go_on)
 {
@@ -414,6 +488,12 @@ static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct
         complete(rc, t);
         break;
     case PLAN_REMOVE: /* deletion is performed by the controller (advance_deletions) */
+        break;
+    case PLAN_ENSURE_ROLES:
+        *go_on = ensure_roles(rc, t, a->node != NULL);
+        break;
+    case PLAN_REMOVE_ROLES:
+        remove_roles(rc, t);
         break;
     }
 }

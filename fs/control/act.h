@@ -23,6 +23,9 @@ struct act_target {
 };
 
 void act_on_plan(struct reconcile_ctx *rc, struct act_target *t, const struct plan *p);
+/* Whether the cluster's roles were put right for its current config
+ * generation, as the controller's cache remembers (never, without one). */
+bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *dc);
 /* Tells why nothing is done for the cluster (events, action_error, log). */
 void act_held_back(struct reconcile_ctx *rc, struct act_target *t, const char *msg);
 

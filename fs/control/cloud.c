@@ -81,3 +81,86 @@ int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const cha
 {
     return cl->ops->slurm_forget(cl, a, node, err, errlen);
 }
+
+int cloud_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,
+                       struct aws_error *e)
+{
+    return cl->ops->iam_get_role(cl, name, out, e);
+}
+
+int cloud_iam_create_role(struct cloud *cl, const char *name, const char *trust_policy,
+                          const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
+{
+    return cl->ops->iam_create_role(cl, name, trust_policy, tags, n_tags, e);
+}
+
+int cloud_iam_delete_role(struct cloud *cl, const char *name, struct aws_error *e)
+{
+    return cl->ops->iam_delete_role(cl, name, e);
+}
+
+int cloud_iam_put_role_policy(struct cloud *cl, const char *role, const char *policy_name,
+                              const char *document, struct aws_error *e)
+{
+    return cl->ops->iam_put_role_policy(cl, role, policy_name, document, e);
+}
+
+int cloud_iam_delete_role_policy(struct cloud *cl, const char *role, const char *policy_name,
+                                 struct aws_error *e)
+{
+    return cl->ops->iam_delete_role_policy(cl, role, policy_name, e);
+}
+
+int cloud_iam_list_role_policies(struct cloud *cl, const char *role, struct aws_iam_names *out,
+                                 struct aws_error *e)
+{
+    return cl->ops->iam_list_role_policies(cl, role, out, e);
+}
+
+int cloud_iam_attach_role_policy(struct cloud *cl, const char *role, const char *arn,
+                                 struct aws_error *e)
+{
+    return cl->ops->iam_attach_role_policy(cl, role, arn, e);
+}
+
+int cloud_iam_detach_role_policy(struct cloud *cl, const char *role, const char *arn,
+                                 struct aws_error *e)
+{
+    return cl->ops->iam_detach_role_policy(cl, role, arn, e);
+}
+
+int cloud_iam_list_attached_role_policies(struct cloud *cl, const char *role,
+                                          struct aws_iam_names *out, struct aws_error *e)
+{
+    return cl->ops->iam_list_attached_role_policies(cl, role, out, e);
+}
+
+int cloud_iam_get_instance_profile(struct cloud *cl, const char *name,
+                                   struct aws_iam_instance_profiles *out, struct aws_error *e)
+{
+    return cl->ops->iam_get_instance_profile(cl, name, out, e);
+}
+
+int cloud_iam_create_instance_profile(struct cloud *cl, const char *name,
+                                      const struct aws_tag *tags, size_t n_tags,
+                                      struct aws_error *e)
+{
+    return cl->ops->iam_create_instance_profile(cl, name, tags, n_tags, e);
+}
+
+int cloud_iam_add_role_to_instance_profile(struct cloud *cl, const char *profile,
+                                           const char *role, struct aws_error *e)
+{
+    return cl->ops->iam_add_role_to_instance_profile(cl, profile, role, e);
+}
+
+int cloud_iam_remove_role_from_instance_profile(struct cloud *cl, const char *profile,
+                                                const char *role, struct aws_error *e)
+{
+    return cl->ops->iam_remove_role_from_instance_profile(cl, profile, role, e);
+}
+
+int cloud_iam_delete_instance_profile(struct cloud *cl, const char *name, struct aws_error *e)
+{
+    return cl->ops->iam_delete_instance_profile(cl, name, e);
+}

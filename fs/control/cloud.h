@@ -13,13 +13,18 @@
  * EC2 calls follow the contracts of their aws_ec2_* counterparts (aws/ec2.h),
  * with the region named; their error is an aws_error. Object calls return
  * 0 or a negative errno with why in err (get: -ENOENT when absent, *data
- * the caller's). */
+ * the caller's).
+ *
+ * IAM calls (the roles and instance profiles of fs/control/roles.h) follow
+ * their aws_iam_* counterparts (aws/iam.h); IAM is global, so they name no
+ * region. */
 #ifndef PCFS_CLOUD_H
 #define PCFS_CLOUD_H
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "aws/aws.h"
+#include "aws/iam.h"
 #include "fs/control/cloudcheck.h"
 #include "fs/store/bucket.h"
 #include "slurm/slurmrest.h"
@@ -61,6 +66,34 @@ struct cloud_ops {
     /* Removes node from Slurm: 0, or a negative errno with why. */
     int (*slurm_forget)(struct cloud *cl, const struct slurm_access *a, const char *node,
                         char *err, size_t errlen);
+    /* IAM, path "/" */
+    int (*iam_get_role)(struct cloud *cl, const char *name, struct aws_iam_role *out,
+                        struct aws_error *e);
+    int (*iam_create_role)(struct cloud *cl, const char *name, const char *trust_policy,
+                           const struct aws_tag *tags, size_t n_tags, struct aws_error *e);
+    int (*iam_delete_role)(struct cloud *cl, const char *name, struct aws_error *e);
+    int (*iam_put_role_policy)(struct cloud *cl, const char *role, const char *policy_name,
+                               const char *document, struct aws_error *e);
+    int (*iam_delete_role_policy)(struct cloud *cl, const char *role, const char *policy_name,
+                                  struct aws_error *e);
+    int (*iam_list_role_policies)(struct cloud *cl, const char *role, struct aws_iam_names *out,
+                                  struct aws_error *e);
+    int (*iam_attach_role_policy)(struct cloud *cl, const char *role, const char *arn,
+                                  struct aws_error *e);
+    int (*iam_detach_role_policy)(struct cloud *cl, const char *role, const char *arn,
+                                  struct aws_error *e);
+    int (*iam_list_attached_role_policies)(struct cloud *cl, const char *role,
+                                           struct aws_iam_names *out, struct aws_error *e);
+    int (*iam_get_instance_profile)(struct cloud *cl, const char *name,
+                                    struct aws_iam_instance_profiles *out, struct aws_error *e);
+    int (*iam_create_instance_profile)(struct cloud *cl, const char *name,
+                                       const struct aws_tag *tags, size_t n_tags,
+                                       struct aws_error *e);
+    int (*iam_add_role_to_instance_profile)(struct cloud *cl, const char *profile,
+                                            const char *role, struct aws_error *e);
+    int (*iam_remove_role_from_instance_profile)(struct cloud *cl, const char *profile,
+                                                 const char *role, struct aws_error *e);
+    int (*iam_delete_instance_profile)(struct cloud *cl, const char *name, struct aws_error *e);
 };
 
 struct cloud {
@@ -113,5 +146,34 @@ bool cloud_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
 void cloud_slurm_release(struct cloud *cl, struct slurmrest_node_list *l);
 int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
                        char *err, size_t errlen);
+
+/* IAM: the ops of the same names. */
+int cloud_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,
+                       struct aws_error *e);
+int cloud_iam_create_role(struct cloud *cl, const char *name, const char *trust_policy,
+                          const struct aws_tag *tags, size_t n_tags, struct aws_error *e);
+int cloud_iam_delete_role(struct cloud *cl, const char *name, struct aws_error *e);
+int cloud_iam_put_role_policy(struct cloud *cl, const char *role, const char *policy_name,
+                              const char *document, struct aws_error *e);
+int cloud_iam_delete_role_policy(struct cloud *cl, const char *role, const char *policy_name,
+                                 struct aws_error *e);
+int cloud_iam_list_role_policies(struct cloud *cl, const char *role, struct aws_iam_names *out,
+                                 struct aws_error *e);
+int cloud_iam_attach_role_policy(struct cloud *cl, const char *role, const char *arn,
+                                 struct aws_error *e);
+int cloud_iam_detach_role_policy(struct cloud *cl, const char *role, const char *arn,
+                                 struct aws_error *e);
+int cloud_iam_list_attached_role_policies(struct cloud *cl, const char *role,
+                                          struct aws_iam_names *out, struct aws_error *e);
+int cloud_iam_get_instance_profile(struct cloud *cl, const char *name,
+                                   struct aws_iam_instance_profiles *out, struct aws_error *e);
+int cloud_iam_create_instance_profile(struct cloud *cl, const char *name,
+                                      const struct aws_tag *tags, size_t n_tags,
+                                      struct aws_error *e);
+int cloud_iam_add_role_to_instance_profile(struct cloud *cl, const char *profile,
+                                           const char *role, struct aws_error *e);
+int cloud_iam_remove_role_from_instance_profile(struct cloud *cl, const char *profile,
+                                                const char *role, struct aws_error *e);
+int cloud_iam_delete_instance_profile(struct cloud *cl, const char *name, struct aws_error *e);
 
 #endif

@@ -188,6 +188,105 @@ static int aws_slurm_forget(struct cloud *cl, const struct slurm_access *a, cons
     return r;
 }
 
+/* IAM is global: one client, the bucket region's (aws/iam.c signs for
+ * IAM's own region whatever the client's). */
+static struct aws_client *iam_client(struct cloud *cl, struct aws_error *e)
+{
+    struct aws_client *c = cloud_client(cl, cl->bucket_region);
+    if (!c)
+        aws_error_set(e, -ENOMEM, "ClientError", "no AWS client for IAM");
+    return c;
+}
+
+#define IAM_CALL(call)                                                                         \
+    do {                                                                                       \
+        struct aws_client *c = iam_client(cl, e);                                              \
+        return c ? (call) : -ENOMEM;                                                           \
+    } while (0)
+
+static int aws_iam_get_role_(struct cloud *cl, const char *name, struct aws_iam_role *out,
+                             struct aws_error *e)
+{
+    IAM_CALL(aws_iam_get_role(c, name, out, e));
+}
+
+static int aws_iam_create_role_(struct cloud *cl, const char *name, const char *trust,
+                                const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_create_role(c, name, NULL, trust, "pclusterfs: a cluster's node role", tags,
+                                 n_tags, NULL, e));
+}
+
+static int aws_iam_delete_role_(struct cloud *cl, const char *name, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_delete_role(c, name, e));
+}
+
+static int aws_iam_put_role_policy_(struct cloud *cl, const char *role, const char *name,
+                                    const char *doc, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_put_role_policy(c, role, name, doc, e));
+}
+
+static int aws_iam_delete_role_policy_(struct cloud *cl, const char *role, const char *name,
+                                       struct aws_error *e)
+{
+    IAM_CALL(aws_iam_delete_role_policy(c, role, name, e));
+}
+
+static int aws_iam_list_role_policies_(struct cloud *cl, const char *role,
+                                       struct aws_iam_names *out, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_list_role_policies(c, role, out, e));
+}
+
+static int aws_iam_attach_role_policy_(struct cloud *cl, const char *role, const char *arn,
+                                       struct aws_error *e)
+{
+    IAM_CALL(aws_iam_attach_role_policy(c, role, arn, e));
+}
+
+static int aws_iam_detach_role_policy_(struct cloud *cl, const char *role, const char *arn,
+                                       struct aws_error *e)
+{
+    IAM_CALL(aws_iam_detach_role_policy(c, role, arn, e));
+}
+
+static int aws_iam_list_attached_(struct cloud *cl, const char *role, struct aws_iam_names *out,
+                                  struct aws_error *e)
+{
+    IAM_CALL(aws_iam_list_attached_role_policies(c, role, out, e));
+}
+
+static int aws_iam_get_profile_(struct cloud *cl, const char *name,
+                                struct aws_iam_instance_profiles *out, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_get_instance_profile(c, name, out, e));
+}
+
+static int aws_iam_create_profile_(struct cloud *cl, const char *name,
+                                   const struct aws_tag *tags, size_t n_tags, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_create_instance_profile(c, name, NULL, tags, n_tags, NULL, e));
+}
+
+static int aws_iam_add_role_(struct cloud *cl, const char *profile, const char *role,
+                             struct aws_error *e)
+{
+    IAM_CALL(aws_iam_add_role_to_instance_profile(c, profile, role, e));
+}
+
+static int aws_iam_remove_role_(struct cloud *cl, const char *profile, const char *role,
+                                struct aws_error *e)
+{
+    IAM_CALL(aws_iam_remove_role_from_instance_profile(c, profile, role, e));
+}
+
+static int aws_iam_delete_profile_(struct cloud *cl, const char *name, struct aws_error *e)
+{
+    IAM_CALL(aws_iam_delete_instance_profile(c, name, e));
+}
+
 static const struct cloud_ops aws_ops = {
     .presign = aws_presign,
     .run_instances = aws_run,
@@ -199,4 +298,18 @@ static const struct cloud_ops aws_ops = {
     .slurm_nodes = aws_slurm_nodes,
     .slurm_release = aws_slurm_release,
     .slurm_forget = aws_slurm_forget,
+    .iam_get_role = aws_iam_get_role_,
+    .iam_create_role = aws_iam_create_role_,
+    .iam_delete_role = aws_iam_delete_role_,
+    .iam_put_role_policy = aws_iam_put_role_policy_,
+    .iam_delete_role_policy = aws_iam_delete_role_policy_,
+    .iam_list_role_policies = aws_iam_list_role_policies_,
+    .iam_attach_role_policy = aws_iam_attach_role_policy_,
+    .iam_detach_role_policy = aws_iam_detach_role_policy_,
+    .iam_list_attached_role_policies = aws_iam_list_attached_,
+    .iam_get_instance_profile = aws_iam_get_profile_,
+    .iam_create_instance_profile = aws_iam_create_profile_,
+    .iam_add_role_to_instance_profile = aws_iam_add_role_,
+    .iam_remove_role_from_instance_profile = aws_iam_remove_role_,
+    .iam_delete_instance_profile = aws_iam_delete_profile_,
 };

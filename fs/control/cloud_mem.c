@@ -1,4 +1,5 @@
 #include "fs/control/cloud_mem.h"
+#include "fs/control/cloud_mem_iam.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #define MEM_MAX 256
 
 struct mem_instance {
-    char *id, *region, *state, *type, *token, *ip;
+    char *id, *region, *state, *type, *token, *ip, *profile;
     time_t launched;
     struct aws_tag *tags; /* owned strings */
     size_t n_tags;
@@ -29,7 +30,13 @@ struct cloud_mem {
     bool slurm_up;
     char *slurm[MEM_MAX];
     size_t n_slurm;
+    struct mem_iam *iam;
 };
+
+struct mem_iam *cloud_mem_iam(struct cloud *cl)
+{
+    return ((struct cloud_mem *)cl->impl)->iam;
+}
 
 static struct cloud_mem *mem(struct cloud *cl)
 {
@@ -150,6 +157,8 @@ static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_ru
             e->http_status = 400;
             return -EEXIST;
         }
+    if (mem_iam_check_profile(m->iam, p->iam_instance_profile, e) != 0)
+        return e->err;
     if (m->n_instances == MEM_MAX)
         return aws_error_set(e, -ENOSPC, "InstanceLimitExceeded", "full");
     struct mem_instance *in = &m->instances[m->n_instances++];
@@ -163,6 +172,7 @@ static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_ru
     in->type = aws_xstrdup(p->instance_type);
     in->token = aws_xstrdup(p->client_token);
     in->ip = aws_xstrdup(ip);
+    in->profile = aws_xstrdup(p->iam_instance_profile ? p->iam_instance_profile : "");
     in->launched = m->now;
     for (size_t t = 0; t < p->n_tags; t++)
         set_tag(in, p->tags[t].key, p->tags[t].value);
@@ -301,18 +311,36 @@ static const struct cloud_ops mem_ops = {
     .slurm_nodes = mem_slurm_nodes,
     .slurm_release = mem_slurm_release,
     .slurm_forget = mem_slurm_forget,
+    .iam_get_role = mem_iam_get_role,
+    .iam_create_role = mem_iam_create_role,
+    .iam_delete_role = mem_iam_delete_role,
+    .iam_put_role_policy = mem_iam_put_role_policy,
+    .iam_delete_role_policy = mem_iam_delete_role_policy,
+    .iam_list_role_policies = mem_iam_list_role_policies,
+    .iam_attach_role_policy = mem_iam_attach,
+    .iam_detach_role_policy = mem_iam_detach,
+    .iam_list_attached_role_policies = mem_iam_list_attached,
+    .iam_get_instance_profile = mem_iam_get_profile,
+    .iam_create_instance_profile = mem_iam_create_profile,
+    .iam_add_role_to_instance_profile = mem_iam_add_role,
+    .iam_remove_role_from_instance_profile = mem_iam_remove_role,
+    .iam_delete_instance_profile = mem_iam_delete_profile,
 };
 
 int cloud_mem_init(struct cloud *cl, const char *bucket)
 {
     memset(cl, 0, sizeof(*cl));
-    if (!(cl->impl = calloc(1, sizeof(struct cloud_mem))))
-        return -ENOMEM;
-    if (bucket_mem_open(&cl->objects) != 0) {
-        free(cl->impl);
-        cl->impl = NULL;
+    struct cloud_mem *m = calloc(1, sizeof(struct cloud_mem));
+    if (!m || !(m->iam = mem_iam_new())) {
+        free(m);
         return -ENOMEM;
     }
+    if (bucket_mem_open(&cl->objects) != 0) {
+        mem_iam_free(m->iam);
+        free(m);
+        return -ENOMEM;
+    }
+    cl->impl = m;
     cl->ops = &mem_ops;
     cl->bucket = bucket;
     cl->account = "123456789012";
@@ -332,6 +360,7 @@ void cloud_mem_destroy(struct cloud *cl)
         free(in->type);
         free(in->token);
         free(in->ip);
+        free(in->profile);
         for (size_t t = 0; t < in->n_tags; t++) {
             free((char *)in->tags[t].key);
             free((char *)in->tags[t].value);
@@ -340,6 +369,7 @@ void cloud_mem_destroy(struct cloud *cl)
     }
     for (size_t i = 0; i < m->n_slurm; i++)
         free(m->slurm[i]);
+    mem_iam_free(m->iam);
     free(m);
     cl->impl = NULL;
 }
@@ -447,4 +477,10 @@ bool cloud_mem_slurm_has(struct cloud *cl, const char *node)
         if (strcmp(m->slurm[i], node) == 0)
             return true;
     return false;
+}
+
+const char *cloud_mem_profile_of(struct cloud *cl, const char *id)
+{
+    struct mem_instance *in = instance(mem(cl), id);
+    return in && in->profile ? in->profile : "";
 }

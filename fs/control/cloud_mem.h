@@ -49,4 +49,19 @@ void cloud_mem_slurm_up(struct cloud *cl, bool up);
 void cloud_mem_slurm_add(struct cloud *cl, const char *node);
 bool cloud_mem_slurm_has(struct cloud *cl, const char *node);
 
+/* IAM (cloud_mem_iam.c): roles and instance profiles there are, a role's
+ * inline policy document (NULL if none), an attached policy, the role in a
+ * profile (NULL if none or no profile). */
+size_t cloud_mem_iam_roles(struct cloud *cl);
+size_t cloud_mem_iam_profiles(struct cloud *cl);
+const char *cloud_mem_iam_profile_role(struct cloud *cl, const char *profile);
+const char *cloud_mem_iam_policy(struct cloud *cl, const char *role, const char *policy);
+bool cloud_mem_iam_attached(struct cloud *cl, const char *role, const char *arn);
+/* The next `runs` RunInstances naming a profile answer that EC2 does not
+ * see it yet (IAM's propagation). */
+void cloud_mem_iam_lag(struct cloud *cl, int runs);
+unsigned long cloud_mem_iam_calls(struct cloud *cl); /* IAM requests so far */
+/* The instance profile an instance was launched with ("" if none). */
+const char *cloud_mem_profile_of(struct cloud *cl, const char *id);
+
 #endif

@@ -60,6 +60,7 @@
 #include "fs/control/observe_ec2.h"
 #include "fs/control/plan.h"
 #include "fs/control/reconcile.h"
+#include "fs/control/roles.h"
 #include "fs/model/observed.h"
 
 struct controller {
@@ -142,6 +143,25 @@ static void terminate_instance(struct controller *ctl, const char *cluster,
                       a->instance_id, a->node, aws_error_format(&e, buf, sizeof(buf)));
 }
 
+/* Removes a deleted cluster's IAM roles and profiles (a mount without a
+ * cloud has none); false, told in its events, when some are left. */
+static bool remove_roles(struct controller *ctl, const char *cluster)
+{
+    if (!ctl->cloud)
+        return true;
+    char err[1024];
+    int removed = 0;
+    if (roles_remove(ctl->cloud, cluster, &removed, err, sizeof(err)) != 0) {
+        events_append(ctl->deps.store, cluster, "error", "removing the cluster's IAM roles: %s",
+                      err);
+        return false;
+    }
+    if (removed > 0)
+        events_append(ctl->deps.store, cluster, "info",
+                      "removed the cluster's IAM roles and instance profiles (%d)", removed);
+    return true;
+}
+
 /* Moves deletions on (plan_deletion): instances first, then the cluster's
  * objects once no instance is left. obs must be a fresh observation: on an
  * old one a cluster's state could go while instances it names still run.
@@ -161,6 +181,8 @@ static int advance_deletions(struct controller *ctl, const struct desired_state 
         for (size_t k = 0; k < p.n; k++) {
             if (p.v[k].kind == PLAN_TERMINATE)
                 terminate_instance(ctl, dc->name, &p.v[k]);
+            if (p.v[k].kind == PLAN_REMOVE_ROLES && !remove_roles(ctl, dc->name))
+                break; /* the objects name the cluster whose roles are left: they stay */
             remove = remove || p.v[k].kind == PLAN_REMOVE;
         }
         plan_free(&p);

@@ -303,6 +303,7 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         .user_data_len = strlen(user_data),
         .tags = tags,
         .n_tags = sizeof(tags) / sizeof(tags[0]),
+        .iam_instance_profile = p->iam_profile,
     };
     /* Spot as v2: a compute node of a spot queue, capped by its spot_price
      * when one is given; the head is always on demand. */
@@ -338,9 +339,15 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
          * (no HTTP status) says nothing about the request, which may well
          * have launched; the caller must not take "RequestFailed" for a
          * refusal and fail the cluster. */
-        if (e.http_status)
+        /* Nor is a new instance profile that EC2 does not see yet: IAM
+         * takes seconds to propagate it. */
+        bool propagating = aws_error_profile_not_visible(&e);
+        if (e.http_status && !propagating)
             snprintf(code, codelen, "%s", e.code);
-        snprintf(err, errlen, "launching %s: %s", p->node, aws_error_format(&e, buf, sizeof(buf)));
+        snprintf(err, errlen, "launching %s: %s%s", p->node, aws_error_format(&e, buf, sizeof(buf)),
+                 propagating ? " (EC2 does not see the new instance profile yet)" : "");
+        if (propagating)
+            rc = -ENXIO;
     }
     aws_ec2_instances_free(&out);
     free(user_data);

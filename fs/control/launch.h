@@ -26,6 +26,7 @@ struct launch_plan {
     long memory_mib;
     int max_nodes;             /* the cluster's largest node count, for slurm.conf */
     int attempt;               /* 1, 2, ...: a replacement is a new attempt */
+    const char *iam_profile;   /* the instance profile to launch with; NULL: none */
     long url_seconds;          /* how long the report's PUT URL lives: longer
                                   than a node's bootstrap may take (GETs live
                                   15 minutes: the node fetches all at boot) */
@@ -41,7 +42,9 @@ void launch_client_token(const char *bucket, const char *cluster, time_t incarna
 
 /* Launches; instance_id (at least 32 bytes) gets the instance. A launch
  * that already happened under the same token returns that instance. 0, or
- * a negative errno with err (an EC2 error code in code when EC2 gave one). */
+ * a negative errno with err (an EC2 error code in code when EC2 gave one
+ * that is a verdict). -ENXIO: EC2 does not see the instance profile (yet):
+ * no verdict, but a reason to make sure the profile exists. */
 int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id, char *code,
                 size_t codelen, char *err, size_t errlen);
 

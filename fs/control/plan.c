@@ -128,6 +128,8 @@ int plan_failure(const struct plan_input *in, const char *code, const char *reas
 int plan_deletion(const struct observed_cluster *oc, struct plan *out)
 {
     if (!oc || !oc->n_instances) {
+        add(out, (struct plan_action){.kind = PLAN_REMOVE_ROLES, .group = PLAN_GROUP_END}, NULL,
+            NULL);
         add(out, (struct plan_action){.kind = PLAN_REMOVE, .group = PLAN_GROUP_END}, NULL, NULL);
         return out->error;
     }
@@ -207,6 +209,9 @@ static void plan_head(const struct plan_input *in, struct plan *out)
     bool head_done = plan_alive(head) && strcmp(r->state, "done") == 0;
     char reason[2048], tail[1024];
     if (!plan_alive(head)) {
+        /* Its instance profile first (a crash in between makes it again,
+         * the same, on the next pass): the launch names it. */
+        add(out, (struct plan_action){.kind = PLAN_ENSURE_ROLES, .node = "head"}, NULL, NULL);
         add(out,
             (struct plan_action){.kind = PLAN_LAUNCH, .node = "head",
                                  .instance_type = in->head_type},
@@ -223,6 +228,10 @@ static void plan_head(const struct plan_input *in, struct plan *out)
                  tail[0] ? ": " : "", tail);
         plan_failure(in, "HeadNodeBootstrapFailure", reason, out);
     } else if (head_done) {
+        /* A config the roles were not put right for yet (a restart, an
+         * update): first, so compute nodes launch with what it asks. */
+        if (in->roles_stale)
+            add(out, (struct plan_action){.kind = PLAN_ENSURE_ROLES}, NULL, NULL);
         plan_compute_fleet(in, out);
     }
 }
@@ -239,6 +248,12 @@ int plan_cluster(const struct plan_input *in, struct plan *out)
         if (!plan_alive(find_node(oc, in->slurm_listed[i])))
             add(out, (struct plan_action){.kind = PLAN_FORGET_SLURM, .node = in->slurm_listed[i]},
                 NULL, NULL);
+    /* A failed creation's roles go once no instance is left to use them
+     * (a failed update keeps its head, and the head its role). */
+    if (in->dc->failure_code && !in->dc->deleting && in->dc->first_complete == 0 &&
+        (!oc || oc->n_instances == 0))
+        add(out, (struct plan_action){.kind = PLAN_REMOVE_ROLES, .group = PLAN_GROUP_END}, NULL,
+            NULL);
     if (in->dc->failure_code || in->dc->deleting)
         return out->error;
     for (size_t i = 0; oc && i < oc->n_nodes; i++) {

@@ -7,7 +7,9 @@
  *
  * Who plans what. The workstation's planner owns the head node, the
  * creation and update verdicts and (with the controller) deletion; later
- * also the cluster's IAM role, security groups and volumes. The compute
+ * also the cluster's security groups and volumes; and its IAM roles: made
+ * before the head launches, removed once no instance of a failed creation
+ * or of a deleted cluster is left. The compute
  * fleet (static nodes, their replacement and relaunch cap, nodes dropped
  * from the config; dynamic nodes to come) is plan_compute_fleet, a separate
  * function the head node's agent takes over in a later issue: it reads only
@@ -35,6 +37,9 @@ enum plan_kind {
     PLAN_FORGET_NODE,   /* delete node's report and intent: it is not coming back */
     PLAN_COMPLETE,      /* record that the cluster completed at its generation */
     PLAN_REMOVE,        /* remove the deleted cluster's objects: nothing of it runs */
+    PLAN_ENSURE_ROLES,  /* make or put right the cluster's IAM roles (roles.h): before the
+                           head launches (node "head"), or for a new config (node NULL) */
+    PLAN_REMOVE_ROLES,  /* remove the cluster's IAM roles: no instance of it is left */
 };
 
 /* Actions of one group run in order; a launch that may not go on (held
@@ -76,6 +81,7 @@ struct plan_input {
     time_t now;
     int bootstrap_timeout;
     bool act; /* this mount holds the lease: only then are there actions */
+    bool roles_stale; /* the roles were not put right for this config generation yet */
 };
 
 /* The plan for one cluster; 0 or -ENOMEM (the plan then holds what fit). */
@@ -89,7 +95,7 @@ int plan_failure(const struct plan_input *in, const char *code, const char *reas
                  struct plan *out);
 /* Deletion, the workstation's: a cluster being deleted has its live
  * instances terminated first (PLAN_TERMINATE, no text), and once none is
- * left its objects go (PLAN_REMOVE). oc: what EC2 shows of it, or NULL.
+ * left its IAM roles (PLAN_REMOVE_ROLES), then its objects go (PLAN_REMOVE). oc: what EC2 shows of it, or NULL.
  * The controller performs it (advance_deletions). */
 int plan_deletion(const struct observed_cluster *oc, struct plan *out);
 void plan_free(struct plan *p);

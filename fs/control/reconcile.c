@@ -79,7 +79,8 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
                             .n_slurm_listed = v.n_slurm_listed,
                             .now = rc->now,
                             .bootstrap_timeout = rc->bootstrap_timeout,
-                            .act = rc->act};
+                            .act = rc->act,
+                            .roles_stale = !act_roles_current(rc, t->dc)};
     struct plan p = {0};
     plan_cluster(&in, &p);
     if (t->oc) {

@@ -59,8 +59,24 @@ static void test_final(void)
     CHECK_INT(aws_error_classify(400, NULL), AWS_ERROR_FINAL);
 }
 
+/* RunInstances naming a profile EC2 does not see yet: only that answer. */
+static void test_profile_not_visible(void)
+{
+    struct aws_error e = failed(400, "InvalidParameterValue");
+    snprintf(e.message, sizeof(e.message), "Value (lab3-head) for parameter iamInstanceProfile."
+             "name is invalid. Invalid IAM Instance Profile name");
+    CHECK(aws_error_profile_not_visible(&e));
+    snprintf(e.message, sizeof(e.message), "Value (x) for parameter instanceType is invalid.");
+    CHECK(!aws_error_profile_not_visible(&e));
+    struct aws_error other = failed(400, "InvalidKeyPair.NotFound");
+    snprintf(other.message, sizeof(other.message), "Invalid IAM Instance Profile");
+    CHECK(!aws_error_profile_not_visible(&other));
+    CHECK(!aws_error_profile_not_visible(NULL));
+}
+
 int main(void)
 {
+    RUN(test_profile_not_visible);
     RUN(test_try_later);
     RUN(test_no_capacity_counts);
     RUN(test_final);

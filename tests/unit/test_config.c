@@ -1135,9 +1135,7 @@ static void test_every_v2_11_9_key_is_known(void)
                      "spot_price spot_bid_percentage disable_hyperthreading default_queue "
                      "queue_settings disable_cluster_dns" },
     };
-    static const char not_yet[] = " proxy_server ec2_iam_role s3_read_resource "
-                                  "s3_read_write_resource encrypted_ephemeral "
-                                  "additional_iam_policies ";
+    static const char not_yet[] = " proxy_server encrypted_ephemeral ";
     int n = 0;
     for (size_t i = 0; i < sizeof(v2) / sizeof(v2[0]); i++) {
         const struct config_section_spec *sec = config_spec_section(v2[i].section);
@@ -1511,8 +1509,44 @@ static void test_error_buffer_small(void)
     CHECK_INT(config_parse(example, strlen(example), NULL, &cfg, NULL, 0), -EINVAL);
 }
 
+/* The IAM keys v2 gave every node (fs/control/roles.h): kept as written,
+ * v2's NONE is "not given", what is not a role name or ARN is refused, and
+ * a user's role gets no policy from pclusterfs. */
+static void test_iam_keys(void)
+{
+    struct cluster_config *cfg =
+        ok(cl("s3_read_resource = arn:aws:s3:::some-bucket/*\n"
+              "s3_read_write_resource = *\n"
+              "additional_iam_policies = arn:aws:iam::aws:policy/A, "
+              "arn:aws:iam::123456789012:policy/team/B\n"));
+    if (cfg) {
+        CHECK_STR(cfg->s3_read_resource, "arn:aws:s3:::some-bucket/*");
+        CHECK_STR(cfg->s3_read_write_resource, "*");
+        CHECK_STR(cfg->additional_iam_policies,
+                  "arn:aws:iam::aws:policy/A, arn:aws:iam::123456789012:policy/team/B");
+        CHECK_STR(cfg->ec2_iam_role, "");
+    }
+    config_free(cfg);
+    cfg = ok(cl("ec2_iam_role = my-role@team\ns3_read_resource = NONE\n"));
+    if (cfg) {
+        CHECK_STR(cfg->ec2_iam_role, "my-role@team");
+        CHECK_STR(cfg->s3_read_resource, "");
+    }
+    config_free(cfg);
+    CHECK_CONTAINS(bad(cl("s3_read_resource = my-bucket\n")),
+                   "config:9: s3_read_resource = my-bucket: this is not \"*\" or an S3 ARN");
+    CHECK_CONTAINS(bad(cl("additional_iam_policies = arn:aws:iam::aws:policy/A,bucket\n")),
+                   "config:9: additional_iam_policies = arn:aws:iam::aws:policy/A,bucket: this "
+                   "is not a comma-separated list of IAM policy ARNs");
+    CHECK_CONTAINS(bad(cl("ec2_iam_role = arn:aws:iam::1:role/r\n")),
+                   "config:9: ec2_iam_role = arn:aws:iam::1:role/r: this is not an IAM role name");
+    CHECK_CONTAINS(bad(cl("s3_read_resource = *\nec2_iam_role = mine\n")),
+                   "config:9: s3_read_resource cannot go with ec2_iam_role (line 10)");
+}
+
 int main(void)
 {
+    RUN(test_iam_keys);
     RUN(test_acceptance_example_refused);
     RUN(test_acceptance_example_with_vpc_passes);
     RUN(test_v2_defaults);

@@ -12,6 +12,7 @@
 #include "fs/control/lease.h"
 #include "fs/control/observe_ec2.h"
 #include "fs/control/reconcile.h"
+#include "fs/control/roles.h"
 #include "fs/store/layout.h"
 #include "tests/unit/check.h"
 
@@ -33,18 +34,25 @@ struct world {
     struct store store;
     time_t now;
     char events[65536];
+    struct objcache *objects; /* the controller's cache across passes; NULL: none */
 };
 
-static void put_config(struct world *w, int static_nodes)
+/* extra: more [cluster] lines ("" for none). */
+static void put_config_with(struct world *w, int static_nodes, const char *extra)
 {
     char text[2048], err[256];
-    snprintf(text, sizeof(text), "%sinitial_queue_size = %d\nmax_queue_size = %d\n%s%s",
+    snprintf(text, sizeof(text), "%sinitial_queue_size = %d\nmax_queue_size = %d\n%s%s%s",
              base_config, static_nodes, static_nodes + 2,
-             static_nodes ? "maintain_initial_size = true\n" : "", vpc);
+             static_nodes ? "maintain_initial_size = true\n" : "", extra, vpc);
     struct blob *b = blob_new(text, strlen(text));
     int gen = 0;
     CHECK_INT(w->store.ops->put_config(w->store.impl, "c", b, w->now, &gen, err, sizeof(err)), 0);
     blob_unref(b);
+}
+
+static void put_config(struct world *w, int static_nodes)
+{
+    put_config_with(w, static_nodes, "");
 }
 
 static void world_init(struct world *w, int static_nodes)
@@ -116,7 +124,8 @@ static void pass_as(struct world *w, bool act)
                                .mount_region = REGION,
                                .bootstrap_timeout = 1800,
                                .now = w->now,
-                               .act = act};
+                               .act = act,
+                               .objects = w->objects};
     if (obs)
         reconcile(&rc, ds, obs);
     observed_free(obs);
@@ -452,6 +461,200 @@ static void lease(void)
     world_free(&w);
 }
 
+/* The instance profile live node runs with ("" if none or no instance). */
+static const char *profile_of(struct world *w, const char *node)
+{
+    const char *id = NULL;
+    return cloud_mem_live(&w->cloud, node, &id) == 1 && id ? cloud_mem_profile_of(&w->cloud, id)
+                                                          : "";
+}
+
+static void roles_before_head(void)
+{
+    /* Rule: the cluster's head role and profile are made before the head
+     * launches, which names the profile; no compute role unless asked. */
+    struct world w;
+    world_init(&w, 1);
+    char head[ROLES_NAME_MAX + 1];
+    roles_name("bk", "c", ROLES_HEAD, head);
+    pass(&w);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 1);
+    CHECK_INT(cloud_mem_iam_profiles(&w.cloud), 1);
+    CHECK_STR(cloud_mem_iam_profile_role(&w.cloud, head), head);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "pclusterfs-head") != NULL);
+    CHECK_STR(profile_of(&w, "head"), head);
+    bring_up(&w, 1);
+    CHECK_STR(profile_of(&w, COMPUTE1), ""); /* the config asks no access for them */
+    world_free(&w);
+}
+
+static void crash_between_roles_and_launch(void)
+{
+    /* Rule: level-triggered: roles made, then the daemon dies before the
+     * launch (the request lost); the next pass leaves exactly one set. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_next_run(&w.cloud, CLOUD_MEM_RUN_LOST, NULL);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 0);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 1);
+    pass(&w);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 1);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 1);
+    CHECK_INT(cloud_mem_iam_profiles(&w.cloud), 1);
+    world_free(&w);
+}
+
+static void profile_propagation_is_retried(void)
+{
+    /* Rule: EC2 not seeing the new profile yet is no verdict: retried. */
+    struct world w;
+    world_init(&w, 0);
+    cloud_mem_iam_lag(&w.cloud, 2);
+    pass(&w);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 0);
+    CHECK(failure(&w) == NULL);
+    CHECK_CONTAINS(w.events, "does not see the new instance profile yet");
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 1);
+    CHECK(failure(&w) == NULL);
+    world_free(&w);
+}
+
+static void failed_creation_removes_roles(void)
+{
+    /* Rule: a failed creation's roles go once its instances are gone. */
+    struct world w;
+    world_init(&w, 0);
+    pass(&w);
+    later(&w, 60);
+    report(&w, "head", "failed");
+    pass(&w); /* the verdict, the head terminated */
+    char *code = failure(&w);
+    CHECK(code != NULL);
+    free(code);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 1); /* still shutting down: kept */
+    later(&w, 60);
+    pass(&w);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 0);
+    CHECK_INT(cloud_mem_iam_profiles(&w.cloud), 0);
+    CHECK_CONTAINS(w.events, "removed the cluster's IAM roles and instance profiles (2)");
+    /* Once seen gone, IAM is not asked again while the failure stands. */
+    w.objects = objcache_new();
+    pass(&w);
+    unsigned long calls = cloud_mem_iam_calls(&w.cloud);
+    pass(&w);
+    pass(&w);
+    CHECK_INT(cloud_mem_iam_calls(&w.cloud), calls);
+    objcache_free(w.objects);
+    world_free(&w);
+}
+
+static void foreign_role_untouched(void)
+{
+    /* Rule: a role without the owner tag is never changed nor deleted. */
+    struct world w;
+    world_init(&w, 0);
+    char head[ROLES_NAME_MAX + 1], err[512];
+    roles_name("bk", "c", ROLES_HEAD, head);
+    struct aws_error e = {0};
+    const struct aws_tag other[] = {{"pclusterfs:owner", "another-bucket"}};
+    CHECK_INT(cloud_iam_create_role(&w.cloud, head, "{\"Action\":\"sts:AssumeRole\"}", other,
+                                    1, &e), 0);
+    pass(&w);
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", NULL), 0);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "pclusterfs-head") == NULL);
+    CHECK_CONTAINS(w.events, "without the tag pclusterfs:owner=bk");
+    int removed = -1;
+    CHECK_INT(roles_remove(&w.cloud, "c", &removed, err, sizeof(err)), 0);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 1);
+    world_free(&w);
+}
+
+#define S3_READ_LINE "s3_read_resource = arn:aws:s3:::some-bucket/*\n"
+
+static void compute_access_roles(void)
+{
+    /* Rule: the access keys give both roles their policies, compute nodes
+     * their own profile, and the head may pass only that role; dropping
+     * the keys removes the compute role at the next head launch. */
+    struct world w;
+    world_init(&w, 1);
+    put_config_with(&w, 1, S3_READ_LINE
+                           "additional_iam_policies = arn:aws:iam::aws:policy/P\n");
+    char head[ROLES_NAME_MAX + 1], compute[ROLES_NAME_MAX + 1];
+    roles_name("bk", "c", ROLES_HEAD, head);
+    roles_name("bk", "c", ROLES_COMPUTE, compute);
+    bring_up(&w, 1);
+    CHECK_INT(cloud_mem_iam_roles(&w.cloud), 2);
+    CHECK_STR(profile_of(&w, COMPUTE1), compute);
+    const char *read = cloud_mem_iam_policy(&w.cloud, compute, "S3Read");
+    CHECK_CONTAINS(read, "arn:aws:s3:::some-bucket/*");
+    CHECK(cloud_mem_iam_policy(&w.cloud, compute, "pclusterfs-head") == NULL);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "S3Read") != NULL);
+    CHECK(cloud_mem_iam_attached(&w.cloud, compute, "arn:aws:iam::aws:policy/P"));
+    CHECK(cloud_mem_iam_attached(&w.cloud, head, "arn:aws:iam::aws:policy/P"));
+    CHECK_CONTAINS(cloud_mem_iam_policy(&w.cloud, head, "pclusterfs-head"), compute);
+    /* An update asking compute nodes for access after the head launched:
+     * their profile is made when EC2 says it does not know it. */
+    struct world v;
+    world_init(&v, 1);
+    bring_up(&v, 1);
+    put_config_with(&v, 2, S3_READ_LINE);
+    later(&v, 10);
+    pass(&v);
+    CHECK(cloud_mem_iam_policy(&v.cloud, head, "S3Read") != NULL); /* the live head's too */
+    pass(&v);
+    CHECK_STR(cloud_mem_iam_profile_role(&v.cloud, compute), compute);
+    pass(&v);
+    CHECK_STR(profile_of(&v, "compute-st-t2micro-2"), compute);
+    world_free(&v);
+    /* ec2_iam_role: the user's role in the one profile, no role made. */
+    struct world u;
+    world_init(&u, 0);
+    put_config_with(&u, 0, "ec2_iam_role = theirs\n");
+    struct aws_error e = {0};
+    CHECK_INT(cloud_iam_create_role(&u.cloud, "theirs", "{\"Action\":\"sts:AssumeRole\"}", NULL,
+                                    0, &e), 0);
+    pass(&u);
+    CHECK_INT(cloud_mem_iam_roles(&u.cloud), 1);
+    CHECK_STR(cloud_mem_iam_profile_role(&u.cloud, head), "theirs");
+    CHECK_STR(profile_of(&u, "head"), head);
+    char err[512];
+    int removed = 0;
+    CHECK_INT(roles_remove(&u.cloud, "c", &removed, err, sizeof(err)), 0);
+    CHECK_INT(removed, 1); /* the profile; their role stays */
+    CHECK_INT(cloud_mem_iam_roles(&u.cloud), 1);
+    world_free(&u);
+    world_free(&w);
+}
+
+static void roles_put_right_once_per_config(void)
+{
+    /* Rule: a live cluster's roles are put right once for each config
+     * generation (and after a restart), not every pass. */
+    struct world w;
+    world_init(&w, 0);
+    w.objects = objcache_new();
+    bring_up(&w, 0);
+    pass(&w);
+    unsigned long calls = cloud_mem_iam_calls(&w.cloud);
+    pass(&w);
+    pass(&w);
+    CHECK_INT(cloud_mem_iam_calls(&w.cloud), calls);
+    char head[ROLES_NAME_MAX + 1];
+    roles_name("bk", "c", ROLES_HEAD, head);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "S3Read") == NULL);
+    put_config_with(&w, 0, S3_READ_LINE);
+    pass(&w);
+    CHECK(cloud_mem_iam_calls(&w.cloud) > calls);
+    CHECK(cloud_mem_iam_policy(&w.cloud, head, "S3Read") != NULL);
+    objcache_free(w.objects);
+    world_free(&w);
+}
+
 int main(void)
 {
     RUN(launch_order);
@@ -465,5 +668,12 @@ int main(void)
     RUN(refused_launch);
     RUN(dropped_nodes);
     RUN(lease);
+    RUN(roles_before_head);
+    RUN(crash_between_roles_and_launch);
+    RUN(profile_propagation_is_retried);
+    RUN(failed_creation_removes_roles);
+    RUN(foreign_role_untouched);
+    RUN(compute_access_roles);
+    RUN(roles_put_right_once_per_config);
     return check_finish();
 }

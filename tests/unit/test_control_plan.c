@@ -36,6 +36,7 @@ struct plan_case {
     bool lease_held;
     const char *want; /* the plan, one action a line */
     bool converged;
+    bool roles_stale;
 };
 
 static const char *const WANTED[] = {"compute-st-t2micro-1", "compute-st-t2micro-2"};
@@ -85,7 +86,8 @@ static void render(const struct plan *p, char *buf, size_t len)
         [PLAN_TAG_DONE] = "tag",        [PLAN_LAUNCH] = "launch",
         [PLAN_FAIL] = "fail",           [PLAN_TERMINATE] = "terminate",
         [PLAN_FORGET_LAUNCH] = "forget-launch", [PLAN_FORGET_NODE] = "forget-node",
-        [PLAN_COMPLETE] = "complete",   [PLAN_REMOVE] = "remove"};
+        [PLAN_COMPLETE] = "complete",   [PLAN_REMOVE] = "remove",
+        [PLAN_ENSURE_ROLES] = "roles",  [PLAN_REMOVE_ROLES] = "remove-roles"};
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < p->n && used < len; i++) {
@@ -109,8 +111,12 @@ static void render(const struct plan *p, char *buf, size_t len)
         case PLAN_EVENT:
             snprintf(line, sizeof(line), "event %s", a->text);
             break;
+        case PLAN_ENSURE_ROLES:
+            snprintf(line, sizeof(line), "roles %s", a->node ? a->node : "(config)");
+            break;
         case PLAN_COMPLETE:
         case PLAN_REMOVE:
+        case PLAN_REMOVE_ROLES:
             snprintf(line, sizeof(line), "%s", kinds[a->kind]);
             break;
         default:
@@ -161,7 +167,8 @@ static struct plan run_case(const struct plan_case *c)
                             .n_slurm_listed = n_listed,
                             .now = NOW,
                             .bootstrap_timeout = TIMEOUT,
-                            .act = c->lease_held};
+                            .act = c->lease_held,
+                            .roles_stale = c->roles_stale};
     struct plan p = {0};
     CHECK_INT(plan_cluster(&in, &p), 0);
     char got[4096];
@@ -181,9 +188,45 @@ static struct plan run_case(const struct plan_case *c)
 #define HEAD_DONE {"head", "running", "done", "none", 1, true, NOW - 600, NULL}
 
 static const struct plan_case cases[] = {
-    {.rule = "launch order: the head node first",
+    {.rule = "launch order: the head node first, its IAM roles before it",
      .lease_held = true,
-     .want = "launch head t3.small\n"},
+     .want = "roles head\nlaunch head t3.small\n"},
+    {.rule = "roles: a head gone (terminated) is launched again with its roles put right",
+     .lease_held = true,
+     .nodes = {{"head", "terminated", NULL, "none", 1, false, NOW - 60, NULL}},
+     .want = "roles head\nlaunch head t3.small\n"},
+    {.rule = "roles: a failed creation's roles go once no instance of it is left",
+     .lease_held = true,
+     .failure_code = "HeadNodeBootstrapFailure",
+     .want = "remove-roles\n"},
+    {.rule = "roles: not while an instance of the failed creation is still going",
+     .lease_held = true,
+     .failure_code = "HeadNodeBootstrapFailure",
+     .nodes = {{"head", "shutting-down", "failed", "none", 1, false, NOW - 60, NULL}},
+     .want = ""},
+    {.rule = "roles: a failed update keeps them (its head keeps running)",
+     .lease_held = true,
+     .first_complete = 1,
+     .failure_code = "StaticNodeBootstrapFailure",
+     .want = ""},
+    {.rule = "roles: a config they were not put right for: before the fleet's launches",
+     .lease_held = true,
+     .roles_stale = true,
+     .nodes = {HEAD_DONE},
+     .head_state = "done",
+     .want = "roles (config)\nlaunch " ST1 " t2.micro at 10.0.0.1\nlaunch " ST2
+             " t2.micro at 10.0.0.1\n"},
+    {.rule = "roles: not for a head whose bootstrap failed (the cluster fails)",
+     .lease_held = true,
+     .roles_stale = true,
+     .nodes = {HEAD_UP("failed")},
+     .head_state = "failed",
+     .want = "fail HeadNodeBootstrapFailure\nterminate i-head: the cluster failed\n"
+             "forget-launch head/1\n"},
+    {.rule = "roles: only the lease holder removes them",
+     .lease_held = false,
+     .failure_code = "HeadNodeBootstrapFailure",
+     .want = ""},
     {.rule = "launch order: static nodes only once the head is done",
      .lease_held = true,
      .nodes = {HEAD_UP("configuring")},
@@ -307,6 +350,16 @@ static const struct plan_case cases[] = {
      .want = "event ignored a report of attempt 1 for head: it does not count\n"},
 };
 
+/* The case of that rule (cases grow: no index is stable). */
+static const struct plan_case *case_named(const char *rule)
+{
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (strcmp(cases[i].rule, rule) == 0)
+            return &cases[i];
+    fprintf(stderr, "no case \"%s\"\n", rule);
+    abort();
+}
+
 static void table(void)
 {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -318,7 +371,8 @@ static void table(void)
 /* The reasons a verdict carries. */
 static void failure_reasons(void)
 {
-    struct plan p = run_case(&cases[5]); /* bootstrap timeout */
+    struct plan p = run_case(case_named(
+        "bootstrap timeout: a head not done after bootstrap_timeout fails the creation"));
     CHECK(p.n > 0 && p.v[0].kind == PLAN_FAIL);
     if (p.n > 0) {
         CHECK_CONTAINS(p.v[0].text, "did not finish within 1800 s");
@@ -330,7 +384,8 @@ static void failure_reasons(void)
 /* The compute fleet's rules alone, as the head's agent will run them. */
 static void compute_fleet_alone(void)
 {
-    const struct plan_case *c = &cases[2];
+    const struct plan_case *c =
+        case_named("launch order: static nodes once the head is done, told the head's address");
     const char *failures[6] = {0};
     struct observed_cluster *oc = observed_of(c, failures);
     struct desired_cluster dc = {.name = "c", .generation = 1};
@@ -373,7 +428,7 @@ static void deletion(void)
     free_observed(oc);
     CHECK_INT(plan_deletion(NULL, &p), 0);
     render(&p, got, sizeof(got));
-    CHECK_STR(got, "remove\n");
+    CHECK_STR(got, "remove-roles\nremove\n"); /* the roles before the objects that name them */
     plan_free(&p);
 }
 
