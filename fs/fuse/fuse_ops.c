@@ -984,8 +984,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->hard_remove = 1;
     cfg->nullpath_ok = 0;
     /* Files change under the kernel's feet (snapshots swap): what it
-     * caches is invalidated at each swap (invalidate_changes). Names that
-     * do not exist are never cached: a new cluster shows at once. */
+     * caches, attributes and pages, is invalidated at each swap
+     * (invalidate_changes), and each read-only open checks its pages
+     * (open_cached). Names that do not exist are never cached: a new
+     * cluster shows at once. */
     cfg->entry_timeout = CACHE_SECONDS;
     cfg->attr_timeout = CACHE_SECONDS;
     cfg->negative_timeout = 0;

@@ -15,30 +15,12 @@ import time
 
 import pytest
 
-from fixture_mount import bucket_mount
+from fixture_mount import bucket_mount, good_config_for
 
 pytestmark = [pytest.mark.boot, pytest.mark.slow]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLAYBOOK = os.path.join(HERE, "ansible", "cluster.yml")
-
-
-def config(lc):
-    return f"""[aws]
-aws_region_name = ap-northeast-1
-
-[cluster default]
-key_name = lab-3-your-key
-vpc_settings = public
-base_os = alinux2
-scheduler = slurm
-initial_queue_size = 0
-max_queue_size = 2
-
-[vpc public]
-vpc_id = {lc.env["LOCALCLOUD_VPC_ID"]}
-master_subnet_id = {lc.env["LOCALCLOUD_SUBNET_ID"]}
-"""
 
 
 def playbook(tmp_path, mount_dir, config_file, *extra):
@@ -75,14 +57,14 @@ def test_a_playbook_creates_updates_and_deletes_a_cluster(tmp_path, localcloud_f
     bucket = m.options[0].split("=", 1)[1]
     try:
         cfg = tmp_path / "lab.ini"
-        cfg.write_text(config(lc))
+        cfg.write_text(good_config_for(lc))  # no max_queue_size: v2's default, 10
         c = m.path / "lab"
         t0 = time.monotonic()
         changed, out = playbook(tmp_path, m.path, cfg)
         assert changed == 4, out  # mkdir, config, hook, resize
         assert (c / "status").read_text() == "UPDATE_COMPLETE\n", out
         text = (c / "config").read_text()
-        assert "max_queue_size = 3\n" in text and "max_queue_size = 2" not in text
+        assert text.count("max_queue_size") == 1 and "\nmax_queue_size = 3\n" in text
         assert (c / "hooks" / "post" / "10-motd.sh").read_text().startswith("#!/bin/bash\n")
         assert not [n for n in os.listdir(c) if n.startswith(".")]  # no temp file left
         t1 = time.monotonic()
