@@ -81,3 +81,19 @@ def test_writes_still_commit_on_close(cluster, good):
         f.seek(0, os.SEEK_END)
         f.write("# a comment\n")
     assert mapped(cluster / "config") == (good + "# a comment\n").encode()
+
+
+def test_an_old_descriptor_leaves_no_stale_pages_for_a_new_open(cluster):
+    """A descriptor opened before a change reads after it (its version, as
+    before): the pages it fills must not be what a new open then reads.
+    Same size, so nothing but the open's own check can tell."""
+    hook = cluster / "hooks" / "pre" / "10-a.sh"
+    hook.write_text("echo one\n")
+    old = os.open(hook, os.O_RDONLY)
+    try:
+        hook.write_text("echo two\n")
+        assert os.pread(old, 100, 0) == b"echo one\n"
+        assert hook.read_bytes() == b"echo two\n"
+        assert mapped(hook) == b"echo two\n"
+    finally:
+        os.close(old)
