@@ -24,6 +24,9 @@ static int context_init(struct pcfs *fs)
     fs->gid = getgid();
     pthread_mutex_init(&fs->commit_lock, NULL);
     memfile_table_init(&fs->memfiles);
+    tree_walkers_init(&fs->walkers);
+    if (page_versions_init(&fs->page_versions) != 0)
+        return -ENOMEM;
     int rc = backend_open(fs, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "pclusterfs: %s\n", err);
@@ -63,6 +66,8 @@ static void context_destroy(struct pcfs *fs)
         snapshot_holder_destroy(&fs->snaps);
     backend_close(fs);
     memfile_table_destroy(&fs->memfiles);
+    page_versions_destroy(&fs->page_versions);
+    tree_walkers_destroy(&fs->walkers);
     pthread_mutex_destroy(&fs->commit_lock);
     options_free(&fs->opts);
 }

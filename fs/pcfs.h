@@ -10,6 +10,8 @@
 #include "aws/creds.h"
 #include "fs/control/controller.h"
 #include "fs/fuse/memfile.h"
+#include "fs/fuse/page_versions.h"
+#include "fs/fuse/tree_removal.h"
 #include "fs/options.h"
 #include "fs/model/snapshot.h"
 #include "fs/store/store.h"
@@ -28,6 +30,8 @@ struct pcfs {
     struct snapshot_holder snaps; /* what reads see */
     struct controller *controller;
     struct memfile_table memfiles; /* scratch and files being created */
+    struct page_versions page_versions; /* what the kernel's page cache holds */
+    struct tree_walkers walkers;        /* processes removing a cluster's tree */
     pthread_mutex_t commit_lock;   /* one commit at a time */
     struct timespec commit_limit;  /* the commit in progress answers by then (commit_lock) */
     uid_t uid;

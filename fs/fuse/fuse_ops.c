@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs/control/commit.h"
 #include "fs/errors.h"
@@ -28,9 +29,15 @@ static struct pcfs *ctx(void)
     return fuse_get_context()->private_data;
 }
 
-/* An open file. Reads of stored files go to a blob captured at open, so one
- * `cat` never mixes two versions; `events` reads the current snapshot so
- * `tail -f` sees it grow. Writes go to a buffer committed on flush.
+/* An open file. Read-only opens are served through the kernel's page
+ * cache, so files can be mapped with mmap and a repeated read costs no round
+ * trip; each such open decides whether the cached pages still hold what it
+ * would read (open_cached, page_versions.h), so a new open always sees the
+ * current content, as direct I/O did. Their reads serve the version the
+ * pages are filled from (the last open's), or the blob captured at open;
+ * `events` reads the current snapshot so `tail -f` sees it grow. Writes go
+ * to a buffer committed on flush, with direct I/O (no page cache to keep
+ * coherent with a commit that may fail).
  *
  * Its kind is fixed at open, with one transition: H_MEM (a table entry: a
  * scratch file, or a new hook not yet stored) becomes H_EDIT once its hook
@@ -81,6 +88,17 @@ static void handle_free(struct pcfs *fs, struct handle *h)
 static struct handle *fh(struct fuse_file_info *fi)
 {
     return (struct handle *)(uintptr_t)fi->fh;
+}
+
+/* A read-only open of path that reads content: through the page cache,
+ * keeping the cached pages only when they hold content; no flush on close,
+ * since a read-only file has nothing to commit. */
+static void open_cached(struct pcfs *fs, const char *path, struct blob *content,
+                        struct fuse_file_info *fi)
+{
+    fi->direct_io = 0;
+    fi->keep_cache = page_versions_open(&fs->page_versions, path, content);
+    fi->noflush = 1;
 }
 
 /* ---------------------------------------------------------------- attributes */
@@ -226,6 +244,8 @@ static int op_opendir(const char *path, struct fuse_file_info *fi)
     if (rc)
         return rc;
     rc = is_dir(e.kind) ? 0 : -ENOTDIR;
+    if (rc == 0 && e.cluster) /* it may be a walk removing the tree: tree_removal.h */
+        tree_walkers_note(&fs->walkers, e.cluster->name, fuse_get_context()->pid, time(NULL));
     lookup_done(fs, snap, &e);
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
@@ -315,6 +335,19 @@ static int op_mkdir(const char *path, mode_t mode)
     return commit_create_cluster(fs, name);
 }
 
+/* Whether the caller is removing the tree of cluster c (tree_removal.h):
+ * then removing one of the cluster's own entries is a no-op. */
+static bool removing_tree(struct pcfs *fs, const struct snap_cluster *c)
+{
+    return tree_walkers_walking(&fs->walkers, c->name, fuse_get_context()->pid, time(NULL));
+}
+
+#define REMOVE_WITH_RMDIR                                                                        \
+    "cannot be removed on its own; to delete the cluster, rmdir its directory or remove it "    \
+    "whole (rm -rf, Ansible's file state=absent)"
+
+/* rmdir of a cluster deletes it; of the root, EBUSY; of a directory inside
+ * a cluster, EPERM, or nothing within a walk removing the tree. */
 static int op_rmdir(const char *path)
 {
     struct pcfs *fs = ctx();
@@ -324,11 +357,15 @@ static int op_rmdir(const char *path)
     if (rc)
         return rc;
     enum tree_kind kind = e.kind;
+    bool walk = e.cluster && removing_tree(fs, e.cluster);
     lookup_done(fs, snap, &e);
     if (kind == T_ROOT)
         return -EBUSY;
-    if (kind != T_CLUSTER)
-        return is_dir(kind) ? -EPERM : -ENOTDIR;
+    if (kind != T_CLUSTER) {
+        if (!is_dir(kind))
+            return -ENOTDIR;
+        return walk ? 0 : refuse_path(fs, path, -EPERM, REMOVE_WITH_RMDIR);
+    }
     const char *name = path + 1;
     return commit_delete_cluster(fs, name);
 }
@@ -340,8 +377,8 @@ static bool wants_write(int flags)
     return (flags & O_ACCMODE) != O_RDONLY;
 }
 
-static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_file_info *fi,
-                       struct blob *content, bool is_config)
+static int open_stored(struct pcfs *fs, const char *path, const struct tree_entry *e,
+                       struct fuse_file_info *fi, struct blob *content, bool is_config)
 {
     struct handle *h;
     if (!wants_write(fi->flags)) {
@@ -349,6 +386,9 @@ static int open_stored(struct pcfs *fs, const struct tree_entry *e, struct fuse_
         if (!h)
             return -ENOMEM;
         h->content = blob_ref(content);
+        fi->fh = (uintptr_t)h;
+        open_cached(fs, path, content, fi);
+        return 0;
     } else {
         h = handle_new(H_EDIT, e->cluster->name);
         if (!h)
@@ -390,7 +430,10 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
         h->state = edit_opened(true);
     }
     fi->fh = (uintptr_t)h;
-    fi->direct_io = 1;
+    /* Read-only, it can be mapped; its pages are dropped at each open
+     * (keep_cache stays 0), as writers change the buffer under it. */
+    fi->direct_io = wants_write(fi->flags);
+    fi->noflush = !wants_write(fi->flags);
     return 0;
 }
 
@@ -417,14 +460,14 @@ static int op_open(const char *path, struct fuse_file_info *fi)
             h->content = blob_ref(e.file->content);
             h->live_events = !e.node && e.file == &e.cluster->events;
             fi->fh = (uintptr_t)h;
-            fi->direct_io = 1;
+            open_cached(fs, path, e.file->content, fi);
         }
         break;
     case T_CONFIG:
-        rc = open_stored(fs, &e, fi, e.cluster->config, true);
+        rc = open_stored(fs, path, &e, fi, e.cluster->config, true);
         break;
     case T_HOOK:
-        rc = open_stored(fs, &e, fi, e.hook->content, false);
+        rc = open_stored(fs, path, &e, fi, e.hook->content, false);
         break;
     case T_MEMFILE:
         rc = open_memfile(fs, &e, fi);
@@ -497,12 +540,15 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    (void)path;
     struct pcfs *fs = ctx();
     struct handle *h = fh(fi);
     if (h->kind != H_READ)
         return memfile_read(h->buf, buf, size, off);
-    struct blob *content = blob_ref(h->content);
+    /* The pages are filled from one version: the last open's, even for an
+     * older handle still reading (its own blob would mix versions). */
+    struct blob *content = page_versions_get(&fs->page_versions, path);
+    if (!content)
+        content = blob_ref(h->content);
     if (h->live_events) {
         struct snapshot *snap = snapshot_holder_get(&fs->snaps);
         const struct snap_cluster *c = snapshot_find(snap, h->cluster);
@@ -519,6 +565,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
             n = size;
         memcpy(buf, content->data + off, n);
     }
+    page_versions_served(&fs->page_versions, path, content);
     blob_unref(content);
     return (int)n;
 }
@@ -735,8 +782,8 @@ static int op_unlink(const char *path)
         memfile_unlink(&fs->memfiles, e.mem);
     else if (is_dir(e.kind))
         rc = -EISDIR;
-    else
-        rc = refuse_path(fs, path, -EPERM, "cannot be removed; rmdir the cluster to delete it");
+    else if (!removing_tree(fs, e.cluster)) /* config, generated files */
+        rc = refuse_path(fs, path, -EPERM, REMOVE_WITH_RMDIR);
     lookup_done(fs, snap, &e);
     return rc;
 }
@@ -937,8 +984,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->hard_remove = 1;
     cfg->nullpath_ok = 0;
     /* Files change under the kernel's feet (snapshots swap): what it
-     * caches is invalidated at each swap (invalidate_changes). Names that
-     * do not exist are never cached: a new cluster shows at once. */
+     * caches, attributes and pages, is invalidated at each swap
+     * (invalidate_changes), and each read-only open checks its pages
+     * (open_cached). Names that do not exist are never cached: a new
+     * cluster shows at once. */
     cfg->entry_timeout = CACHE_SECONDS;
     cfg->attr_timeout = CACHE_SECONDS;
     cfg->negative_timeout = 0;
