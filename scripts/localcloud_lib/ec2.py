@@ -30,6 +30,10 @@ INSTANCE_TYPES = [
     ("m5.xlarge", 4, 16384), ("r5.large", 2, 16384), ("c6i.large", 2, 4096),
 ]
 IMAGE_OSES = ["amzn2", "centos7", "ubuntu-1804-lts", "ubuntu-2004-lts"]
+# The user cloud-init creates on each image (ParallelCluster's base_os
+# alinux2, centos7, ubuntu1804, ubuntu2004), holding the launch's key pair.
+DEFAULT_USERS = {"amzn2": "ec2-user", "centos7": "centos", "ubuntu-1804-lts": "ubuntu",
+                 "ubuntu-2004-lts": "ubuntu"}
 IMAGE_VERSIONS = [("3.12.0", "2025-01-15T10:00:00.000Z"), ("3.13.0", "2025-04-10T10:00:00.000Z")]
 SQUATTER_ACCOUNT = "999988887777"
 
@@ -151,6 +155,8 @@ class EC2:
         self.keys = {}                    # (region, name) -> record
         self.tokens = {}                  # (region, client token) -> {hash, reservation, ids}
         self._load()
+        from .secgroups import SecurityGroups   # imports this module: import here
+        self.sgs = SecurityGroups(self)
 
     # ---------- persistence ----------
     def _load(self):
@@ -198,12 +204,13 @@ class EC2:
             for os_ in IMAGE_OSES:
                 name = "aws-parallelcluster-%s-%s-hvm-x86_64-local" % (ver, os_)
                 out.append({"id": common.stable_id("ami-", region, name), "name": name,
-                            "owner": "amazon", "owner_id": "247102896272", "created": created})
+                            "owner": "amazon", "owner_id": "247102896272", "created": created,
+                            "default_user": DEFAULT_USERS[os_]})
         # A look-alike owned by someone else: clients must filter by owner.
         name = "aws-parallelcluster-3.99.0-amzn2-hvm-x86_64-squatted"
         out.append({"id": common.stable_id("ami-", region, name), "name": name,
                     "owner": None, "owner_id": SQUATTER_ACCOUNT,
-                    "created": "2026-01-01T00:00:00.000Z"})
+                    "created": "2026-01-01T00:00:00.000Z", "default_user": "ec2-user"})
         return out
 
     def instance_types(self):
@@ -217,7 +224,7 @@ class EC2:
 
     # ---------- dispatch ----------
     def handle(self, action, params, region, rid):
-        fn = getattr(self, "op_" + action, None)
+        fn = getattr(self, "op_" + action, None) or getattr(self.sgs, "op_" + action, None)
         if fn is None:
             raise EC2Error("InvalidAction", "The action %s is not valid for this web service."
                            % action)
@@ -259,7 +266,8 @@ class EC2:
         if not image_id.startswith("ami-"):
             raise EC2Error("InvalidAMIID.Malformed", 'Invalid id: "%s" (expecting "ami-...")'
                            % image_id)
-        if image_id not in {i["id"] for i in self.images(region)}:
+        image = next((i for i in self.images(region) if i["id"] == image_id), None)
+        if image is None:
             raise EC2Error("InvalidAMIID.NotFound", "The image id '[%s]' does not exist"
                            % image_id)
         itype = p.get("InstanceType", "m1.small")
@@ -288,6 +296,7 @@ class EC2:
         if len(ud_bytes) > MAX_USER_DATA:
             raise EC2Error("InvalidParameterValue", "User data is limited to 16384 bytes")
         market, max_price = self._market_options(p)
+        groups = self.sgs.launch_groups(p, region, self.vpc_id(region))
         profile = self.instance_profile(p)
         tags = []
         for ts in indexed_groups(p, "TagSpecification"):
@@ -318,6 +327,7 @@ class EC2:
                 "iam_profile_arn": profile and profile["Arn"],
                 "iam_profile_id": profile and profile["InstanceProfileId"],
                 "boot": self.cfg["boot"], "vcpus": types[itype][0],
+                "security_groups": groups, "default_user": image["default_user"],
                 "market": market, "spot_max_price": max_price,
                 "spot_request_id": common.hex_id("sir-") if market == "spot" else None,
             }
@@ -394,7 +404,9 @@ class EC2:
             ("subnetId", i["subnet_id"] if st != "terminated" else None),
             ("vpcId", i["vpc_id"] if st != "terminated" else None),
             ("privateIpAddress", ip if st != "terminated" else None),
-            ("groupSet", []), ("architecture", "x86_64"), ("rootDeviceType", "ebs"),
+            ("groupSet", [("item", [("groupId", g), ("groupName", self.sgs.groups[g]["name"])])
+                          for g in self.sgs.instance_groups(i) if g in self.sgs.groups]),
+            ("architecture", "x86_64"), ("rootDeviceType", "ebs"),
             ("rootDeviceName", "/dev/xvda"), ("blockDeviceMapping", []),
             ("virtualizationType", "hvm"), ("clientToken", i["client_token"]),
             ("hypervisor", "xen"), ("ebsOptimized", False),
@@ -553,7 +565,9 @@ class EC2:
         out = []
         for rid in indexed(p, "ResourceId"):
             if rid.startswith("i-"):
-                out.append(self._find_instance(rid, region))
+                out.append((self._find_instance(rid, region), self._save))
+            elif rid.startswith("sg-"):
+                out.append((self.sgs.find(rid, region), self.sgs.save))
             else:
                 raise EC2Error("InvalidID", 'The ID \'%s\' is not valid' % rid)
         return out
@@ -561,21 +575,21 @@ class EC2:
     def op_CreateTags(self, p, region, r):
         targets = self._tag_targets(p, region)
         tags = parse_tags(p)
-        for i in targets:
+        for i, save in targets:
             d = dict(i["tags"])
             d.update(dict(tags))
             i["tags"] = [[k, v] for k, v in d.items()]
-            self._save(i)
+            save(i)
         el(r, "return", True)
 
     def op_DeleteTags(self, p, region, r):
         targets = self._tag_targets(p, region)
         tags = parse_tags(p)
-        for i in targets:
+        for i, save in targets:
             i["tags"] = [[k, v] for k, v in i["tags"]
                          if not any(k == tk and (tv in ("", v) or tv is None)
                                     for tk, tv in tags)]
-            self._save(i)
+            save(i)
         el(r, "return", True)
 
     # ---------- key pairs ----------
