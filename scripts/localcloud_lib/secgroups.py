@@ -285,8 +285,9 @@ class SecurityGroups:
         if g["name"] == "default":
             raise EC2Error("CannotDelete", 'the specified group: "%s" name: "default" cannot be '
                            'deleted by a user' % g["id"])
-        users = [i for i in self.ec2.live_instances()
-                 if i["region"] == region and g["id"] in self.instance_groups(i)]
+        # as EC2: a shutting-down instance still holds its groups
+        users = [i for i in self.ec2.instances.values() if i["region"] == region
+                 and self.ec2.state(i) != "terminated" and g["id"] in self.instance_groups(i)]
         referrers = [o for o in self.groups.values() if o is not g
                      and any(x.get("group") == g["id"] for x in o["ingress"])]
         if users or referrers:
