@@ -98,12 +98,17 @@ if [ -n "$U" ]; then
 fi
 # sshd, started as the image's init starts it (before the user data is
 # done), with host keys of its own made at first boot (the ones in the
-# host's /etc/ssh are the host's: gone from this root first).
+# host's /etc/ssh are the host's: gone from this root first). ed25519 and
+# ecdsa only: an RSA key (ssh-keygen -A) costs seconds of CPU per boot here.
 if [ -x /usr/sbin/sshd ]; then
   rm -f /etc/ssh/ssh_host_*
-  ssh-keygen -A >/dev/null || fail "ssh-keygen -A"
+  hk=()
+  for t in ed25519 ecdsa; do
+    ssh-keygen -q -t $t -N "" -f /etc/ssh/ssh_host_${t}_key || fail "ssh-keygen $t"
+    hk+=(-o "HostKey=/etc/ssh/ssh_host_${t}_key")
+  done
   mkdir -p /run/sshd && chmod 755 /run/sshd
-  /usr/sbin/sshd || fail "sshd"
+  /usr/sbin/sshd "${hk[@]}" || fail "sshd"
   say "sshd started (default user ${U:-none})"
 fi
 # The instance type's vCPUs: everything started from here is pinned to them,
