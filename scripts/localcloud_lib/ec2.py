@@ -111,6 +111,18 @@ def match_any(value, patterns):
     return any(fnmatch.fnmatchcase(str(value), p) for p in patterns)
 
 
+def match_tag_filter(tags, name, vals):
+    """True/False for a tag:KEY, tag-key or tag-value filter on a tags dict;
+    None for any other filter."""
+    if name.startswith("tag:"):
+        return match_any(tags.get(name[4:]), vals)
+    if name == "tag-key":
+        return any(match_any(k, vals) for k in tags)
+    if name == "tag-value":
+        return any(match_any(v, vals) for v in tags.values())
+    return None
+
+
 def paginate(items, params, default_max=None, lo=5, hi=1000):
     """(page, next_token) from MaxResults/NextToken."""
     start = 0
@@ -444,13 +456,8 @@ class EC2:
         st = self.state(i)
         tags = dict(i["tags"])
         for name, vals in filters:
-            if name.startswith("tag:"):
-                ok = match_any(tags.get(name[4:]), vals)
-            elif name == "tag-key":
-                ok = any(match_any(k, vals) for k in tags)
-            elif name == "tag-value":
-                ok = any(match_any(v, vals) for v in tags.values())
-            else:
+            ok = match_tag_filter(tags, name, vals)
+            if ok is None:
                 field = {
                     "instance-state-name": st,
                     "instance-state-code": str(STATE_CODES[st]),

@@ -18,8 +18,8 @@ import ipaddress
 import os
 
 from . import common
-from .ec2 import EC2Error, indexed, indexed_groups, match_any, paginate, parse_filters, \
-    parse_tags
+from .ec2 import EC2Error, indexed, indexed_groups, match_any, match_tag_filter, paginate, \
+    parse_filters, parse_tags
 from .xmlout import el, fill, item_set
 
 PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "all": "-1", "-1": "-1",
@@ -303,13 +303,8 @@ class SecurityGroups:
     def _matches(self, g, filters):
         tags = dict(g["tags"])
         for name, vals in filters:
-            if name.startswith("tag:"):
-                ok = match_any(tags.get(name[4:]), vals)
-            elif name == "tag-key":
-                ok = any(match_any(k, vals) for k in tags)
-            elif name == "tag-value":
-                ok = any(match_any(v, vals) for v in tags.values())
-            else:
+            ok = match_tag_filter(tags, name, vals)
+            if ok is None:
                 field = {"group-id": g["id"], "group-name": g["name"], "vpc-id": g["vpc_id"],
                          "description": g["description"],
                          "owner-id": self.ec2.creds.account_id}

@@ -4,20 +4,11 @@ port no group opens is refused although something listens on it; a group
 reaches its own members; a CIDR that leaves the host out refuses the host),
 and ssh into an instance as its image's default user with the key pair."""
 import os
-import socket
 import subprocess
 import time
 
 import pytest
-
-LISTEN_USER_DATA = """#!/bin/bash
-setsid python3 -m http.server 8080 --bind 0.0.0.0 --directory / >/dev/null 2>&1 &
-for i in $(seq 1 50); do
-  curl -s -o /dev/null http://127.0.0.1:8080/ && break
-  sleep 0.1
-done
-echo LISTENING
-"""
+from test_localcloud_isolated import LISTEN_USER_DATA, host_connects
 
 
 def error_code(call, **kw):
@@ -120,14 +111,6 @@ def test_instances_hold_their_groups(localcloud):
         except Exception:
             assert time.time() < deadline, "the group stayed in use after its instance ended"
             time.sleep(0.2)
-
-
-def host_connects(ip, port, timeout=2):
-    try:
-        with socket.create_connection((ip, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def ssh(key, user, ip, command, timeout=30):
