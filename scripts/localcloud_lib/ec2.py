@@ -455,9 +455,15 @@ class EC2:
     def _instance_matches(self, i, filters):
         st = self.state(i)
         tags = dict(i["tags"])
+        groups = self.sgs.instance_groups(i)
         for name, vals in filters:
             ok = match_tag_filter(tags, name, vals)
-            if ok is None:
+            if name in ("instance.group-id", "group-id"):
+                ok = any(match_any(g, vals) for g in groups)
+            elif name in ("instance.group-name", "group-name"):
+                ok = any(match_any(self.sgs.groups[g]["name"], vals)
+                         for g in groups if g in self.sgs.groups)
+            elif ok is None:
                 field = {
                     "instance-state-name": st,
                     "instance-state-code": str(STATE_CODES[st]),

@@ -101,6 +101,10 @@ def test_instances_hold_their_groups(localcloud):
                       **run) == "InvalidGroup.NotFound"
     inst = ec2.run_instances(SecurityGroupIds=[gid], **run)["Instances"][0]
     assert inst["SecurityGroups"] == [{"GroupName": "g", "GroupId": gid}]
+    for flt in ({"Name": "instance.group-id", "Values": [gid]},
+                {"Name": "instance.group-name", "Values": ["g"]}):
+        got = ec2.describe_instances(Filters=[flt])["Reservations"]
+        assert [i["InstanceId"] for r in got for i in r["Instances"]] == [inst["InstanceId"]]
     assert error_code(ec2.delete_security_group, GroupId=gid) == "DependencyViolation"
     ec2.terminate_instances(InstanceIds=[inst["InstanceId"]])
     deadline = time.time() + 30
