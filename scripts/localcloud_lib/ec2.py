@@ -167,7 +167,9 @@ class EC2:
         self.keys = {}                    # (region, name) -> record
         self.tokens = {}                  # (region, client token) -> {hash, reservation, ids}
         self._load()
-        from .secgroups import SecurityGroups   # imports this module: import here
+        from .secgroups import SecurityGroups   # they import this module: import here
+        from .vpcs import Vpcs
+        self.vpcs = Vpcs(self)
         self.sgs = SecurityGroups(self)
 
     # ---------- persistence ----------
@@ -236,7 +238,8 @@ class EC2:
 
     # ---------- dispatch ----------
     def handle(self, action, params, region, rid):
-        fn = getattr(self, "op_" + action, None) or getattr(self.sgs, "op_" + action, None)
+        fn = next((f for f in (getattr(h, "op_" + action, None)
+                               for h in (self, self.sgs, self.vpcs)) if f), None)
         if fn is None:
             raise EC2Error("InvalidAction", "The action %s is not valid for this web service."
                            % action)
@@ -692,25 +695,6 @@ class EC2:
         el(r, "return", True)
 
     # ---------- network ----------
-    def op_DescribeVpcs(self, p, region, r):
-        vpc = self.vpc_id(region)
-        for x in indexed(p, "VpcId"):
-            if x != vpc:
-                raise EC2Error("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist" % x)
-        fields = {"vpc-id": vpc, "is-default": "true", "isDefault": "true",
-                  "state": "available", "cidr": str(self.net.vpc),
-                  "cidr-block": str(self.net.vpc), "owner-id": self.creds.account_id}
-        ok = self._simple_filters(p, fields)
-        item_set(r, "vpcSet", [[
-            ("vpcId", vpc), ("ownerId", self.creds.account_id), ("state", "available"),
-            ("cidrBlock", str(self.net.vpc)),
-            ("cidrBlockAssociationSet", [("item", [
-                ("cidrBlock", str(self.net.vpc)),
-                ("associationId", common.stable_id("vpc-cidr-assoc-", region)),
-                ("cidrBlockState", [("state", "associated")])])]),
-            ("dhcpOptionsId", common.stable_id("dopt-", region)),
-            ("instanceTenancy", "default"), ("isDefault", True)]] if ok else [])
-
     def _simple_filters(self, p, fields):
         for name, vals in parse_filters(p):
             if name not in fields:

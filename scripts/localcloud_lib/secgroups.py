@@ -71,24 +71,43 @@ class SecurityGroups:
         common.write_json(os.path.join(self.dir, g["id"] + ".json"), g)
 
     # ---------- lookups ----------
-    def default_group(self, region):
-        vpc = self.ec2.vpc_id(region)
+    def default_group(self, region, vpc=None):
+        """The default group of a VPC (of the region's default VPC without one)."""
+        vpc = vpc or self.ec2.vpc_id(region)
         gid = common.stable_id("sg-", region, vpc, "default")
         g = self.groups.get(gid)
         if g is None:
             g = {"id": gid, "region": region, "vpc_id": vpc, "name": "default",
                  "description": "default VPC security group", "tags": [], "ingress": [
                      {"id": common.stable_id("sgr-", gid, "self"), "proto": "-1", "from": -1,
-                      "to": -1, "group": gid, "description": ""},
-                     {"id": common.stable_id("sgr-", gid, "host"), "proto": "-1", "from": -1,
-                      "to": -1, "cidr": "%s/32" % self.ec2.net.host_ip,
-                      "description": "the local cloud's host"}]}
+                      "to": -1, "group": gid, "description": ""}]}
+            if vpc == self.ec2.vpc_id(region):
+                g["ingress"].append({"id": common.stable_id("sgr-", gid, "host"), "proto": "-1",
+                                     "from": -1, "to": -1,
+                                     "cidr": "%s/32" % self.ec2.net.host_ip,
+                                     "description": "the local cloud's host"})
             self.groups[gid] = g
             self.save(g)
         return g
 
+    def _forget(self, g):
+        del self.groups[g["id"]]
+        try:
+            os.unlink(os.path.join(self.dir, g["id"] + ".json"))
+        except FileNotFoundError:
+            pass
+
+    def drop_vpc(self, region, vpc):
+        """DeleteVpc's part: the VPC's default group goes with it; any other
+        group in it refuses the deletion."""
+        if any(g["vpc_id"] == vpc and g["name"] != "default" for g in self.in_region(region)):
+            raise EC2Error("DependencyViolation", "The vpc '%s' has dependencies and cannot be "
+                           "deleted." % vpc)
+        self._forget(self.default_group(region, vpc))
+
     def in_region(self, region):
-        self.default_group(region)
+        for v in self.ec2.vpcs.records(region):
+            self.default_group(region, v["id"])
         return sorted((g for g in self.groups.values() if g["region"] == region),
                       key=lambda g: (g["name"] != "default", g["id"]))
 
@@ -259,9 +278,7 @@ class SecurityGroups:
         if name.lower().startswith("sg-") or len(name) > 255:
             raise EC2Error("InvalidParameterValue", "Value (%s) for parameter GroupName is "
                            "invalid. Group names may not be in the format sg-*." % name)
-        vpc = p.get("VpcId") or self.ec2.vpc_id(region)
-        if vpc != self.ec2.vpc_id(region):
-            raise EC2Error("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist" % vpc)
+        vpc = self.ec2.vpcs.find(p.get("VpcId") or self.ec2.vpc_id(region), region)["id"]
         if any(g["name"] == name and g["vpc_id"] == vpc for g in self.in_region(region)):
             raise EC2Error("InvalidGroup.Duplicate", "The security group '%s' already exists "
                            "for VPC '%s'" % (name, vpc))
@@ -292,11 +309,7 @@ class SecurityGroups:
                      and any(x.get("group") == g["id"] for x in o["ingress"])]
         if users or referrers:
             raise EC2Error("DependencyViolation", "resource %s has a dependent object" % g["id"])
-        del self.groups[g["id"]]
-        try:
-            os.unlink(os.path.join(self.dir, g["id"] + ".json"))
-        except FileNotFoundError:
-            pass
+        self._forget(g)
         el(r, "return", True)
         el(r, "groupId", g["id"])
 

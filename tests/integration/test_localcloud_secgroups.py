@@ -106,6 +106,18 @@ def test_instances_hold_their_groups(localcloud):
         got = ec2.describe_instances(Filters=[flt])["Reservations"]
         assert [i["InstanceId"] for r in got for i in r["Instances"]] == [inst["InstanceId"]]
     assert error_code(ec2.delete_security_group, GroupId=gid) == "DependencyViolation"
+    # a group of another VPC is refused; that VPC goes only once its groups do
+    vpc = ec2.create_vpc(CidrBlock="172.30.0.0/16")["Vpc"]
+    assert not vpc["IsDefault"]
+    assert len(ec2.describe_vpcs()["Vpcs"]) == 2
+    elsewhere = ec2.create_security_group(GroupName="g", Description="same name, other VPC",
+                                          VpcId=vpc["VpcId"])["GroupId"]
+    assert error_code(ec2.run_instances, SecurityGroupIds=[gid, elsewhere],
+                      **run) == "InvalidParameter"
+    assert error_code(ec2.delete_vpc, VpcId=vpc["VpcId"]) == "DependencyViolation"
+    ec2.delete_security_group(GroupId=elsewhere)
+    ec2.delete_vpc(VpcId=vpc["VpcId"])
+    assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]] == [lc.vpc_id]
     ec2.terminate_instances(InstanceIds=[inst["InstanceId"]])
     deadline = time.time() + 30
     while True:          # shutting-down still holds it; terminated does not
