@@ -61,11 +61,7 @@ class SecurityGroups:
     def __init__(self, ec2):
         self.ec2 = ec2                  # its lock guards this state too
         self.dir = os.path.join(ec2.dir, "security-groups")
-        self.groups = {}                # id -> record
-        for n in os.listdir(self.dir) if os.path.isdir(self.dir) else []:
-            if n.endswith(".json"):
-                g = common.read_json(os.path.join(self.dir, n))
-                self.groups[g["id"]] = g
+        self.groups = {g["id"]: g for g in common.read_json_dir(self.dir)}  # id -> record
 
     def save(self, g):
         common.write_json(os.path.join(self.dir, g["id"] + ".json"), g)

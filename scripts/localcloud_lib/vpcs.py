@@ -18,11 +18,7 @@ class Vpcs:
     def __init__(self, ec2):
         self.ec2 = ec2                  # its lock guards this state too
         self.dir = os.path.join(ec2.dir, "vpcs")
-        self.made = {}                  # id -> record
-        for n in os.listdir(self.dir) if os.path.isdir(self.dir) else []:
-            if n.endswith(".json"):
-                v = common.read_json(os.path.join(self.dir, n))
-                self.made[v["id"]] = v
+        self.made = {v["id"]: v for v in common.read_json_dir(self.dir)}  # id -> record
 
     def records(self, region):
         default = {"id": self.ec2.vpc_id(region), "region": region, "default": True,
