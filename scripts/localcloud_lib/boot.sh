@@ -75,15 +75,22 @@ printf '127.0.0.1 localhost\n%s %s %s.localdomain\n' "$IP" "$HN" "$HN" > /etc/ho
 # point lookups at the instance's own loopback, where nothing answers, so
 # they fail at once (slurmrestd looks up every client) instead of timing out.
 rm -f /etc/resolv.conf && printf 'nameserver 127.0.0.1\n' > /etc/resolv.conf
+U=$(cat "$L/default_user" 2>/dev/null)
+# root holds the key as cloud-init's disable_root leaves it: a login as root
+# only says which user to log in as.
 if [ -s "$L/authorized_keys" ]; then
   mkdir -p /root/.ssh && chmod 700 /root/.ssh
-  cp "$L/authorized_keys" /root/.ssh/authorized_keys
+  if [ -n "$U" ]; then
+    sed "s/^/no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command=\"echo 'Please login as the user \\\\\"$U\\\\\" rather than the user \\\\\"root\\\\\".';echo;sleep 10;exit 142\" /" \
+      "$L/authorized_keys" > /root/.ssh/authorized_keys
+  else
+    cp "$L/authorized_keys" /root/.ssh/authorized_keys
+  fi
   chmod 600 /root/.ssh/authorized_keys
 fi
 # The image's default user (DIR/default_user), as cloud-init makes it on the
 # real images: the launch's key pair in its authorized_keys, sudo without a
 # password.
-U=$(cat "$L/default_user" 2>/dev/null)
 if [ -n "$U" ]; then
   id "$U" >/dev/null 2>&1 || useradd -m -U -s /bin/bash "$U" || fail "useradd $U"
   UH=$(getent passwd "$U" | cut -d: -f6)

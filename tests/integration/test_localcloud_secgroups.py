@@ -129,12 +129,15 @@ def test_instances_hold_their_groups(localcloud):
             time.sleep(0.2)
 
 
+def ssh_argv(key, user, ip, command):
+    return ["ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3",
+            "-o", "IdentitiesOnly=yes", "%s@%s" % (user, ip), command]
+
+
 def ssh(key, user, ip, command, timeout=30):
-    return subprocess.run(
-        ["ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3",
-         "-o", "IdentitiesOnly=yes", "%s@%s" % (user, ip), command],
-        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(ssh_argv(key, user, ip, command), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def save_key(lc, name, material):
@@ -183,6 +186,15 @@ def test_ssh_as_the_default_user_and_groups_enforced_on_the_host(localcloud_boot
     assert r.stdout.split() == ["ec2-user", "0", "ip-" + head_ip.replace(".", "-")], r
     r = ssh(wrong, "ec2-user", head_ip, "true")
     assert r.returncode == 255 and "Permission denied" in r.stderr, r
+    # root only hears whom to log in as (then sleeps 10 s, as cloud-init's)
+    p = subprocess.Popen(ssh_argv(key, "root", head_ip, "id"), stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    try:
+        said = p.stdout.readline()
+    finally:
+        p.kill()
+        p.wait()
+    assert said == 'Please login as the user "ec2-user" rather than the user "root".\n'
     r = ssh(key, "ubuntu", other_ip, "id -un")        # the ubuntu image's user
     assert (r.returncode, r.stdout) == (0, "ubuntu\n"), r
     # each instance made host keys of its own
