@@ -1,5 +1,6 @@
 """The EC2 Query API (Version 2016-11-15): instances, key pairs, the default
-VPC and subnet of every region, images and instance types.
+VPC's subnet of every region, images and instance types; VPCs (vpcs.py) and
+security groups (secgroups.py) answer the actions they define.
 
 State lives in memory and in <dir>/ec2/ (one JSON file per instance and key
 pair), so a restart loses nothing. Instance states are derived from
