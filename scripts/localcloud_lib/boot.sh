@@ -2,7 +2,7 @@
 # PID 1 of a local-cloud instance, run by
 #   nsenter --net=NETNS unshare --mount --uts --pid --fork --mount-proc ... boot.sh DIR
 # DIR (the instance's state dir, root-only) holds hostname, private_ip,
-# user-data, authorized_keys, endpoint (the local cloud's EC2/S3 URL) and
+# user-data, authorized_keys, default_user, endpoint (the local cloud's EC2/S3 URL) and
 # imds (its metadata service, on a port of its own: instances read it
 # instead of 169.254.169.254). Inside, DIR is /run/localcloud.
 # Gives the instance a root of its own: a tmpfs holding a copy-on-write
@@ -75,10 +75,48 @@ printf '127.0.0.1 localhost\n%s %s %s.localdomain\n' "$IP" "$HN" "$HN" > /etc/ho
 # point lookups at the instance's own loopback, where nothing answers, so
 # they fail at once (slurmrestd looks up every client) instead of timing out.
 rm -f /etc/resolv.conf && printf 'nameserver 127.0.0.1\n' > /etc/resolv.conf
+U=$(cat "$L/default_user" 2>/dev/null)
+# root holds the key as cloud-init's disable_root leaves it: a login as root
+# only says which user to log in as.
 if [ -s "$L/authorized_keys" ]; then
   mkdir -p /root/.ssh && chmod 700 /root/.ssh
-  cp "$L/authorized_keys" /root/.ssh/authorized_keys
+  if [ -n "$U" ]; then
+    sed "s/^/no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command=\"echo 'Please login as the user \\\\\"$U\\\\\" rather than the user \\\\\"root\\\\\".';echo;sleep 10;exit 142\" /" \
+      "$L/authorized_keys" > /root/.ssh/authorized_keys
+  else
+    cp "$L/authorized_keys" /root/.ssh/authorized_keys
+  fi
   chmod 600 /root/.ssh/authorized_keys
+fi
+# The image's default user (DIR/default_user), as cloud-init makes it on the
+# real images: the launch's key pair in its authorized_keys, sudo without a
+# password.
+if [ -n "$U" ]; then
+  id "$U" >/dev/null 2>&1 || useradd -m -U -s /bin/bash "$U" || fail "useradd $U"
+  UH=$(getent passwd "$U" | cut -d: -f6)
+  if [ -s "$L/authorized_keys" ]; then
+    install -d -m 700 -o "$U" -g "$U" "$UH/.ssh" &&
+      install -m 600 -o "$U" -g "$U" "$L/authorized_keys" "$UH/.ssh/authorized_keys" ||
+      fail "authorized_keys of $U"
+  fi
+  mkdir -p /etc/sudoers.d &&
+    echo "$U ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/90-cloud-init-users &&
+    chmod 440 /etc/sudoers.d/90-cloud-init-users || fail "sudoers of $U"
+fi
+# sshd, started as the image's init starts it (before the user data is
+# done), with host keys of its own made at first boot (the ones in the
+# host's /etc/ssh are the host's: gone from this root first). ed25519 and
+# ecdsa only: an RSA key (ssh-keygen -A) costs seconds of CPU per boot here.
+if [ -x /usr/sbin/sshd ]; then
+  rm -f /etc/ssh/ssh_host_*
+  hk=()
+  for t in ed25519 ecdsa; do
+    ssh-keygen -q -t $t -N "" -f /etc/ssh/ssh_host_${t}_key || fail "ssh-keygen $t"
+    hk+=(-o "HostKey=/etc/ssh/ssh_host_${t}_key")
+  done
+  mkdir -p /run/sshd && chmod 755 /run/sshd
+  /usr/sbin/sshd "${hk[@]}" || fail "sshd"
+  say "sshd started (default user ${U:-none})"
 fi
 # The instance type's vCPUs: everything started from here is pinned to them,
 # so nproc inside reports the type's count.

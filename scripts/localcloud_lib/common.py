@@ -33,6 +33,12 @@ def read_json(path, default=None):
         return default
 
 
+def read_json_dir(d):
+    """The records of every <name>.json in d (none when d does not exist)."""
+    names = sorted(os.listdir(d)) if os.path.isdir(d) else []
+    return [read_json(os.path.join(d, n)) for n in names if n.endswith(".json")]
+
+
 def write_bytes(path, data, mode=0o644):
     d = os.path.dirname(path)
     os.makedirs(d, exist_ok=True)

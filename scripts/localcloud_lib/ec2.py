@@ -1,5 +1,6 @@
 """The EC2 Query API (Version 2016-11-15): instances, key pairs, the default
-VPC and subnet of every region, images and instance types.
+VPC's subnet of every region, images and instance types; VPCs (vpcs.py) and
+security groups (secgroups.py) answer the actions they define.
 
 State lives in memory and in <dir>/ec2/ (one JSON file per instance and key
 pair), so a restart loses nothing. Instance states are derived from
@@ -30,6 +31,10 @@ INSTANCE_TYPES = [
     ("m5.xlarge", 4, 16384), ("r5.large", 2, 16384), ("c6i.large", 2, 4096),
 ]
 IMAGE_OSES = ["amzn2", "centos7", "ubuntu-1804-lts", "ubuntu-2004-lts"]
+# The user cloud-init creates on each image (ParallelCluster's base_os
+# alinux2, centos7, ubuntu1804, ubuntu2004), holding the launch's key pair.
+DEFAULT_USERS = {"amzn2": "ec2-user", "centos7": "centos", "ubuntu-1804-lts": "ubuntu",
+                 "ubuntu-2004-lts": "ubuntu"}
 IMAGE_VERSIONS = [("3.12.0", "2025-01-15T10:00:00.000Z"), ("3.13.0", "2025-04-10T10:00:00.000Z")]
 SQUATTER_ACCOUNT = "999988887777"
 
@@ -107,6 +112,18 @@ def match_any(value, patterns):
     return any(fnmatch.fnmatchcase(str(value), p) for p in patterns)
 
 
+def match_tag_filter(tags, name, vals):
+    """True/False for a tag:KEY, tag-key or tag-value filter on a tags dict;
+    None for any other filter."""
+    if name.startswith("tag:"):
+        return match_any(tags.get(name[4:]), vals)
+    if name == "tag-key":
+        return any(match_any(k, vals) for k in tags)
+    if name == "tag-value":
+        return any(match_any(v, vals) for v in tags.values())
+    return None
+
+
 def paginate(items, params, default_max=None, lo=5, hi=1000):
     """(page, next_token) from MaxResults/NextToken."""
     start = 0
@@ -151,6 +168,10 @@ class EC2:
         self.keys = {}                    # (region, name) -> record
         self.tokens = {}                  # (region, client token) -> {hash, reservation, ids}
         self._load()
+        from .secgroups import SecurityGroups   # they import this module: import here
+        from .vpcs import Vpcs
+        self.vpcs = Vpcs(self)
+        self.sgs = SecurityGroups(self)
 
     # ---------- persistence ----------
     def _load(self):
@@ -198,12 +219,13 @@ class EC2:
             for os_ in IMAGE_OSES:
                 name = "aws-parallelcluster-%s-%s-hvm-x86_64-local" % (ver, os_)
                 out.append({"id": common.stable_id("ami-", region, name), "name": name,
-                            "owner": "amazon", "owner_id": "247102896272", "created": created})
+                            "owner": "amazon", "owner_id": "247102896272", "created": created,
+                            "default_user": DEFAULT_USERS[os_]})
         # A look-alike owned by someone else: clients must filter by owner.
         name = "aws-parallelcluster-3.99.0-amzn2-hvm-x86_64-squatted"
         out.append({"id": common.stable_id("ami-", region, name), "name": name,
                     "owner": None, "owner_id": SQUATTER_ACCOUNT,
-                    "created": "2026-01-01T00:00:00.000Z"})
+                    "created": "2026-01-01T00:00:00.000Z", "default_user": "ec2-user"})
         return out
 
     def instance_types(self):
@@ -217,7 +239,8 @@ class EC2:
 
     # ---------- dispatch ----------
     def handle(self, action, params, region, rid):
-        fn = getattr(self, "op_" + action, None)
+        fn = next((f for f in (getattr(h, "op_" + action, None)
+                               for h in (self, self.sgs, self.vpcs)) if f), None)
         if fn is None:
             raise EC2Error("InvalidAction", "The action %s is not valid for this web service."
                            % action)
@@ -259,7 +282,8 @@ class EC2:
         if not image_id.startswith("ami-"):
             raise EC2Error("InvalidAMIID.Malformed", 'Invalid id: "%s" (expecting "ami-...")'
                            % image_id)
-        if image_id not in {i["id"] for i in self.images(region)}:
+        image = next((i for i in self.images(region) if i["id"] == image_id), None)
+        if image is None:
             raise EC2Error("InvalidAMIID.NotFound", "The image id '[%s]' does not exist"
                            % image_id)
         itype = p.get("InstanceType", "m1.small")
@@ -288,6 +312,7 @@ class EC2:
         if len(ud_bytes) > MAX_USER_DATA:
             raise EC2Error("InvalidParameterValue", "User data is limited to 16384 bytes")
         market, max_price = self._market_options(p)
+        groups = self.sgs.launch_groups(p, region, self.vpc_id(region))
         profile = self.instance_profile(p)
         tags = []
         for ts in indexed_groups(p, "TagSpecification"):
@@ -318,6 +343,7 @@ class EC2:
                 "iam_profile_arn": profile and profile["Arn"],
                 "iam_profile_id": profile and profile["InstanceProfileId"],
                 "boot": self.cfg["boot"], "vcpus": types[itype][0],
+                "security_groups": groups, "default_user": image["default_user"],
                 "market": market, "spot_max_price": max_price,
                 "spot_request_id": common.hex_id("sir-") if market == "spot" else None,
             }
@@ -394,7 +420,9 @@ class EC2:
             ("subnetId", i["subnet_id"] if st != "terminated" else None),
             ("vpcId", i["vpc_id"] if st != "terminated" else None),
             ("privateIpAddress", ip if st != "terminated" else None),
-            ("groupSet", []), ("architecture", "x86_64"), ("rootDeviceType", "ebs"),
+            ("groupSet", [("item", [("groupId", g), ("groupName", self.sgs.groups[g]["name"])])
+                          for g in self.sgs.instance_groups(i) if g in self.sgs.groups]),
+            ("architecture", "x86_64"), ("rootDeviceType", "ebs"),
             ("rootDeviceName", "/dev/xvda"), ("blockDeviceMapping", []),
             ("virtualizationType", "hvm"), ("clientToken", i["client_token"]),
             ("hypervisor", "xen"), ("ebsOptimized", False),
@@ -431,14 +459,15 @@ class EC2:
     def _instance_matches(self, i, filters):
         st = self.state(i)
         tags = dict(i["tags"])
+        groups = self.sgs.instance_groups(i)
         for name, vals in filters:
-            if name.startswith("tag:"):
-                ok = match_any(tags.get(name[4:]), vals)
-            elif name == "tag-key":
-                ok = any(match_any(k, vals) for k in tags)
-            elif name == "tag-value":
-                ok = any(match_any(v, vals) for v in tags.values())
-            else:
+            ok = match_tag_filter(tags, name, vals)
+            if name in ("instance.group-id", "group-id"):
+                ok = any(match_any(g, vals) for g in groups)
+            elif name in ("instance.group-name", "group-name"):
+                ok = any(match_any(self.sgs.groups[g]["name"], vals)
+                         for g in groups if g in self.sgs.groups)
+            elif ok is None:
                 field = {
                     "instance-state-name": st,
                     "instance-state-code": str(STATE_CODES[st]),
@@ -553,7 +582,9 @@ class EC2:
         out = []
         for rid in indexed(p, "ResourceId"):
             if rid.startswith("i-"):
-                out.append(self._find_instance(rid, region))
+                out.append((self._find_instance(rid, region), self._save))
+            elif rid.startswith("sg-"):
+                out.append((self.sgs.find(rid, region), self.sgs.save))
             else:
                 raise EC2Error("InvalidID", 'The ID \'%s\' is not valid' % rid)
         return out
@@ -561,21 +592,21 @@ class EC2:
     def op_CreateTags(self, p, region, r):
         targets = self._tag_targets(p, region)
         tags = parse_tags(p)
-        for i in targets:
+        for i, save in targets:
             d = dict(i["tags"])
             d.update(dict(tags))
             i["tags"] = [[k, v] for k, v in d.items()]
-            self._save(i)
+            save(i)
         el(r, "return", True)
 
     def op_DeleteTags(self, p, region, r):
         targets = self._tag_targets(p, region)
         tags = parse_tags(p)
-        for i in targets:
+        for i, save in targets:
             i["tags"] = [[k, v] for k, v in i["tags"]
                          if not any(k == tk and (tv in ("", v) or tv is None)
                                     for tk, tv in tags)]
-            self._save(i)
+            save(i)
         el(r, "return", True)
 
     # ---------- key pairs ----------
@@ -665,25 +696,6 @@ class EC2:
         el(r, "return", True)
 
     # ---------- network ----------
-    def op_DescribeVpcs(self, p, region, r):
-        vpc = self.vpc_id(region)
-        for x in indexed(p, "VpcId"):
-            if x != vpc:
-                raise EC2Error("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist" % x)
-        fields = {"vpc-id": vpc, "is-default": "true", "isDefault": "true",
-                  "state": "available", "cidr": str(self.net.vpc),
-                  "cidr-block": str(self.net.vpc), "owner-id": self.creds.account_id}
-        ok = self._simple_filters(p, fields)
-        item_set(r, "vpcSet", [[
-            ("vpcId", vpc), ("ownerId", self.creds.account_id), ("state", "available"),
-            ("cidrBlock", str(self.net.vpc)),
-            ("cidrBlockAssociationSet", [("item", [
-                ("cidrBlock", str(self.net.vpc)),
-                ("associationId", common.stable_id("vpc-cidr-assoc-", region)),
-                ("cidrBlockState", [("state", "associated")])])]),
-            ("dhcpOptionsId", common.stable_id("dopt-", region)),
-            ("instanceTenancy", "default"), ("isDefault", True)]] if ok else [])
-
     def _simple_filters(self, p, fields):
         for name, vals in parse_filters(p):
             if name not in fields:

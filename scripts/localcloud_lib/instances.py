@@ -79,6 +79,9 @@ def setup_network(net):
     ip("route", "replace", "unreachable", str(net.vpc))
     if ip("link", "show", net.bridge, check=False).returncode != 0:
         ip("link", "add", net.bridge, "type", "bridge")
+    # Bridged IPv4 passes the inet hooks, with conntrack, so the security
+    # groups (netfilter.set_ingress) see instance-to-instance traffic too.
+    ip("link", "set", net.bridge, "type", "bridge", "nf_call_iptables", "1")
     addr = "%s/%d" % (net.host_ip, net.subnet.prefixlen)
     if addr not in ip("-o", "addr", "show", "dev", net.bridge).stdout:
         ip("addr", "add", addr, "dev", net.bridge)
@@ -148,6 +151,21 @@ class Launcher:
         self.imds_endpoint = None
         self.boot_threads = {} # id -> thread setting the instance up
         self.pins = {}         # id -> (veth, address) pinned on the host
+        # What the security groups let in (ec2.EC2: its .lock and .sgs); None
+        # when nothing is enforced (the `stop` command's clean-up).
+        self.ingress_source = None
+
+    def refresh_ingress(self):
+        """Rewrites the host's rules of what may reach each instance on the
+        bridge, from its groups (called when groups or instances change)."""
+        src = self.ingress_source
+        if src is None:
+            return
+        with src.lock:                    # one rewrite at a time, from settled state
+            with self.lock:
+                addresses = {iid: a for iid, (_, a) in self.pins.items()}
+            netfilter.set_ingress(self.net, addresses.values(),
+                                  src.sgs.ingress_rules(addresses))
 
     def cpu_list(self, inst):
         """The host CPUs an instance may use: as many as its type's vCPUs,
@@ -200,6 +218,7 @@ class Launcher:
                                ("endpoint", (self.endpoint or "") + "\n"),
                                ("imds", (self.imds_endpoint or "") + "\n"),
                                ("cpus", self.cpu_list(inst) + "\n"),
+                               ("default_user", inst.get("default_user", "ec2-user") + "\n"),
                                ("user-data", user_data), ("authorized_keys",
                                                           (public_key + "\n") if public_key else "")):
                 fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -212,6 +231,7 @@ class Launcher:
             netfilter.pin(self.net, veth, inst["private_ip"])
             with self.lock:
                 self.pins[iid] = (veth, inst["private_ip"])
+            self.refresh_ingress()        # its groups guard it before it joins the bridge
             ip("link", "set", veth, "master", self.net.bridge, "up")
             ip("-n", ns, "addr", "add", "%s/%d" % (inst["private_ip"], self.net.subnet.prefixlen),
                "dev", "eth0")
@@ -266,6 +286,7 @@ class Launcher:
             pinned = self.pins.pop(iid, None)
         if pinned:
             netfilter.unpin(self.net, *pinned)
+            self.refresh_ingress()        # its address leaves the groups it was in
         try:
             os.unlink(os.path.join(self.inst_dir(iid), "pid"))
         except FileNotFoundError:

@@ -5,10 +5,18 @@ namespace, which an instance's root cannot reach):
   veth must carry that instance's address (IPv4 source, ARP sender), so the
   IMDS, which knows instances by source address, cannot be asked by one
   instance as another. The pins are a set of (veth, address); the ports set
-  names this cloud's veths (this kernel's nft lacks meta ibrname).
-- table inet lc_<bridge> (isolated mode only): the host opens no connection
-  to any address of the VPC (new outgoing flows through the bridge are
-  dropped; replies to instances calling the endpoint pass).
+  names this cloud's veths (this kernel's nft lacks meta ibrname). No IPv6
+  frame enters or leaves an instance (the VPC has no IPv6 CIDR, and the
+  security groups below are IPv4 rules).
+- table inet lc_<bridge>: the security groups. A packet to an instance
+  address (set guarded), bridged from another instance (the bridge passes
+  IPv4 to the inet hooks, with conntrack) or sent by the host, goes through
+  chain ingress: replies to flows the instance opened pass, then the rules
+  set_ingress writes from its groups, else it is dropped. The host's own
+  address is the source CIDR rules match for what the host sends.
+  In isolated mode, also: the host opens no connection to any address of
+  the VPC (new outgoing flows through the bridge are dropped; replies to
+  instances calling the endpoint pass).
 
 Tables are replaced whole at start and deleted at teardown."""
 import subprocess
@@ -42,6 +50,27 @@ table bridge %(t)s {
     type filter hook prerouting priority -200; policy accept;
     iifname @ports ether type ip iifname . ip saddr != @pins drop
     iifname @ports ether type arp iifname . arp saddr ip != @pins drop
+    iifname @ports ether type ip6 drop
+  }
+  chain no_ip6_in {
+    type filter hook forward priority 0; policy accept;
+    oifname @ports ether type ip6 drop
+  }
+  chain no_ip6_from_host {
+    type filter hook output priority 0; policy accept;
+    oifname @ports ether type ip6 drop
+  }
+}
+table inet %(t)s {
+  set guarded { type ipv4_addr; }
+  chain ingress { drop; }
+  chain bridged {
+    type filter hook forward priority 0; policy accept;
+    ip daddr @guarded jump ingress
+  }
+  chain from_host {
+    type filter hook output priority 0; policy accept;
+    ip daddr @guarded jump ingress
   }
 }
 """ % {"t": t}
@@ -55,6 +84,35 @@ table inet %(t)s {
 }
 """ % {"t": t, "br": net.bridge, "vpc": net.vpc}
     nft(script)
+
+
+def _match(proto, lo, hi):
+    if proto == "-1":
+        return ""
+    if proto in ("tcp", "udp"):
+        return "%s dport %d-%d " % (proto, lo, hi)
+    if proto == "icmp":
+        return "icmp type %d " % lo if lo != -1 else "ip protocol icmp "
+    return "ip protocol %s " % proto
+
+
+def set_ingress(net, addresses, rules):
+    """Replaces, in one transaction, the guarded addresses and what may reach
+    them. rules: (address, proto, from, to, [source CIDRs]) as
+    secgroups.ingress_rules gives them."""
+    import ipaddress
+    t = table(net)
+    lines = ["flush set inet %s guarded" % t, "flush chain inet %s ingress" % t]
+    if addresses:
+        lines.append("add element inet %s guarded { %s }" % (t, ", ".join(sorted(addresses))))
+    lines.append("add rule inet %s ingress ct state established,related accept" % t)
+    for addr, proto, lo, hi, sources in rules:
+        # overlapping prefixes are an error in an nft set: merge them first
+        merged = ipaddress.collapse_addresses(ipaddress.ip_network(s) for s in sources)
+        lines.append("add rule inet %s ingress ip daddr %s ip saddr { %s } %saccept" % (
+            t, addr, ", ".join(str(n) for n in merged), _match(proto, lo, hi)))
+    lines.append("add rule inet %s ingress drop" % t)
+    nft("\n".join(lines) + "\n")
 
 
 def teardown(net):

@@ -171,8 +171,8 @@ def ec2_checks(op, p, region, account, ec2):
     def arn(kind, rid, acct=account):
         return "arn:aws:ec2:%s:%s:%s/%s" % (region, acct, kind, rid)
 
-    def instance_tags(iid):
-        i = ec2.instances.get(iid)
+    def instance_tags(rid):
+        i = ec2.instances.get(rid) or ec2.sgs.groups.get(rid)
         return [tuple(t) for t in i["tags"]] if i else []
 
     action = "ec2:" + op
@@ -192,8 +192,9 @@ def ec2_checks(op, p, region, account, ec2):
             "NetworkInterface.1.SubnetId") or ec2.subnet_id(region))))
         sgs = ec2mod.indexed(p, "SecurityGroupId") or ec2mod.indexed(
             p, "NetworkInterface.1.SecurityGroupId")
-        for sg in sgs:
-            checks.append(Check(action, arn("security-group", sg)))
+        for sg in sgs or [ec2.sgs.default_group(region)["id"]]:
+            checks.append(Check(action, arn("security-group", sg),
+                                _resource_tags_context(instance_tags(sg))))
         if p.get("KeyName"):
             checks.append(Check(action, arn("key-pair", p["KeyName"])))
         for kind, tags in specs.items():
@@ -211,6 +212,20 @@ def ec2_checks(op, p, region, account, ec2):
             ctx.update(_resource_tags_context(instance_tags(rid)))
             checks.append(Check(action, arn(kind, rid), ctx))
         return checks
+    if op == "CreateSecurityGroup":
+        tags = [(k, v) for ts in ec2mod.indexed_groups(p, "TagSpecification")
+                for k, v in ec2mod.parse_tags(ts)]
+        checks = [Check(action, arn("security-group", "*"), _request_tags_context(tags)),
+                  Check(action, arn("vpc", p.get("VpcId") or ec2.vpc_id(region)))]
+        if tags:
+            ctx = _request_tags_context(tags)
+            ctx["ec2:CreateAction"] = op
+            checks.append(Check("ec2:CreateTags", arn("security-group", "*"), ctx))
+        return checks
+    if op in ("DeleteSecurityGroup", "AuthorizeSecurityGroupIngress",
+              "RevokeSecurityGroupIngress") and p.get("GroupId"):
+        return [Check(action, arn("security-group", p["GroupId"]),
+                      _resource_tags_context(instance_tags(p["GroupId"])))]
     ids = ec2mod.indexed(p, "InstanceId")
     if ids and not op.startswith("Describe"):
         return [Check(action, arn("instance", i), _resource_tags_context(instance_tags(i)))

@@ -43,6 +43,7 @@ class Cloud:
         self.launcher = instances.Launcher(self.dir, self.net, self.log)
         self.iam = iam.IAM(self.dir, self.creds)
         self.ec2 = ec2.EC2(cfg, self.creds, self.net, self.launcher, self.iam)
+        self.launcher.ingress_source = self.ec2
         self.access = access.Access(self.creds, self.iam, self.ec2, audit.Audit(self.dir))
         self.s3 = s3.S3(self.dir, self.creds)
         self.faults = faults.Faults(self.dir)

@@ -530,3 +530,37 @@ def test_condition_operators():
     deny = {"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
                            "Condition": {"DateLessThan": {"aws:CurrentTime": "2000-01-01"}}}]}
     assert evaluate([allow, deny], Check("iam:PassRole", role, pctx))[0] == "deny"
+
+
+@pytest.mark.boot
+def test_security_groups_are_authorised_by_tag(booted):
+    """A head may make groups only tagged with its cluster, and change or
+    delete only groups that carry the tag (ec2:ResourceTag)."""
+    owned = {"StringEquals": {"aws:ResourceTag/" + TAG: "lab3"}}
+    booted.allow(
+        {"Effect": "Allow", "Action": "ec2:CreateSecurityGroup", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestTag/" + TAG: "lab3"}}},
+        {"Effect": "Allow", "Action": "ec2:CreateSecurityGroup",
+         "Resource": "arn:aws:ec2:*:*:vpc/*"},
+        {"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*",
+         "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}}},
+        {"Effect": "Allow", "Action": ["ec2:AuthorizeSecurityGroupIngress",
+                                       "ec2:RevokeSecurityGroupIngress",
+                                       "ec2:DeleteSecurityGroup"],
+         "Resource": "*", "Condition": owned})
+    ec2 = booted.head("ec2")
+    tagged = [{"ResourceType": "security-group", "Tags": [{"Key": TAG, "Value": "lab3"}]}]
+    assert error_code(ec2.create_security_group, GroupName="lab3-x",
+                      Description="untagged") == "UnauthorizedOperation"
+    mine = ec2.create_security_group(GroupName="lab3-head", Description="head",
+                                     TagSpecifications=tagged)["GroupId"]
+    theirs = booted.ec2.create_security_group(GroupName="not-lab3",
+                                              Description="someone else's")["GroupId"]
+    perm = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    ec2.authorize_security_group_ingress(GroupId=mine, IpPermissions=perm)
+    assert error_code(ec2.authorize_security_group_ingress, GroupId=theirs,
+                      IpPermissions=perm) == "UnauthorizedOperation"
+    assert error_code(ec2.delete_security_group, GroupId=theirs) == "UnauthorizedOperation"
+    ec2.delete_security_group(GroupId=mine)
+    booted.ec2.delete_security_group(GroupId=theirs)

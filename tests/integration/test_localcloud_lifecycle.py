@@ -173,7 +173,9 @@ def test_instance_boots_slurm_and_terminates_cleanly(localcloud_boot, tmp_path):
     assert os.path.exists(os.path.join(lc.dir, "instances", iid, "fs", "etc-upper", probe))
     upper_keys = os.path.join(lc.dir, "instances", iid, "fs", "root-upper", ".ssh",
                               "authorized_keys")
-    assert open(upper_keys).read().startswith("ssh-rsa ")
+    # as cloud-init leaves root's: the key, to say which user to log in as
+    assert 'Please login as the user \\"ec2-user\\"' in open(upper_keys).read()
+    assert 'exit 142" ssh-rsa ' in open(upper_keys).read()
     # the host reaches the instance at its private address (slurmctld's port)
     import socket
     socket.create_connection((ip, 6817), timeout=5).close()
