@@ -59,12 +59,17 @@ def test_long_lines_up_to_the_64k_cap(cluster, good):
     ev = events(cluster)
     assert "config:%d: tags is accepted but not implemented yet" % line_of(text, "tags =") in ev
     assert "extra_json is accepted but not implemented yet" in ev
-    # A long line that v2 would have refused for its content still is, with its line.
+    # A list of policy ARNs is taken while it fits a value's 199 bytes;
+    # a longer one is refused with its line and its length, never cut.
+    three = ",".join(arns.split(",")[:3])
+    fits = in_cluster(good, "additional_iam_policies = %s\n" % three)
+    (cluster / "config").write_text(fits)
+    assert (cluster / "config").read_text() == fits
     bad = in_cluster(good, "additional_iam_policies = %s\n" % arns)
     assert len(arns) > 199
     err = refused(cluster, bad)
-    assert err.startswith("config:%d: additional_iam_policies is not implemented yet"
-                          % line_of(bad, "additional_iam_policies"))
+    assert err.startswith("config:%d: additional_iam_policies is %d bytes long; it may hold "
+                          "at most 199" % (line_of(bad, "additional_iam_policies"), len(arns))), err
 
 
 @pytest.mark.parametrize("word,value", [
@@ -138,14 +143,30 @@ def test_placement_group_hint_fits_the_multi_queue_form(cluster, good):
 
 
 @pytest.mark.parametrize("line", [
-    "ec2_iam_role = lab-node-role", "s3_read_resource = arn:aws:s3:::lab-data/*",
-    "s3_read_write_resource = arn:aws:s3:::lab-scratch/*", "encrypted_ephemeral = true",
-    "proxy_server = http://proxy.lab:3128"])
+    "encrypted_ephemeral = true", "proxy_server = http://proxy.lab:3128"])
 def test_keys_whose_absence_changes_access_are_refused_as_not_implemented(cluster, good, line):
     text = in_cluster(good, line + "\n")
     key = line.split(" ")[0]
     err = refused(cluster, text)
     assert err.startswith("config:%d: %s is not implemented yet" % (line_of(text, line), key))
+
+
+@pytest.mark.parametrize("line", [
+    "ec2_iam_role = lab-node-role", "s3_read_resource = arn:aws:s3:::lab-data/*",
+    "s3_read_write_resource = arn:aws:s3:::lab-scratch/*"])
+def test_the_v2_iam_keys_are_taken(cluster, good, line):
+    text = in_cluster(good, line + "\n")
+    (cluster / "config").write_text(text)
+    assert (cluster / "config").read_text() == text
+    assert "%s is" % line.split(" ")[0] not in events(cluster)
+
+
+def test_a_role_of_the_users_with_policies_for_it_is_refused_with_its_line(cluster, good):
+    text = in_cluster(good, "ec2_iam_role = lab-node-role\n"
+                            "s3_read_resource = arn:aws:s3:::lab-data/*\n")
+    err = refused(cluster, text)
+    assert err.startswith("config:%d: s3_read_resource cannot go with ec2_iam_role (line %d)"
+                          % (line_of(text, "s3_read_resource"), line_of(text, "ec2_iam_role"))), err
 
 
 def test_empty_number_is_refused_with_its_line(cluster, good):
