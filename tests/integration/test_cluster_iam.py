@@ -29,7 +29,10 @@ def owned_roles(lc, bucket):
     out = {}
     iam = lc.client("iam")
     for r in iam.list_roles()["Roles"]:
-        tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
+        try:
+            tags = iam.list_role_tags(RoleName=r["RoleName"])["Tags"]
+        except iam.exceptions.NoSuchEntityException:
+            continue                 # deleted between the two calls
         tags = {t["Key"]: t["Value"] for t in tags}
         if tags.get("pclusterfs:owner") == bucket:
             out[r["RoleName"]] = tags
