@@ -149,3 +149,31 @@ def test_guide_flow_through_the_published_view(tmp_path, lc):
         assert our_instances(lc, bucket) == []
     finally:
         assert m.stop() == 0, m.log_text()
+
+
+# A head hook that keeps the IMDS from root too: the agent gets no
+# credentials, so the head cannot start it.
+NO_IMDS_HOOK = """#!/bin/bash
+hp=${AWS_EC2_METADATA_SERVICE_ENDPOINT#http://}
+hp=${hp%/}
+[ "$PCLUSTERFS_NODE_NAME" = head ] || exit 0
+iptables -w -I OUTPUT 1 -d ${hp%:*} -p tcp --dport ${hp#*:} -j REJECT
+"""
+
+
+def test_a_head_that_cannot_start_its_agent_fails_at_step_agent(tmp_path, lc):
+    m = bucket_mount(tmp_path, lc, options=["refresh=2"]).start()
+    try:
+        c = m / "noagent"
+        c.mkdir()
+        (c / "hooks" / "pre" / "10-no-imds.sh").write_text(NO_IMDS_HOOK)
+        (c / "config").write_text(config(lc))
+        assert wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), \
+            (c / "events").read_text()
+        assert status(c) == "CREATE_FAILED", status_json(c)
+        f = status_json(c)["failures"]
+        assert f and "agent" in f[0]["failureReason"], f
+        log = (c / "nodes" / "head" / "bootstrap.log").read_text()
+        assert "agent failed" in log and "cannot start" in log, log[-3000:]
+    finally:
+        assert m.stop() == 0, m.log_text()
