@@ -455,9 +455,9 @@ start_slurmrestd() {
 }
 
 # The head's agent, root's alone: its files and config in a 0700 dir, its
-# log 0600. One round first (the IMDS's credentials, slurmrestd, the bucket):
-# a head whose agent cannot publish fails here, at step agent; then the
-# loop, supervised, in a session of its own.
+# log 0600. One round first (the IMDS's credentials, slurmrestd, the bucket),
+# tried for about 30 s: a head whose agent cannot publish fails here, at step
+# agent; then the loop, supervised, in a session of its own.
 AGENT_DIR=/opt/pclusterfs/agent AGENT_LOG=/var/log/pclusterfs-agent.log
 start_agent() {
   local f
@@ -470,8 +470,14 @@ start_agent() {
     printf '%s\n' "$AGENT_CONFIG" > "$AGENT_DIR/config.json" && chmod 600 "$AGENT_DIR/config.json" ||
     return 1
   : >> "$AGENT_LOG" && chmod 600 "$AGENT_LOG" || return 1
-  "$AGENT_DIR/agent.sh" "$AGENT_DIR/config.json" --once < /dev/null >> "$AGENT_LOG" 2>&1 ||
-    { tail -n 20 "$AGENT_LOG"; return 1; }
+  # a few tries: a new role's credentials may reach the IMDS late
+  local try
+  for try in 1 2 3 4 5 6; do
+    "$AGENT_DIR/agent.sh" "$AGENT_DIR/config.json" --once < /dev/null >> "$AGENT_LOG" 2>&1 &&
+      break
+    [ $try -lt 6 ] || { tail -n 20 "$AGENT_LOG"; return 1; }
+    sleep 5
+  done
   setsid "$AGENT_DIR/agent.sh" --supervise "$AGENT_DIR/config.json" \
     < /dev/null >> "$AGENT_LOG" 2>&1 &
 }
