@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "aws/endpoint.h"
 #include "fs/embedded.h"
 #include "fs/store/layout.h"
 
@@ -132,6 +135,70 @@ static int presign_existing(struct cloud *cl, char *key, long seconds, char **ur
     return rc;
 }
 
+/* The head's agent (scripts/embed/agent*): its files, which the head's
+ * bootstrap installs root-only, and its config. A module added to the agent
+ * is added here too (the booted lifecycle test fails on an import error). */
+static const char *const AGENT_FILES[] = {
+    "agent.sh",   "agent_main.py",    "agent_aws.py", "agent_creds.py", "agent_ec2.py",
+    "agent_jwt.py", "agent_publish.py", "agent_s3.py",  "agent_sigv4.py", "agent_slurm.py"};
+
+/* Sets key to the URL of service's endpoint when it is a custom one (the
+ * workstation's AWS_ENDPOINT_URL*): the head reaches the cloud where the
+ * workstation does, as the presigned URLs it gets already say. */
+static int set_custom_endpoint(json_t *o, const char *key, const char *service, const char *region)
+{
+    struct aws_endpoint ep;
+    struct aws_error e = {0};
+    if (aws_endpoint_resolve(service, region, NULL, &ep, &e) != 0 || !ep.custom)
+        return 0;
+    char url[600];
+    aws_endpoint_url(&ep, "", url, sizeof(url));
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+    return json_object_set_new(o, key, json_string(url)) == 0 ? 0 : -ENOMEM;
+}
+
+/* Appends the head's agent lines: "file agent NAME URL" per file, then
+ * "agent_config BASE64-JSON" (see scripts/embed/agent_main.py). */
+static int add_agent(struct cloud *cl, const struct launch_plan *p, char **buf, size_t *len,
+                     char *err, size_t errlen)
+{
+    const char *cluster = p->cluster->name;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(AGENT_FILES) / sizeof(AGENT_FILES[0]); i++) {
+        const struct embedded_file *f = embedded_find(AGENT_FILES[i]);
+        char *url = NULL;
+        if (!f) {
+            snprintf(err, errlen, "this build carries no %s (scripts/embed/)", AGENT_FILES[i]);
+            return -ENOENT;
+        }
+        rc = put_generated(cl, cluster, AGENT_FILES[i], (const char *)f->data, f->size,
+                           FETCH_URL_SECONDS, &url, err, errlen);
+        if (rc == 0)
+            rc = add(buf, len, "file agent %s %s\n", AGENT_FILES[i], url);
+        free(url);
+    }
+    if (rc != 0)
+        return rc;
+    const char *bucket_region = cl->bucket_region ? cl->bucket_region : p->region;
+    json_t *cfg = json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "cluster", cluster, "bucket",
+                            cl->bucket, "bucket_owner", cl->account, "region", p->region,
+                            "bucket_region", bucket_region);
+    rc = cfg ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = set_custom_endpoint(cfg, "endpoint_ec2", "ec2", p->region);
+    if (rc == 0)
+        rc = set_custom_endpoint(cfg, "endpoint_s3", "s3", bucket_region);
+    char *text = rc == 0 ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *b64 = text ? aws_base64_encode(text, strlen(text)) : NULL;
+    rc = b64 ? add(buf, len, "agent_config %s\n", b64) : -ENOMEM;
+    free(b64);
+    free(text);
+    json_decref(cfg);
+    return rc;
+}
+
 /* Writes the per-launch manifest (see scripts/embed/bootstrap.sh) and
  * returns a presigned URL of it. */
 static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **manifest_url,
@@ -181,6 +248,8 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
         free(url);
         url = NULL;
     }
+    if (rc == 0 && head)
+        rc = add_agent(cl, p, &buf, &len, err, errlen);
     const char *secrets[] = {LAYOUT_MUNGE_KEY, LAYOUT_JWT_KEY};
     const size_t secret_len[] = {1024, 32};
     for (int i = 0; rc == 0 && i < (head ? 2 : 1); i++) {

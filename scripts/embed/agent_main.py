@@ -4,6 +4,9 @@ Runs as root on the head node with the head's role (credentials from the
 IMDS). Today it publishes Slurm's view through the bucket (agent_publish);
 managing the compute fleet comes next. CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
+  bucket_region  the bucket's region (default: region)
+  endpoint_ec2, endpoint_s3   custom endpoints (default: AWS's, or the
+                 AWS_ENDPOINT_URL* variables as the SDKs read them)
   instance_id    the head's (default: the IMDS's answer)
   state_dir      root-only state (default /var/lib/pclusterfs/agent)
   slurmrestd     default http://127.0.0.1:6820
@@ -11,8 +14,7 @@ managing the compute fleet comes next. CONFIG is a JSON file (root only):
   slurm_user     default slurm
   interval       seconds between rounds (default 10)
   heartbeat      seconds between heartbeats of an unchanged view (default 60)
-Endpoints: AWS_ENDPOINT_URL(_EC2|_S3) and AWS_EC2_METADATA_SERVICE_ENDPOINT,
-as the SDKs read them. --once runs one round and exits 0 when it published
+The IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT, as the SDKs read it. --once runs one round and exits 0 when it published
 what it had to. Python 3 standard library only, Python 3.6 syntax.
 """
 import json
@@ -60,8 +62,9 @@ def load_config(path):
 def make_publisher(cfg, credentials=None):
     credentials = credentials or agent_creds.ImdsCredentials()
     instance_id = cfg.get("instance_id") or credentials.instance_id()
-    s3 = agent_s3.S3(agent_aws.Client("s3", cfg["region"], credentials), cfg["bucket"],
-                     cfg["bucket_owner"])
+    s3_client = agent_aws.Client("s3", cfg.get("bucket_region") or cfg["region"], credentials,
+                                 endpoint=cfg.get("endpoint_s3"))
+    s3 = agent_s3.S3(s3_client, cfg["bucket"], cfg["bucket_owner"])
     with open(cfg["jwt_key_file"], "rb") as f:
         key = f.read()
     slurm = agent_slurm.Slurmrestd(cfg["slurmrestd"], key, cfg["slurm_user"])

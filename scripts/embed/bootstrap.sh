@@ -18,7 +18,9 @@
 #   head_hostname NAME | cpus N | memory_mib N | attempt N | report PUT-URL |
 #   generation N (of the config whose hooks these are; optional) |
 #   file stage2|munge_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
-#   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order)
+#   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order) |
+#   file agent NAME URL (HeadNode, one per file of the agent) |
+#   agent_config BASE64-JSON (HeadNode: the agent's config, agent_main.py's)
 # Report (text/plain PUT, after every state change and before each script):
 #   state pre|configuring|post|done|failed, step WHAT, failure CODE, exit N,
 #   attempt N (the manifest's: a report counts only for its launch),
@@ -28,7 +30,11 @@
 #   of the bootstrap log.
 # Files: /var/lib/pclusterfs (0700): manifest, bootstrap.log, pre/NNN and
 # post/NNN (hooks, numbered in manifest order), pre/install, post/install,
-# files/ (keys and slurm.conf until they are installed).
+# files/ (keys and slurm.conf until they are installed). The head's agent
+# (when the manifest names it): /opt/pclusterfs/agent (0700: its files and
+# config.json), its state in /var/lib/pclusterfs/agent, its log
+# /var/log/pclusterfs-agent.log (0600), all root's; it runs as root, under
+# agent.sh --supervise, once one round of it published Slurm's view.
 set -u
 umask 077
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -46,7 +52,7 @@ printable() { printf '%s' "$1" | tr -d '\r' | tr '[:cntrl:]' '?'; }
 VERSION='' CLUSTER='' NODE='' NODE_TYPE='' REGION='' HEAD_ADDRESS='' HEAD_HOSTNAME=''
 CPUS='' MEMORY_MIB='' ATTEMPT='' GENERATION='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
 JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
-PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=()
+PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=() AGENT_NAMES=() AGENT_URLS=() AGENT_CONFIG=''
 BAD=''
 
 is_url() { [[ $1 =~ ^https?://[^[:space:]\"\\]+$ ]]; }   # no quote: curl config syntax
@@ -72,6 +78,11 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
     generation) GENERATION=$v1 ;;
     report) REPORT_URL=$v1 ;;
     file)
+      if [ "$v1" = agent ]; then
+        [[ $v2 =~ ^agent[a-z0-9_]*\.(py|sh)$ ]] && is_url "$v3" || BAD="file agent: bad name or URL"
+        AGENT_NAMES+=("$v2") AGENT_URLS+=("$v3")
+        continue
+      fi
       case $v1 in
         stage2) ;;   # stage 1 used it
         slurm_conf) SLURM_CONF_URL=$v2 ;;
@@ -79,6 +90,9 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
         jwt_key) JWT_KEY_URL=$v2 ;;
       esac
       is_url "$v2" || BAD="file $v1: not a URL" ;;
+    agent_config)
+      is_b64 "$v1" || BAD="agent_config: not base64"
+      AGENT_CONFIG=$(b64 "$v1") ;;
     install)
       is_url "$v2" && is_b64 "$v3" || BAD="install $v1: bad URL or args"
       case $v1 in
@@ -115,6 +129,10 @@ else
   [ -z "$HEAD_ADDRESS" ] || [[ $HEAD_ADDRESS =~ $IPV4 ]] || BAD="bad head_address"
   is_url "$SLURM_CONF_URL" || BAD="no slurm_conf"
   is_url "$JWT_KEY_URL" || BAD="no jwt_key"
+  if [ ${#AGENT_NAMES[@]} -gt 0 ] || [ -n "$AGENT_CONFIG" ]; then
+    [ -n "$AGENT_CONFIG" ] || BAD="agent files without agent_config"
+    [[ " ${AGENT_NAMES[*]+${AGENT_NAMES[*]}} " == *" agent.sh "* ]] || BAD="agent_config without agent.sh"
+  fi
 fi
 
 # ---------- the report ----------
@@ -264,6 +282,11 @@ download_all() {
       fail SlurmConfigurationFailure 1 "slurm.conf: download failed"
     fetch "$JWT_KEY_URL" "$D/files/jwt.key" 400 ||
       fail SlurmConfigurationFailure 1 "jwt.key: download failed"
+    mkdir -p "$D/files/agent" && chmod 700 "$D/files/agent"
+    for ((i = 0; i < ${#AGENT_NAMES[@]}; i++)); do
+      fetch "${AGENT_URLS[$i]}" "$D/files/agent/${AGENT_NAMES[$i]}" 600 ||
+        fail SlurmConfigurationFailure 1 "agent file ${AGENT_NAMES[$i]}: download failed"
+    done
   fi
   [ -z "$INSTALL_PRE_URL" ] || download_script OnNodeStartExecutionFailure pre_install \
     "$D/pre/install" "$INSTALL_PRE_URL"
@@ -431,6 +454,34 @@ start_slurmrestd() {
   wait_until 60 rest_up || { tail -n 20 /var/log/slurm/slurmrestd.log; return 1; }
 }
 
+# The head's agent, root's alone: its files and config in a 0700 dir, its
+# log 0600. One round first (the IMDS's credentials, slurmrestd, the bucket),
+# tried for about 30 s: a head whose agent cannot publish fails here, at step
+# agent; then the loop, supervised, in a session of its own.
+AGENT_DIR=/opt/pclusterfs/agent AGENT_LOG=/var/log/pclusterfs-agent.log
+start_agent() {
+  local f
+  mkdir -p "$AGENT_DIR" && chmod 700 /opt/pclusterfs "$AGENT_DIR" || return 1
+  chown root:root /opt/pclusterfs "$AGENT_DIR" || return 1
+  for f in "${AGENT_NAMES[@]}"; do
+    chmod 600 "$D/files/agent/$f" && mv -f "$D/files/agent/$f" "$AGENT_DIR/$f" || return 1
+  done
+  chmod 700 "$AGENT_DIR/agent.sh" &&
+    printf '%s\n' "$AGENT_CONFIG" > "$AGENT_DIR/config.json" && chmod 600 "$AGENT_DIR/config.json" ||
+    return 1
+  : >> "$AGENT_LOG" && chmod 600 "$AGENT_LOG" || return 1
+  # a few tries: a new role's credentials may reach the IMDS late
+  local try
+  for try in 1 2 3 4 5 6; do
+    "$AGENT_DIR/agent.sh" "$AGENT_DIR/config.json" --once < /dev/null >> "$AGENT_LOG" 2>&1 &&
+      break
+    [ $try -lt 6 ] || { tail -n 20 "$AGENT_LOG"; return 1; }
+    sleep 5
+  done
+  setsid "$AGENT_DIR/agent.sh" --supervise "$AGENT_DIR/config.json" \
+    < /dev/null >> "$AGENT_LOG" 2>&1 &
+}
+
 start_slurmd() {
   local mem actual
   mkdir -p /var/spool/slurmd /var/log/slurm && chmod 755 /var/spool/slurmd || return 1
@@ -478,6 +529,7 @@ if [ "$NODE_TYPE" = HeadNode ]; then
   step slurm.conf write_head_files
   step slurmctld start_slurmctld
   step slurmrestd start_slurmrestd
+  [ -z "$AGENT_CONFIG" ] || step agent start_agent
 else
   step slurmd start_slurmd
 fi

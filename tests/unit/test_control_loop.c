@@ -4,6 +4,8 @@
  * One pass is what the controller thread does as lease holder: load the
  * bucket, observe EC2, reconcile. Runs in milliseconds. */
 #include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +203,48 @@ static void bring_up(struct world *w, int static_nodes)
         cloud_mem_slurm_add(&w->cloud, node);
     }
     pass(w);
+}
+
+static void head_manifest_names_the_agent(void)
+{
+    /* Rule: the head's manifest names every file of its agent and the
+     * agent's config (cluster, state bucket and owner, region); a compute
+     * node's names neither. */
+    struct world w;
+    world_init(&w, 1);
+    pass(&w);
+    char *key = layout_manifest_key("c", "head", 1);
+    const char *m = cloud_mem_object(&w.cloud, key, NULL);
+    free(key);
+    CHECK(m != NULL);
+    m = m ? m : "";
+    CHECK_CONTAINS(m, "\nfile agent agent.sh ");
+    CHECK_CONTAINS(m, "\nfile agent agent_main.py ");
+    CHECK_CONTAINS(m, "\nfile agent agent_publish.py ");
+    const char *line = strstr(m, "\nagent_config ");
+    CHECK(line != NULL);
+    if (line) {
+        line += strlen("\nagent_config ");
+        size_t n = strcspn(line, "\n");
+        unsigned char text[2048] = {0};
+        CHECK(n < sizeof(text) * 3 / 4 && EVP_DecodeBlock(text, (const unsigned char *)line,
+                                                          (int)n) > 0);
+        json_t *cfg = json_loads((const char *)text, JSON_ALLOW_NUL, NULL);
+        CHECK(cfg != NULL);
+        CHECK_STR(json_string_value(json_object_get(cfg, "cluster")), "c");
+        CHECK_STR(json_string_value(json_object_get(cfg, "bucket")), "bk");
+        CHECK_STR(json_string_value(json_object_get(cfg, "bucket_owner")), "123456789012");
+        CHECK(json_string_value(json_object_get(cfg, "region")) != NULL);
+        json_decref(cfg);
+    }
+    report(&w, "head", "done");
+    cloud_mem_slurm_up(&w.cloud, true);
+    pass(&w);
+    key = layout_manifest_key("c", COMPUTE1, 1);
+    m = cloud_mem_object(&w.cloud, key, NULL);
+    free(key);
+    CHECK(m != NULL && !strstr(m, "agent"));
+    world_free(&w);
 }
 
 static void launch_order(void)
@@ -658,6 +702,7 @@ static void roles_put_right_once_per_config(void)
 int main(void)
 {
     RUN(launch_order);
+    RUN(head_manifest_names_the_agent);
     RUN(crash_before_run);
     RUN(crash_after_run);
     RUN(idempotent_parameter_mismatch);
