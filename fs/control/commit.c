@@ -2,7 +2,9 @@
 #include "fs/aws_policy.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,8 @@
 #include "fs/config/config.h"
 #include "fs/store/events.h"
 #include "fs/fuse/names.h"
+#include "fs/model/nodectl.h"
+#include "fs/model/timefmt.h"
 #include "fs/model/sanitize.h"
 
 #define MSG_MAX 1024
@@ -338,6 +342,105 @@ int commit_delete_cluster(struct pcfs *fs, const char *cluster)
         fprintf(stderr, "pclusterfs: rmdir %s: %s\n", cluster, msg);
         rc = -EIO;
     }
+    end_commit(fs);
+    return rc;
+}
+
+/* A command id unique to this request: sortable by time, then random, so
+ * commands of one node run in the order given and two workstations never
+ * pick the same key. */
+static int command_id(char *out, size_t outlen)
+{
+    unsigned char rnd[8];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return -EIO;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+    snprintf(out, outlen, "%s.%03ldZ-%02x%02x%02x%02x%02x%02x%02x%02x", stamp,
+             now.tv_nsec / 1000000, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+             rnd[7]);
+    return 0;
+}
+
+/* The node's instance id as the snapshot shows it ("" when none). */
+static void node_instance(const struct snap_node *n, char *out, size_t outlen)
+{
+    const struct snap_file *f = snap_node_find_file(n, "instance_id");
+    size_t len = f ? strcspn(f->content->data, "\n") : 0;
+    snprintf(out, outlen, "%.*s", (int)len, f ? f->content->data : "");
+}
+
+static int commit_node_command_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
+                                      const char *node, const char *data, size_t len)
+{
+    const struct snap_cluster *c;
+    int rc = find_cluster(snap, cluster, &c);
+    if (rc)
+        return rc;
+    char msg[MSG_MAX];
+    struct nodectl_cmd cmd;
+    if (nodectl_parse(data, len, &cmd, msg, sizeof(msg)) != 0)
+        return fail(fs, cluster, -EINVAL, "nodes/%s/ctl: %s", node, msg);
+    const struct snap_node *n = snap_cluster_find_node(c, node);
+    if (!n)
+        return fail(fs, cluster, -EINVAL, "nodes/%s/ctl: the cluster has no node %s now; %s not sent",
+                    node, node, nodectl_verb_name(cmd.verb));
+    if (strcmp(node, "head") == 0)
+        return fail(fs, cluster, -EINVAL, "nodes/head/ctl: the head node is no Slurm compute node");
+    switch (c->status) {
+    case ST_CREATE_IN_PROGRESS:
+    case ST_CREATE_COMPLETE:
+    case ST_UPDATE_IN_PROGRESS:
+    case ST_UPDATE_COMPLETE:
+    case ST_UPDATE_FAILED:
+        break;
+    default:
+        return fail(fs, cluster, -EINVAL,
+                    "nodes/%s/ctl: the cluster is %s, so no head node would carry out %s",
+                    node, status_name(c->status), nodectl_verb_name(cmd.verb));
+    }
+    char id[80], instance[32], now[RFC3339_LEN + 1];
+    if (command_id(id, sizeof(id)) != 0)
+        return fail(fs, cluster, -EIO, "nodes/%s/ctl: no random bytes for a command id", node);
+    node_instance(n, instance, sizeof(instance));
+    timefmt_rfc3339(time(NULL), now, sizeof(now));
+    json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "format", 1, "id", id,
+                            "node", node, "command", nodectl_verb_name(cmd.verb), "reason",
+                            cmd.reason, "instance_id", instance, "requested_at", now);
+    char *body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(doc);
+    if (!body)
+        return -ENOMEM;
+    rc = fs->store.ops->put_node_command(fs->store.impl, cluster, node, id, body, strlen(body),
+                                         msg, sizeof(msg));
+    free(body);
+    if (rc)
+        return fail(fs, cluster, rc == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO,
+                    "nodes/%s/ctl: %s not stored: %s", node, nodectl_verb_name(cmd.verb), msg);
+    if (cmd.verb == NODECTL_DRAIN)
+        events_append(&fs->store, cluster, "info",
+                      "nodes/%s/ctl: drain (reason: %s) sent to the head as %s", node,
+                      cmd.reason, id);
+    else
+        events_append(&fs->store, cluster, "info", "nodes/%s/ctl: %s%s%s sent to the head as %s",
+                      node, nodectl_verb_name(cmd.verb),
+                      cmd.verb == NODECTL_REPLACE && instance[0] ? " of " : "",
+                      cmd.verb == NODECTL_REPLACE ? instance : "", id);
+    publish(fs);
+    return 0;
+}
+
+int commit_node_command(struct pcfs *fs, const char *cluster, const char *node,
+                        const char *data, size_t len)
+{
+    begin_commit(fs);
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    int rc = commit_node_command_locked(fs, snap, cluster, node, data, len);
+    snapshot_unref(snap);
     end_commit(fs);
     return rc;
 }

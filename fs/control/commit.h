@@ -21,5 +21,12 @@ int commit_create_cluster(struct pcfs *fs, const char *cluster);
 int commit_refuse(struct pcfs *fs, const char *cluster, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int commit_delete_cluster(struct pcfs *fs, const char *cluster);
+/* A write of nodes/<node>/ctl (fs/model/nodectl.h): validated (the
+ * command, the node, the cluster's state: -EINVAL with why in events),
+ * then stored for the head's agent under an id of its own; returns once
+ * the bucket holds it (-EIO when it cannot). The head's acknowledgement
+ * reaches events later (the controller's ack reader). */
+int commit_node_command(struct pcfs *fs, const char *cluster, const char *node,
+                        const char *data, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include "fs/errors.h"
 #include "fs/fuse/edit_state.h"
 #include "fs/fuse/names.h"
+#include "fs/model/nodectl.h"
 #include "fs/pcfs.h"
 #include "fs/model/snapdiff.h"
 #include "fs/fuse/tree.h"
@@ -23,6 +24,9 @@
 #define CACHE_SECONDS 30.0
 
 #define SCRATCH_MAX_BYTES HOOK_MAX_BYTES
+/* What a ctl handle buffers: past it write() fails with EFBIG; up to it an
+ * oversized command is refused at close with EINVAL and its reason. */
+#define NODECTL_BUFFER_MAX 65536
 
 static struct pcfs *ctx(void)
 {
@@ -52,6 +56,7 @@ struct handle {
     char *cluster;
     struct memfile *buf;   /* H_EDIT: detached copy; H_MEM: table entry */
     bool edit_is_config;   /* H_EDIT: config, else the hook (stage, name) */
+    bool edit_is_ctl;      /* H_EDIT: nodes/<name>/ctl, a command for the head */
     enum hook_stage stage;
     char *name;
     size_t limit;          /* largest size a write may reach */
@@ -148,6 +153,9 @@ static void fill_entry(struct pcfs *fs, struct snapshot *snap, const struct tree
         break;
     case T_GENERATED:
         fill_file(fs, st, 0444, e->file->content->len, e->file->mtime);
+        break;
+    case T_NODECTL:
+        fill_file(fs, st, 0200, 0, e->node->mtime);
         break;
     case T_HOOK:
         fill_file(fs, st, 0755, e->hook->content->len, e->hook->mtime);
@@ -304,6 +312,11 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
             fill_file(fs, &st, 0444, f->content->len, f->mtime);
             filler(buf, f->name, &st, 0, FUSE_FILL_DIR_PLUS);
         }
+        if (tree_node_has_ctl(e.node)) {
+            struct stat st = {0};
+            fill_file(fs, &st, 0200, 0, e.node->mtime);
+            filler(buf, TREE_NODECTL, &st, 0, FUSE_FILL_DIR_PLUS);
+        }
         break;
     case T_HOOKS:
         filler(buf, "post", NULL, 0, 0);
@@ -411,6 +424,30 @@ static int open_stored(struct pcfs *fs, const char *path, const struct tree_entr
     return 0;
 }
 
+/* nodes/<n>/ctl: write-only (reading it is EACCES, as sysfs does); each
+ * write handle gets a buffer of its own, committed as one command when it
+ * was written (not when it was only opened, truncated or not). */
+static int open_nodectl(struct pcfs *fs, const struct tree_entry *e, struct fuse_file_info *fi)
+{
+    if (!wants_write(fi->flags))
+        return -EACCES;
+    struct handle *h = handle_new(H_EDIT, e->cluster->name);
+    if (!h)
+        return -ENOMEM;
+    h->buf = memfile_new_detached("", 0);
+    h->name = strdup(e->node->name);
+    h->edit_is_ctl = true;
+    h->limit = NODECTL_BUFFER_MAX;
+    h->state = edit_opened(false);
+    if (!h->buf || !h->name) {
+        handle_free(fs, h);
+        return -ENOMEM;
+    }
+    fi->fh = (uintptr_t)h;
+    fi->direct_io = 1;
+    return 0;
+}
+
 static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_info *fi)
 {
     struct handle *h = handle_new(H_MEM, e->cluster->name);
@@ -465,6 +502,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         break;
     case T_CONFIG:
         rc = open_stored(fs, path, &e, fi, e.cluster->config, true);
+        break;
+    case T_NODECTL:
+        rc = open_nodectl(fs, &e, fi);
         break;
     case T_HOOK:
         rc = open_stored(fs, path, &e, fi, e.hook->content, false);
@@ -592,7 +632,9 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
     if (!data)
         return -ENOMEM;
     int rc;
-    if (h->kind == H_EDIT && h->edit_is_config)
+    if (h->kind == H_EDIT && h->edit_is_ctl)
+        rc = commit_node_command(fs, h->cluster, h->name, data, len);
+    else if (h->kind == H_EDIT && h->edit_is_config)
         rc = commit_config(fs, h->cluster, data, len);
     else
         rc = commit_hook(fs, h->cluster, h->stage, h->name, data, len);
@@ -613,7 +655,12 @@ static int commit_dirty(struct pcfs *fs, struct handle *h, enum edit_action act)
         /* write() said EFBIG; the file is torn, so nothing is committed,
          * and events say so once (tools that ignore write errors exist). */
         h->state = edit_after_commit(h->state);
-        if (h->kind == H_EDIT && h->edit_is_config)
+        if (h->kind == H_EDIT && h->edit_is_ctl)
+            commit_refuse(fs, h->cluster, -EINVAL,
+                          "nodes/%s/ctl: writing past %zu bytes was refused; a command is at "
+                          "most %d bytes, nothing was sent",
+                          h->name, h->limit, NODECTL_MAX_BYTES);
+        else if (h->kind == H_EDIT && h->edit_is_config)
             commit_refuse(fs, h->cluster, -EFBIG,
                           "config: writing past %zu bytes, the limit, was refused; nothing was "
                           "committed and the previous config stays",
@@ -741,6 +788,9 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         break;
     case T_GENERATED:
         rc = refuse_path(fs, path, -EACCES, "read-only, written by pclusterfs; not changed");
+        break;
+    case T_NODECTL:
+        rc = 0; /* holds nothing: a command is a write */
         break;
     default:
         rc = -EISDIR;
@@ -922,7 +972,7 @@ static int change_metadata(const char *path, const mode_t *mode)
     int rc = lookup(fs, path, &snap, &e);
     if (rc)
         return rc;
-    if (e.kind == T_GENERATED || (mode && is_dir(e.kind)))
+    if (e.kind == T_GENERATED || e.kind == T_NODECTL || (mode && is_dir(e.kind)))
         rc = refuse_path(fs, path, -EPERM, "its mode and times are pclusterfs's; not changed");
     else if (e.kind == T_MEMFILE && mode) {
         pthread_mutex_lock(&e.mem->lock);

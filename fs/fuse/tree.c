@@ -63,6 +63,11 @@ static int resolve_in_stage(struct memfile_table *mem, const struct snap_cluster
     return 0;
 }
 
+bool tree_node_has_ctl(const struct snap_node *n)
+{
+    return strcmp(n->name, "head") != 0;
+}
+
 int tree_resolve(struct snapshot *snap, struct memfile_table *mem, const char *path,
                  struct tree_entry *out)
 {
@@ -99,6 +104,10 @@ int tree_resolve(struct snapshot *snap, struct memfile_table *mem, const char *p
         }
         if (n > 4)
             return -ENOTDIR;
+        if (strcmp(p[3], TREE_NODECTL) == 0 && tree_node_has_ctl(out->node)) {
+            out->kind = T_NODECTL;
+            return 0;
+        }
         out->file = snap_node_find_file(out->node, p[3]);
         if (!out->file)
             return -ENOENT;

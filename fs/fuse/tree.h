@@ -11,6 +11,7 @@ enum tree_kind {
     T_CLUSTER,   /* <cluster>/ */
     T_CONFIG,    /* <cluster>/config */
     T_GENERATED, /* status, status.json, events, nodes/<n>/<file> */
+    T_NODECTL,   /* <cluster>/nodes/<node>/ctl: write-only, commands for the head */
     T_NODES,     /* <cluster>/nodes/ */
     T_NODE,      /* <cluster>/nodes/<node>/ */
     T_HOOKS,     /* <cluster>/hooks/ */
@@ -29,6 +30,10 @@ struct tree_entry {
     enum hook_stage stage;            /* T_STAGE, T_HOOK */
     enum memdir memdir;               /* where a memfile would live (T_CLUSTER, T_STAGE parents) */
 };
+
+/* The write-only command file of a compute node (not of the head). */
+#define TREE_NODECTL "ctl"
+bool tree_node_has_ctl(const struct snap_node *n);
 
 /* Resolves path; 0, -ENOENT or -ENOTDIR. */
 int tree_resolve(struct snapshot *snap, struct memfile_table *mem, const char *path,

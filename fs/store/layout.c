@@ -30,6 +30,7 @@ const struct layout_entry layout_writers[] = {
     {"hooks/post/", LAYOUT_BY_WORKSTATION, "bootstrap actions after the node's setup"},
     {"generated/", LAYOUT_BY_WORKSTATION, "files rendered for the nodes, cluster secrets"},
     {"launch/", LAYOUT_BY_WORKSTATION, "launch intents and manifests"},
+    {"ctl/", LAYOUT_BY_WORKSTATION, "node commands (nodes/<n>/ctl) for the head, one object each"},
     {"reports/", LAYOUT_BY_NODE, "a node's bootstrap report (presigned PUT)"},
     {"head/slurm/", LAYOUT_BY_HEAD, "the head's published Slurm view"},
     {"head/acks/", LAYOUT_BY_HEAD, "the head's acknowledgements"},
@@ -217,4 +218,51 @@ char *layout_events_parts_prefix(const char *cluster)
 char *layout_head_events_key(const char *cluster)
 {
     return cluster_keyf(cluster, "%s", "head/events");
+}
+
+#define CTL "ctl/"
+#define CTL_ACKS "head/acks/ctl/"
+
+char *layout_nodectl_prefix(const char *cluster)
+{
+    return cluster_keyf(cluster, "%s", CTL);
+}
+
+char *layout_nodectl_key(const char *cluster, const char *node, const char *id)
+{
+    return cluster_keyf(cluster, CTL "%s/%s", node, id);
+}
+
+char *layout_nodectl_ack_key(const char *cluster, const char *node, const char *id)
+{
+    return cluster_keyf(cluster, CTL_ACKS "%s/%s", node, id);
+}
+
+/* "<prefix><node>/<id>" with both parts non-empty and no further '/'. */
+static bool split_node_id(const char *rest, const char *prefix, char *node, size_t nodelen,
+                          char *id, size_t idlen)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(rest, prefix, n) != 0)
+        return false;
+    const char *name = rest + n, *slash = strchr(name, '/');
+    if (!slash || slash == name || !slash[1] || strchr(slash + 1, '/'))
+        return false;
+    size_t len = (size_t)(slash - name);
+    if (len >= nodelen || strlen(slash + 1) >= idlen)
+        return false;
+    memcpy(node, name, len);
+    node[len] = '\0';
+    strcpy(id, slash + 1);
+    return true;
+}
+
+bool layout_nodectl_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen)
+{
+    return split_node_id(rest, CTL, node, nodelen, id, idlen);
+}
+
+bool layout_nodectl_ack_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen)
+{
+    return split_node_id(rest, CTL_ACKS, node, nodelen, id, idlen);
 }

@@ -102,4 +102,16 @@ char *layout_head_events_key(const char *cluster);
 char *layout_events_part_key(const char *cluster, unsigned num);
 char *layout_events_parts_prefix(const char *cluster);
 
+/* ctl/<node>/<id>: a node command (nodes/<n>/ctl) the workstation stores
+ * for the head's agent, written once (If-None-Match) under an id unique to
+ * the request (its time, then random bytes), so two workstations never
+ * overwrite each other; the agent acknowledges it under
+ * head/acks/ctl/<node>/<id>. The *_of functions read a rest back (false
+ * when it is no such key or a part does not fit its buffer). */
+char *layout_nodectl_prefix(const char *cluster);
+char *layout_nodectl_key(const char *cluster, const char *node, const char *id);
+char *layout_nodectl_ack_key(const char *cluster, const char *node, const char *id);
+bool layout_nodectl_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen);
+bool layout_nodectl_ack_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen);
+
 #endif

@@ -57,7 +57,8 @@ struct desired_cluster {
     char *failure_code;   /* the controller's verdict (CREATE_FAILED...), NULL if none */
     char *failure_reason;
     int first_complete;   /* generation at which the cluster first completed, 0 = never */
-    struct desired_object *objects; /* reports/ and generated/jwt.key, sorted by rest */
+    struct desired_object *objects; /* reports/, generated/jwt.key, head/slurm/ and the
+                                     * head's node command acks, sorted by rest */
     size_t n_objects;
 };
 
@@ -98,6 +99,11 @@ struct store_ops {
                        char *err, size_t errlen);
     int (*set_completed)(void *impl, const char *cluster, int generation, char *err,
                          size_t errlen);
+    /* Stores a node command (nodes/<n>/ctl) for the head as ctl/<node>/<id>
+     * (fs/store/layout.h), never over an existing object: -EEXIST when one
+     * has the id. -EOPNOTSUPP where no head can read it (-o memory). */
+    int (*put_node_command)(void *impl, const char *cluster, const char *node, const char *id,
+                            const char *body, size_t len, char *err, size_t errlen);
     /* A time limit (CLOCK_MONOTONIC) for this thread's calls until cleared
      * with NULL: a commit answers in bounded time when the bucket hangs. A
      * write whose outcome is unknown is undone once the bucket answers; a

@@ -289,12 +289,22 @@ static void mem_destroy(void *impl)
     free(m);
 }
 
+static int mem_put_node_command(void *impl, const char *cluster, const char *node,
+                                const char *id, const char *body, size_t len, char *err,
+                                size_t errlen)
+{
+    (void)impl, (void)cluster, (void)node, (void)id, (void)body, (void)len;
+    snprintf(err, errlen, "no head node carries out commands when state lives in memory");
+    return -EOPNOTSUPP;
+}
+
 static const struct store_ops mem_ops = {
     .load = mem_load,
     .create_cluster = mem_create_cluster,
     .put_config = mem_put_config,
     .set_deadline = mem_set_deadline,
     .put_hook = mem_put_hook,
+    .put_node_command = mem_put_node_command,
     .delete_hook = mem_delete_hook,
     .mark_deleting = mem_mark_deleting,
     .remove_cluster = mem_remove_cluster,

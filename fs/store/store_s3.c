@@ -297,7 +297,9 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
      * unchanged ones. */
     char jwt_rest[64];
     layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
-    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest))
+    char node[256], id[128];
+    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest) ||
+        layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)))
         return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */
@@ -601,6 +603,23 @@ static int s3_put_hook(void *impl, const char *cluster, enum hook_stage stage, c
     return rc;
 }
 
+static int s3_put_node_command(void *impl, const char *cluster, const char *node,
+                               const char *id, const char *body, size_t len, char *err,
+                               size_t errlen)
+{
+    struct store_s3 *s = impl;
+    char *key = layout_nodectl_key(cluster, node, id);
+    struct aws_s3_put_options only_new = {.content_type = "application/json",
+                                          .if_none_match = true};
+    int rc = key ? put(s, key, body, len, &only_new, NULL, err, errlen) : -ENOMEM;
+    if (rc == AWS_ERR_PRECONDITION) {
+        snprintf(err, errlen, "a command with id %s exists already", id);
+        rc = -EEXIST;
+    }
+    free(key);
+    return rc;
+}
+
 static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage,
                           const char *name, time_t now, char *err, size_t errlen)
 {
@@ -891,6 +910,7 @@ static const struct store_ops s3_ops = {
     .create_cluster = s3_create_cluster,
     .put_config = s3_put_config,
     .put_hook = s3_put_hook,
+    .put_node_command = s3_put_node_command,
     .delete_hook = s3_delete_hook,
     .mark_deleting = s3_mark_deleting,
     .remove_cluster = s3_remove_cluster,
