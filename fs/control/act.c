@@ -189,6 +189,20 @@ static int write_intent(struct reconcile_ctx *rc, const char *cluster, const cha
     return r;
 }
 
+void act_forgive_relaunch(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const char *node)
+{
+    char err[512];
+    struct plan_intent in;
+    if (stored_intent(rc, dc->name, node, &in, err, sizeof(err)) != 0 || in.attempt == 0)
+        return;
+    if (in.tries > 0)
+        in.tries--;
+    if (write_intent(rc, dc->name, node, &in, err, sizeof(err)) != 0)
+        fprintf(stderr, "pclusterfs: %s: giving %s's replace back its try: %s\n", dc->name, node,
+                err);
+}
+
 /* Whether EC2 ever started the launch of this attempt (any state): the
  * number of instances, or a negative errno with why in err. */
 static int attempt_launched(struct reconcile_ctx *rc, const struct act_target *t,

@@ -29,4 +29,10 @@ bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *d
 /* Tells why nothing is done for the cluster (events, action_error, log). */
 void act_held_back(struct reconcile_ctx *rc, struct act_target *t, const char *msg);
 
+/* A replace the administrator asked for (nodes/<n>/ctl) costs node no
+ * try of its relaunch cap: one try is given back in its launch intent,
+ * whether the relaunch came before or after (never below none). */
+void act_forgive_relaunch(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const char *node);
+
 #endif

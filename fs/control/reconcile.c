@@ -7,6 +7,7 @@
 
 #include "fs/config/config.h"
 #include "fs/control/act.h"
+#include "fs/control/nodectl_acks.h"
 #include "fs/control/observe.h"
 #include "fs/control/plan.h"
 
@@ -104,6 +105,8 @@ void reconcile(struct reconcile_ctx *rc, const struct desired_state *ds,
         const struct desired_cluster *dc = &ds->clusters[i];
         if (!dc->config || dc->deleting)
             continue;
+        if (rc->act)
+            nodectl_acks_tell(rc, dc);
         struct act_target t = {.dc = dc, .oc = observed_slot(obs, dc->name), .obs = obs,
                                .region = desired_region(dc, rc->mount_region)};
         if (observe_reported_nodes(obs, dc, &t.oc) != 0 && rc->act) {
