@@ -6,6 +6,8 @@
 #include <string.h>
 
 #define CLUSTERS "clusters/"
+#define CTL "ctl/"
+#define CTL_ACKS "head/acks/ctl/"
 
 static const char *const object_rest[LAYOUT_OBJECTS] = {
     [LAYOUT_MARKER] = "cluster",         [LAYOUT_CONFIG] = "config",
@@ -30,7 +32,7 @@ const struct layout_entry layout_writers[] = {
     {"hooks/post/", LAYOUT_BY_WORKSTATION, "bootstrap actions after the node's setup"},
     {"generated/", LAYOUT_BY_WORKSTATION, "files rendered for the nodes, cluster secrets"},
     {"launch/", LAYOUT_BY_WORKSTATION, "launch intents and manifests"},
-    {"ctl/", LAYOUT_BY_WORKSTATION, "node commands (nodes/<n>/ctl) for the head, one object each"},
+    {CTL, LAYOUT_BY_WORKSTATION, "node commands (nodes/<n>/ctl) for the head, one object each"},
     {"reports/", LAYOUT_BY_NODE, "a node's bootstrap report (presigned PUT)"},
     {"head/slurm/", LAYOUT_BY_HEAD, "the head's published Slurm view"},
     {"head/acks/", LAYOUT_BY_HEAD, "the head's acknowledgements"},
@@ -220,8 +222,11 @@ char *layout_head_events_key(const char *cluster)
     return cluster_keyf(cluster, "%s", "head/events");
 }
 
-#define CTL "ctl/"
-#define CTL_ACKS "head/acks/ctl/"
+
+const char *layout_nodectl_rest(void)
+{
+    return CTL;
+}
 
 char *layout_nodectl_prefix(const char *cluster)
 {

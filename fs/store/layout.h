@@ -108,6 +108,7 @@ char *layout_events_parts_prefix(const char *cluster);
  * overwrite each other; the agent acknowledges it under
  * head/acks/ctl/<node>/<id>. The *_of functions read a rest back (false
  * when it is no such key or a part does not fit its buffer). */
+const char *layout_nodectl_rest(void); /* "ctl/" */
 char *layout_nodectl_prefix(const char *cluster);
 char *layout_nodectl_key(const char *cluster, const char *node, const char *id);
 char *layout_nodectl_ack_key(const char *cluster, const char *node, const char *id);

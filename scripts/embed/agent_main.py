@@ -1,7 +1,8 @@
 """The head node's agent: agent_main.py CONFIG [--once]
 
 Runs as root on the head node with the head's role (credentials from the
-IMDS). Today it publishes Slurm's view through the bucket (agent_publish);
+IMDS). Today it publishes Slurm's view through the bucket (agent_publish)
+and carries out node commands from nodes/<n>/ctl (agent_ctl);
 managing the compute fleet comes next. CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
   bucket_region  the bucket's region (default: region)
@@ -14,6 +15,7 @@ managing the compute fleet comes next. CONFIG is a JSON file (root only):
   slurm_user     default slurm
   interval       seconds between rounds (default 10)
   heartbeat      seconds between heartbeats of an unchanged view (default 60)
+  scontrol       default /opt/slurm/bin/scontrol, else the one on PATH
 The IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT, as the SDKs read it. --once runs one round and exits 0 when it published
 what it had to. Python 3 standard library only, Python 3.6 syntax.
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import agent_aws  # noqa: E402
 import agent_creds  # noqa: E402
+import agent_ctl  # noqa: E402
 import agent_publish  # noqa: E402
 import agent_s3  # noqa: E402
 import agent_slurm  # noqa: E402
@@ -80,6 +83,7 @@ def main(argv):
     try:
         cfg = load_config(argv[1])
         publisher = make_publisher(cfg)
+        commands = agent_ctl.make(cfg, publisher.s3, publisher.s3.client.credentials, log)
     except (OSError, ValueError, agent_creds.CredentialsError) as e:
         log("cannot start: %s" % e)
         return 1
@@ -92,6 +96,11 @@ def main(argv):
             ok = False
         except Exception as e:   # a surprise (a malformed answer...) must not end the agent
             log("publishing Slurm's view: %s: %s" % (type(e).__name__, e))
+            ok = False
+        try:
+            commands.cycle()
+        except Exception as e:   # as above; the next round tries again
+            log("node commands: %s: %s" % (type(e).__name__, e))
             ok = False
         if len(argv) == 3:
             return 0 if ok else 1

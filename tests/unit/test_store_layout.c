@@ -47,6 +47,26 @@ static void every_key(void)
               LAYOUT_BY_HEAD);
     check_key(layout_head_ack_key(c, "7"), "clusters/c1/head/acks/7", LAYOUT_BY_HEAD);
     check_key(layout_head_events_key(c), "clusters/c1/head/events", LAYOUT_BY_HEAD);
+    check_key(layout_nodectl_key(c, "q-st-t-1", "20261202T000000.000Z-0a"),
+              "clusters/c1/ctl/q-st-t-1/20261202T000000.000Z-0a", ws);
+    check_key(layout_nodectl_ack_key(c, "q-st-t-1", "x1"), "clusters/c1/head/acks/ctl/q-st-t-1/x1",
+              LAYOUT_BY_HEAD);
+    char *ctl = layout_nodectl_prefix(c);
+    CHECK_STR(ctl, "clusters/c1/ctl/");
+    free(ctl);
+    char node[16], id[16];
+    CHECK(layout_nodectl_of("ctl/n-1/abc", node, sizeof(node), id, sizeof(id)));
+    CHECK_STR(node, "n-1");
+    CHECK_STR(id, "abc");
+    CHECK(layout_nodectl_ack_of("head/acks/ctl/n-2/def", node, sizeof(node), id, sizeof(id)));
+    CHECK_STR(node, "n-2");
+    CHECK_STR(id, "def");
+    CHECK(!layout_nodectl_of("ctl/n-1", node, sizeof(node), id, sizeof(id)));
+    CHECK(!layout_nodectl_of("ctl//abc", node, sizeof(node), id, sizeof(id)));
+    CHECK(!layout_nodectl_of("ctl/n/abc/d", node, sizeof(node), id, sizeof(id)));
+    CHECK(!layout_nodectl_of("ctl/n/", node, sizeof(node), id, sizeof(id)));
+    CHECK(!layout_nodectl_of("ctl/a-very-long-node-name/x", node, sizeof(node), id, sizeof(id)));
+    CHECK(!layout_nodectl_ack_of("ctl/n/abc", node, sizeof(node), id, sizeof(id)));
     char *prefix = layout_cluster_prefix(c);
     CHECK_STR(prefix, "clusters/c1/");
     free(prefix);
