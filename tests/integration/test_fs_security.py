@@ -38,6 +38,8 @@ def tree_files(root):
     for d, _, names in os.walk(root):
         for n in names:
             p = os.path.join(d, n)
+            if not os.stat(p).st_mode & 0o444:
+                continue    # write-only (nodes/<n>/ctl): nothing to read
             with open(p, "rb") as f:
                 files[p] = f.read()
     return files
