@@ -213,3 +213,42 @@ def test_the_heads_ack_is_told_once_then_ack_and_command_go(world):
     ev = events(m)
     assert ev.count(done) == 1 and ev.count("resume (%s) failed" % id2) == 1
     assert [ln for ln in ev.splitlines() if failed in ln][0].split()[1] == "error"
+
+
+def test_two_workstations_on_one_bucket_never_overwrite_and_tell_once(world, tmp_path):
+    from fixture_mount import Mount
+    m = world
+    b = Mount(tmp_path, options=m.options, env=m.env, name="second").start()
+    try:
+        ctl_b = b / "lab3" / "nodes" / NODE / "ctl"
+        assert wait_for(lambda: ctl_b.exists())
+        # Both at once: two commands, two ids, nothing overwritten.
+        import threading
+        rcs = []
+        t = threading.Thread(target=lambda: rcs.append(write_cmd(ctl_b, b"drain from-b\n")))
+        t.start()
+        rcs.append(write_cmd(m.ctl, b"drain from-a\n"))
+        t.join()
+        assert rcs == [0, 0]
+        keys = items(m)
+        assert len(keys) == 2
+        reasons = sorted(json.loads(m.s3.get_object(Bucket=m.bucket, Key=k)["Body"].read())[
+            "reason"] for k in keys)
+        assert reasons == ["from-a", "from-b"]
+        # The head acknowledges both: each outcome is told once, by the
+        # mount that holds the lease, and both mounts show it.
+        for k in keys:
+            cmd_id = k.rsplit("/", 1)[1]
+            m.s3.put_object(Bucket=m.bucket, Key="clusters/lab3/head/acks/ctl/%s/%s" % (
+                NODE, cmd_id), Body=json.dumps({"id": cmd_id, "node": NODE, "command": "drain",
+                                                "outcome": "done", "message": "ok " + cmd_id}))
+        ids = [k.rsplit("/", 1)[1] for k in keys]
+        assert wait_for(lambda: items(m) == [] and all(
+            "ok " + i in (b / "lab3" / "events").read_text() for i in ids), timeout=30)
+        import time
+        time.sleep(3)
+        for ev in (events(m), (b / "lab3" / "events").read_text()):
+            for i in ids:
+                assert ev.count("carried out by the head: ok " + i) == 1
+    finally:
+        assert b.stop() == 0, b.log_text()
