@@ -25,6 +25,7 @@ import subprocess
 import time
 
 import agent_aws
+import agent_ec2
 import agent_publish
 
 FORMAT = 1
@@ -205,7 +206,6 @@ class NodeCommands(object):
 
 def make(cfg, s3, credentials, log=None):
     """The commands of cfg's cluster, with an EC2 client of its own."""
-    import agent_ec2
     ec2 = agent_ec2.Ec2(agent_aws.Client("ec2", cfg["region"], credentials,
                                          endpoint=cfg.get("endpoint_ec2")))
     return NodeCommands(s3, ec2, cfg["cluster"], cfg["bucket"], cfg["state_dir"],
