@@ -287,6 +287,41 @@ static int aws_iam_delete_profile_(struct cloud *cl, const char *name, struct aw
     IAM_CALL(aws_iam_delete_instance_profile(c, name, e));
 }
 
+static int aws_sg_describe(struct cloud *cl, const char *region, const char *const *ids,
+                           size_t n_ids, const struct aws_filter *filters, size_t n_filters,
+                           struct aws_ec2_security_groups *out, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_describe_security_groups(c, ids, n_ids, filters, n_filters, out, e)
+             : -ENOMEM;
+}
+
+static int aws_sg_create(struct cloud *cl, const char *region, const char *name,
+                         const char *desc, const char *vpc_id, const struct aws_tag *tags,
+                         size_t n_tags, char *id, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_create_security_group(c, name, desc, vpc_id, tags, n_tags, id, e)
+             : -ENOMEM;
+}
+
+static int aws_sg_delete(struct cloud *cl, const char *region, const char *id,
+                         struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_delete_security_group(c, id, e) : -ENOMEM;
+}
+
+static int aws_sg_ingress(struct cloud *cl, const char *region, const char *id, bool authorize,
+                          const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    if (!c)
+        return -ENOMEM;
+    return authorize ? aws_ec2_authorize_ingress(c, id, rules, n, e)
+                     : aws_ec2_revoke_ingress(c, id, rules, n, e);
+}
+
 static const struct cloud_ops aws_ops = {
     .presign = aws_presign,
     .run_instances = aws_run,
@@ -312,4 +347,8 @@ static const struct cloud_ops aws_ops = {
     .iam_add_role_to_instance_profile = aws_iam_add_role_,
     .iam_remove_role_from_instance_profile = aws_iam_remove_role_,
     .iam_delete_instance_profile = aws_iam_delete_profile_,
+    .sg_describe = aws_sg_describe,
+    .sg_create = aws_sg_create,
+    .sg_delete = aws_sg_delete,
+    .sg_ingress = aws_sg_ingress,
 };

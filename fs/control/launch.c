@@ -354,19 +354,13 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         {"pclusterfs:attempt", attempt},
         {"Name", name_tag},
     };
-    const char *sgs[2];
-    size_t n_sgs = 0;
-    if (p->cfg->vpc_security_group_id[0])
-        sgs[n_sgs++] = p->cfg->vpc_security_group_id;
-    if (p->cfg->additional_sg[0])
-        sgs[n_sgs++] = p->cfg->additional_sg;
     struct aws_ec2_run_params run = {
         .image_id = p->image_id,
         .instance_type = p->instance_type,
         .key_name = p->cfg->key_name,
         .subnet_id = head ? p->cfg->master_subnet_id : p->cfg->compute_subnet_id,
-        .security_group_ids = sgs,
-        .n_security_groups = n_sgs,
+        .security_group_ids = p->security_group_ids,
+        .n_security_groups = p->n_security_groups,
         .client_token = token,
         .user_data = user_data,
         .user_data_len = strlen(user_data),

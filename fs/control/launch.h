@@ -27,6 +27,8 @@ struct launch_plan {
     int max_nodes;             /* the cluster's largest node count, for slurm.conf */
     int attempt;               /* 1, 2, ...: a replacement is a new attempt */
     const char *iam_profile;   /* the instance profile to launch with; NULL: none */
+    const char *const *security_group_ids; /* secgroups_launch_ids */
+    size_t n_security_groups;
     long url_seconds;          /* how long the report's PUT URL lives: longer
                                   than a node's bootstrap may take (GETs live
                                   15 minutes: the node fetches all at boot) */
