@@ -378,26 +378,6 @@ static void tag_done(struct reconcile_ctx *rc, struct act_target *t, const struc
 }
 
 /* Removes from Slurm a node whose instance is gone. */
-static void forget_slurm_node(struct reconcile_ctx *rc, struct act_target *t, const char *node)
-{
-    const char *cluster = t->dc->name;
-    const struct observed_node *head = NULL;
-    for (size_t i = 0; t->oc && i < t->oc->n_nodes; i++)
-        if (strcmp(t->oc->nodes[i].name, "head") == 0)
-            head = &t->oc->nodes[i];
-    struct slurm_access access;
-    char *jwt = NULL, err[1024] = "the cluster has no head node";
-    int r = -EIO;
-    if (head && observe_slurm_access(rc, t->dc, head, &access, &jwt, err, sizeof(err)))
-        r = cloud_slurm_forget(rc->cloud, &access, node, err, sizeof(err));
-    free(jwt);
-    if (r == 0)
-        events_append(rc->store, cluster, "info", "removed %s from Slurm: its instance is gone",
-                      node);
-    else
-        events_append(rc->store, cluster, "error", "removing %s from Slurm: %s", node, err);
-}
-
 static void complete(struct reconcile_ctx *rc, struct act_target *t)
 {
     char err[512] = "out of memory";
@@ -525,9 +505,6 @@ static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct
     switch (a->kind) {
     case PLAN_EVENT:
         error_once(rc, t->dc, a->text);
-        break;
-    case PLAN_FORGET_SLURM:
-        forget_slurm_node(rc, t, a->node);
         break;
     case PLAN_TAG_DONE:
         tag_done(rc, t, a);

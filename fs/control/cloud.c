@@ -76,12 +76,6 @@ void cloud_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
     cl->ops->slurm_release(cl, l);
 }
 
-int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                       char *err, size_t errlen)
-{
-    return cl->ops->slurm_forget(cl, a, node, err, errlen);
-}
-
 int cloud_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,
                        struct aws_error *e)
 {

@@ -65,9 +65,6 @@ struct cloud_ops {
     bool (*slurm_nodes)(struct cloud *cl, const struct slurm_access *a,
                         struct slurmrest_node_list **out, char *why, size_t whylen);
     void (*slurm_release)(struct cloud *cl, struct slurmrest_node_list *l);
-    /* Removes node from Slurm: 0, or a negative errno with why. */
-    int (*slurm_forget)(struct cloud *cl, const struct slurm_access *a, const char *node,
-                        char *err, size_t errlen);
     /* IAM, path "/" */
     int (*iam_get_role)(struct cloud *cl, const char *name, struct aws_iam_role *out,
                         struct aws_error *e);
@@ -157,8 +154,6 @@ int cloud_check_config(struct cloud *cl, const char *region, const struct cluste
 bool cloud_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
                        struct slurmrest_node_list **out, char *why, size_t whylen);
 void cloud_slurm_release(struct cloud *cl, struct slurmrest_node_list *l);
-int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                       char *err, size_t errlen);
 
 /* IAM: the ops of the same names. */
 int cloud_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,

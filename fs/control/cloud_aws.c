@@ -7,7 +7,6 @@
 
 #include "fs/aws_policy.h"
 #include "fs/store/bucket_s3.h"
-#include "slurm/scontrol.h"
 
 static const struct cloud_ops aws_ops;
 
@@ -160,34 +159,6 @@ static void aws_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
         slurmrest_node_list_release(l);
 }
 
-/* Through the REST API where it can (v0.0.39 and later), else with
- * scontrol and a token. */
-static int aws_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                            char *err, size_t errlen)
-{
-    (void)cl;
-    char url[128];
-    slurmrest_client *c = NULL;
-    struct slurmrest_error e = {0};
-    int r = slurm_client(a, &c, url, sizeof(url), &e);
-    if (r == 0)
-        r = slurmrest_node_delete(c, node, &e);
-    if (r == -ENOTSUP) {
-        struct scontrol_target t = {.cluster_name = a->cluster,
-                                    .controller_host = "head",
-                                    .controller_addr = a->head_address,
-                                    .key = a->key,
-                                    .key_len = a->key_len,
-                                    .user = "slurm",
-                                    .timeout_s = 10};
-        r = slurm_scontrol_delete_node(&t, node, err, errlen);
-    } else if (r) {
-        snprintf(err, errlen, "%s", e.message);
-    }
-    slurmrest_client_free(c);
-    return r;
-}
-
 /* IAM is global: one client, the bucket region's (aws/iam.c signs for
  * IAM's own region whatever the client's). */
 static struct aws_client *iam_client(struct cloud *cl, struct aws_error *e)
@@ -332,7 +303,6 @@ static const struct cloud_ops aws_ops = {
     .check_config = aws_check,
     .slurm_nodes = aws_slurm_nodes,
     .slurm_release = aws_slurm_release,
-    .slurm_forget = aws_slurm_forget,
     .iam_get_role = aws_iam_get_role_,
     .iam_create_role = aws_iam_create_role_,
     .iam_delete_role = aws_iam_delete_role_,

@@ -303,21 +303,6 @@ static void mem_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
     free(l);
 }
 
-static int mem_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                            char *err, size_t errlen)
-{
-    (void)a;
-    struct cloud_mem *m = mem(cl);
-    for (size_t i = 0; i < m->n_slurm; i++)
-        if (strcmp(m->slurm[i], node) == 0) {
-            free(m->slurm[i]);
-            m->slurm[i] = m->slurm[--m->n_slurm];
-            return 0;
-        }
-    snprintf(err, errlen, "no node %s", node);
-    return -ENOENT;
-}
-
 static const struct cloud_ops mem_ops = {
     .presign = mem_presign,
     .run_instances = mem_run,
@@ -328,7 +313,6 @@ static const struct cloud_ops mem_ops = {
     .check_config = mem_check,
     .slurm_nodes = mem_slurm_nodes,
     .slurm_release = mem_slurm_release,
-    .slurm_forget = mem_slurm_forget,
     .iam_get_role = mem_iam_get_role,
     .iam_create_role = mem_iam_create_role,
     .iam_delete_role = mem_iam_delete_role,

@@ -249,10 +249,8 @@ int plan_cluster(const struct plan_input *in, struct plan *out)
         return 0; /* only the lease holder acts */
     for (size_t i = 0; i < in->n_ignored_reports; i++)
         add(out, (struct plan_action){.kind = PLAN_EVENT}, NULL, "%s", in->ignored_reports[i]);
-    for (size_t i = 0; in->slurm_up && i < in->n_slurm_listed; i++)
-        if (!plan_alive(find_node(oc, in->slurm_listed[i])))
-            add(out, (struct plan_action){.kind = PLAN_FORGET_SLURM, .node = in->slurm_listed[i]},
-                NULL, NULL);
+    /* Nodes whose instance is gone leave Slurm by the head's agent
+     * (agent_gone.py): the workstation does not reach slurmrestd. */
     /* A failed creation's roles go once no instance is left to use them
      * (a failed update keeps its head, and the head its role). */
     if (in->dc->failure_code && !in->dc->deleting && in->dc->first_complete == 0 &&

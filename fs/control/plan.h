@@ -28,7 +28,6 @@
 
 enum plan_kind {
     PLAN_EVENT,         /* error event `text` (told once while it repeats) */
-    PLAN_FORGET_SLURM,  /* remove `node` from Slurm: its instance is gone */
     PLAN_TAG_DONE,      /* tag node's instance bootstrapped, then forget its launch */
     PLAN_LAUNCH,        /* launch `node` as `instance_type` (head_address for compute) */
     PLAN_FAIL,          /* record the verdict `code`: `text`; `update` says which kind */

@@ -83,7 +83,7 @@ static struct observed_cluster *observed_of(const struct plan_case *c, const cha
 static void render(const struct plan *p, char *buf, size_t len)
 {
     static const char *const kinds[] = {
-        [PLAN_EVENT] = "event",         [PLAN_FORGET_SLURM] = "forget-slurm",
+        [PLAN_EVENT] = "event",
         [PLAN_TAG_DONE] = "tag",        [PLAN_LAUNCH] = "launch",
         [PLAN_FAIL] = "fail",           [PLAN_TERMINATE] = "terminate",
         [PLAN_FORGET_LAUNCH] = "forget-launch", [PLAN_FORGET_NODE] = "forget-node",
@@ -351,14 +351,14 @@ static const struct plan_case cases[] = {
      .lease_held = true,
      .deleting = true,
      .want = ""},
-    {.rule = "a node whose instance is gone is removed from Slurm",
+    {.rule = "a node whose instance is gone is left to the head's agent to remove from Slurm",
      .lease_held = true,
      .nodes = {HEAD_DONE, {ST1, "running", "done", "idle", 1, true, NOW, NULL},
                {ST2, "terminated", NULL, "idle", 1, false, NOW, NULL}},
      .head_state = "done",
      .slurm_up = true,
      .slurm_listed = {ST1, ST2},
-     .want = "forget-slurm " ST2 "\nlaunch " ST2 " t2.micro at 10.0.0.1\n"},
+     .want = "launch " ST2 " t2.micro at 10.0.0.1\n"},
     {.rule = "reports that do not belong to the instance or attempt are told, once a pass",
      .lease_held = true,
      .nodes = {HEAD_UP("pending")},
