@@ -110,6 +110,14 @@ def test_groups_made_used_and_removed(m, lc):
     inst = head_instances(lc, m.bucket, "sg1")[0]
     assert sorted(g["GroupId"] for g in inst["SecurityGroups"]) == \
         sorted([h["GroupId"], c["GroupId"]])
+    # status.json says how to log in: the head's addresses and the image's user
+    def head_node():
+        return json.loads((m / "sg1" / "status.json").read_text())["headNode"] or {}
+    assert wait_for(lambda: head_node().get("privateIpAddress"), timeout=20)
+    hn = head_node()
+    assert hn["sshUser"] == "ec2-user" and hn["instanceId"] == inst["InstanceId"]
+    assert hn["privateIpAddress"] == inst["PrivateIpAddress"]
+    assert hn["publicIpAddress"] == inst.get("PublicIpAddress"), (hn, inst)
 
     os.rmdir(m / "sg1")
     assert wait_for(lambda: not (m / "sg1").exists(), timeout=60)
