@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "aws/endpoint.h"
+#include "fs/control/sshkey.h"
 #include "fs/embedded.h"
 #include "fs/store/layout.h"
 
@@ -40,8 +41,17 @@ int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *nam
         return -ENOMEM;
     int rc = cloud_get(cl, key, data, outlen, NULL, 0, err, errlen);
     if (rc == -ENOENT) {
-        unsigned char *fresh = malloc(len);
-        rc = fresh && RAND_bytes(fresh, (int)len) == 1 ? 0 : -EIO;
+        unsigned char *fresh = NULL;
+        if (strcmp(name, LAYOUT_SSH_KEY) == 0) { /* a key pair, not random bytes */
+            char *pem = NULL;
+            rc = sshkey_generate(&pem, &len);
+            fresh = (unsigned char *)pem;
+            if (rc)
+                snprintf(err, errlen, "generating the cluster's ssh key failed");
+        } else {
+            fresh = malloc(len);
+            rc = fresh && RAND_bytes(fresh, (int)len) == 1 ? 0 : -EIO;
+        }
         struct aws_s3_put_options only_new = {.if_none_match = true};
         if (rc == 0)
             rc = cloud_put(cl, key, fresh, len, &only_new, err, errlen);
@@ -251,9 +261,10 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     }
     if (rc == 0 && head)
         rc = add_agent(cl, p, &buf, &len, err, errlen);
-    const char *secrets[] = {LAYOUT_MUNGE_KEY, LAYOUT_JWT_KEY};
-    const size_t secret_len[] = {1024, 32};
-    for (int i = 0; rc == 0 && i < (head ? 2 : 1); i++) {
+    const char *secrets[] = {LAYOUT_MUNGE_KEY, LAYOUT_SSH_KEY, LAYOUT_JWT_KEY};
+    const char *secret_file[] = {"munge_key", "ssh_key", "jwt_key"};
+    const size_t secret_len[] = {1024, 0, 32};
+    for (int i = 0; rc == 0 && i < (head ? 3 : 2); i++) {
         char *data = NULL;
         size_t dlen;
         rc = launch_cluster_secret(cl, cluster, secrets[i], secret_len[i], &data, &dlen, err,
@@ -263,7 +274,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
             rc = presign_existing(cl, layout_generated_key(cluster, secrets[i]), ttl, &url, err,
                                   errlen);
         if (rc == 0)
-            rc = add(&buf, &len, "file %s %s\n", i == 0 ? "munge_key" : "jwt_key", url);
+            rc = add(&buf, &len, "file %s %s\n", secret_file[i], url);
         free(url);
         url = NULL;
     }

@@ -51,7 +51,7 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
                 size_t codelen, char *err, size_t errlen);
 
 /* The cluster's secret `name` (munge.key, jwt.key) from the bucket, made of
- * `len` random bytes on first use. *data is the caller's to free. */
+ * `len` random bytes on first use (ssh.key: a key pair, sshkey.h; len unused). *data is the caller's to free. */
 int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *name, size_t len,
                           char **data, size_t *outlen, char *err, size_t errlen);
 

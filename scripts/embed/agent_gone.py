@@ -1,4 +1,6 @@
-"""The head's removal of gone compute nodes from Slurm (issue 17): a
+"""The cluster's compute nodes as the head sees them (issue 17).
+
+The head's removal of gone compute nodes from Slurm: a
 dynamic node whose instance is terminated, or no longer exists, is deleted
 from the head's slurmctld (scontrol delete nodename=...), so Slurm stops
 listing it and the workstation, which no longer reaches slurmrestd, need
@@ -10,8 +12,12 @@ Few requests: the nodes Slurm lists are read from the view the publisher
 keeps in the state dir (no request of its own); EC2 is asked at most once a
 round, and only when Slurm's nodes or their states changed since the last
 answer, or once every `every` seconds (default 60, the agent config's
-gone_every) otherwise: idle, one request a minute. Python 3 standard library only, Python
-3.6 syntax."""
+gone_every) otherwise: idle, one request a minute.
+
+And their names in /etc/hosts (HostsFile): the nodes Slurm lists with their
+addresses, in a block of their own, rewritten only when it changes, so
+`ssh compute-st-t2micro-1` works from the head as from any node of v2.
+Python 3 standard library only, Python 3.6 syntax."""
 import json
 import os
 import shutil
@@ -103,6 +109,56 @@ class GoneNodes(object):
         return removed
 
 
+HOSTS_BEGIN = "# pclusterfs compute nodes (the head's agent keeps this block)"
+HOSTS_END = "# end of pclusterfs compute nodes"
+
+
+def node_addresses(view):
+    """{name: address} of the nodes in a published view."""
+    doc = (view or {}).get("nodes") or {}
+    out = {}
+    for n in doc.get("nodes") or []:
+        if isinstance(n, dict) and n.get("name") and n.get("address"):
+            name, addr = str(n["name"]), str(n["address"])
+            if all(c.isalnum() or c in "-." for c in name) and \
+                    all(c.isdigit() or c == "." for c in addr) and name != addr:
+                out[name] = addr
+    return out
+
+
+class HostsFile(object):
+    def __init__(self, view_path, path="/etc/hosts"):
+        self.view_path, self.path = view_path, path
+        self.last = None
+
+    def cycle(self):
+        """Rewrites the block when the nodes changed; True when it wrote."""
+        try:
+            with open(self.view_path) as f:
+                nodes = node_addresses(json.load(f))
+        except (OSError, ValueError):
+            return False
+        if nodes == self.last:
+            return False
+        with open(self.path) as f:
+            lines = f.read().splitlines()
+        keep, inside = [], False
+        for ln in lines:
+            if ln == HOSTS_BEGIN:
+                inside = True
+            elif ln == HOSTS_END:
+                inside = False
+            elif not inside:
+                keep.append(ln)
+        block = [HOSTS_BEGIN] + ["%s %s" % (nodes[n], n) for n in sorted(nodes)] + [HOSTS_END]
+        text = "\n".join(keep + block) + "\n"
+        # in place, as bootstrap.sh does (/etc/hosts may be a mount point: no rename)
+        with open(self.path, "w") as f:
+            f.write(text)
+        self.last = nodes
+        return True
+
+
 _gone = []
 
 
@@ -115,9 +171,11 @@ def run_round(cfg, log):
             client = agent_aws.Client("ec2", cfg["region"], creds,
                                       endpoint=cfg.get("endpoint_ec2"))
             ec2 = agent_ec2.Ec2(client)
-            _gone.append(GoneNodes(ec2.describe_instances, cfg["cluster"], cfg["bucket"],
-                                   os.path.join(cfg["state_dir"], "view.json"),
+            view = os.path.join(cfg["state_dir"], "view.json")
+            _gone.append(GoneNodes(ec2.describe_instances, cfg["cluster"], cfg["bucket"], view,
                                    every=cfg.get("gone_every", 60), log=log))
+            _gone.append(HostsFile(view, cfg.get("hosts_file", "/etc/hosts")))
+        _gone[1].cycle()
         return _gone[0].cycle()
     except Exception as e:    # noqa: BLE001 -- a surprise must not end the agent
         log("removing gone nodes from Slurm: %s: %s" % (type(e).__name__, e))

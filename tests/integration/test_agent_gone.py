@@ -112,3 +112,25 @@ def test_scontrol_delete_is_called_as_slurm_wants(tmp_path, monkeypatch):
     with pytest.raises(OSError) as e:
         gone_mod.scontrol_delete("bad")
     assert "Invalid node name" in str(e.value)
+
+
+def test_hosts_file_names_the_nodes_slurm_lists(tmp_path):
+    gone_mod = load("agent_gone")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n10.0.0.5 head\n")
+    path = tmp_path / "view.json"
+    doc = {"nodes": {"nodes": [
+        {"name": "compute-st-t2micro-2", "address": "10.0.0.7", "state": ["IDLE"]},
+        {"name": "compute-st-t2micro-1", "address": "10.0.0.6", "state": ["IDLE"]},
+        {"name": "evil;rm", "address": "10.0.0.9"}, {"name": "x", "address": "1.2.3.4 y"}]}}
+    path.write_text(json.dumps(doc))
+    h = gone_mod.HostsFile(str(path), str(hosts))
+    assert h.cycle() is True
+    assert hosts.read_text() == ("127.0.0.1 localhost\n10.0.0.5 head\n" + gone_mod.HOSTS_BEGIN +
+                                 "\n10.0.0.6 compute-st-t2micro-1\n10.0.0.7 compute-st-t2micro-2\n"
+                                 + gone_mod.HOSTS_END + "\n")
+    assert h.cycle() is False                      # unchanged: not written
+    doc["nodes"]["nodes"] = doc["nodes"]["nodes"][1:2]
+    path.write_text(json.dumps(doc))
+    assert h.cycle() is True
+    assert hosts.read_text().count("compute-") == 1 and "10.0.0.5 head\n" in hosts.read_text()
