@@ -582,3 +582,206 @@ int aws_ec2_describe_instance_types(struct aws_client *c, const char *const *nam
         aws_ec2_instance_types_free(out);
     return rc;
 }
+
+/* ------------------------------------------------------------ security groups */
+
+static void add_rule(struct aws_ec2_security_group *g, const char *proto, int from, int to,
+                     const char *cidr, const char *group)
+{
+    g->ingress = aws_xrealloc(g->ingress, (g->n_ingress + 1) * sizeof *g->ingress);
+    g->ingress[g->n_ingress++] = (struct aws_ec2_sg_rule){
+        aws_xstrdup(proto), from, to, aws_xstrdup(cidr ? cidr : ""),
+        aws_xstrdup(group ? group : "")};
+}
+
+static int port_of(const struct aws_xml *perm, const char *name)
+{
+    const char *t = aws_xml_text(perm, name);
+    return *t ? atoi(t) : -1;
+}
+
+int aws_ec2_parse_security_groups(const char *xml, size_t len,
+                                  struct aws_ec2_security_groups *out, char **next_token)
+{
+    if (next_token)
+        *next_token = NULL;
+    struct aws_xml *root = parse_root(xml, len, "DescribeSecurityGroupsResponse");
+    if (!root)
+        return -EPROTO;
+    for (struct aws_xml *x = first_item(aws_xml_child(root, "securityGroupInfo")); x;
+         x = aws_xml_next_named(x)) {
+        GROW(out);
+        struct aws_ec2_security_group *g = &out->v[out->n++];
+        g->id = dup_text(x, "groupId");
+        g->name = dup_text(x, "groupName");
+        g->description = dup_text(x, "groupDescription");
+        g->vpc_id = dup_text(x, "vpcId");
+        for (struct aws_xml *t = first_item(aws_xml_child(x, "tagSet")); t;
+             t = aws_xml_next_named(t)) {
+            g->tags = aws_xrealloc(g->tags, (g->n_tags + 1) * sizeof *g->tags);
+            g->tags[g->n_tags].key = dup_text(t, "key");
+            g->tags[g->n_tags++].value = dup_text(t, "value");
+        }
+        for (struct aws_xml *p = first_item(aws_xml_child(x, "ipPermissions")); p;
+             p = aws_xml_next_named(p)) {
+            const char *proto = aws_xml_text(p, "ipProtocol");
+            int from = port_of(p, "fromPort"), to = port_of(p, "toPort");
+            for (struct aws_xml *s = first_item(aws_xml_child(p, "ipRanges")); s;
+                 s = aws_xml_next_named(s))
+                add_rule(g, proto, from, to, aws_xml_text(s, "cidrIp"), NULL);
+            for (struct aws_xml *s = first_item(aws_xml_child(p, "groups")); s;
+                 s = aws_xml_next_named(s))
+                add_rule(g, proto, from, to, NULL, aws_xml_text(s, "groupId"));
+        }
+    }
+    take_next_token(root, next_token);
+    aws_xml_free(root);
+    return 0;
+}
+
+int aws_ec2_parse_create_security_group(const char *xml, size_t len, char *id, size_t idlen)
+{
+    struct aws_xml *root = parse_root(xml, len, "CreateSecurityGroupResponse");
+    if (!root)
+        return -EPROTO;
+    const char *t = aws_xml_text(root, "groupId");
+    int rc = *t && strlen(t) < idlen ? 0 : -EPROTO;
+    if (rc == 0)
+        snprintf(id, idlen, "%s", t);
+    aws_xml_free(root);
+    return rc;
+}
+
+void aws_ec2_security_groups_free(struct aws_ec2_security_groups *l)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        struct aws_ec2_security_group *g = &l->v[k];
+        free(g->id);
+        free(g->name);
+        free(g->description);
+        free(g->vpc_id);
+        for (size_t t = 0; t < g->n_tags; t++) {
+            free((char *)g->tags[t].key);
+            free((char *)g->tags[t].value);
+        }
+        free(g->tags);
+        for (size_t r = 0; r < g->n_ingress; r++) {
+            free((char *)g->ingress[r].proto);
+            free((char *)g->ingress[r].cidr);
+            free((char *)g->ingress[r].group_id);
+        }
+        free(g->ingress);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+int aws_ec2_describe_security_groups(struct aws_client *c, const char *const *ids, size_t n_ids,
+                                     const struct aws_filter *filters, size_t n_filters,
+                                     struct aws_ec2_security_groups *out, struct aws_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *token = NULL;
+    int rc = 0, pages = 0;
+    do {
+        struct aws_form f;
+        aws_form_start(&f, "DescribeSecurityGroups", EC2_VERSION);
+        form_filters(&f, filters, n_filters);
+        aws_form_list(&f, "GroupId", ids, n_ids);
+        if (!n_ids)
+            aws_form_add(&f, "MaxResults", "1000");
+        if (token)
+            aws_form_add(&f, "NextToken", token);
+        free(token);
+        token = NULL;
+        struct aws_response r;
+        rc = ec2_call(c, &f, &r, err);
+        if (rc == 0 && aws_ec2_parse_security_groups(r.body.data, r.body.len, out, &token) != 0)
+            rc = bad_answer(err, "DescribeSecurityGroups", &r);
+        aws_response_free(&r);
+        if (++pages > 10000 && token)
+            rc = aws_error_set(err, -ELOOP, "TooManyPages", "DescribeSecurityGroups kept paging");
+    } while (rc == 0 && token);
+    free(token);
+    if (rc)
+        aws_ec2_security_groups_free(out);
+    return rc;
+}
+
+int aws_ec2_create_security_group(struct aws_client *c, const char *name, const char *description,
+                                  const char *vpc_id, const struct aws_tag *tags, size_t n_tags,
+                                  char *id, struct aws_error *err)
+{
+    struct aws_form f;
+    aws_form_start(&f, "CreateSecurityGroup", EC2_VERSION);
+    aws_form_add(&f, "GroupName", name);
+    aws_form_add(&f, "GroupDescription", description);
+    if (vpc_id && *vpc_id)
+        aws_form_add(&f, "VpcId", vpc_id);
+    if (n_tags)
+        aws_form_add(&f, "TagSpecification.1.ResourceType", "security-group");
+    for (size_t t = 0; t < n_tags; t++) {
+        aws_form_addf(&f, tags[t].key, "TagSpecification.1.Tag.%zu.Key", t + 1);
+        aws_form_addf(&f, tags[t].value ? tags[t].value : "", "TagSpecification.1.Tag.%zu.Value",
+                      t + 1);
+    }
+    struct aws_response r;
+    int rc = ec2_call(c, &f, &r, err);
+    if (rc == 0 && aws_ec2_parse_create_security_group(r.body.data, r.body.len, id, 32) != 0)
+        rc = bad_answer(err, "CreateSecurityGroup", &r);
+    aws_response_free(&r);
+    return rc;
+}
+
+int aws_ec2_delete_security_group(struct aws_client *c, const char *id, struct aws_error *err)
+{
+    struct aws_form f;
+    aws_form_start(&f, "DeleteSecurityGroup", EC2_VERSION);
+    aws_form_add(&f, "GroupId", id);
+    struct aws_response r;
+    int rc = ec2_call(c, &f, &r, err);
+    aws_response_free(&r);
+    return rc;
+}
+
+static int ingress_call(struct aws_client *c, const char *action, const char *id,
+                        const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *err)
+{
+    struct aws_form f;
+    aws_form_start(&f, action, EC2_VERSION);
+    aws_form_add(&f, "GroupId", id);
+    for (size_t i = 0; i < n; i++) {
+        const struct aws_ec2_sg_rule *r = &rules[i];
+        char num[16];
+        aws_form_addf(&f, r->proto, "IpPermissions.%zu.IpProtocol", i + 1);
+        if (r->from_port >= 0 || strcmp(r->proto, "-1") != 0) {
+            snprintf(num, sizeof num, "%d", r->from_port);
+            aws_form_addf(&f, num, "IpPermissions.%zu.FromPort", i + 1);
+            snprintf(num, sizeof num, "%d", r->to_port);
+            aws_form_addf(&f, num, "IpPermissions.%zu.ToPort", i + 1);
+        }
+        if (r->cidr && *r->cidr)
+            aws_form_addf(&f, r->cidr, "IpPermissions.%zu.IpRanges.1.CidrIp", i + 1);
+        else
+            aws_form_addf(&f, r->group_id ? r->group_id : "",
+                          "IpPermissions.%zu.Groups.1.GroupId", i + 1);
+    }
+    struct aws_response r;
+    int rc = ec2_call(c, &f, &r, err);
+    aws_response_free(&r);
+    return rc;
+}
+
+int aws_ec2_authorize_ingress(struct aws_client *c, const char *id,
+                              const struct aws_ec2_sg_rule *rules, size_t n,
+                              struct aws_error *err)
+{
+    return ingress_call(c, "AuthorizeSecurityGroupIngress", id, rules, n, err);
+}
+
+int aws_ec2_revoke_ingress(struct aws_client *c, const char *id,
+                           const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *err)
+{
+    return ingress_call(c, "RevokeSecurityGroupIngress", id, rules, n, err);
+}

@@ -124,4 +124,42 @@ int aws_ec2_parse_subnets(const char *xml, size_t len, struct aws_ec2_subnets *o
 int aws_ec2_parse_images(const char *xml, size_t len, struct aws_ec2_images *out);
 int aws_ec2_parse_instance_types(const char *xml, size_t len, struct aws_ec2_instance_types *out,
                                  char **next_token);
+
+/* Security groups. A rule of a group's ingress, one per source: proto
+ * "-1" (all), "tcp", "udp", "icmp" or a number; ports -1 where they do not
+ * apply; exactly one of cidr and group_id set (the other NULL, or "" in a
+ * parsed result). Strings of a parsed result are owned by it. */
+struct aws_ec2_sg_rule {
+    const char *proto;
+    int from_port, to_port;
+    const char *cidr, *group_id;
+};
+struct aws_ec2_security_group {
+    char *id, *name, *description, *vpc_id;
+    struct aws_tag *tags;
+    size_t n_tags;
+    struct aws_ec2_sg_rule *ingress;
+    size_t n_ingress;
+};
+struct aws_ec2_security_groups { struct aws_ec2_security_group *v; size_t n; };
+void aws_ec2_security_groups_free(struct aws_ec2_security_groups *l);
+/* By ids (an unknown id: InvalidGroup.NotFound, -ENOENT) or filters, every
+ * page appended to *out. */
+int aws_ec2_describe_security_groups(struct aws_client *c, const char *const *ids, size_t n_ids,
+                                     const struct aws_filter *filters, size_t n_filters,
+                                     struct aws_ec2_security_groups *out, struct aws_error *err);
+/* A group in vpc_id, tagged at creation; id (at least 32 bytes) gets its id. */
+int aws_ec2_create_security_group(struct aws_client *c, const char *name, const char *description,
+                                  const char *vpc_id, const struct aws_tag *tags, size_t n_tags,
+                                  char *id, struct aws_error *err);
+int aws_ec2_delete_security_group(struct aws_client *c, const char *id, struct aws_error *err);
+/* Adds (authorize) or removes (revoke) ingress rules of group id. */
+int aws_ec2_authorize_ingress(struct aws_client *c, const char *id,
+                              const struct aws_ec2_sg_rule *rules, size_t n,
+                              struct aws_error *err);
+int aws_ec2_revoke_ingress(struct aws_client *c, const char *id,
+                           const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *err);
+int aws_ec2_parse_security_groups(const char *xml, size_t len,
+                                  struct aws_ec2_security_groups *out, char **next_token);
+int aws_ec2_parse_create_security_group(const char *xml, size_t len, char *id, size_t idlen);
 #endif

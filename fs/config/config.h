@@ -137,7 +137,7 @@ struct cluster_config {
      * name the line (0 = defaulted, not written). */
     struct config_lines {
         int key_name, base_os, vpc_id, master_subnet_id, compute_subnet_id, custom_ami,
-            master_instance_type;
+            master_instance_type, additional_sg, vpc_security_group_id;
     } lines;
 
     char **warnings;                         /* "config:LINE: KEY is accepted..." */

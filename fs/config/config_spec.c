@@ -133,9 +133,9 @@ static const struct config_key_spec vpc_keys[] = {
     KEY("compute_subnet_id", CT_SUBNET_ID, CS_IMPLEMENTED),
     KEY("additional_sg", CT_SG_ID, CS_IMPLEMENTED),
     KEY("vpc_security_group_id", CT_SG_ID, CS_IMPLEMENTED),
-    /* pclusterfs makes no security group, subnet or public address yet */
+    /* pclusterfs makes no subnet or public address yet */
     KEYD("use_public_ips", CT_BOOL, CS_WARN, "true"),
-    KEYD("ssh_from", CT_CIDR, CS_WARN, "0.0.0.0/0"),
+    KEYD("ssh_from", CT_CIDR, CS_IMPLEMENTED, "0.0.0.0/0"), /* the head's security group */
     KEY("compute_subnet_cidr", CT_CIDR, CS_WARN),
     KEY("master_availability_zone", CT_STRING, CS_QUIET), /* v2 derived them from the subnets */
     KEY("compute_availability_zone", CT_STRING, CS_QUIET),
@@ -450,7 +450,12 @@ static bool is_cidr(const char *s)
     for (int i = 0; i < 4; i++)
         if (a[i] > 255)
             return false;
-    return bits <= 32;
+    if (bits > 32)
+        return false;
+    /* no address bits past the prefix, as EC2's rules want (10.0.0.1/16 is refused) */
+    unsigned long addr = ((unsigned long)a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3];
+    unsigned long host = bits == 32 ? 0 : (0xffffffffUL >> bits);
+    return (addr & host) == 0;
 }
 
 static bool is_url(const char *s)
@@ -578,7 +583,7 @@ int config_spec_check_value(const struct config_key_spec *key, const char *value
     case CT_CIDR:
         if (is_cidr(value))
             return 0;
-        snprintf(why, whylen, "must be an IPv4 CIDR block like 10.0.0.0/16");
+        snprintf(why, whylen, "must be an IPv4 CIDR block like 10.0.0.0/16 (no address bits past the prefix)");
         return -EINVAL;
     case CT_URL:
         if (is_url(value))

@@ -473,8 +473,10 @@ static int fill_vpc(struct ctx *c)
     cfg->lines.compute_subnet_id = e ? e->line : subnet->line;
     e = value_of(vpc, "additional_sg");
     copy(cfg->additional_sg, sizeof(cfg->additional_sg), e ? e->value : "");
+    cfg->lines.additional_sg = e ? e->line : 0;
     e = value_of(vpc, "vpc_security_group_id");
     copy(cfg->vpc_security_group_id, sizeof(cfg->vpc_security_group_id), e ? e->value : "");
+    cfg->lines.vpc_security_group_id = e ? e->line : 0;
     cfg->use_public_ips = bool_of(vpc, "use_public_ips", true);
     e = value_of(vpc, "ssh_from");
     copy(cfg->ssh_from, sizeof(cfg->ssh_from), e ? e->value : "0.0.0.0/0");

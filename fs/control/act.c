@@ -9,6 +9,7 @@
 #include "fs/control/launch.h"
 #include "fs/control/observe.h"
 #include "fs/control/roles.h"
+#include "fs/control/secgroups.h"
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
 
@@ -320,6 +321,21 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
                              .iam_profile = with_profile ? profile : NULL,
                              .url_seconds = URL_SECONDS};
     type_facts(rc, t->region, type, &lp.cpus, &lp.memory_mib);
+    char sg_ids[SECGROUPS_LAUNCH_MAX][SECGROUPS_ID_MAX];
+    const char *sgs[SECGROUPS_LAUNCH_MAX];
+    if (secgroups_launch_ids(rc->cloud, cluster, t->region, t->cfg, head, sg_ids,
+                             &lp.n_security_groups, err, sizeof(err)) != 0) {
+        /* gone since they were ensured (deleted by hand?): made again, the
+         * launch tried next pass */
+        char serr[1024];
+        held_back(rc, t, "not launching %s: %s", node, err);
+        if (secgroups_ensure(rc->cloud, cluster, t->region, t->cfg, serr, sizeof(serr)) != 0)
+            held_back(rc, t, "the cluster's security groups: %s", serr);
+        return false;
+    }
+    for (size_t g = 0; g < lp.n_security_groups; g++)
+        sgs[g] = sg_ids[g];
+    lp.security_group_ids = sgs;
     char instance_id[32] = "";
     rcode = launch_node(rc->cloud, &lp, instance_id, code, sizeof(code), err, sizeof(err));
     if (rcode == 0) {
@@ -376,26 +392,6 @@ static void tag_done(struct reconcile_ctx *rc, struct act_target *t, const struc
 }
 
 /* Removes from Slurm a node whose instance is gone. */
-static void forget_slurm_node(struct reconcile_ctx *rc, struct act_target *t, const char *node)
-{
-    const char *cluster = t->dc->name;
-    const struct observed_node *head = NULL;
-    for (size_t i = 0; t->oc && i < t->oc->n_nodes; i++)
-        if (strcmp(t->oc->nodes[i].name, "head") == 0)
-            head = &t->oc->nodes[i];
-    struct slurm_access access;
-    char *jwt = NULL, err[1024] = "the cluster has no head node";
-    int r = -EIO;
-    if (head && observe_slurm_access(rc, t->dc, head, &access, &jwt, err, sizeof(err)))
-        r = cloud_slurm_forget(rc->cloud, &access, node, err, sizeof(err));
-    free(jwt);
-    if (r == 0)
-        events_append(rc->store, cluster, "info", "removed %s from Slurm: its instance is gone",
-                      node);
-    else
-        events_append(rc->store, cluster, "error", "removing %s from Slurm: %s", node, err);
-}
-
 static void complete(struct reconcile_ctx *rc, struct act_target *t)
 {
     char err[512] = "out of memory";
@@ -412,13 +408,13 @@ static void complete(struct reconcile_ctx *rc, struct act_target *t)
  * generation of one incarnation: that they were put right ("ensured") or
  * seen gone ("removed"). Only saves IAM requests: without the cache, or
  * after a restart, IAM is asked again. */
-static bool roles_memo(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                       const char *what, bool keep)
+static bool memo_of(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                    const char *kind, const char *what, bool keep)
 {
     if (!rc->objects)
         return false;
     char memo[128], which[64];
-    snprintf(memo, sizeof(memo), "iam-roles-%s:%s", what, dc->name);
+    snprintf(memo, sizeof(memo), "%s-%s:%s", kind, what, dc->name);
     snprintf(which, sizeof(which), "%lld/%d", (long long)dc->created_at, dc->generation);
     if (keep) {
         struct blob *none = blob_new("", 0);
@@ -430,6 +426,23 @@ static bool roles_memo(struct reconcile_ctx *rc, const struct desired_cluster *d
     struct blob *done = objcache_lookup(rc->objects, memo, which);
     blob_unref(done);
     return done != NULL;
+}
+
+static bool roles_memo(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                       const char *what, bool keep)
+{
+    return memo_of(rc, dc, "iam-roles", what, keep);
+}
+
+static bool sg_memo(struct reconcile_ctx *rc, const struct desired_cluster *dc, const char *what,
+                    bool keep)
+{
+    return memo_of(rc, dc, "secgroups", what, keep);
+}
+
+bool act_secgroups_current(struct reconcile_ctx *rc, const struct desired_cluster *dc)
+{
+    return sg_memo(rc, dc, "ensured", false);
 }
 
 bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *dc)
@@ -470,15 +483,42 @@ static void remove_roles(struct reconcile_ctx *rc, struct act_target *t)
     roles_memo(rc, t->dc, "removed", true);
 }
 
+/* The cluster's security groups, as its roles (ensure_roles). */
+static bool ensure_secgroups(struct reconcile_ctx *rc, struct act_target *t, bool for_head)
+{
+    char err[1024];
+    if (secgroups_ensure(rc->cloud, t->dc->name, t->region, t->cfg, err, sizeof(err)) == 0) {
+        sg_memo(rc, t->dc, "ensured", true);
+        return true;
+    }
+    held_back(rc, t, "%sthe cluster's security groups: %s",
+              for_head ? "not launching the head node: " : "", err);
+    return !for_head;
+}
+
+/* A failed creation's security groups, once its instances are gone. */
+static void remove_secgroups(struct reconcile_ctx *rc, struct act_target *t)
+{
+    char err[1024];
+    if (sg_memo(rc, t->dc, "removed", false))
+        return;
+    int removed = 0;
+    if (secgroups_remove(rc->cloud, t->dc->name, t->region, &removed, err, sizeof(err)) != 0) {
+        held_back(rc, t, "removing the cluster's security groups: %s", err);
+        return;
+    }
+    if (removed > 0)
+        events_append(rc->store, t->dc->name, "info", "removed the cluster's security groups (%d)",
+                      removed);
+    sg_memo(rc, t->dc, "removed", true);
+}
+
 static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct plan_action *a,
                     bool *go_on)
 {
     switch (a->kind) {
     case PLAN_EVENT:
         error_once(rc, t->dc, a->text);
-        break;
-    case PLAN_FORGET_SLURM:
-        forget_slurm_node(rc, t, a->node);
         break;
     case PLAN_TAG_DONE:
         tag_done(rc, t, a);
@@ -508,6 +548,12 @@ static void perform(struct reconcile_ctx *rc, struct act_target *t, const struct
         break;
     case PLAN_REMOVE_ROLES:
         remove_roles(rc, t);
+        break;
+    case PLAN_ENSURE_SECGROUPS:
+        *go_on = ensure_secgroups(rc, t, a->node != NULL);
+        break;
+    case PLAN_REMOVE_SECGROUPS:
+        remove_secgroups(rc, t);
         break;
     }
 }

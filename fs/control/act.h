@@ -26,6 +26,9 @@ void act_on_plan(struct reconcile_ctx *rc, struct act_target *t, const struct pl
 /* Whether the cluster's roles were put right for its current config
  * generation, as the controller's cache remembers (never, without one). */
 bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *dc);
+/* Whether the cluster's security groups were put right for its config
+ * generation (the cache remembers; false after a restart). */
+bool act_secgroups_current(struct reconcile_ctx *rc, const struct desired_cluster *dc);
 /* Tells why nothing is done for the cluster (events, action_error, log). */
 void act_held_back(struct reconcile_ctx *rc, struct act_target *t, const char *msg);
 

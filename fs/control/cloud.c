@@ -76,12 +76,6 @@ void cloud_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
     cl->ops->slurm_release(cl, l);
 }
 
-int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                       char *err, size_t errlen)
-{
-    return cl->ops->slurm_forget(cl, a, node, err, errlen);
-}
-
 int cloud_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,
                        struct aws_error *e)
 {
@@ -163,4 +157,29 @@ int cloud_iam_remove_role_from_instance_profile(struct cloud *cl, const char *pr
 int cloud_iam_delete_instance_profile(struct cloud *cl, const char *name, struct aws_error *e)
 {
     return cl->ops->iam_delete_instance_profile(cl, name, e);
+}
+
+int cloud_sg_describe(struct cloud *cl, const char *region, const char *const *ids, size_t n_ids,
+                      const struct aws_filter *filters, size_t n_filters,
+                      struct aws_ec2_security_groups *out, struct aws_error *e)
+{
+    return cl->ops->sg_describe(cl, region, ids, n_ids, filters, n_filters, out, e);
+}
+
+int cloud_sg_create(struct cloud *cl, const char *region, const char *name, const char *desc,
+                    const char *vpc_id, const struct aws_tag *tags, size_t n_tags, char *id,
+                    struct aws_error *e)
+{
+    return cl->ops->sg_create(cl, region, name, desc, vpc_id, tags, n_tags, id, e);
+}
+
+int cloud_sg_delete(struct cloud *cl, const char *region, const char *id, struct aws_error *e)
+{
+    return cl->ops->sg_delete(cl, region, id, e);
+}
+
+int cloud_sg_ingress(struct cloud *cl, const char *region, const char *id, bool authorize,
+                     const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *e)
+{
+    return cl->ops->sg_ingress(cl, region, id, authorize, rules, n, e);
 }

@@ -15,6 +15,8 @@
  * 0 or a negative errno with why in err (get: -ENOENT when absent, *data
  * the caller's).
  *
+ * Security-group calls (fs/control/secgroups.h) follow aws/ec2.h's.
+ *
  * IAM calls (the roles and instance profiles of fs/control/roles.h) follow
  * their aws_iam_* counterparts (aws/iam.h); IAM is global, so they name no
  * region. */
@@ -63,9 +65,6 @@ struct cloud_ops {
     bool (*slurm_nodes)(struct cloud *cl, const struct slurm_access *a,
                         struct slurmrest_node_list **out, char *why, size_t whylen);
     void (*slurm_release)(struct cloud *cl, struct slurmrest_node_list *l);
-    /* Removes node from Slurm: 0, or a negative errno with why. */
-    int (*slurm_forget)(struct cloud *cl, const struct slurm_access *a, const char *node,
-                        char *err, size_t errlen);
     /* IAM, path "/" */
     int (*iam_get_role)(struct cloud *cl, const char *name, struct aws_iam_role *out,
                         struct aws_error *e);
@@ -94,6 +93,17 @@ struct cloud_ops {
     int (*iam_remove_role_from_instance_profile)(struct cloud *cl, const char *profile,
                                                  const char *role, struct aws_error *e);
     int (*iam_delete_instance_profile)(struct cloud *cl, const char *name, struct aws_error *e);
+    /* EC2 security groups (fs/control/secgroups.h) */
+    int (*sg_describe)(struct cloud *cl, const char *region, const char *const *ids, size_t n_ids,
+                       const struct aws_filter *filters, size_t n_filters,
+                       struct aws_ec2_security_groups *out, struct aws_error *e);
+    int (*sg_create)(struct cloud *cl, const char *region, const char *name, const char *desc,
+                     const char *vpc_id, const struct aws_tag *tags, size_t n_tags, char *id,
+                     struct aws_error *e);
+    int (*sg_delete)(struct cloud *cl, const char *region, const char *id, struct aws_error *e);
+    /* authorize (true) or revoke (false) ingress rules */
+    int (*sg_ingress)(struct cloud *cl, const char *region, const char *id, bool authorize,
+                      const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *e);
 };
 
 struct cloud {
@@ -144,8 +154,6 @@ int cloud_check_config(struct cloud *cl, const char *region, const struct cluste
 bool cloud_slurm_nodes(struct cloud *cl, const struct slurm_access *a,
                        struct slurmrest_node_list **out, char *why, size_t whylen);
 void cloud_slurm_release(struct cloud *cl, struct slurmrest_node_list *l);
-int cloud_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                       char *err, size_t errlen);
 
 /* IAM: the ops of the same names. */
 int cloud_iam_get_role(struct cloud *cl, const char *name, struct aws_iam_role *out,
@@ -175,5 +183,16 @@ int cloud_iam_add_role_to_instance_profile(struct cloud *cl, const char *profile
 int cloud_iam_remove_role_from_instance_profile(struct cloud *cl, const char *profile,
                                                 const char *role, struct aws_error *e);
 int cloud_iam_delete_instance_profile(struct cloud *cl, const char *name, struct aws_error *e);
+
+/* EC2 security groups: the ops of the same names (aws_ec2_*_security_group*). */
+int cloud_sg_describe(struct cloud *cl, const char *region, const char *const *ids, size_t n_ids,
+                      const struct aws_filter *filters, size_t n_filters,
+                      struct aws_ec2_security_groups *out, struct aws_error *e);
+int cloud_sg_create(struct cloud *cl, const char *region, const char *name, const char *desc,
+                    const char *vpc_id, const struct aws_tag *tags, size_t n_tags, char *id,
+                    struct aws_error *e);
+int cloud_sg_delete(struct cloud *cl, const char *region, const char *id, struct aws_error *e);
+int cloud_sg_ingress(struct cloud *cl, const char *region, const char *id, bool authorize,
+                     const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *e);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "fs/aws_policy.h"
 #include "fs/store/bucket_s3.h"
-#include "slurm/scontrol.h"
 
 static const struct cloud_ops aws_ops;
 
@@ -160,34 +159,6 @@ static void aws_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
         slurmrest_node_list_release(l);
 }
 
-/* Through the REST API where it can (v0.0.39 and later), else with
- * scontrol and a token. */
-static int aws_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                            char *err, size_t errlen)
-{
-    (void)cl;
-    char url[128];
-    slurmrest_client *c = NULL;
-    struct slurmrest_error e = {0};
-    int r = slurm_client(a, &c, url, sizeof(url), &e);
-    if (r == 0)
-        r = slurmrest_node_delete(c, node, &e);
-    if (r == -ENOTSUP) {
-        struct scontrol_target t = {.cluster_name = a->cluster,
-                                    .controller_host = "head",
-                                    .controller_addr = a->head_address,
-                                    .key = a->key,
-                                    .key_len = a->key_len,
-                                    .user = "slurm",
-                                    .timeout_s = 10};
-        r = slurm_scontrol_delete_node(&t, node, err, errlen);
-    } else if (r) {
-        snprintf(err, errlen, "%s", e.message);
-    }
-    slurmrest_client_free(c);
-    return r;
-}
-
 /* IAM is global: one client, the bucket region's (aws/iam.c signs for
  * IAM's own region whatever the client's). */
 static struct aws_client *iam_client(struct cloud *cl, struct aws_error *e)
@@ -287,6 +258,41 @@ static int aws_iam_delete_profile_(struct cloud *cl, const char *name, struct aw
     IAM_CALL(aws_iam_delete_instance_profile(c, name, e));
 }
 
+static int aws_sg_describe(struct cloud *cl, const char *region, const char *const *ids,
+                           size_t n_ids, const struct aws_filter *filters, size_t n_filters,
+                           struct aws_ec2_security_groups *out, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_describe_security_groups(c, ids, n_ids, filters, n_filters, out, e)
+             : -ENOMEM;
+}
+
+static int aws_sg_create(struct cloud *cl, const char *region, const char *name,
+                         const char *desc, const char *vpc_id, const struct aws_tag *tags,
+                         size_t n_tags, char *id, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_create_security_group(c, name, desc, vpc_id, tags, n_tags, id, e)
+             : -ENOMEM;
+}
+
+static int aws_sg_delete(struct cloud *cl, const char *region, const char *id,
+                         struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    return c ? aws_ec2_delete_security_group(c, id, e) : -ENOMEM;
+}
+
+static int aws_sg_ingress(struct cloud *cl, const char *region, const char *id, bool authorize,
+                          const struct aws_ec2_sg_rule *rules, size_t n, struct aws_error *e)
+{
+    struct aws_client *c = client_or_error(cl, region, e);
+    if (!c)
+        return -ENOMEM;
+    return authorize ? aws_ec2_authorize_ingress(c, id, rules, n, e)
+                     : aws_ec2_revoke_ingress(c, id, rules, n, e);
+}
+
 static const struct cloud_ops aws_ops = {
     .presign = aws_presign,
     .run_instances = aws_run,
@@ -297,7 +303,6 @@ static const struct cloud_ops aws_ops = {
     .check_config = aws_check,
     .slurm_nodes = aws_slurm_nodes,
     .slurm_release = aws_slurm_release,
-    .slurm_forget = aws_slurm_forget,
     .iam_get_role = aws_iam_get_role_,
     .iam_create_role = aws_iam_create_role_,
     .iam_delete_role = aws_iam_delete_role_,
@@ -312,4 +317,8 @@ static const struct cloud_ops aws_ops = {
     .iam_add_role_to_instance_profile = aws_iam_add_role_,
     .iam_remove_role_from_instance_profile = aws_iam_remove_role_,
     .iam_delete_instance_profile = aws_iam_delete_profile_,
+    .sg_describe = aws_sg_describe,
+    .sg_create = aws_sg_create,
+    .sg_delete = aws_sg_delete,
+    .sg_ingress = aws_sg_ingress,
 };

@@ -1,5 +1,6 @@
 #include "fs/control/cloud_mem.h"
 #include "fs/control/cloud_mem_iam.h"
+#include "fs/control/cloud_mem_sg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 struct mem_instance {
     char *id, *region, *state, *type, *token, *ip, *profile;
+    char *groups; /* the security groups it launched with, ","-joined */
     time_t launched;
     struct aws_tag *tags; /* owned strings */
     size_t n_tags;
@@ -31,7 +33,13 @@ struct cloud_mem {
     char *slurm[MEM_MAX];
     size_t n_slurm;
     struct mem_iam *iam;
+    struct mem_sg *sg;
 };
+
+struct mem_sg *cloud_mem_sg(struct cloud *cl)
+{
+    return ((struct cloud_mem *)cl->impl)->sg;
+}
 
 struct mem_iam *cloud_mem_iam(struct cloud *cl)
 {
@@ -159,6 +167,8 @@ static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_ru
         }
     if (mem_iam_check_profile(m->iam, p->iam_instance_profile, e) != 0)
         return e->err;
+    if (mem_sg_check_launch(cl, p->security_group_ids, p->n_security_groups, e) != 0)
+        return e->err;
     if (m->n_instances == MEM_MAX)
         return aws_error_set(e, -ENOSPC, "InstanceLimitExceeded", "full");
     struct mem_instance *in = &m->instances[m->n_instances++];
@@ -174,6 +184,14 @@ static int mem_run(struct cloud *cl, const char *region, const struct aws_ec2_ru
     in->ip = aws_xstrdup(ip);
     in->profile = aws_xstrdup(p->iam_instance_profile ? p->iam_instance_profile : "");
     in->launched = m->now;
+    struct aws_buf groups = {0};
+    for (size_t g = 0; g < p->n_security_groups; g++) {
+        if (g)
+            aws_buf_puts(&groups, ",");
+        aws_buf_puts(&groups, p->security_group_ids[g]);
+    }
+    in->groups = aws_xstrdup(groups.data ? groups.data : "");
+    aws_buf_free(&groups);
     for (size_t t = 0; t < p->n_tags; t++)
         set_tag(in, p->tags[t].key, p->tags[t].value);
     m->runs++;
@@ -285,21 +303,6 @@ static void mem_slurm_release(struct cloud *cl, struct slurmrest_node_list *l)
     free(l);
 }
 
-static int mem_slurm_forget(struct cloud *cl, const struct slurm_access *a, const char *node,
-                            char *err, size_t errlen)
-{
-    (void)a;
-    struct cloud_mem *m = mem(cl);
-    for (size_t i = 0; i < m->n_slurm; i++)
-        if (strcmp(m->slurm[i], node) == 0) {
-            free(m->slurm[i]);
-            m->slurm[i] = m->slurm[--m->n_slurm];
-            return 0;
-        }
-    snprintf(err, errlen, "no node %s", node);
-    return -ENOENT;
-}
-
 static const struct cloud_ops mem_ops = {
     .presign = mem_presign,
     .run_instances = mem_run,
@@ -310,7 +313,6 @@ static const struct cloud_ops mem_ops = {
     .check_config = mem_check,
     .slurm_nodes = mem_slurm_nodes,
     .slurm_release = mem_slurm_release,
-    .slurm_forget = mem_slurm_forget,
     .iam_get_role = mem_iam_get_role,
     .iam_create_role = mem_iam_create_role,
     .iam_delete_role = mem_iam_delete_role,
@@ -325,18 +327,25 @@ static const struct cloud_ops mem_ops = {
     .iam_add_role_to_instance_profile = mem_iam_add_role,
     .iam_remove_role_from_instance_profile = mem_iam_remove_role,
     .iam_delete_instance_profile = mem_iam_delete_profile,
+    .sg_describe = mem_sg_describe,
+    .sg_create = mem_sg_create,
+    .sg_delete = mem_sg_delete,
+    .sg_ingress = mem_sg_ingress,
 };
 
 int cloud_mem_init(struct cloud *cl, const char *bucket)
 {
     memset(cl, 0, sizeof(*cl));
     struct cloud_mem *m = calloc(1, sizeof(struct cloud_mem));
-    if (!m || !(m->iam = mem_iam_new())) {
+    if (!m || !(m->iam = mem_iam_new()) || !(m->sg = mem_sg_new())) {
+        if (m)
+            mem_iam_free(m->iam);
         free(m);
         return -ENOMEM;
     }
     if (bucket_mem_open(&cl->objects) != 0) {
         mem_iam_free(m->iam);
+        mem_sg_free(m->sg);
         free(m);
         return -ENOMEM;
     }
@@ -361,6 +370,7 @@ void cloud_mem_destroy(struct cloud *cl)
         free(in->token);
         free(in->ip);
         free(in->profile);
+        free(in->groups);
         for (size_t t = 0; t < in->n_tags; t++) {
             free((char *)in->tags[t].key);
             free((char *)in->tags[t].value);
@@ -370,6 +380,7 @@ void cloud_mem_destroy(struct cloud *cl)
     for (size_t i = 0; i < m->n_slurm; i++)
         free(m->slurm[i]);
     mem_iam_free(m->iam);
+    mem_sg_free(m->sg);
     free(m);
     cl->impl = NULL;
 }
@@ -483,4 +494,25 @@ const char *cloud_mem_profile_of(struct cloud *cl, const char *id)
 {
     struct mem_instance *in = instance(mem(cl), id);
     return in && in->profile ? in->profile : "";
+}
+
+bool cloud_mem_sg_in_use(struct cloud *cl, const char *id)
+{
+    struct cloud_mem *m = mem(cl);
+    size_t n = strlen(id);
+    for (size_t i = 0; i < m->n_instances; i++) {
+        const struct mem_instance *in = &m->instances[i];
+        if (strcmp(in->state, "terminated") == 0)
+            continue;
+        for (const char *p = in->groups; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+            if (strncmp(p, id, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+                return true;
+    }
+    return false;
+}
+
+const char *cloud_mem_groups_of(struct cloud *cl, const char *id)
+{
+    struct mem_instance *in = instance(mem(cl), id);
+    return in ? in->groups : NULL;
 }

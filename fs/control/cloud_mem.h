@@ -63,5 +63,9 @@ void cloud_mem_iam_lag(struct cloud *cl, int runs);
 unsigned long cloud_mem_iam_calls(struct cloud *cl); /* IAM requests so far */
 /* The instance profile an instance was launched with ("" if none). */
 const char *cloud_mem_profile_of(struct cloud *cl, const char *id);
+/* The security groups an instance was launched with, ","-joined ("" if
+ * none, NULL if no such instance); the groups themselves are there through
+ * the cloud_sg_* calls (cloud_mem_sg.c). */
+const char *cloud_mem_groups_of(struct cloud *cl, const char *id);
 
 #endif

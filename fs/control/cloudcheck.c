@@ -175,6 +175,41 @@ static int check_one_type(struct aws_client *c, const char *key, const char *typ
                    aws_client_region(c), err, errlen);
 }
 
+/* vpc_security_group_id and additional_sg: each exists and is in vpc_id. */
+static int check_security_groups(struct aws_client *c, const struct cluster_config *cfg,
+                                 char *err, size_t errlen)
+{
+    const char *ids[] = {cfg->vpc_security_group_id, cfg->additional_sg};
+    const int lines[] = {cfg->lines.vpc_security_group_id, cfg->lines.additional_sg};
+    const char *keys[] = {"vpc_security_group_id", "additional_sg"};
+    for (int i = 0; i < 2; i++) {
+        if (!ids[i][0])
+            continue;
+        struct aws_ec2_security_groups g = {0};
+        struct aws_error e = {0};
+        char what[300];
+        snprintf(what, sizeof(what), "%s = %s: the security group", keys[i], ids[i]);
+        int rc = aws_ec2_describe_security_groups(c, &ids[i], 1, NULL, 0, &g, &e);
+        if (rc == 0 && g.n == 0)
+            rc = -ENOENT;
+        char vpc[64] = "";
+        if (rc == 0)
+            snprintf(vpc, sizeof(vpc), "%s", g.v[0].vpc_id);
+        aws_ec2_security_groups_free(&g);
+        if (rc)
+            return explain(rc, &e, "InvalidGroup.NotFound", lines[i], what,
+                           "name a security group of vpc_id", aws_client_region(c), err, errlen);
+        if (strcmp(vpc, cfg->vpc_id) != 0) {
+            char at[32];
+            where(at, sizeof(at), lines[i]);
+            snprintf(err, errlen, "%s%s = %s is in %s, not in vpc_id = %s", at, keys[i], ids[i],
+                     vpc, cfg->vpc_id);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int check_instance_types(struct aws_client *c, const struct cluster_config *cfg,
                                 char *err, size_t errlen)
 {
@@ -207,6 +242,8 @@ int cloudcheck_config(struct aws_client *c, const struct cluster_config *cfg,
     int rc = check_key_pair(c, cfg, err, errlen);
     if (rc == 0)
         rc = check_network(c, cfg, err, errlen);
+    if (rc == 0)
+        rc = check_security_groups(c, cfg, err, errlen);
     if (rc == 0)
         rc = check_instance_types(c, cfg, err, errlen);
     if (rc == 0)

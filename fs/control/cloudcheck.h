@@ -4,7 +4,9 @@
  * custom_ami, else the newest ParallelCluster image owned by `amazon` for
  * base_os (never an image anyone else could name that way), and every
  * instance type (master_instance_type, compute_instance_type, each
- * [compute_resource] instance_type) is one the region offers. A key pair
+ * [compute_resource] instance_type) is one the region offers, and the
+ * security groups named (vpc_security_group_id, additional_sg) exist in
+ * the VPC. A key pair
  * is checked only when key_name is set (it is optional since v2.11). */
 #ifndef PCFS_CLOUDCHECK_H
 #define PCFS_CLOUDCHECK_H

@@ -61,6 +61,7 @@
 #include "fs/control/plan.h"
 #include "fs/control/reconcile.h"
 #include "fs/control/roles.h"
+#include "fs/control/secgroups.h"
 #include "fs/model/observed.h"
 
 struct controller {
@@ -162,6 +163,26 @@ static bool remove_roles(struct controller *ctl, const char *cluster)
     return true;
 }
 
+/* Removes a deleted cluster's security groups; false, told in its events,
+ * when some are left (an instance still holds one). */
+static bool remove_secgroups(struct controller *ctl, const struct desired_cluster *dc)
+{
+    if (!ctl->cloud)
+        return true;
+    char err[1024];
+    int removed = 0;
+    const char *region = desired_region(dc, ctl->deps.mount_region);
+    if (secgroups_remove(ctl->cloud, dc->name, region, &removed, err, sizeof(err)) != 0) {
+        events_append(ctl->deps.store, dc->name, "error",
+                      "removing the cluster's security groups: %s", err);
+        return false;
+    }
+    if (removed > 0)
+        events_append(ctl->deps.store, dc->name, "info",
+                      "removed the cluster's security groups (%d)", removed);
+    return true;
+}
+
 /* Moves deletions on (plan_deletion): instances first, then the cluster's
  * objects once no instance is left. obs must be a fresh observation: on an
  * old one a cluster's state could go while instances it names still run.
@@ -183,6 +204,8 @@ static int advance_deletions(struct controller *ctl, const struct desired_state 
                 terminate_instance(ctl, dc->name, &p.v[k]);
             if (p.v[k].kind == PLAN_REMOVE_ROLES && !remove_roles(ctl, dc->name))
                 break; /* the objects name the cluster whose roles are left: they stay */
+            if (p.v[k].kind == PLAN_REMOVE_SECGROUPS && !remove_secgroups(ctl, dc))
+                break;
             remove = remove || p.v[k].kind == PLAN_REMOVE;
         }
         plan_free(&p);

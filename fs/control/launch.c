@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "aws/endpoint.h"
+#include "fs/control/sshkey.h"
 #include "fs/embedded.h"
 #include "fs/store/layout.h"
 
@@ -40,8 +41,17 @@ int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *nam
         return -ENOMEM;
     int rc = cloud_get(cl, key, data, outlen, NULL, 0, err, errlen);
     if (rc == -ENOENT) {
-        unsigned char *fresh = malloc(len);
-        rc = fresh && RAND_bytes(fresh, (int)len) == 1 ? 0 : -EIO;
+        unsigned char *fresh = NULL;
+        if (strcmp(name, LAYOUT_SSH_KEY) == 0) { /* a key pair, not random bytes */
+            char *pem = NULL;
+            rc = sshkey_generate(&pem, &len);
+            fresh = (unsigned char *)pem;
+            if (rc)
+                snprintf(err, errlen, "generating the cluster's ssh key failed");
+        } else {
+            fresh = malloc(len);
+            rc = fresh && RAND_bytes(fresh, (int)len) == 1 ? 0 : -EIO;
+        }
         struct aws_s3_put_options only_new = {.if_none_match = true};
         if (rc == 0)
             rc = cloud_put(cl, key, fresh, len, &only_new, err, errlen);
@@ -141,7 +151,7 @@ static int presign_existing(struct cloud *cl, char *key, long seconds, char **ur
 static const char *const AGENT_FILES[] = {
     "agent.sh",   "agent_main.py",    "agent_aws.py", "agent_creds.py", "agent_ec2.py",
     "agent_jwt.py", "agent_publish.py", "agent_s3.py",  "agent_sigv4.py", "agent_slurm.py",
-    "agent_ctl.py"};
+    "agent_ctl.py", "agent_gone.py"};
 
 /* Sets key to the URL of service's endpoint when it is a custom one (the
  * workstation's AWS_ENDPOINT_URL*): the head reaches the cloud where the
@@ -251,9 +261,10 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     }
     if (rc == 0 && head)
         rc = add_agent(cl, p, &buf, &len, err, errlen);
-    const char *secrets[] = {LAYOUT_MUNGE_KEY, LAYOUT_JWT_KEY};
-    const size_t secret_len[] = {1024, 32};
-    for (int i = 0; rc == 0 && i < (head ? 2 : 1); i++) {
+    const char *secrets[] = {LAYOUT_MUNGE_KEY, LAYOUT_SSH_KEY, LAYOUT_JWT_KEY};
+    const char *secret_file[] = {"munge_key", "ssh_key", "jwt_key"};
+    const size_t secret_len[] = {1024, 0, 32};
+    for (int i = 0; rc == 0 && i < (head ? 3 : 2); i++) {
         char *data = NULL;
         size_t dlen;
         rc = launch_cluster_secret(cl, cluster, secrets[i], secret_len[i], &data, &dlen, err,
@@ -263,7 +274,7 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
             rc = presign_existing(cl, layout_generated_key(cluster, secrets[i]), ttl, &url, err,
                                   errlen);
         if (rc == 0)
-            rc = add(&buf, &len, "file %s %s\n", i == 0 ? "munge_key" : "jwt_key", url);
+            rc = add(&buf, &len, "file %s %s\n", secret_file[i], url);
         free(url);
         url = NULL;
     }
@@ -355,19 +366,13 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
         {"pclusterfs:attempt", attempt},
         {"Name", name_tag},
     };
-    const char *sgs[2];
-    size_t n_sgs = 0;
-    if (p->cfg->vpc_security_group_id[0])
-        sgs[n_sgs++] = p->cfg->vpc_security_group_id;
-    if (p->cfg->additional_sg[0])
-        sgs[n_sgs++] = p->cfg->additional_sg;
     struct aws_ec2_run_params run = {
         .image_id = p->image_id,
         .instance_type = p->instance_type,
         .key_name = p->cfg->key_name,
         .subnet_id = head ? p->cfg->master_subnet_id : p->cfg->compute_subnet_id,
-        .security_group_ids = sgs,
-        .n_security_groups = n_sgs,
+        .security_group_ids = p->security_group_ids,
+        .n_security_groups = p->n_security_groups,
         .client_token = token,
         .user_data = user_data,
         .user_data_len = strlen(user_data),

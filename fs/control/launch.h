@@ -27,6 +27,8 @@ struct launch_plan {
     int max_nodes;             /* the cluster's largest node count, for slurm.conf */
     int attempt;               /* 1, 2, ...: a replacement is a new attempt */
     const char *iam_profile;   /* the instance profile to launch with; NULL: none */
+    const char *const *security_group_ids; /* secgroups_launch_ids */
+    size_t n_security_groups;
     long url_seconds;          /* how long the report's PUT URL lives: longer
                                   than a node's bootstrap may take (GETs live
                                   15 minutes: the node fetches all at boot) */
@@ -49,7 +51,7 @@ int launch_node(struct cloud *cl, const struct launch_plan *p, char *instance_id
                 size_t codelen, char *err, size_t errlen);
 
 /* The cluster's secret `name` (munge.key, jwt.key) from the bucket, made of
- * `len` random bytes on first use. *data is the caller's to free. */
+ * `len` random bytes on first use (ssh.key: a key pair, sshkey.h; len unused). *data is the caller's to free. */
 int launch_cluster_secret(struct cloud *cl, const char *cluster, const char *name, size_t len,
                           char **data, size_t *outlen, char *err, size_t errlen);
 

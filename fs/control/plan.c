@@ -130,6 +130,8 @@ int plan_deletion(const struct observed_cluster *oc, struct plan *out)
     if (!oc || !oc->n_instances) {
         add(out, (struct plan_action){.kind = PLAN_REMOVE_ROLES, .group = PLAN_GROUP_END}, NULL,
             NULL);
+        add(out, (struct plan_action){.kind = PLAN_REMOVE_SECGROUPS, .group = PLAN_GROUP_END},
+            NULL, NULL);
         add(out, (struct plan_action){.kind = PLAN_REMOVE, .group = PLAN_GROUP_END}, NULL, NULL);
         return out->error;
     }
@@ -212,6 +214,7 @@ static void plan_head(const struct plan_input *in, struct plan *out)
         /* Its instance profile first (a crash in between makes it again,
          * the same, on the next pass): the launch names it. */
         add(out, (struct plan_action){.kind = PLAN_ENSURE_ROLES, .node = "head"}, NULL, NULL);
+        add(out, (struct plan_action){.kind = PLAN_ENSURE_SECGROUPS, .node = "head"}, NULL, NULL);
         add(out,
             (struct plan_action){.kind = PLAN_LAUNCH, .node = "head",
                                  .instance_type = in->head_type},
@@ -232,6 +235,8 @@ static void plan_head(const struct plan_input *in, struct plan *out)
          * update): first, so compute nodes launch with what it asks. */
         if (in->roles_stale)
             add(out, (struct plan_action){.kind = PLAN_ENSURE_ROLES}, NULL, NULL);
+        if (in->secgroups_stale)
+            add(out, (struct plan_action){.kind = PLAN_ENSURE_SECGROUPS}, NULL, NULL);
         plan_compute_fleet(in, out);
     }
 }
@@ -244,16 +249,17 @@ int plan_cluster(const struct plan_input *in, struct plan *out)
         return 0; /* only the lease holder acts */
     for (size_t i = 0; i < in->n_ignored_reports; i++)
         add(out, (struct plan_action){.kind = PLAN_EVENT}, NULL, "%s", in->ignored_reports[i]);
-    for (size_t i = 0; in->slurm_up && i < in->n_slurm_listed; i++)
-        if (!plan_alive(find_node(oc, in->slurm_listed[i])))
-            add(out, (struct plan_action){.kind = PLAN_FORGET_SLURM, .node = in->slurm_listed[i]},
-                NULL, NULL);
+    /* Nodes whose instance is gone leave Slurm by the head's agent
+     * (agent_gone.py): the workstation does not reach slurmrestd. */
     /* A failed creation's roles go once no instance is left to use them
      * (a failed update keeps its head, and the head its role). */
     if (in->dc->failure_code && !in->dc->deleting && in->dc->first_complete == 0 &&
-        (!oc || oc->n_instances == 0))
+        (!oc || oc->n_instances == 0)) {
         add(out, (struct plan_action){.kind = PLAN_REMOVE_ROLES, .group = PLAN_GROUP_END}, NULL,
             NULL);
+        add(out, (struct plan_action){.kind = PLAN_REMOVE_SECGROUPS, .group = PLAN_GROUP_END},
+            NULL, NULL);
+    }
     if (in->dc->failure_code || in->dc->deleting)
         return out->error;
     for (size_t i = 0; oc && i < oc->n_nodes; i++) {

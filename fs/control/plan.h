@@ -7,7 +7,7 @@
  *
  * Who plans what. The workstation's planner owns the head node, the
  * creation and update verdicts and (with the controller) deletion; later
- * also the cluster's security groups and volumes; and its IAM roles: made
+ * also the cluster's volumes; and its security groups and IAM roles: made
  * before the head launches, removed once no instance of a failed creation
  * or of a deleted cluster is left. The compute
  * fleet (static nodes, their replacement and relaunch cap, nodes dropped
@@ -28,7 +28,6 @@
 
 enum plan_kind {
     PLAN_EVENT,         /* error event `text` (told once while it repeats) */
-    PLAN_FORGET_SLURM,  /* remove `node` from Slurm: its instance is gone */
     PLAN_TAG_DONE,      /* tag node's instance bootstrapped, then forget its launch */
     PLAN_LAUNCH,        /* launch `node` as `instance_type` (head_address for compute) */
     PLAN_FAIL,          /* record the verdict `code`: `text`; `update` says which kind */
@@ -40,6 +39,9 @@ enum plan_kind {
     PLAN_ENSURE_ROLES,  /* make or put right the cluster's IAM roles (roles.h): before the
                            head launches (node "head"), or for a new config (node NULL) */
     PLAN_REMOVE_ROLES,  /* remove the cluster's IAM roles: no instance of it is left */
+    PLAN_ENSURE_SECGROUPS, /* make or put right the cluster's security groups (secgroups.h):
+                              before the head launches (node "head"), or for a new config */
+    PLAN_REMOVE_SECGROUPS, /* remove the cluster's security groups: no instance of it is left */
 };
 
 /* Actions of one group run in order; a launch that may not go on (held
@@ -82,6 +84,7 @@ struct plan_input {
     int bootstrap_timeout;
     bool act; /* this mount holds the lease: only then are there actions */
     bool roles_stale; /* the roles were not put right for this config generation yet */
+    bool secgroups_stale; /* nor the security groups */
 };
 
 /* The plan for one cluster; 0 or -ENOMEM (the plan then holds what fit). */
@@ -95,7 +98,8 @@ int plan_failure(const struct plan_input *in, const char *code, const char *reas
                  struct plan *out);
 /* Deletion, the workstation's: a cluster being deleted has its live
  * instances terminated first (PLAN_TERMINATE, no text), and once none is
- * left its IAM roles (PLAN_REMOVE_ROLES), then its objects go (PLAN_REMOVE). oc: what EC2 shows of it, or NULL.
+ * left its IAM roles (PLAN_REMOVE_ROLES) and security groups
+ * (PLAN_REMOVE_SECGROUPS), then its objects go (PLAN_REMOVE). oc: what EC2 shows of it, or NULL.
  * The controller performs it (advance_deletions). */
 int plan_deletion(const struct observed_cluster *oc, struct plan *out);
 void plan_free(struct plan *p);

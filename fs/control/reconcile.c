@@ -81,7 +81,8 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
                             .now = rc->now,
                             .bootstrap_timeout = rc->bootstrap_timeout,
                             .act = rc->act,
-                            .roles_stale = !act_roles_current(rc, t->dc)};
+                            .roles_stale = !act_roles_current(rc, t->dc),
+                            .secgroups_stale = !act_secgroups_current(rc, t->dc)};
     struct plan p = {0};
     plan_cluster(&in, &p);
     if (t->oc) {

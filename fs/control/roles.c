@@ -146,14 +146,13 @@ static json_t *run_statements(const struct roles_head_input *in, json_t *all)
     json_array_append_new(with, fmt("arn:aws:ec2:%s:*:network-interface/*", r, NULL));
     json_array_append_new(with, fmt("arn:aws:ec2:%s::image/*", r, NULL));
     json_array_append_new(with, fmt("arn:aws:ec2:%s:*:subnet/%s", r, cfg->compute_subnet_id));
-    if (cfg->vpc_security_group_id[0] || cfg->additional_sg[0]) {
-        if (cfg->vpc_security_group_id[0])
-            json_array_append_new(
-                with, fmt("arn:aws:ec2:%s:*:security-group/%s", r, cfg->vpc_security_group_id));
+    if (cfg->vpc_security_group_id[0]) {
+        json_array_append_new(
+            with, fmt("arn:aws:ec2:%s:*:security-group/%s", r, cfg->vpc_security_group_id));
         if (cfg->additional_sg[0])
             json_array_append_new(
                 with, fmt("arn:aws:ec2:%s:*:security-group/%s", r, cfg->additional_sg));
-    } else { /* the VPC's default group, whichever it is */
+    } else { /* the groups pclusterfs made (secgroups.h), whose ids are not known here */
         json_array_append_new(with, fmt("arn:aws:ec2:%s:*:security-group/*", r, NULL));
     }
     if (cfg->key_name[0])

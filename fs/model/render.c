@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/config/config.h"
 #include "fs/model/sanitize.h"
 #include "fs/model/timefmt.h"
 
@@ -77,16 +78,32 @@ static json_t *node_counts(const struct observed_cluster *oc)
     return json_pack("{s:I, s:o, s:o}", "total", (json_int_t)total, "ec2", ec2, "slurm", slurm);
 }
 
-static json_t *head_node(const struct observed_cluster *oc)
+/* The image's default user, as its cloud-init makes it: who logs in to
+ * the head with the key pair (ssh -i KEY USER@ADDRESS). NULL: unknown. */
+static const char *ssh_user(const struct desired_cluster *dc)
+{
+    static const struct {
+        const char *os, *user;
+    } users[] = {{"alinux2", "ec2-user"}, {"centos7", "centos"},
+                 {"ubuntu1804", "ubuntu"}, {"ubuntu2004", "ubuntu"}};
+    const struct cluster_config *cfg = dc->parsed ? dc->parsed->cfg : NULL;
+    for (size_t i = 0; cfg && i < sizeof(users) / sizeof(users[0]); i++)
+        if (strcmp(cfg->base_os, users[i].os) == 0)
+            return users[i].user;
+    return NULL;
+}
+
+static json_t *head_node(const struct observed_cluster *oc, const struct desired_cluster *dc)
 {
     for (size_t i = 0; oc && i < oc->n_nodes; i++) {
         const struct observed_node *n = &oc->nodes[i];
         if (strcmp(n->name, "head") != 0)
             continue;
-        return json_pack("{s:o, s:o, s:o, s:o, s:o}", "instanceId", str_or_null(n->instance_id),
-                         "state", str_or_null(n->ec2_state), "privateIpAddress",
-                         str_or_null(n->private_ip), "publicIpAddress", str_or_null(n->public_ip),
-                         "instanceType", str_or_null(n->instance_type));
+        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "instanceId",
+                         str_or_null(n->instance_id), "state", str_or_null(n->ec2_state),
+                         "privateIpAddress", str_or_null(n->private_ip), "publicIpAddress",
+                         str_or_null(n->public_ip), "instanceType", str_or_null(n->instance_type),
+                         "sshUser", str_or_null(ssh_user(dc)));
     }
     return json_null();
 }
@@ -116,7 +133,7 @@ struct blob *render_status_json(const struct status_json_inputs *in)
         "{s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
         "clusterName", text(dc->name), "region", text(in->region), "clusterStatus", status_name(in->status),
         "generation", dc->generation, "creationTime", time_or_null(dc->created_at),
-        "lastUpdatedTime", time_or_null(dc->updated_at), "headNode", head_node(in->observed),
+        "lastUpdatedTime", time_or_null(dc->updated_at), "headNode", head_node(in->observed, dc),
         "nodes", node_counts(in->observed), "hooks", hooks, "failures", failures(dc),
         "last_error", str_or_null(dc->last_error), "observed_at", time_or_null(in->observed_at),
         "stale", in->stale, "stale_reason", str_or_null(in->stale ? in->stale_reason : NULL));

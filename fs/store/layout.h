@@ -75,6 +75,7 @@ char *layout_generated_key(const char *cluster, const char *name);
 bool layout_generated_rest(const char *name, char *buf, size_t len);
 #define LAYOUT_JWT_KEY "jwt.key"
 #define LAYOUT_MUNGE_KEY "munge.key"
+#define LAYOUT_SSH_KEY "ssh.key" /* the default user's key between nodes (sshkey.h) */
 
 /* launch/<node>/intent and launch/<node>/<attempt>/manifest. */
 char *layout_intent_key(const char *cluster, const char *node);

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agent_aws  # noqa: E402
 import agent_creds  # noqa: E402
 import agent_ctl  # noqa: E402
+import agent_gone  # noqa: E402
 import agent_publish  # noqa: E402
 import agent_s3  # noqa: E402
 import agent_slurm  # noqa: E402
@@ -102,6 +103,7 @@ def main(argv):
         except Exception as e:   # as above; the next round tries again
             log("node commands: %s: %s" % (type(e).__name__, e))
             ok = False
+        agent_gone.run_round(cfg, log)   # gone compute nodes out of Slurm (agent_gone.py)
         if len(argv) == 3:
             return 0 if ok else 1
         time.sleep(cfg["interval"])

@@ -17,7 +17,7 @@
 #   region R | head_address IPV4 (Compute; on the head optional) |
 #   head_hostname NAME | cpus N | memory_mib N | attempt N | report PUT-URL |
 #   generation N (of the config whose hooks these are; optional) |
-#   file stage2|munge_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
+#   file stage2|munge_key|ssh_key|slurm_conf|jwt_key URL (the last two: HeadNode) |
 #   install pre|post URL BASE64-ARGS | hook pre|post BASE64-NAME URL (in order) |
 #   file agent NAME URL (HeadNode, one per file of the agent) |
 #   agent_config BASE64-JSON (HeadNode: the agent's config, agent_main.py's)
@@ -51,7 +51,7 @@ printable() { printf '%s' "$1" | tr -d '\r' | tr '[:cntrl:]' '?'; }
 # ---------- the manifest ----------
 VERSION='' CLUSTER='' NODE='' NODE_TYPE='' REGION='' HEAD_ADDRESS='' HEAD_HOSTNAME=''
 CPUS='' MEMORY_MIB='' ATTEMPT='' GENERATION='' REPORT_URL='' SLURM_CONF_URL='' MUNGE_KEY_URL=''
-JWT_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
+JWT_KEY_URL='' SSH_KEY_URL='' INSTALL_PRE_URL='' INSTALL_PRE_ARGS='' INSTALL_POST_URL='' INSTALL_POST_ARGS=''
 PRE_NAMES=() PRE_URLS=() POST_NAMES=() POST_URLS=() AGENT_NAMES=() AGENT_URLS=() AGENT_CONFIG=''
 BAD=''
 
@@ -88,6 +88,7 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
         slurm_conf) SLURM_CONF_URL=$v2 ;;
         munge_key) MUNGE_KEY_URL=$v2 ;;
         jwt_key) JWT_KEY_URL=$v2 ;;
+        ssh_key) SSH_KEY_URL=$v2 ;;
       esac
       is_url "$v2" || BAD="file $v1: not a URL" ;;
     agent_config)
@@ -277,6 +278,8 @@ download_all() {
   STEP=download
   fetch "$MUNGE_KEY_URL" "$D/files/munge.key" 400 ||
     fail SlurmConfigurationFailure 1 "munge.key: download failed"
+  [ -z "$SSH_KEY_URL" ] || fetch "$SSH_KEY_URL" "$D/files/ssh.key" 400 ||
+    fail SlurmConfigurationFailure 1 "ssh.key: download failed"
   if [ "$NODE_TYPE" = HeadNode ]; then
     fetch "$SLURM_CONF_URL" "$D/files/slurm.conf" 600 ||
       fail SlurmConfigurationFailure 1 "slurm.conf: download failed"
@@ -394,6 +397,36 @@ set_names() {
     if [ -n "$me" ]; then echo "$me $name"; fi
     if [ "$NODE_TYPE" = Compute ]; then echo "$HEAD_ADDRESS $HEAD_HOSTNAME"; fi
   } > "$D/hosts" && cat "$D/hosts" > /etc/hosts
+}
+
+# The cluster's ssh key for the image's default user (the first of
+# ec2-user, centos, ubuntu that exists, as cloud-init made it): its
+# identity (0600, the user's), its public half in authorized_keys, and
+# host keys of the cluster's nodes taken on first use (each node makes its
+# own at boot, so no cluster-wide list can be known beforehand; within the
+# cluster's groups only its nodes reach port 22 besides ssh_from).
+install_ssh_key() {
+  local user home pub
+  [ -s "$D/files/ssh.key" ] || return 0
+  for user in ec2-user centos ubuntu ''; do
+    [ -n "$user" ] || { log "no default user (ec2-user, centos, ubuntu): no cluster ssh key"; return 0; }
+    id "$user" >/dev/null 2>&1 && break
+  done
+  home=$(getent passwd "$user" | cut -d: -f6)
+  [ -n "$home" ] && [ -d "$home" ] || return 1
+  mkdir -p "$home/.ssh" && chmod 700 "$home/.ssh" || return 1
+  (umask 077 && cp "$D/files/ssh.key" "$home/.ssh/id_ecdsa") || return 1
+  pub=$(ssh-keygen -y -f "$home/.ssh/id_ecdsa") || return 1
+  printf '%s\n' "$pub" > "$home/.ssh/id_ecdsa.pub"
+  touch "$home/.ssh/authorized_keys"
+  grep -qxF "$pub" "$home/.ssh/authorized_keys" ||
+    printf '%s pclusterfs-cluster-%s\n' "$pub" "$CLUSTER" >> "$home/.ssh/authorized_keys"
+  if ! grep -q '^# pclusterfs cluster' "$home/.ssh/config" 2>/dev/null; then
+    printf '# pclusterfs cluster %s: its nodes by name, host keys taken on first use\nHost %s *-st-* *-dy-*\n  StrictHostKeyChecking accept-new\n' \
+      "$CLUSTER" "$HEAD_HOSTNAME" >> "$home/.ssh/config"
+  fi
+  chmod 600 "$home/.ssh/authorized_keys" "$home/.ssh/config" "$home/.ssh/id_ecdsa" &&
+    chown -R "$user:" "$home/.ssh"
 }
 
 start_munge() {
@@ -524,6 +557,7 @@ run_phase pre OnNodeStartExecutionFailure
 
 progress configuring
 step hostname set_names
+step ssh_key install_ssh_key
 step munged start_munge
 if [ "$NODE_TYPE" = HeadNode ]; then
   step slurm.conf write_head_files

@@ -31,5 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     aws_ec2_parse_instance_types(x, size, &t, &next);
     aws_ec2_instance_types_free(&t);
     free(next);
+    struct aws_ec2_security_groups sg = {0};
+    next = NULL;
+    aws_ec2_parse_security_groups(x, size, &sg, &next);
+    aws_ec2_security_groups_free(&sg);
+    free(next);
+    char id[32];
+    aws_ec2_parse_create_security_group(x, size, id, sizeof id);
     return 0;
 }

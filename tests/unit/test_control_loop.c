@@ -268,6 +268,12 @@ static void launch_order(void)
     CHECK_STR(cloud_mem_tag(&w.cloud, head, "pclusterfs:bootstrap"), "done");
     CHECK_INT(cloud_mem_live(&w.cloud, COMPUTE1, NULL), 1);
     CHECK_INT(first_complete(&w), 0);
+    /* Rule: the head launches in its group and the cluster's, a compute
+     * node in the cluster's (secgroups.h). */
+    const char *compute = NULL;
+    cloud_mem_live(&w.cloud, COMPUTE1, &compute);
+    const char *hg = cloud_mem_groups_of(&w.cloud, head), *cg = cloud_mem_groups_of(&w.cloud, compute);
+    CHECK(hg && cg && strchr(hg, ',') && !strchr(cg, ',') && strstr(hg, cg));
     /* Rule: converged (Slurm answers, every static node done and in Slurm) -> completed. */
     later(&w, 60);
     report(&w, COMPUTE1, "done");
@@ -465,7 +471,8 @@ static void refused_launch(void)
 static void dropped_nodes(void)
 {
     /* Rule: nodes dropped from the config are terminated; their report and
-     * intent go; Slurm forgets them once their instance is gone. */
+     * intent go; the workstation leaves Slurm alone (the head's agent
+     * removes them, agent_gone.py). */
     struct world w;
     world_init(&w, 1);
     bring_up(&w, 1);
@@ -481,8 +488,8 @@ static void dropped_nodes(void)
     free(intent);
     later(&w, 10);
     pass(&w);
-    CHECK(!cloud_mem_slurm_has(&w.cloud, COMPUTE1));
-    CHECK_CONTAINS(w.events, "removed " COMPUTE1 " from Slurm");
+    CHECK(cloud_mem_slurm_has(&w.cloud, COMPUTE1));
+    CHECK(strstr(w.events, "from Slurm") == NULL);
     world_free(&w);
 }
 
@@ -586,6 +593,12 @@ static void failed_creation_removes_roles(void)
     CHECK_INT(cloud_mem_iam_roles(&w.cloud), 0);
     CHECK_INT(cloud_mem_iam_profiles(&w.cloud), 0);
     CHECK_CONTAINS(w.events, "removed the cluster's IAM roles and instance profiles (2)");
+    CHECK_CONTAINS(w.events, "removed the cluster's security groups (2)");
+    struct aws_ec2_security_groups left = {0};
+    struct aws_error e = {0};
+    CHECK_INT(cloud_sg_describe(&w.cloud, REGION, NULL, 0, NULL, 0, &left, &e), 0);
+    CHECK_INT(left.n, 0);
+    aws_ec2_security_groups_free(&left);
     /* Once seen gone, IAM is not asked again while the failure stands. */
     w.objects = objcache_new();
     pass(&w);

@@ -37,6 +37,7 @@ struct plan_case {
     const char *want; /* the plan, one action a line */
     bool converged;
     bool roles_stale;
+    bool secgroups_stale;
 };
 
 static const char *const WANTED[] = {"compute-st-t2micro-1", "compute-st-t2micro-2"};
@@ -82,12 +83,13 @@ static struct observed_cluster *observed_of(const struct plan_case *c, const cha
 static void render(const struct plan *p, char *buf, size_t len)
 {
     static const char *const kinds[] = {
-        [PLAN_EVENT] = "event",         [PLAN_FORGET_SLURM] = "forget-slurm",
+        [PLAN_EVENT] = "event",
         [PLAN_TAG_DONE] = "tag",        [PLAN_LAUNCH] = "launch",
         [PLAN_FAIL] = "fail",           [PLAN_TERMINATE] = "terminate",
         [PLAN_FORGET_LAUNCH] = "forget-launch", [PLAN_FORGET_NODE] = "forget-node",
         [PLAN_COMPLETE] = "complete",   [PLAN_REMOVE] = "remove",
-        [PLAN_ENSURE_ROLES] = "roles",  [PLAN_REMOVE_ROLES] = "remove-roles"};
+        [PLAN_ENSURE_ROLES] = "roles",  [PLAN_REMOVE_ROLES] = "remove-roles",
+        [PLAN_ENSURE_SECGROUPS] = "secgroups", [PLAN_REMOVE_SECGROUPS] = "remove-secgroups"};
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < p->n && used < len; i++) {
@@ -112,11 +114,13 @@ static void render(const struct plan *p, char *buf, size_t len)
             snprintf(line, sizeof(line), "event %s", a->text);
             break;
         case PLAN_ENSURE_ROLES:
-            snprintf(line, sizeof(line), "roles %s", a->node ? a->node : "(config)");
+        case PLAN_ENSURE_SECGROUPS:
+            snprintf(line, sizeof(line), "%s %s", kinds[a->kind], a->node ? a->node : "(config)");
             break;
         case PLAN_COMPLETE:
         case PLAN_REMOVE:
         case PLAN_REMOVE_ROLES:
+        case PLAN_REMOVE_SECGROUPS:
             snprintf(line, sizeof(line), "%s", kinds[a->kind]);
             break;
         default:
@@ -168,7 +172,8 @@ static struct plan run_case(const struct plan_case *c)
                             .now = NOW,
                             .bootstrap_timeout = TIMEOUT,
                             .act = c->lease_held,
-                            .roles_stale = c->roles_stale};
+                            .roles_stale = c->roles_stale,
+                            .secgroups_stale = c->secgroups_stale};
     struct plan p = {0};
     CHECK_INT(plan_cluster(&in, &p), 0);
     char got[4096];
@@ -190,15 +195,15 @@ static struct plan run_case(const struct plan_case *c)
 static const struct plan_case cases[] = {
     {.rule = "launch order: the head node first, its IAM roles before it",
      .lease_held = true,
-     .want = "roles head\nlaunch head t3.small\n"},
+     .want = "roles head\nsecgroups head\nlaunch head t3.small\n"},
     {.rule = "roles: a head gone (terminated) is launched again with its roles put right",
      .lease_held = true,
      .nodes = {{"head", "terminated", NULL, "none", 1, false, NOW - 60, NULL}},
-     .want = "roles head\nlaunch head t3.small\n"},
+     .want = "roles head\nsecgroups head\nlaunch head t3.small\n"},
     {.rule = "roles: a failed creation's roles go once no instance of it is left",
      .lease_held = true,
      .failure_code = "HeadNodeBootstrapFailure",
-     .want = "remove-roles\n"},
+     .want = "remove-roles\nremove-secgroups\n"},
     {.rule = "roles: not while an instance of the failed creation is still going",
      .lease_held = true,
      .failure_code = "HeadNodeBootstrapFailure",
@@ -223,6 +228,18 @@ static const struct plan_case cases[] = {
      .head_state = "failed",
      .want = "fail HeadNodeBootstrapFailure\nterminate i-head: the cluster failed\n"
              "forget-launch head/1\n"},
+    {.rule = "secgroups: a config they were not put right for: before the fleet's launches",
+     .lease_held = true,
+     .secgroups_stale = true,
+     .nodes = {HEAD_DONE},
+     .head_state = "done",
+     .want = "secgroups (config)\nlaunch " ST1 " t2.micro at 10.0.0.1\nlaunch " ST2
+             " t2.micro at 10.0.0.1\n"},
+    {.rule = "secgroups: not while an instance of the failed creation is still going",
+     .lease_held = true,
+     .failure_code = "HeadNodeBootstrapFailure",
+     .nodes = {{"head", "running", "failed", "none", 1, false, NOW - 60, NULL}},
+     .want = ""},
     {.rule = "roles: only the lease holder removes them",
      .lease_held = false,
      .failure_code = "HeadNodeBootstrapFailure",
@@ -334,14 +351,14 @@ static const struct plan_case cases[] = {
      .lease_held = true,
      .deleting = true,
      .want = ""},
-    {.rule = "a node whose instance is gone is removed from Slurm",
+    {.rule = "a node whose instance is gone is left to the head's agent to remove from Slurm",
      .lease_held = true,
      .nodes = {HEAD_DONE, {ST1, "running", "done", "idle", 1, true, NOW, NULL},
                {ST2, "terminated", NULL, "idle", 1, false, NOW, NULL}},
      .head_state = "done",
      .slurm_up = true,
      .slurm_listed = {ST1, ST2},
-     .want = "forget-slurm " ST2 "\nlaunch " ST2 " t2.micro at 10.0.0.1\n"},
+     .want = "launch " ST2 " t2.micro at 10.0.0.1\n"},
     {.rule = "reports that do not belong to the instance or attempt are told, once a pass",
      .lease_held = true,
      .nodes = {HEAD_UP("pending")},
@@ -428,7 +445,8 @@ static void deletion(void)
     free_observed(oc);
     CHECK_INT(plan_deletion(NULL, &p), 0);
     render(&p, got, sizeof(got));
-    CHECK_STR(got, "remove-roles\nremove\n"); /* the roles before the objects that name them */
+    /* the roles and security groups before the objects that name them */
+    CHECK_STR(got, "remove-roles\nremove-secgroups\nremove\n");
     plan_free(&p);
 }
 
