@@ -7,6 +7,7 @@
 
 #include "fs/config/config.h"
 #include "fs/control/act.h"
+#include "fs/control/fleet_publish.h"
 #include "fs/control/observe.h"
 #include "fs/control/plan.h"
 
@@ -88,6 +89,10 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
         t->oc->converged_generation = t->dc->generation;
     }
     t->in = &in;
+    if (rc->act) {
+        fleet_publish(rc, t); /* the head's agent's spec, before anything launches */
+        fleet_tell_applied(rc, t);
+    }
     act_on_plan(rc, t, &p);
     plan_free(&p);
     wanted_free(&w);

@@ -47,6 +47,9 @@ static void every_key(void)
               LAYOUT_BY_HEAD);
     check_key(layout_head_ack_key(c, "7"), "clusters/c1/head/acks/7", LAYOUT_BY_HEAD);
     check_key(layout_head_events_key(c), "clusters/c1/head/events", LAYOUT_BY_HEAD);
+    check_key(layout_fleet_spec_key(c), "clusters/c1/fleet/spec.json", ws);
+    check_key(layout_head_ack_key(c, LAYOUT_HEAD_ACK_FLEET), "clusters/c1/head/acks/fleet.json",
+              LAYOUT_BY_HEAD);
     char *prefix = layout_cluster_prefix(c);
     CHECK_STR(prefix, "clusters/c1/");
     free(prefix);
