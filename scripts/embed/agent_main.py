@@ -1,7 +1,8 @@
 """The head node's agent: agent_main.py CONFIG [--once]
 
 Runs as root on the head node with the head's role (credentials from the
-IMDS). Today it publishes Slurm's view through the bucket (agent_publish);
+IMDS). It publishes Slurm's view through the bucket (agent_publish) and
+follows the compute fleet's spec, acknowledging what it applied (agent_spec);
 managing the compute fleet comes next. CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
   bucket_region  the bucket's region (default: region)
@@ -30,6 +31,7 @@ import agent_creds  # noqa: E402
 import agent_publish  # noqa: E402
 import agent_s3  # noqa: E402
 import agent_slurm  # noqa: E402
+import agent_spec  # noqa: E402
 
 DEFAULTS = {
     "state_dir": "/var/lib/pclusterfs/agent",
@@ -72,6 +74,24 @@ def make_publisher(cfg, credentials=None):
                                    heartbeat=cfg["heartbeat"], log=log)
 
 
+def make_spec_follower(cfg, publisher):
+    """The fleet spec's follower, on the publisher's S3 client and head."""
+    return agent_spec.SpecFollower(publisher.s3, cfg["cluster"], cfg["bucket"],
+                                   publisher.instance_id, cfg["state_dir"], log=log)
+
+
+def run_round(name, step):
+    """One step of a round; False (logged) when it failed."""
+    try:
+        step()
+        return True
+    except (agent_aws.AwsError, agent_creds.CredentialsError, OSError) as e:
+        log("%s: %s" % (name, e))
+    except Exception as e:   # a surprise (a malformed answer...) must not end the agent
+        log("%s: %s: %s" % (name, type(e).__name__, e))
+    return False
+
+
 def main(argv):
     if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--once"):
         sys.stderr.write("usage: agent_main.py CONFIG [--once]\n")
@@ -80,19 +100,13 @@ def main(argv):
     try:
         cfg = load_config(argv[1])
         publisher = make_publisher(cfg)
+        follower = make_spec_follower(cfg, publisher)
     except (OSError, ValueError, agent_creds.CredentialsError) as e:
         log("cannot start: %s" % e)
         return 1
     while True:
-        ok = True
-        try:
-            publisher.cycle()
-        except (agent_aws.AwsError, agent_creds.CredentialsError, OSError) as e:
-            log("publishing Slurm's view: %s" % e)
-            ok = False
-        except Exception as e:   # a surprise (a malformed answer...) must not end the agent
-            log("publishing Slurm's view: %s: %s" % (type(e).__name__, e))
-            ok = False
+        ok = run_round("publishing Slurm's view", publisher.cycle)
+        ok = run_round("following the fleet spec", follower.cycle) and ok
         if len(argv) == 3:
             return 0 if ok else 1
         time.sleep(cfg["interval"])

@@ -221,6 +221,7 @@ static void head_manifest_names_the_agent(void)
     CHECK_CONTAINS(m, "\nfile agent agent.sh ");
     CHECK_CONTAINS(m, "\nfile agent agent_main.py ");
     CHECK_CONTAINS(m, "\nfile agent agent_publish.py ");
+    CHECK_CONTAINS(m, "\nfile agent agent_spec.py ");
     const char *line = strstr(m, "\nagent_config ");
     CHECK(line != NULL);
     if (line) {
