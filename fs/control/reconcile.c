@@ -90,7 +90,10 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
     }
     t->in = &in;
     if (rc->act) {
-        fleet_publish(rc, t); /* the head's agent's spec, before anything launches */
+        /* The head's agent's spec, before anything launches; a failed
+         * cluster has nothing for its head to carry out. */
+        if (!t->dc->failure_code)
+            fleet_publish(rc, t);
         fleet_tell_applied(rc, t);
     }
     act_on_plan(rc, t, &p);

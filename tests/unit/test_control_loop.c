@@ -748,6 +748,14 @@ static void fleet_spec_published(void)
     CHECK_CONTAINS(text, "\"compute-st-t2micro-3\"");
     objcache_free(w.objects);
     world_free(&w);
+    /* A failed cluster has nothing for its head to carry out: no spec. */
+    world_init(&w, 1);
+    CHECK_INT(w.store.ops->set_failure(w.store.impl, "c", "CREATE_FAILED", "test", err,
+                                       sizeof(err)),
+              0);
+    pass(&w);
+    CHECK_INT(spec_generation(&w, e1, sizeof(e1)), -1);
+    world_free(&w);
 }
 
 /* The head's agent acknowledges a spec: status shows its generation, and
