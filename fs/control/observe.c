@@ -7,6 +7,7 @@
 
 #include "fs/control/launch.h"
 #include "fs/control/plan.h"
+#include "fs/model/fleet_ack.h"
 #include "fs/store/layout.h"
 #include "slurm/view.h"
 
@@ -239,6 +240,31 @@ static int slurm_unknown(struct observed_cluster *oc, const char *why)
     return rc;
 }
 
+/* The fleet spec the live head's agent acknowledged into oc (nothing when it
+ * wrote none, another head wrote it, or it does not parse). 0 or -ENOMEM. */
+static int read_fleet_ack(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const struct observed_node *head, struct observed_cluster *oc)
+{
+    char rest[64], msg[256];
+    struct blob *b = NULL;
+    if (!oc || !plan_alive(head) || !head->instance_id ||
+        !layout_head_ack_rest(LAYOUT_HEAD_ACK_FLEET, rest, sizeof(rest)))
+        return 0;
+    int r = listed_object(rc, dc, rest, &b);
+    if (r == -ENOMEM)
+        return r;
+    struct fleet_ack ack;
+    bool counts = r == 0 && fleet_ack_parse(b->data, b->len, &ack, msg, sizeof(msg)) == 0 &&
+                  strcmp(ack.instance_id, head->instance_id) == 0 &&
+                  strcmp(ack.cluster, dc->name) == 0;
+    blob_unref(b);
+    if (!counts)
+        return 0;
+    free(oc->fleet_spec_applied);
+    oc->fleet_generation_applied = ack.generation;
+    return (oc->fleet_spec_applied = strdup(ack.spec_id)) ? 0 : -ENOMEM;
+}
+
 int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                     struct observed_cluster *oc, struct cluster_view *v)
 {
@@ -266,6 +292,8 @@ int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
     v->slurm_up =
         head_done && read_slurm(rc, dc, head, oc, v, &nomem, slurm_why, sizeof(slurm_why));
     if (head_done && !v->slurm_up && slurm_unknown(oc, slurm_why) != 0)
+        nomem = -ENOMEM;
+    if (read_fleet_ack(rc, dc, head, oc) != 0)
         nomem = -ENOMEM;
     return nomem;
 }

@@ -8,6 +8,7 @@
 #include "fs/config/config.h"
 #include "fs/control/act.h"
 #include "fs/control/nodectl_acks.h"
+#include "fs/control/fleet_publish.h"
 #include "fs/control/observe.h"
 #include "fs/control/plan.h"
 
@@ -90,6 +91,13 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
         t->oc->converged_generation = t->dc->generation;
     }
     t->in = &in;
+    if (rc->act) {
+        /* The head's agent's spec, before anything launches; a failed
+         * cluster has nothing for its head to carry out. */
+        if (!t->dc->failure_code)
+            fleet_publish(rc, t);
+        fleet_tell_applied(rc, t);
+    }
     act_on_plan(rc, t, &p);
     plan_free(&p);
     wanted_free(&w);

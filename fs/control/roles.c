@@ -19,8 +19,8 @@ static const char *const launch_tag_keys[] = {CLUSTER_TAG,           "pclusterfs
                                               "pclusterfs:attempt",  "Name"};
 
 /* Whether the head may read the objects of a row of layout_writers: its
- * cluster's config and generation, hooks, generated files, node commands,
- * what nodes and it wrote; not the workstation's bookkeeping (launch intents with their
+ * cluster's config and generation, the fleet spec, hooks, generated files, node
+ * commands, what nodes and it wrote; not the workstation's bookkeeping (launch intents with their
  * presigned URLs, events, verdicts, locks). */
 static bool head_reads(const struct layout_entry *row)
 {
@@ -31,6 +31,7 @@ static bool head_reads(const struct layout_entry *row)
     return strcmp(row->rest, layout_nodectl_rest()) == 0 || row->writer != LAYOUT_BY_WORKSTATION ||
            strcmp(row->rest, layout_object_rest(LAYOUT_CONFIG)) == 0 ||
            strcmp(row->rest, layout_object_rest(LAYOUT_GENERATION)) == 0 ||
+           strcmp(row->rest, LAYOUT_FLEET_SPEC_REST) == 0 ||
            layout_hook_of(row->rest, &stage, &name) ||
            (layout_generated_rest("", generated, sizeof(generated)) &&
             strcmp(row->rest, generated) == 0);

@@ -97,6 +97,7 @@ void observed_free(struct observed_state *os)
         free(os->clusters[i].instances);
         free(os->clusters[i].slurm_error);
         free(os->clusters[i].action_error);
+        free(os->clusters[i].fleet_spec_applied);
         free(os->clusters[i].name);
     }
     free(os->clusters);

@@ -55,6 +55,11 @@ struct observed_cluster {
                            back (this pass); NULL when nothing was */
     bool converged;     /* every wanted node is up, configured and in Slurm */
     int converged_generation; /* the config generation `converged` was judged for */
+    /* The fleet spec the head's agent acknowledged (head/acks/fleet.json,
+     * counted only when the live head wrote it): its generation (0: none)
+     * and specId (NULL: none). */
+    int fleet_generation_applied;
+    char *fleet_spec_applied;
 };
 
 struct observed_state {

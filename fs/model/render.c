@@ -142,6 +142,10 @@ struct blob *render_status_json(const struct status_json_inputs *in)
     const char *slurm_error = in->observed ? in->observed->slurm_error : NULL;
     json_object_set_new(doc, "slurm_stale", json_boolean(slurm_error != NULL));
     json_object_set_new(doc, "slurm_stale_reason", str_or_null(slurm_error));
+    /* The fleet spec generation the head's agent applied, if it said so. */
+    int applied = in->observed ? in->observed->fleet_generation_applied : 0;
+    json_object_set_new(doc, "fleetGenerationApplied",
+                        applied > 0 ? json_integer(applied) : json_null());
     /* Why the controller is stuck, if it is: a failed or held-back action. */
     json_object_set_new(doc, "action_error",
                         str_or_null(in->observed ? in->observed->action_error : NULL));

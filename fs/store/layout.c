@@ -33,6 +33,7 @@ const struct layout_entry layout_writers[] = {
     {"generated/", LAYOUT_BY_WORKSTATION, "files rendered for the nodes, cluster secrets"},
     {"launch/", LAYOUT_BY_WORKSTATION, "launch intents and manifests"},
     {CTL, LAYOUT_BY_WORKSTATION, "node commands (nodes/<n>/ctl) for the head, one object each"},
+    {"fleet/spec.json", LAYOUT_BY_WORKSTATION, "the compute fleet's spec for the head's agent"},
     {"reports/", LAYOUT_BY_NODE, "a node's bootstrap report (presigned PUT)"},
     {"head/slurm/", LAYOUT_BY_HEAD, "the head's published Slurm view"},
     {"head/acks/", LAYOUT_BY_HEAD, "the head's acknowledgements"},
@@ -205,6 +206,17 @@ bool layout_is_head_slurm(const char *rest)
 char *layout_head_ack_key(const char *cluster, const char *name)
 {
     return cluster_keyf(cluster, "head/acks/%s", name);
+}
+
+bool layout_head_ack_rest(const char *name, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "head/acks/%s", name);
+    return n >= 0 && (size_t)n < len;
+}
+
+char *layout_fleet_spec_key(const char *cluster)
+{
+    return cluster_keyf(cluster, "%s", LAYOUT_FLEET_SPEC_REST);
 }
 
 char *layout_events_part_key(const char *cluster, unsigned num)

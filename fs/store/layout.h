@@ -97,6 +97,14 @@ bool layout_head_slurm_rest(const char *name, char *buf, size_t len);
 /* Whether rest is one of the head's Slurm objects (head/slurm/<name>). */
 bool layout_is_head_slurm(const char *rest);
 char *layout_head_ack_key(const char *cluster, const char *name);
+bool layout_head_ack_rest(const char *name, char *buf, size_t len);
+/* head/acks/fleet.json: the fleet spec the head's agent applied. */
+#define LAYOUT_HEAD_ACK_FLEET "fleet.json"
+
+/* fleet/spec.json: the compute fleet's spec (fs/control/fleetspec.h), the
+ * workstation's hand-over to the head's agent, which reads it. */
+#define LAYOUT_FLEET_SPEC_REST "fleet/spec.json"
+char *layout_fleet_spec_key(const char *cluster);
 char *layout_head_events_key(const char *cluster);
 /* The events object's rolled parts: clusters/<c>/events.<num>, and the
  * prefix they share (events_part_number reads a part's number back). */

@@ -292,14 +292,18 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
         dc->deleting = true;
         return 0;
     }
-    /* Reports, the JWT key and the head's Slurm view are not desired state,
+    /* Reports, the JWT key, the head's Slurm view and its acknowledgement
+     * of the fleet spec are not desired state,
      * but the controller reads them every pass: their ETags let it skip
      * unchanged ones. */
     char jwt_rest[64];
     layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
     char node[256], id[128];
+    char ack_rest[64];
+    layout_head_ack_rest(LAYOUT_HEAD_ACK_FLEET, ack_rest, sizeof(ack_rest));
     if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest) ||
-        layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)))
+        layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)) ||
+        strcmp(rest, ack_rest) == 0)
         return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */

@@ -1,8 +1,10 @@
 """The head node's agent: agent_main.py CONFIG [--once]
 
 Runs as root on the head node with the head's role (credentials from the
-IMDS). Today it publishes Slurm's view through the bucket (agent_publish)
-and carries out node commands from nodes/<n>/ctl (agent_ctl);
+IMDS). It publishes Slurm's view through the bucket (agent_publish),
+follows the compute fleet's spec, acknowledging what it applied (agent_spec),
+carries out node commands from nodes/<n>/ctl (agent_ctl) and takes gone
+compute nodes out of Slurm (agent_gone);
 managing the compute fleet comes next. CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
   bucket_region  the bucket's region (default: region)
@@ -34,6 +36,7 @@ import agent_gone  # noqa: E402
 import agent_publish  # noqa: E402
 import agent_s3  # noqa: E402
 import agent_slurm  # noqa: E402
+import agent_spec  # noqa: E402
 
 DEFAULTS = {
     "state_dir": "/var/lib/pclusterfs/agent",
@@ -76,6 +79,24 @@ def make_publisher(cfg, credentials=None):
                                    heartbeat=cfg["heartbeat"], log=log)
 
 
+def make_spec_follower(cfg, publisher):
+    """The fleet spec's follower, on the publisher's S3 client and head."""
+    return agent_spec.SpecFollower(publisher.s3, cfg["cluster"], cfg["bucket"],
+                                   publisher.instance_id, cfg["state_dir"], log=log)
+
+
+def run_round(name, step):
+    """One step of a round; False (logged) when it failed."""
+    try:
+        step()
+        return True
+    except (agent_aws.AwsError, agent_creds.CredentialsError, OSError) as e:
+        log("%s: %s" % (name, e))
+    except Exception as e:   # a surprise (a malformed answer...) must not end the agent
+        log("%s: %s: %s" % (name, type(e).__name__, e))
+    return False
+
+
 def main(argv):
     if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--once"):
         sys.stderr.write("usage: agent_main.py CONFIG [--once]\n")
@@ -84,25 +105,15 @@ def main(argv):
     try:
         cfg = load_config(argv[1])
         publisher = make_publisher(cfg)
+        follower = make_spec_follower(cfg, publisher)
         commands = agent_ctl.make(cfg, publisher.s3, publisher.s3.client.credentials, log)
     except (OSError, ValueError, agent_creds.CredentialsError) as e:
         log("cannot start: %s" % e)
         return 1
     while True:
-        ok = True
-        try:
-            publisher.cycle()
-        except (agent_aws.AwsError, agent_creds.CredentialsError, OSError) as e:
-            log("publishing Slurm's view: %s" % e)
-            ok = False
-        except Exception as e:   # a surprise (a malformed answer...) must not end the agent
-            log("publishing Slurm's view: %s: %s" % (type(e).__name__, e))
-            ok = False
-        try:
-            commands.cycle()
-        except Exception as e:   # as above; the next round tries again
-            log("node commands: %s: %s" % (type(e).__name__, e))
-            ok = False
+        ok = run_round("publishing Slurm's view", publisher.cycle)
+        ok = run_round("following the fleet spec", follower.cycle) and ok
+        ok = run_round("node commands", commands.cycle) and ok
         agent_gone.run_round(cfg, log)   # gone compute nodes out of Slurm (agent_gone.py)
         if len(argv) == 3:
             return 0 if ok else 1

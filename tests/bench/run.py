@@ -16,6 +16,10 @@ run, interleaved, as the median of N repetitions:
              on a stable cluster and on one that is changing.
   commit     config commit time, split into validation, cloud checks and the
              durable write (the daemon's own "config committed" event).
+  head       (root, boot, isolated mode; not in the default parts) the head
+             agent's idle AWS requests a minute (the local cloud's audit of
+             its role), and time from a config commit to status.json's
+             fleetGenerationApplied showing the head acknowledged the spec.
 
   tests/bench/run.py [--parts reads,scale,freshness,commit] [--quick] [--bin PATH]
   BENCH_QUICK=1: fewer repetitions, no booted cluster, scale up to 100 clusters still.
@@ -605,6 +609,69 @@ def part_freshness(args, work, out):
         lc.release()
 
 
+# ---------------------------------------------------------------- head
+
+
+def head_requests(lc, bucket, head_id, cluster):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    from test_cluster_iam import role_name
+    role = role_name(bucket, cluster, "head")
+    with open(os.path.join(lc.dir, "audit.jsonl")) as f:
+        entries = [json.loads(ln) for ln in f if ln.strip()]
+    return [e for e in entries if e.get("instance") == head_id and e.get("role") == role]
+
+
+def part_head(args, work, out):
+    """The head's agent (isolated mode: the workstation reaches no
+    instance): idle AWS requests a minute, config commit -> the head's
+    acknowledgement of the new fleet spec seen in status.json."""
+    if os.geteuid() != 0:
+        out["head"] = {"error": "needs root (booted local cloud)"}
+        return
+    lc = LocalCloud(os.path.join(work, "lc-head"), boot=True, isolated=True)
+    lc.start()
+    m = None
+    try:
+        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+        bucket = "pcfs-bench-head-" + uuid.uuid4().hex[:6]
+        m = new_mount(work, lc, bucket, refresh=2).start()
+        c = str(m.path / "bench")
+        os.mkdir(c)
+        with open(os.path.join(c, "config"), "w") as f:
+            f.write(config_text(lc, initial=1))
+        wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED"), 300, 1)
+        if status(c) != "CREATE_COMPLETE":
+            raise RuntimeError("bench cluster did not complete: %s" % status(c))
+
+        def applied():
+            with open(os.path.join(c, "status.json")) as f:
+                return json.load(f).get("fleetGenerationApplied")
+        head_id = node_file(c, "head", "instance_id")
+        window = 60 if args.quick else 120
+        before = len(head_requests(lc, bucket, head_id, "bench"))
+        time.sleep(window)
+        idle = head_requests(lc, bucket, head_id, "bench")[before:]
+        acks = []
+        for i in range(2 if args.quick else 4):
+            gen = applied() or 0
+            t0 = now()
+            with open(os.path.join(c, "config"), "w") as f:
+                f.write(config_text(lc, initial=1, maximum=10 + i + 1))
+            ok = wait_for(lambda: (applied() or 0) > gen, 120, 0.1)
+            acks.append(now() - t0 if ok else None)
+        good = [a for a in acks if a is not None]
+        out["head"] = {"idle_window_s": window, "idle_requests": len(idle),
+                       "idle_per_minute": round(len(idle) * 60.0 / window, 1),
+                       "idle_actions": sorted({e["action"] for e in idle}),
+                       "commit_to_ack_n": len(good),
+                       "commit_to_ack_median_s": statistics.median(good) if good else None,
+                       "commit_to_ack_max_s": max(good) if good else None}
+    finally:
+        if m:
+            m.stop()
+        lc.release()
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -699,6 +766,22 @@ def render(out):
                 f["status"], "%.2f s" % f["median_s"] if f["median_s"] else "-",
                 "%.2f s" % f["max_s"] if f["max_s"] else "-", f["n"]))
         add("")
+    if "head" in out:
+        h = out["head"]
+        add("The head's agent (isolated mode)")
+        add("")
+        if "error" in h:
+            add("not measured: %s" % h["error"])
+        else:
+            add("| idle AWS requests a minute (limit 20) | commit -> head's ack, median | max | n |")
+            add("|---|---|---|---|")
+            add("| %.1f (%d in %d s: %s) | %s | %s | %d |" % (
+                h["idle_per_minute"], h["idle_requests"], h["idle_window_s"],
+                ", ".join(h["idle_actions"]),
+                "%.1f s" % h["commit_to_ack_median_s"] if h["commit_to_ack_median_s"] else "-",
+                "%.1f s" % h["commit_to_ack_max_s"] if h["commit_to_ack_max_s"] else "-",
+                h["commit_to_ack_n"]))
+        add("")
     return "\n".join(lines)
 
 
@@ -728,7 +811,7 @@ def main():
             last = json.load(f)
         keys = {"reads": ("reads", "reads_boot", "freshness_stable", "create_complete_seconds"),
                 "scale": ("scale",), "freshness": ("freshness_changing",),
-                "commit": ("commit",)}
+                "commit": ("commit",), "head": ("head",)}
         for p, ks in keys.items():
             if p not in parts:
                 for k in ks:
@@ -745,7 +828,7 @@ def main():
             t = now()
             print("== %s" % p, flush=True)
             {"reads": part_reads, "scale": part_scale, "freshness": part_freshness,
-             "commit": part_commit}[p](args, work, out)
+             "commit": part_commit, "head": part_head}[p](args, work, out)
             out.setdefault("seconds", {})[p] = round(now() - t, 1)
     finally:
         out["total_seconds"] = round(now() - t0, 1)

@@ -96,6 +96,20 @@ def test_guide_flow_through_the_published_view(tmp_path, lc):
             assert facts["memoryMiB"] > 0 and facts["partitions"], facts
             assert isinstance(facts["slurmFlags"], list), facts
 
+        # The head's agent read the fleet spec of generation 1 and said so,
+        # once, through the bucket.
+        assert wait_for(lambda: status_json(c)["fleetGenerationApplied"] == 1, timeout=60), \
+            status_json(c)
+        assert wait_for(lambda: "applied fleet spec generation 1 " in (c / "events").read_text(),
+                        timeout=30)
+        spec = json.loads(lc.aws("s3", "cp", "s3://%s/clusters/lab3/fleet/spec.json" % bucket,
+                                 "-").stdout)
+        ack = json.loads(lc.aws("s3", "cp", "s3://%s/clusters/lab3/head/acks/fleet.json" % bucket,
+                                "-").stdout)
+        assert ack["specId"] == spec["specId"] and ack["instance_id"] == head_id, (ack, spec)
+        assert spec["queues"][0]["computeResources"][0]["staticNodes"] == \
+            ["compute-st-t2micro-1", "compute-st-t2micro-2"], spec
+
         # The agent runs as root under its supervisor, its loop continual.
         pids = agent_pids(lc, head_id)
         assert [u for u, _ in pids] == ["root"], lc.in_instance(
@@ -120,7 +134,7 @@ def test_guide_flow_through_the_published_view(tmp_path, lc):
         # or credentials.
         for cmd in ("ls " + AGENT_DIR, "cat %s/config.json" % AGENT_DIR,
                     "cat %s/agent_main.py" % AGENT_DIR, "cat " + AGENT_LOG, "ls " + AGENT_STATE,
-                    "cat %s/publish.json" % AGENT_STATE):
+                    "cat %s/publish.json" % AGENT_STATE, "cat %s/fleet_spec.json" % AGENT_STATE):
             r = lc.in_instance(head_id, cmd, nobody=True)
             assert r.returncode != 0 and "Permission denied" in r.stderr, (cmd, r)
         r = lc.in_instance(head_id, "cat /proc/%d/environ" % agent_pids(lc, head_id)[0][1],
@@ -136,8 +150,14 @@ def test_guide_flow_through_the_published_view(tmp_path, lc):
         modes = [ln.split()[:2] for ln in r.stdout.splitlines()]
         assert modes == [["700", "root"], ["600", "root"], ["600", "root"], ["700", "root"]], r
 
-        # Resize: one more static node, seen idle through the view.
+        # Resize: one more static node, seen idle through the view; the head
+        # acknowledges the new spec (the time it took is printed for bench).
+        committed = time.monotonic()
         (c / "config").write_text(config(lc, initial=3))
+        assert wait_for(lambda: status_json(c)["fleetGenerationApplied"] == 2, timeout=60), \
+            status_json(c)
+        print("config commit to the head's acknowledgement seen: %.1f s" % (
+            time.monotonic() - committed))
         assert wait_for(lambda: status(c) in ("UPDATE_COMPLETE", "UPDATE_FAILED"))
         assert status(c) == "UPDATE_COMPLETE", (c / "events").read_text()
         assert node_file(c, "compute-st-t2micro-3", "slurm_state") == "idle"

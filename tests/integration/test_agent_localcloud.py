@@ -329,3 +329,86 @@ def test_agent_program_publishes_a_real_slurm(cloud, slurm_cluster_host, tmp_pat
         sc.run("scontrol", "update", "nodename=n2", "state=resume", check=False)
     # Every request was signed with the IMDS's key, none with the host's.
     assert lc.env["AWS_ACCESS_KEY_ID"] not in {e["access_key"] for e in audit(lc, "PutObject")}
+
+
+def _spec(lc, cluster, generation, extra=""):
+    doc = {"schema": 1, "cluster": cluster, "owner": lc.bucket, "generation": generation,
+           "incarnation": 1700000000, "region": lc.region, "launch": {"image": "ami-1"},
+           "hooks": {"pre": [], "post": []}, "queues": [], "note": extra}
+    doc["specId"] = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    return doc
+
+
+class _Counting:
+    """The agent's S3 client, counting its requests."""
+
+    def __init__(self, s3):
+        self.s3, self.calls = s3, []
+
+    def __getattr__(self, name):
+        f = getattr(self.s3, name)
+
+        def counted(*a, **kw):
+            self.calls.append(name)
+            return f(*a, **kw)
+        return counted
+
+
+def test_spec_follower_reads_on_etag_change_and_acks_once(cloud, tmp_path):
+    """The fleet spec is read only when its ETag changes (a conditional GET
+    a round otherwise), acknowledged once per spec under head/acks/, across
+    a restart too; a spec not of this cluster is refused, and nothing is
+    acknowledged for it."""
+    lc = cloud
+    spec_mod = agent("agent_spec")
+    s3 = lc.client("s3")
+    key, ack_key = "clusters/lab3/fleet/spec.json", "clusters/lab3/head/acks/fleet.json"
+    state = str(tmp_path / "state")
+    logs = []
+    counting = _Counting(lc.s3)
+
+    def follower():
+        return spec_mod.SpecFollower(counting, "lab3", lc.bucket, "i-0123456789abcdef0", state,
+                                     clock=lambda: 1700000100, log=logs.append)
+
+    f = follower()
+    assert f.cycle() is None and not f.spec                 # no spec yet: nothing to ack
+    one = _spec(lc, "lab3", 1)
+    s3.put_object(Bucket=lc.bucket, Key=key, Body=json.dumps(one).encode())
+    assert f.cycle() == 1
+    ack = json.loads(lc.s3.get(ack_key).body)
+    assert ack == {"format": 1, "cluster": "lab3", "instance_id": "i-0123456789abcdef0",
+                   "generation": 1, "specId": one["specId"], "appliedAt": "2023-11-14T22:15:00Z"}
+    # Unchanged: one conditional GET a round, no PUT.
+    counting.calls.clear()
+    for _ in range(3):
+        assert f.cycle() is None
+    assert counting.calls == ["get"] * 3
+    # A restart: the same ETag asked for, nothing acknowledged again.
+    counting.calls.clear()
+    assert follower().cycle() is None
+    assert counting.calls == ["get"]
+    mode = os.stat(state).st_mode
+    assert stat.S_IMODE(mode) == 0o700
+    assert stat.S_IMODE(os.stat(os.path.join(state, "fleet_spec.json")).st_mode) == 0o600
+    # A new generation is taken and acknowledged.
+    two = _spec(lc, "lab3", 2)
+    s3.put_object(Bucket=lc.bucket, Key=key, Body=json.dumps(two).encode())
+    f = follower()
+    assert f.cycle() == 2
+    assert json.loads(lc.s3.get(ack_key).body)["specId"] == two["specId"]
+    # Another cluster's spec, or garbage, is refused (told once); the last good one stays.
+    for bad in (json.dumps(_spec(lc, "other", 3)).encode(), b"{not json"):
+        s3.put_object(Bucket=lc.bucket, Key=key, Body=bad)
+        logs.clear()
+        assert f.cycle() is None and f.cycle() is None
+        assert len([m for m in logs if "refused" in m]) == 1, logs
+        assert f.spec["generation"] == 2
+        assert json.loads(lc.s3.get(ack_key).body)["generation"] == 2
+    # What is applied is the caller's: not applied, not acknowledged.
+    three = _spec(lc, "lab3", 3)
+    s3.put_object(Bucket=lc.bucket, Key=key, Body=json.dumps(three).encode())
+    held = spec_mod.SpecFollower(lc.s3, "lab3", lc.bucket, "i-0123456789abcdef0", state,
+                                 apply=lambda spec: False)
+    assert held.cycle() is None and held.spec["generation"] == 3
+    assert json.loads(lc.s3.get(ack_key).body)["generation"] == 2

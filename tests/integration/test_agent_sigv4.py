@@ -80,7 +80,8 @@ def test_sigv4_suite_header_form(case):
 def test_every_agent_module_is_python_3_6():
     srcs = sources()
     assert {"agent_sigv4.py", "agent_creds.py", "agent_aws.py", "agent_ec2.py", "agent_s3.py",
-            "agent_jwt.py", "agent_slurm.py", "agent_publish.py", "agent_main.py"} <= set(srcs)
+            "agent_jwt.py", "agent_slurm.py", "agent_publish.py", "agent_main.py",
+            "agent_spec.py"} <= set(srcs)
     for name, src in srcs.items():
         ast.parse(src, filename=name, feature_version=(3, 6))
 

@@ -89,7 +89,7 @@ static void list_reports(struct world *w, struct desired_cluster *dc)
     size_t n = cloud_mem_keys(&w->cloud, prefix, keys, 64);
     for (size_t i = 0; i < n; i++) {
         const char *rest = keys[i] + strlen(prefix);
-        if (!layout_report_node(rest))
+        if (!layout_report_node(rest) && strcmp(rest, "head/acks/fleet.json") != 0)
             continue;
         char etag[32];
         cloud_mem_etag(&w->cloud, keys[i], etag, sizeof(etag));
@@ -222,6 +222,7 @@ static void head_manifest_names_the_agent(void)
     CHECK_CONTAINS(m, "\nfile agent agent_main.py ");
     CHECK_CONTAINS(m, "\nfile agent agent_publish.py ");
     CHECK_CONTAINS(m, "\nfile agent agent_ctl.py ");
+    CHECK_CONTAINS(m, "\nfile agent agent_spec.py ");
     const char *line = strstr(m, "\nagent_config ");
     CHECK(line != NULL);
     if (line) {
@@ -713,6 +714,114 @@ static void roles_put_right_once_per_config(void)
     world_free(&w);
 }
 
+/* The fleet spec's generation and etag as the bucket has it ("" when none). */
+static int spec_generation(struct world *w, char *etag, size_t len)
+{
+    size_t n = 0;
+    const char *text = cloud_mem_object(&w->cloud, "clusters/c/fleet/spec.json", &n);
+    etag[0] = '\0';
+    if (!text)
+        return -1;
+    cloud_mem_etag(&w->cloud, "clusters/c/fleet/spec.json", etag, len);
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, n, 0, &jerr);
+    int gen = (int)json_integer_value(json_object_get(doc, "generation"));
+    json_decref(doc);
+    return gen;
+}
+
+static void fleet_spec_published(void)
+{
+    /* Rule: the lease holder puts the compute fleet's spec in the bucket
+     * for the head's agent; again only when it changes (a config commit, a
+     * hook), and not at all without the lease. */
+    struct world w;
+    world_init(&w, 2);
+    w.objects = objcache_new();
+    char e1[64], e2[64], e3[64];
+    pass_as(&w, false);
+    CHECK_INT(spec_generation(&w, e1, sizeof(e1)), -1);
+    pass(&w);
+    CHECK_INT(spec_generation(&w, e1, sizeof(e1)), 1);
+    size_t n = 0;
+    const char *text = cloud_mem_object(&w.cloud, "clusters/c/fleet/spec.json", &n);
+    CHECK_CONTAINS(text, "\"compute-st-t2micro-2\"");
+    CHECK_CONTAINS(text, "\"image\":\"ami-0123456789abcdef0\"");
+    pass(&w);
+    CHECK_INT(spec_generation(&w, e2, sizeof(e2)), 1);
+    CHECK_STR(e2, e1);
+    /* Unchanged, it is not written again (taken away here to tell). */
+    char err[256];
+    CHECK_INT(cloud_delete(&w.cloud, "clusters/c/fleet/spec.json", err, sizeof(err)), 0);
+    pass(&w);
+    CHECK_INT(spec_generation(&w, e2, sizeof(e2)), -1);
+    put_config(&w, 3);
+    pass(&w);
+    CHECK_INT(spec_generation(&w, e3, sizeof(e3)), 2);
+    text = cloud_mem_object(&w.cloud, "clusters/c/fleet/spec.json", &n);
+    CHECK_CONTAINS(text, "\"compute-st-t2micro-3\"");
+    objcache_free(w.objects);
+    world_free(&w);
+    /* A failed cluster has nothing for its head to carry out: no spec. */
+    world_init(&w, 1);
+    CHECK_INT(w.store.ops->set_failure(w.store.impl, "c", "CREATE_FAILED", "test", err,
+                                       sizeof(err)),
+              0);
+    pass(&w);
+    CHECK_INT(spec_generation(&w, e1, sizeof(e1)), -1);
+    world_free(&w);
+}
+
+/* The head's agent acknowledges a spec: status shows its generation, and
+ * the events tell it once; an ack of another instance does not count. */
+static void fleet_ack_shown_once(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    w.objects = objcache_new();
+    pass(&w);
+    const char *head = NULL;
+    CHECK_INT(cloud_mem_live(&w.cloud, "head", &head), 1);
+    size_t n = 0;
+    const char *spec = cloud_mem_object(&w.cloud, "clusters/c/fleet/spec.json", &n);
+    json_error_t jerr;
+    json_t *doc = spec ? json_loadb(spec, n, 0, &jerr) : NULL;
+    const char *id = json_string_value(json_object_get(doc, "specId"));
+    CHECK(id != NULL);
+    char ack[512], err[256];
+    snprintf(ack, sizeof(ack),
+             "{\"format\":1,\"cluster\":\"c\",\"instance_id\":\"%s\",\"generation\":1,"
+             "\"specId\":\"%s\"}",
+             "i-0000000000000000f", id ? id : "");
+    CHECK_INT(cloud_put(&w.cloud, "clusters/c/head/acks/fleet.json", ack, strlen(ack), NULL, err,
+                        sizeof(err)),
+              0);
+    pass(&w);
+    CHECK(strstr(w.events, "applied fleet spec") == NULL); /* not this head's */
+    snprintf(ack, sizeof(ack),
+             "{\"format\":1,\"cluster\":\"c\",\"instance_id\":\"%s\",\"generation\":1,"
+             "\"specId\":\"%s\"}",
+             head ? head : "", id ? id : "");
+    CHECK_INT(cloud_put(&w.cloud, "clusters/c/head/acks/fleet.json", ack, strlen(ack), NULL, err,
+                        sizeof(err)),
+              0);
+    pass(&w);
+    char want[128];
+    snprintf(want, sizeof(want), "the head node applied fleet spec generation 1 (spec %.12s)",
+             id ? id : "");
+    CHECK_CONTAINS(w.events, want);
+    pass(&w);
+    /* A restarted controller (no cache) does not tell it again either. */
+    objcache_free(w.objects);
+    w.objects = objcache_new();
+    pass(&w);
+    const char *first = strstr(w.events, want);
+    CHECK(first && !strstr(first + 1, want));
+    json_decref(doc);
+    objcache_free(w.objects);
+    world_free(&w);
+}
+
 int main(void)
 {
     RUN(launch_order);
@@ -734,5 +843,7 @@ int main(void)
     RUN(foreign_role_untouched);
     RUN(compute_access_roles);
     RUN(roles_put_right_once_per_config);
+    RUN(fleet_spec_published);
+    RUN(fleet_ack_shown_once);
     return check_finish();
 }

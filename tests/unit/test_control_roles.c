@@ -105,6 +105,9 @@ static void head_policy(void)
     CHECK_CONTAINS(reads, "arn:aws:s3:::state/clusters/lab3/hooks/pre/*");
     CHECK_CONTAINS(reads, "arn:aws:s3:::state/clusters/lab3/generated/*");
     CHECK_CONTAINS(reads, "arn:aws:s3:::state/clusters/lab3/ctl/*"); /* node commands */
+    /* The fleet spec, exactly that key: not the folder it is in. */
+    CHECK_CONTAINS(reads, "arn:aws:s3:::state/clusters/lab3/fleet/spec.json\"");
+    CHECK(strstr(reads, "fleet/*") == NULL);
     CHECK(strstr(reads, "launch/") == NULL && strstr(reads, "/lab3/*") == NULL);
     free(reads);
     /* No IAM action but PassRole, no wildcard action but Describe. */

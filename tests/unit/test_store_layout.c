@@ -67,6 +67,9 @@ static void every_key(void)
     CHECK(!layout_nodectl_of("ctl/n/", node, sizeof(node), id, sizeof(id)));
     CHECK(!layout_nodectl_of("ctl/a-very-long-node-name/x", node, sizeof(node), id, sizeof(id)));
     CHECK(!layout_nodectl_ack_of("ctl/n/abc", node, sizeof(node), id, sizeof(id)));
+    check_key(layout_fleet_spec_key(c), "clusters/c1/fleet/spec.json", ws);
+    check_key(layout_head_ack_key(c, LAYOUT_HEAD_ACK_FLEET), "clusters/c1/head/acks/fleet.json",
+              LAYOUT_BY_HEAD);
     char *prefix = layout_cluster_prefix(c);
     CHECK_STR(prefix, "clusters/c1/");
     free(prefix);
