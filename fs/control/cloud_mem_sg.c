@@ -215,8 +215,8 @@ int mem_sg_ingress(struct cloud *cl, const char *region, const char *id, bool au
             return refuse(e, "InvalidPermission.Duplicate", "the specified rule already exists");
         if (!authorize && at == g->n_rules)
             return refuse(e, "InvalidPermission.NotFound", "The specified rule does not exist");
-        if (authorize && (strcmp(rules[k].proto, "tcp") == 0 || strcmp(rules[k].proto, "-1") == 0)
-                && rules[k].group_id && *rules[k].group_id && !find(m, region, rules[k].group_id))
+        if (authorize && rules[k].group_id && *rules[k].group_id &&
+            !find(m, region, rules[k].group_id))
             return not_found(e, rules[k].group_id);
         if (authorize) {
             if (g->n_rules == SG_RULES_MAX)
