@@ -387,8 +387,9 @@ static int commit_node_command_locked(struct pcfs *fs, struct snapshot *snap, co
         return fail(fs, cluster, -EINVAL, "nodes/%s/ctl: %s", node, msg);
     const struct snap_node *n = snap_cluster_find_node(c, node);
     if (!n)
-        return fail(fs, cluster, -EINVAL, "nodes/%s/ctl: the cluster has no node %s now; %s not sent",
-                    node, node, nodectl_verb_name(cmd.verb));
+        return fail(fs, cluster, -EINVAL,
+                    "nodes/%s/ctl: the cluster has no node %s now; %s not sent", node, node,
+                    nodectl_verb_name(cmd.verb));
     if (strcmp(node, "head") == 0)
         return fail(fs, cluster, -EINVAL, "nodes/head/ctl: the head node is no Slurm compute node");
     switch (c->status) {
