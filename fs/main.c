@@ -3,6 +3,7 @@
  * the mount to libfuse. */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,22 @@
 #include "fs/pcfs.h"
 #include "fs/errors.h"
 #include "fs/version.h"
+
+/* The threads that serve the kernel's requests (and those they start) run
+ * as SCHED_BATCH: same share of the CPU, but a request that wakes one does
+ * not preempt the process that sent it. A synchronous request (open, read)
+ * blocks its sender, so the daemon runs at once anyway; an asynchronous one
+ * (RELEASE, sent by close(2)) is then served when the sender next blocks,
+ * not inside its close(), which on a small or virtualised machine costs the
+ * sender two context switches per close. Measured by `make bench`
+ * (open+read+close in-process). A failure only costs that. */
+static void serve_without_preempting(void)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    if (sched_setscheduler(0, SCHED_BATCH, &sp) != 0)
+        fprintf(stderr, "pclusterfs: SCHED_BATCH refused (%s); serving as usual\n",
+                strerror(errno));
+}
 
 static int context_init(struct pcfs *fs)
 {
@@ -104,6 +121,7 @@ static int serve(struct pcfs *fs, struct fuse_args *args)
         fuse_unmount(fuse);
         goto out;
     }
+    serve_without_preempting();
     if (cl.singlethread) {
         rc = fuse_loop(fuse);
     } else {
