@@ -385,21 +385,25 @@ int aws_ec2_run_instances(struct aws_client *c, const struct aws_ec2_run_params 
     return rc;
 }
 
-int aws_ec2_describe_instances(struct aws_client *c, const struct aws_ec2_describe_query *q,
-                               struct aws_ec2_instances *out, struct aws_error *err)
+/* One Describe* action's pages: the request is rebuilt each page with the
+ * filters, the ids under id_key and (without ids) MaxResults, and each answer
+ * goes to parse, which appends to out and sets the next token. */
+typedef int (*ec2_page_parser)(const char *xml, size_t len, void *out, char **next_token);
+
+static int describe_paged(struct aws_client *c, const char *action, const struct aws_filter *filters,
+                          size_t n_filters, const char *id_key, const char *const *ids, size_t n_ids,
+                          int page_size, ec2_page_parser parse, void *out, struct aws_error *err)
 {
-    memset(out, 0, sizeof *out);
     char *token = NULL;
-    int rc = 0;
-    int pages = 0;
+    int rc = 0, pages = 0;
     do {
         struct aws_form f;
-        aws_form_start(&f, "DescribeInstances", EC2_VERSION);
-        form_filters(&f, q->filters, q->n_filters);
-        aws_form_list(&f, "InstanceId", q->instance_ids, q->n_ids);
-        if (!q->n_ids) {
+        aws_form_start(&f, action, EC2_VERSION);
+        form_filters(&f, filters, n_filters);
+        aws_form_list(&f, id_key, ids, n_ids);
+        if (!n_ids) {
             char num[16];
-            snprintf(num, sizeof num, "%d", q->page_size >= 5 && q->page_size <= 1000 ? q->page_size : 1000);
+            snprintf(num, sizeof num, "%d", page_size >= 5 && page_size <= 1000 ? page_size : 1000);
             aws_form_add(&f, "MaxResults", num);
         }
         if (token)
@@ -408,13 +412,32 @@ int aws_ec2_describe_instances(struct aws_client *c, const struct aws_ec2_descri
         token = NULL;
         struct aws_response r;
         rc = ec2_call(c, &f, &r, err);
-        if (rc == 0 && aws_ec2_parse_instances(r.body.data, r.body.len, out, &token) != 0)
-            rc = bad_answer(err, "DescribeInstances", &r);
+        if (rc == 0 && parse(r.body.data, r.body.len, out, &token) != 0)
+            rc = bad_answer(err, action, &r);
         aws_response_free(&r);
         if (++pages > 10000 && token)
-            rc = aws_error_set(err, -ELOOP, "TooManyPages", "DescribeInstances kept paging");
+            rc = aws_error_set(err, -ELOOP, "TooManyPages", "%s kept paging", action);
     } while (rc == 0 && token);
     free(token);
+    return rc;
+}
+
+static int parse_instances_page(const char *xml, size_t len, void *out, char **next_token)
+{
+    return aws_ec2_parse_instances(xml, len, out, next_token);
+}
+
+static int parse_security_groups_page(const char *xml, size_t len, void *out, char **next_token)
+{
+    return aws_ec2_parse_security_groups(xml, len, out, next_token);
+}
+
+int aws_ec2_describe_instances(struct aws_client *c, const struct aws_ec2_describe_query *q,
+                               struct aws_ec2_instances *out, struct aws_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = describe_paged(c, "DescribeInstances", q->filters, q->n_filters, "InstanceId",
+                            q->instance_ids, q->n_ids, q->page_size, parse_instances_page, out, err);
     if (rc)
         aws_ec2_instances_free(out);
     return rc;
@@ -682,28 +705,8 @@ int aws_ec2_describe_security_groups(struct aws_client *c, const char *const *id
                                      struct aws_ec2_security_groups *out, struct aws_error *err)
 {
     memset(out, 0, sizeof *out);
-    char *token = NULL;
-    int rc = 0, pages = 0;
-    do {
-        struct aws_form f;
-        aws_form_start(&f, "DescribeSecurityGroups", EC2_VERSION);
-        form_filters(&f, filters, n_filters);
-        aws_form_list(&f, "GroupId", ids, n_ids);
-        if (!n_ids)
-            aws_form_add(&f, "MaxResults", "1000");
-        if (token)
-            aws_form_add(&f, "NextToken", token);
-        free(token);
-        token = NULL;
-        struct aws_response r;
-        rc = ec2_call(c, &f, &r, err);
-        if (rc == 0 && aws_ec2_parse_security_groups(r.body.data, r.body.len, out, &token) != 0)
-            rc = bad_answer(err, "DescribeSecurityGroups", &r);
-        aws_response_free(&r);
-        if (++pages > 10000 && token)
-            rc = aws_error_set(err, -ELOOP, "TooManyPages", "DescribeSecurityGroups kept paging");
-    } while (rc == 0 && token);
-    free(token);
+    int rc = describe_paged(c, "DescribeSecurityGroups", filters, n_filters, "GroupId", ids, n_ids,
+                            1000, parse_security_groups_page, out, err);
     if (rc)
         aws_ec2_security_groups_free(out);
     return rc;
