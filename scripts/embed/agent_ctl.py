@@ -85,18 +85,11 @@ class NodeCommands(object):
         self.busy_until = 0
 
     def _load(self):
-        try:
-            with open(self.state_path) as f:
-                s = json.load(f)
-        except (OSError, ValueError):
-            s = {}
-        if not isinstance(s, dict) or not isinstance(s.get("done"), dict):
-            s = {"done": {}}
-        return s
+        s = agent_publish.read_state(self.state_path)
+        return s if isinstance(s.get("done"), dict) else {"done": {}}
 
     def _save(self):
-        agent_publish.write_private(self.state_path,
-                                    json.dumps(self.state, sort_keys=True).encode("utf-8"))
+        agent_publish.write_state(self.state_path, self.state)
 
     def cycle(self):
         """One round: when due, list the commands, carry out new ones and

@@ -81,6 +81,22 @@ def write_private(path, data):
     os.rename(tmp, path)
 
 
+def read_state(path):
+    """The JSON object a module keeps in path; {} when missing or unreadable
+    (a module's state only saves work: losing it must never stop the agent)."""
+    try:
+        with open(path) as f:
+            s = json.load(f)
+        return s if isinstance(s, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(path, state):
+    """Replaces path, root-only, with state as JSON."""
+    write_private(path, json.dumps(state, sort_keys=True).encode("utf-8"))
+
+
 class Publisher(object):
     def __init__(self, s3, slurm, cluster, instance_id, state_dir, heartbeat=60,
                  clock=time.time, log=None):
@@ -99,15 +115,10 @@ class Publisher(object):
         self.checked = False      # the stored view checked against the bucket since start
 
     def _load(self):
-        try:
-            with open(self.state_path) as f:
-                s = json.load(f)
-            return s if isinstance(s, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return read_state(self.state_path)
 
     def _save(self):
-        write_private(self.state_path, json.dumps(self.state, sort_keys=True).encode("utf-8"))
+        write_state(self.state_path, self.state)
 
     def _still_there(self):
         """Whether the view the state names is still the bucket's (once a start)."""

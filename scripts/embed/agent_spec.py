@@ -19,7 +19,7 @@ import re
 import time
 
 import agent_aws
-from agent_publish import iso, private_dir, write_private
+from agent_publish import iso, private_dir, read_state, write_state
 
 FORMAT = 1
 SCHEMA = 1
@@ -75,15 +75,10 @@ class SpecFollower(object):
         self.refused = None       # the ETag of a spec refused (told once)
 
     def _load(self):
-        try:
-            with open(self.state_path) as f:
-                s = json.load(f)
-            return s if isinstance(s, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return read_state(self.state_path)
 
     def _save(self):
-        write_private(self.state_path, json.dumps(self.state, sort_keys=True).encode("utf-8"))
+        write_state(self.state_path, self.state)
 
     @property
     def spec(self):
