@@ -53,6 +53,7 @@ struct handle {
     pthread_mutex_t lock;
     struct blob *content;  /* H_READ */
     bool live_events;      /* H_READ of <cluster>/events */
+    char *pinned_path;     /* H_READ that pins its path's version (page_versions.h) */
     char *cluster;
     struct memfile *buf;   /* H_EDIT: detached copy; H_MEM: table entry */
     bool edit_is_config;   /* H_EDIT: config, else the hook (stage, name) */
@@ -87,6 +88,7 @@ static void handle_free(struct pcfs *fs, struct handle *h)
     pthread_mutex_destroy(&h->lock);
     free(h->cluster);
     free(h->name);
+    free(h->pinned_path);
     free(h);
 }
 
@@ -97,14 +99,25 @@ static struct handle *fh(struct fuse_file_info *fi)
 
 /* A read-only open of path that reads content: through the page cache,
  * keeping the cached pages only when they hold content; no flush on close,
- * since a read-only file has nothing to commit. */
+ * since a read-only file has nothing to commit. Unless it reads a file that
+ * grows under it (events), the handle pins content's size as the file's
+ * (page_versions.h). When the pages go, so does the kernel's cached size:
+ * it may be an older version's, and reads are cut at it. Open is not among
+ * the requests an invalidation may deadlock with (fuse_lowlevel.h). */
 static void open_cached(struct pcfs *fs, const char *path, struct blob *content,
-                        struct fuse_file_info *fi)
+                        struct handle *h, struct fuse_file_info *fi)
 {
+    bool pin = !h->live_events && (h->pinned_path = strdup(path)) != NULL;
     fi->direct_io = 0;
-    fi->keep_cache = page_versions_open(&fs->page_versions, path, content);
+    fi->keep_cache = page_versions_open(&fs->page_versions, path, content, pin);
     fi->noflush = 1;
+    if (!fi->keep_cache)
+        fuse_invalidate_path(fuse_get_context()->fuse, path);
 }
+
+/* The last pinning handle of a path goes: if the size the kernel was told
+ * while it was pinned is no longer the file's, the kernel forgets it. */
+static void release_pin(struct pcfs *fs, struct handle *h);
 
 /* ---------------------------------------------------------------- attributes */
 
@@ -212,9 +225,26 @@ static int refuse_path(struct pcfs *fs, const char *path, int rc, const char *wh
     return rc;
 }
 
+/* The size reads of a pinned file will serve (page_versions.h): with a
+ * read handle, what its reads serve; else the pinned version's, if any. */
+static void pinned_size(struct pcfs *fs, const char *path, struct fuse_file_info *fi,
+                        struct stat *st)
+{
+    size_t len;
+    struct handle *h = fi ? fh(fi) : NULL;
+    if (h && h->kind == H_READ && h->pinned_path) {
+        struct blob *served = page_versions_get(&fs->page_versions, path);
+        len = served ? served->len : h->content->len;
+        blob_unref(served);
+    } else if (!page_versions_size(&fs->page_versions, path, &len)) {
+        return;
+    }
+    st->st_size = (off_t)len;
+    st->st_blocks = (blkcnt_t)((len + 511) / 512);
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-    (void)fi;
     struct pcfs *fs = ctx();
     struct snapshot *snap;
     struct tree_entry e;
@@ -222,7 +252,11 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (rc)
         return rc;
     fill_entry(fs, snap, &e, st);
+    bool served_file = e.kind == T_GENERATED || e.kind == T_CONFIG || e.kind == T_HOOK;
+    bool live_events = e.kind == T_GENERATED && !e.node && e.file == &e.cluster->events;
     lookup_done(fs, snap, &e);
+    if (served_file && !live_events)
+        pinned_size(fs, path, fi, st);
     return 0;
 }
 
@@ -400,7 +434,7 @@ static int open_stored(struct pcfs *fs, const char *path, const struct tree_entr
             return -ENOMEM;
         h->content = blob_ref(content);
         fi->fh = (uintptr_t)h;
-        open_cached(fs, path, content, fi);
+        open_cached(fs, path, content, h, fi);
         return 0;
     } else {
         h = handle_new(H_EDIT, e->cluster->name);
@@ -497,7 +531,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
             h->content = blob_ref(e.file->content);
             h->live_events = !e.node && e.file == &e.cluster->events;
             fi->fh = (uintptr_t)h;
-            open_cached(fs, path, e.file->content, fi);
+            open_cached(fs, path, e.file->content, h, fi);
         }
         break;
     case T_CONFIG:
@@ -713,11 +747,37 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
     return rc;
 }
 
+static void release_pin(struct pcfs *fs, struct handle *h)
+{
+    struct blob *pinned;
+    if (!page_versions_unpin(&fs->page_versions, h->pinned_path, &pinned))
+        return;
+    struct snapshot *snap;
+    struct tree_entry e;
+    const struct blob *now = NULL;
+    if (lookup(fs, h->pinned_path, &snap, &e) == 0) {
+        if (e.kind == T_GENERATED)
+            now = e.file->content;
+        else if (e.kind == T_CONFIG)
+            now = e.cluster->config;
+        else if (e.kind == T_HOOK)
+            now = e.hook->content;
+        if (pinned && now && pinned->len == now->len)
+            now = pinned; /* same size: nothing to forget */
+        lookup_done(fs, snap, &e);
+    }
+    if (now != pinned || !pinned)
+        fuse_invalidate_path(fuse_get_context()->fuse, h->pinned_path);
+    blob_unref(pinned);
+}
+
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
     struct pcfs *fs = ctx();
     struct handle *h = fh(fi);
+    if (h->pinned_path)
+        release_pin(fs, h);
     commit_dirty(fs, h, edit_on_release(h->state));
     if (h->kind == H_MEM && h->buf->pending)
         memfile_unlink(&fs->memfiles, h->buf);

@@ -8,6 +8,7 @@
 struct page_version {
     struct page_version *next;
     struct blob *content; /* NULL: unknown, the pages may mix versions */
+    unsigned pins;        /* open read handles that pin this version */
     char path[];
 };
 
@@ -22,25 +23,29 @@ int page_versions_init(struct page_versions *t)
     return t->buckets ? 0 : -ENOMEM;
 }
 
-static void clear(struct page_versions *t)
+/* Drops every entry, or with keep_pinned every entry no open pins. */
+static void clear(struct page_versions *t, bool keep_pinned)
 {
     for (size_t i = 0; i < t->n_buckets; i++) {
-        struct page_version *v = t->buckets[i];
-        while (v) {
-            struct page_version *next = v->next;
+        struct page_version **link = &t->buckets[i];
+        while (*link) {
+            struct page_version *v = *link;
+            if (keep_pinned && v->pins) {
+                link = &v->next;
+                continue;
+            }
+            *link = v->next;
             blob_unref(v->content);
             free(v);
-            v = next;
+            t->count--;
         }
-        t->buckets[i] = NULL;
     }
-    t->count = 0;
 }
 
 void page_versions_destroy(struct page_versions *t)
 {
     if (t->buckets)
-        clear(t);
+        clear(t, false);
     free(t->buckets);
     t->buckets = NULL;
     pthread_mutex_destroy(&t->lock);
@@ -69,19 +74,21 @@ static bool same_bytes(const struct blob *a, const struct blob *b)
     return a == b || (a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
 }
 
-bool page_versions_open(struct page_versions *t, const char *path, struct blob *content)
+bool page_versions_open(struct page_versions *t, const char *path, struct blob *content,
+                        bool pin)
 {
     pthread_mutex_lock(&t->lock);
     struct page_version *v = find(t, path);
     bool keep = v && same_bytes(v->content, content);
     if (!v && t->buckets) {
         if (t->count >= PAGE_VERSIONS_MAX)
-            clear(t);
+            clear(t, true);
         size_t len = strlen(path);
         v = malloc(sizeof(*v) + len + 1);
         if (v) {
             memcpy(v->path, path, len + 1);
             v->content = NULL;
+            v->pins = 0;
             size_t b = bucket_of(t, path);
             v->next = t->buckets[b];
             t->buckets[b] = v;
@@ -93,8 +100,31 @@ bool page_versions_open(struct page_versions *t, const char *path, struct blob *
         blob_unref(v->content);
         v->content = blob_ref(content);
     }
+    if (v && pin)
+        v->pins++;
     pthread_mutex_unlock(&t->lock);
     return keep;
+}
+
+bool page_versions_size(struct page_versions *t, const char *path, size_t *len)
+{
+    pthread_mutex_lock(&t->lock);
+    struct page_version *v = find(t, path);
+    bool pinned = v && v->pins && v->content;
+    if (pinned)
+        *len = v->content->len;
+    pthread_mutex_unlock(&t->lock);
+    return pinned;
+}
+
+bool page_versions_unpin(struct page_versions *t, const char *path, struct blob **version)
+{
+    pthread_mutex_lock(&t->lock);
+    struct page_version *v = find(t, path);
+    bool last = v && v->pins && --v->pins == 0;
+    *version = last ? blob_ref(v->content) : NULL;
+    pthread_mutex_unlock(&t->lock);
+    return last;
 }
 
 struct blob *page_versions_get(struct page_versions *t, const char *path)

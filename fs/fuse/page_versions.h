@@ -6,9 +6,18 @@
  * (fuse_ops' swap hook); this table catches what a swap cannot tell (same
  * size, same second) and pages filled by an older open.
  *
+ * The kernel keeps one size per file, and reads past it are cut, so while a
+ * reader has a file open its size must be that of the version its pages are
+ * filled from, not the newest snapshot's: a reader opened before a swap and
+ * reading after it would otherwise get the old bytes cut (or padded) at the
+ * new length. Such opens pin their path's version: page_versions_size tells
+ * getattr the pinned size, and the last release says whether the kernel's
+ * size must be dropped again.
+ *
  * A table path -> blob, holding a reference to the blob the pages were
- * filled from. Thread-safe. Bounded: past PAGE_VERSIONS_MAX paths it is
- * emptied, which only costs the next opens their cached pages. */
+ * filled from. Thread-safe. Bounded: past PAGE_VERSIONS_MAX paths the
+ * unpinned ones are dropped, which only costs the next opens their cached
+ * pages. */
 #ifndef PCFS_PAGE_VERSIONS_H
 #define PCFS_PAGE_VERSIONS_H
 #include <pthread.h>
@@ -33,8 +42,22 @@ void page_versions_destroy(struct page_versions *t);
 
 /* A read-only open of path that will read content: true when the kernel may
  * keep its cached pages (they were filled from equal bytes); false when it
- * must drop them. Either way content is path's version from now on. */
-bool page_versions_open(struct page_versions *t, const char *path, struct blob *content);
+ * must drop them, and its cached size with them. Either way content is
+ * path's version from now on. With pin, the version's size is path's size
+ * until the matching page_versions_unpin (readers of a file that grows
+ * under them, as events, do not pin). */
+bool page_versions_open(struct page_versions *t, const char *path, struct blob *content,
+                        bool pin);
+
+/* The size of path's version while an open pins it: true and *len, or
+ * false when nothing pins it (or its pages may mix versions). */
+bool page_versions_size(struct page_versions *t, const char *path, size_t *len);
+
+/* A pinning open of path is released: true when it was the last, with
+ * *version (a new reference, NULL when unknown) so the caller can tell
+ * whether the kernel's size, which followed the pin, differs from the
+ * current one. */
+bool page_versions_unpin(struct page_versions *t, const char *path, struct blob **version);
 
 /* What reads of path serve: its version (a new reference), or NULL when it
  * has none (the caller serves its own copy). */

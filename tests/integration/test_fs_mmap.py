@@ -97,3 +97,24 @@ def test_an_old_descriptor_leaves_no_stale_pages_for_a_new_open(cluster):
         assert mapped(hook) == b"echo two\n"
     finally:
         os.close(old)
+
+
+def test_an_old_descriptor_reads_its_whole_version_across_a_size_change(cluster):
+    """The CI flake this guards: status.json opened before a swap and read
+    after it came back cut at the newer, shorter length (invalid JSON). The
+    kernel keeps one size per file; while a descriptor is open it is the size
+    of the version its reads serve, and the file's own size after close."""
+    hook = cluster / "hooks" / "pre" / "10-a.sh"
+    long_text, short_text = b"echo a line much longer than the next one\n", b"echo b\n"
+    for before, after in ((long_text, short_text), (short_text, long_text)):
+        hook.write_bytes(before)
+        old = os.open(hook, os.O_RDONLY)
+        try:
+            hook.write_bytes(after)  # committed, the snapshot swapped
+            assert os.fstat(old).st_size == len(before)
+            assert os.read(old, 4096) == before
+        finally:
+            os.close(old)
+        assert wait_for(lambda: os.stat(hook).st_size == len(after), 5, 0.05)
+        assert hook.read_bytes() == after
+        assert mapped(hook) == after
