@@ -47,9 +47,15 @@ class PowerCluster(SlurmCluster):
         conf = conf.replace("ResumeProgram=/bin/true\n",
                             f"ResumeProgram={wrappers[0]}\nResumeFailProgram={wrappers[2]}\n")
         conf = conf.replace("ResumeTimeout=600\n", "ResumeTimeout=20\n")
+        # Dynamic nodes as issue 16 plans them: made at run time with
+        # `scontrol create ... Features=<queue>`, partitions built from node
+        # sets by feature, idle ones powered down after the queue's time.
+        conf += "NodeSet=qset Feature=q\nPartitionName=q Nodes=qset State=UP SuspendTime=5\n"
         with open(self.h("slurm.conf"), "w") as f:
             f.write(conf)
         load("agent_power").prepare_spool(self.spool)
+        with open(self.h("hosts"), "a") as f:
+            f.write("127.0.0.1\tq-dy-r-1\n")
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +133,65 @@ def test_a_powered_down_node_asks_the_agent_to_stop_its_instance(power_cluster):
     assert names == ["n1", "n2"], reqs  # a host list, expanded
     for r in reqs:
         power.done(r, cl.spool)
+
+
+def uptime_seconds():
+    with open("/proc/uptime") as f:
+        return int(float(f.read().split()[0]))
+
+
+def test_a_dynamic_node_is_resumed_runs_the_job_and_is_suspended(power_cluster, tmp_path):
+    """The whole round issue 16 builds on, against a real slurmctld: a node
+    created at run time in a queue's node set is powered down; a job on the
+    queue makes Slurm ask to resume it; what the agent then does (start the
+    instance, whose slurmd registers with -Z under the node's name, in a
+    time namespace so that it booted after the request, and set the node's
+    address) lets the job run there; once idle past the queue's SuspendTime,
+    Slurm asks to suspend it."""
+    cl, power = power_cluster, load("agent_power")
+    node = "q-dy-r-1"
+    cl.run("scontrol", "create", f"NodeName={node}", "State=CLOUD", "Features=q", "CPUs=2",
+           "RealMemory=500")
+    # `scontrol create` says nothing when the node table is full: look.
+    assert f"NodeName={node} " in cl.run("scontrol", "-o", "show", "node", node)
+    assert "POWERED_DOWN" in cl.show_nodes()[node]["State"]
+    out = tmp_path / "job.out"
+    os.chmod(tmp_path, 0o777)
+    cl.run("sbatch", "-p", "q", "-o", str(out), "-J", "on-dynamic", "--wrap", "hostname")
+    reqs = [r for r in wait_requests(cl, "resume") if node in r.nodes]
+    assert reqs and reqs[0].error is None, reqs
+    for r in reqs:
+        power.done(r, cl.spool)
+    # Slurm wants a boot time after its request, in whole seconds.
+    time.sleep(1.5)
+    os.makedirs(cl.h("spool", node), exist_ok=True)
+    argv = ["unshare", "--time", "--boottime", "-%d" % uptime_seconds(), "--fork"] + cl._wrap(
+        ["slurmd", "-D", "-Z", "-N", node, "--conf", "CPUs=2 RealMemory=500 Feature=q",
+         "-f", cl.c("slurm.conf")], hostname=node, pidns=True)
+    log = open(cl.h(f"slurmd-{node}.out"), "wb")
+    cl.procs[f"slurmd-{node}"] = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=dict(os.environ, SLURM_CONF=cl.c("slurm.conf")))
+    cl.run("scontrol", "update", f"NodeName={node}", "NodeAddr=127.0.0.1",
+           f"NodeHostname={node}")
+
+    def job_state():
+        line = cl.run("scontrol", "-o", "show", "job", "-d", check=False)
+        for rec in line.splitlines():
+            if "JobName=on-dynamic " in rec:
+                return rec.split("JobState=")[1].split()[0]
+        return None
+    end = time.monotonic() + 90
+    while job_state() not in ("COMPLETED", "FAILED") and time.monotonic() < end:
+        time.sleep(0.5)
+    assert job_state() == "COMPLETED", (job_state(), cl.log_tail(), open(
+        cl.h(f"slurmd-{node}.out"), errors="replace").read()[-1500:])
+    assert out.read_text().strip() == node
+    reqs = [r for r in wait_requests(cl, "suspend", timeout=120) if node in r.nodes]
+    assert reqs and reqs[0].error is None, reqs
+    for r in power.pending(cl.spool):
+        power.done(r, cl.spool)
+    cl._stop(f"slurmd-{node}")
 
 
 def test_garbage_in_the_spool_is_told_not_acted_on(tmp_path):
