@@ -133,6 +133,10 @@ static int serve(struct pcfs *fs, struct fuse_args *args)
         rc = fuse_loop_mt(fuse, loop);
         fuse_loop_cfg_destroy(loop);
     }
+    /* fuse_destroy frees libfuse's node tables before it calls op_destroy:
+     * a swap on the controller thread in that window would invalidate
+     * through freed memory. No invalidation once the loop has ended. */
+    snapshot_holder_set_hook(&fs->snaps, NULL, NULL);
     /* A loop ended by SIGTERM/SIGINT/SIGHUP returns the signal: a clean stop. */
     rc = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
     fuse_remove_signal_handlers(se);
