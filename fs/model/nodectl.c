@@ -1,5 +1,6 @@
 /* Parsing of nodes/<n>/ctl commands; see nodectl.h. */
 #include "fs/model/nodectl.h"
+#include "fs/model/sanitize.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -16,34 +17,12 @@ const char *nodectl_verb_name(enum nodectl_verb v)
 
 #define ACCEPTED "write one of: drain <reason>, resume, replace"
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+/* The length of the UTF-8 character at s, 0 if invalid or a C1 control
+ * (U+0080..U+009F), which is binary in a command as C0 controls are. */
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
-    if (s[0] < 0x80)
-        return 1;
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2, min = 0x80, cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3, min = 0x800, cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4, min = 0x10000, cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    /* C1 controls (U+0080..U+009F) are control characters too */
-    return cp >= 0x80 && cp <= 0x9f ? 0 : len;
+    size_t len = utf8_char_len(s, n);
+    return len == 2 && s[0] == 0xc2 && s[1] <= 0x9f ? 0 : len;
 }
 
 static bool blank(char c)

@@ -28,9 +28,7 @@ static size_t escape_len(const unsigned char *s, size_t len)
     return 2; /* two-byte escape such as ESC c */
 }
 
-/* Length of the well-formed UTF-8 character at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0 if there is none. */
-static size_t utf8_seq_len(const unsigned char *s, size_t len)
+size_t utf8_char_len(const unsigned char *s, size_t len)
 {
     size_t n;
     unsigned int cp;
@@ -62,7 +60,7 @@ size_t utf8_prefix_len(const char *src, size_t len, size_t max)
     const unsigned char *s = (const unsigned char *)src;
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_seq_len(s + i, len - i);
+        size_t n = utf8_char_len(s + i, len - i);
         if (n == 0)
             n = 1; /* an invalid byte is a character of its own */
         if (i + n > max)
@@ -115,7 +113,7 @@ size_t sanitize_text(const char *src, size_t len, char *dst, size_t dstlen, int 
             dst[o++] = (char)c;
             i++;
         } else {
-            size_t n = utf8_seq_len(s + i, len - i);
+            size_t n = utf8_char_len(s + i, len - i);
             if (n == 0) {
                 dst[o++] = '?';
                 i++;

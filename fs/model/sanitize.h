@@ -19,6 +19,11 @@ size_t sanitize_text(const char *src, size_t len, char *dst, size_t dstlen, int 
  * only when out of memory. */
 char *sanitize_dup(const char *s, int keep_newlines);
 
+/* The length of the well-formed UTF-8 character at s (len > 0 bytes left;
+ * RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or 0
+ * if there is none there. */
+size_t utf8_char_len(const unsigned char *s, size_t len);
+
 /* The length of the longest prefix of s (len bytes) of at most max bytes
  * that ends on a character boundary: for excerpts such as '%.*s'. */
 size_t utf8_prefix_len(const char *s, size_t len, size_t max);
