@@ -439,9 +439,29 @@ void slurmrest_job_list_free(struct slurmrest_job_list *l)
         free(j->state);
         free(j->nodes);
         free(j->partition);
+        free(j->reason);
     }
     free(l->jobs);
     free(l);
+}
+
+/* exit_code in either generation's form: v0.0.38 gives the wait status
+ * (code << 8 | signal); v0.0.40 on give {"return_code": n, "signal":
+ * {"id": n}} with unset numbers while the job runs. */
+static void job_exit(const json_t *v, struct slurmrest_job *j)
+{
+    int64_t status;
+    j->exit_code = -1;
+    j->exit_signal = 0;
+    if (json_is_object(v)) {
+        const json_t *sig = json_object_get(v, "signal");
+        num(json_object_get(v, "return_code"), &j->exit_code);
+        if (json_is_object(sig) && num(json_object_get(sig, "id"), &status))
+            j->exit_signal = status;
+    } else if (num(v, &status) && status >= 0) {
+        j->exit_code = (status >> 8) & 0xff;
+        j->exit_signal = status & 0x7f;
+    }
 }
 
 int slurm_parse_jobs(const char *buf, size_t len,
@@ -479,8 +499,9 @@ int slurm_parse_jobs(const char *buf, size_t len,
         j->user = str_dup(o, "user_name");
         j->nodes = str_dup(o, "nodes");
         j->partition = str_dup(o, "partition");
+        j->reason = str_dup(o, "state_reason");
         j->state = strdup(state ? state : "UNKNOWN");
-        if (!j->name || !j->user || !j->nodes || !j->partition || !j->state) {
+        if (!j->name || !j->user || !j->nodes || !j->partition || !j->state || !j->reason) {
             snprintf(msg, msglen, "out of memory");
             rc = -ENOMEM;
             break;
@@ -491,6 +512,7 @@ int slurm_parse_jobs(const char *buf, size_t len,
         j->submit_time = num_or(o, "submit_time", 0);
         j->start_time = num_or(o, "start_time", 0);
         j->end_time = num_or(o, "end_time", 0);
+        job_exit(json_object_get(o, "exit_code"), j);
     }
     json_decref(root);
     if (rc < 0) {

@@ -89,7 +89,10 @@ struct slurmrest_job {
     char *state;        /* RUNNING, PENDING, COMPLETED ... */
     char *nodes;
     char *partition;
+    char *reason;       /* Slurm's state_reason: "None", "Resources", ... */
     int64_t cpus, node_count, submit_time, start_time, end_time;
+    int64_t exit_code;   /* the batch script's exit status; -1 until known */
+    int64_t exit_signal; /* the signal that ended it, 0 if none */
 };
 
 struct slurmrest_job_list {

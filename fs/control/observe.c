@@ -195,6 +195,11 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
         used = 1;
     if (used && take_slurm_nodes(view.nodes, oc, v) != 0)
         *nomem = -ENOMEM;
+    if (used) { /* jobs/ shows them: the view's list moves into the cluster */
+        slurmrest_job_list_free(oc->jobs);
+        oc->jobs = view.jobs;
+        view.jobs = NULL;
+    }
     slurm_view_free(&view);
     return used;
 }

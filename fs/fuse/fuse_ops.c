@@ -159,7 +159,11 @@ static void fill_entry(struct pcfs *fs, struct snapshot *snap, const struct tree
         fill_dir(fs, st, c->nodes_mtime);
         break;
     case T_NODE:
+    case T_JOB:
         fill_dir(fs, st, e->node->mtime);
+        break;
+    case T_JOBS:
+        fill_dir(fs, st, c->jobs_mtime);
         break;
     case T_CONFIG:
         fill_file(fs, st, 0644, c->config->len, c->desired->updated_at);
@@ -201,7 +205,8 @@ static void lookup_done(struct pcfs *fs, struct snapshot *snap, struct tree_entr
 
 static bool is_dir(enum tree_kind k)
 {
-    return k == T_ROOT || k == T_CLUSTER || k == T_NODES || k == T_NODE || k == T_HOOKS ||
+    return k == T_ROOT || k == T_CLUSTER || k == T_NODES || k == T_NODE || k == T_JOBS ||
+           k == T_JOB || k == T_HOOKS ||
            k == T_STAGE;
 }
 
@@ -325,7 +330,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
         }
         break;
     case T_CLUSTER: {
-        static const char *const entries[] = {"config", "events", "hooks",
+        static const char *const entries[] = {"config", "events", "hooks",      "jobs",
                                               "nodes",  "status", "status.json"};
         for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
             filler(buf, entries[i], NULL, 0, 0);
@@ -339,14 +344,22 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
             filler(buf, c->nodes[i].name, &st, 0, FUSE_FILL_DIR_PLUS);
         }
         break;
+    case T_JOBS:
+        for (size_t i = 0; i < c->n_jobs; i++) {
+            struct stat st = {0};
+            fill_dir(fs, &st, c->jobs[i].mtime);
+            filler(buf, c->jobs[i].name, &st, 0, FUSE_FILL_DIR_PLUS);
+        }
+        break;
     case T_NODE:
+    case T_JOB:
         for (size_t i = 0; i < e.node->n_files; i++) {
             const struct snap_file *f = &e.node->files[i];
             struct stat st = {0};
             fill_file(fs, &st, 0444, f->content->len, f->mtime);
             filler(buf, f->name, &st, 0, FUSE_FILL_DIR_PLUS);
         }
-        if (tree_node_has_ctl(e.node)) {
+        if (e.kind == T_NODE && tree_node_has_ctl(e.node)) {
             struct stat st = {0};
             fill_file(fs, &st, 0200, 0, e.node->mtime);
             filler(buf, TREE_NODECTL, &st, 0, FUSE_FILL_DIR_PLUS);

@@ -114,6 +114,26 @@ int tree_resolve(struct snapshot *snap, struct memfile_table *mem, const char *p
         out->kind = T_GENERATED;
         return 0;
     }
+    if (strcmp(p[1], "jobs") == 0) {
+        if (n == 2) {
+            out->kind = T_JOBS;
+            return 0;
+        }
+        out->node = snap_cluster_find_job(c, p[2]);
+        if (!out->node)
+            return -ENOENT;
+        if (n == 3) {
+            out->kind = T_JOB;
+            return 0;
+        }
+        if (n > 4)
+            return -ENOTDIR;
+        out->file = snap_node_find_file(out->node, p[3]);
+        if (!out->file)
+            return -ENOENT;
+        out->kind = T_GENERATED;
+        return 0;
+    }
     if (strcmp(p[1], "hooks") == 0) {
         if (n == 2) {
             out->kind = T_HOOKS;

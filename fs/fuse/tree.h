@@ -14,6 +14,8 @@ enum tree_kind {
     T_NODECTL,   /* <cluster>/nodes/<node>/ctl: write-only, commands for the head */
     T_NODES,     /* <cluster>/nodes/ */
     T_NODE,      /* <cluster>/nodes/<node>/ */
+    T_JOBS,      /* <cluster>/jobs/ */
+    T_JOB,       /* <cluster>/jobs/<id>/ (its snap_node is in `node`; its files T_GENERATED) */
     T_HOOKS,     /* <cluster>/hooks/ */
     T_STAGE,     /* <cluster>/hooks/{pre,post}/ */
     T_HOOK,      /* a stored hook script */

@@ -98,6 +98,7 @@ void observed_free(struct observed_state *os)
         free(os->clusters[i].slurm_error);
         free(os->clusters[i].action_error);
         free(os->clusters[i].fleet_spec_applied);
+        slurmrest_job_list_free(os->clusters[i].jobs);
         free(os->clusters[i].name);
     }
     free(os->clusters);

@@ -60,7 +60,13 @@ struct observed_cluster {
      * and specId (NULL: none). */
     int fleet_generation_applied;
     char *fleet_spec_applied;
+    /* Slurm's jobs as the head's published view lists them (running,
+     * pending, and finished ones Slurm still holds, MinJobAge); NULL when
+     * no view was used this pass. Owned. */
+    struct slurmrest_job_list *jobs;
 };
+
+struct slurmrest_job_list;
 
 struct observed_state {
     time_t observed_at;

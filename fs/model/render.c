@@ -3,6 +3,7 @@
 #include "fs/model/render.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "fs/config/config.h"
 #include "fs/model/sanitize.h"
 #include "fs/model/timefmt.h"
+#include "slurm/slurmrest.h"
 
 static json_t *time_or_null(time_t t)
 {
@@ -250,6 +252,59 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
     int rc = node->name ? 0 : -ENOMEM;
     for (int i = 0; i < NODE_FILES; i++) {
         node->files[i] = (struct snap_file){names[i], contents[i], observed_at};
+        if (!contents[i])
+            rc = -ENOMEM;
+    }
+    return rc;
+}
+
+/* Slurm's words for a job that has ended: its exit code is known then. */
+static bool job_finished(const char *state)
+{
+    static const char *const ended[] = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE",
+                                        "FAILED",    "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED",
+                                        "TIMEOUT"};
+    for (size_t i = 0; state && i < sizeof(ended) / sizeof(ended[0]); i++)
+        if (strcmp(state, ended[i]) == 0)
+            return true;
+    return false;
+}
+
+int render_job(const struct slurmrest_job *j, time_t observed_at, struct snap_node *dir)
+{
+    static const char *const names[] = {"exit_code", "job.json", "name",   "nodes",
+                                        "partition", "reason",   "state",  "user"};
+    char id[24], code[24] = "";
+    snprintf(id, sizeof(id), "%lld", (long long)j->job_id);
+    bool ended = job_finished(j->state) && j->exit_code >= 0;
+    if (ended)
+        snprintf(code, sizeof(code), "%lld", (long long)j->exit_code);
+    json_t *doc = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "jobId",
+                            (json_int_t)j->job_id, "name", text(j->name), "user", text(j->user),
+                            "state", text(j->state), "reason", str_or_null(j->reason), "nodes",
+                            str_or_null(j->nodes), "partition", str_or_null(j->partition),
+                            "cpus", count_or_null(j->cpus), "nodeCount",
+                            count_or_null(j->node_count), "exitCode",
+                            ended ? json_integer((json_int_t)j->exit_code) : json_null(),
+                            "exitSignal",
+                            ended && j->exit_signal > 0 ? json_integer((json_int_t)j->exit_signal)
+                                                        : json_null());
+    if (doc) {
+        json_object_set_new(doc, "submitTime", time_or_null((time_t)j->submit_time));
+        json_object_set_new(doc, "startTime", time_or_null((time_t)j->start_time));
+        json_object_set_new(doc, "endTime", time_or_null((time_t)j->end_time));
+    }
+    struct blob *contents[NODE_FILES] = {
+        line_blob(code),          doc ? json_to_blob(doc) : NULL, line_blob(j->name),
+        line_blob(j->nodes),      line_blob(j->partition),        line_blob(j->reason),
+        line_blob(j->state),      line_blob(j->user),
+    };
+    dir->name = strdup(id);
+    dir->n_files = NODE_FILES;
+    dir->mtime = observed_at;
+    int rc = dir->name ? 0 : -ENOMEM;
+    for (int i = 0; i < NODE_FILES; i++) {
+        dir->files[i] = (struct snap_file){names[i], contents[i], observed_at};
         if (!contents[i])
             rc = -ENOMEM;
     }

@@ -29,4 +29,11 @@ struct blob *render_status_unrenderable(const struct desired_cluster *dc,
 /* Fills node->files from what was observed of the node; 0 or -ENOMEM. */
 int render_node(const struct observed_node *on, time_t observed_at, struct snap_node *node);
 
+/* Fills dir with the files of jobs/<id>/ for Slurm's job j: exit_code
+ * (empty until the job has ended), job.json, name, nodes, partition,
+ * reason, state, user; each value is sanitized, as a job's name and
+ * reason come from whoever submitted it. 0 or -ENOMEM. */
+struct slurmrest_job;
+int render_job(const struct slurmrest_job *j, time_t observed_at, struct snap_node *dir);
+
 #endif

@@ -56,6 +56,27 @@ static void diff_node(struct walk *w, size_t at, const struct snap_node *a,
     w->path[at] = '\0';
 }
 
+/* nodes/ or jobs/ of a cluster: the directory when its names changed
+ * (listed), then each of its directories, both lists sorted by name. */
+static void diff_dirs(struct walk *w, size_t at, const char *dir, bool names_changed,
+                      const struct snap_node *a, size_t na, const struct snap_node *b, size_t nb)
+{
+    size_t here = push(w, at, dir);
+    if (names_changed)
+        emit(w, here, NULL);
+    size_t i = 0, k = 0;
+    while (i < na || k < nb) {
+        int c = i == na ? 1 : k == nb ? -1 : strcmp(a[i].name, b[k].name);
+        if (c == 0)
+            diff_node(w, here, &a[i++], &b[k++]);
+        else if (c < 0)
+            diff_node(w, here, &a[i++], NULL);
+        else
+            diff_node(w, here, NULL, &b[k++]);
+    }
+    w->path[at] = '\0';
+}
+
 static void diff_hooks(struct walk *w, size_t at, const struct desired_cluster *a,
                        const struct desired_cluster *b)
 {
@@ -97,19 +118,10 @@ static void diff_cluster(struct walk *w, const struct snap_cluster *a,
         emit(w, here, "status.json");
     if (whole || file_differs(&a->events, &b->events))
         emit(w, here, "events");
-    size_t nodes = push(w, here, "nodes");
-    if (whole || a->nodes_mtime != b->nodes_mtime)
-        emit(w, nodes, NULL);
-    size_t i = 0, k = 0, na = a ? a->n_nodes : 0, nb = b ? b->n_nodes : 0;
-    while (i < na || k < nb) {
-        int c = i == na ? 1 : k == nb ? -1 : strcmp(a->nodes[i].name, b->nodes[k].name);
-        if (c == 0)
-            diff_node(w, nodes, &a->nodes[i++], &b->nodes[k++]);
-        else if (c < 0)
-            diff_node(w, nodes, &a->nodes[i++], NULL);
-        else
-            diff_node(w, nodes, NULL, &b->nodes[k++]);
-    }
+    diff_dirs(w, here, "nodes", whole || a->nodes_mtime != b->nodes_mtime, a ? a->nodes : NULL,
+              a ? a->n_nodes : 0, b ? b->nodes : NULL, b ? b->n_nodes : 0);
+    diff_dirs(w, here, "jobs", whole || a->jobs_mtime != b->jobs_mtime, a ? a->jobs : NULL,
+              a ? a->n_jobs : 0, b ? b->jobs : NULL, b ? b->n_jobs : 0);
     size_t hooks = push(w, here, "hooks");
     emit(w, hooks, NULL);
     diff_hooks(w, hooks, a ? a->desired : NULL, b ? b->desired : NULL);

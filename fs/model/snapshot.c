@@ -6,6 +6,7 @@
 
 #include "fs/config/config.h"
 #include "fs/model/render.h"
+#include "slurm/slurmrest.h"
 
 static void node_clear(struct snap_node *n)
 {
@@ -23,6 +24,9 @@ static void cluster_clear(struct snap_cluster *c)
     for (size_t i = 0; i < c->n_nodes; i++)
         node_clear(&c->nodes[i]);
     free(c->nodes);
+    for (size_t i = 0; i < c->n_jobs; i++)
+        node_clear(&c->jobs[i]);
+    free(c->jobs);
 }
 
 static void snapshot_free(struct snapshot *s)
@@ -47,9 +51,11 @@ static void keep_mtime(struct snap_file *f, const struct snap_file *prev)
         f->mtime = prev->mtime;
 }
 
-static void keep_node_mtimes(struct snap_node *n, const struct snap_cluster *prev_c)
+/* A directory of one-value files (a node's, a job's) against its previous
+ * self p (NULL: none): unchanged files keep their mtime, and the
+ * directory's is its newest file's. */
+static void keep_dir_mtimes(struct snap_node *n, const struct snap_node *p)
 {
-    const struct snap_node *p = prev_c ? snap_cluster_find_node(prev_c, n->name) : NULL;
     if (!p)
         return;
     time_t newest = 0;
@@ -59,6 +65,53 @@ static void keep_node_mtimes(struct snap_node *n, const struct snap_cluster *pre
             newest = n->files[i].mtime;
     }
     n->mtime = newest;
+}
+
+static int by_job_id_desc(const void *a, const void *b)
+{
+    int64_t x = (*(const struct slurmrest_job *const *)a)->job_id;
+    int64_t y = (*(const struct slurmrest_job *const *)b)->job_id;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct snap_node *)a)->name, ((const struct snap_node *)b)->name);
+}
+
+/* jobs/: the newest SNAP_JOBS_MAX of the jobs Slurm lists, by name. */
+static int build_jobs(struct snap_cluster *c, const struct observed_cluster *oc,
+                      time_t observed_at, const struct snap_cluster *prev_c)
+{
+    size_t n = oc && oc->jobs ? oc->jobs->count : 0;
+    if (n) {
+        const struct slurmrest_job **order = malloc(n * sizeof(*order));
+        if (!order)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            order[i] = &oc->jobs->jobs[i];
+        qsort(order, n, sizeof(*order), by_job_id_desc);
+        if (n > SNAP_JOBS_MAX)
+            n = SNAP_JOBS_MAX;
+        c->jobs = calloc(n, sizeof(*c->jobs));
+        int rc = c->jobs ? 0 : -1;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            c->n_jobs = i + 1;
+            rc = render_job(order[i], observed_at, &c->jobs[i]);
+        }
+        free(order);
+        if (rc != 0)
+            return -1;
+        qsort(c->jobs, c->n_jobs, sizeof(*c->jobs), by_name);
+        for (size_t i = 0; i < c->n_jobs; i++)
+            keep_dir_mtimes(&c->jobs[i], prev_c ? snap_cluster_find_job(prev_c, c->jobs[i].name)
+                                                : NULL);
+    }
+    bool same_names = prev_c && prev_c->n_jobs == c->n_jobs;
+    for (size_t i = 0; same_names && i < c->n_jobs; i++)
+        same_names = strcmp(prev_c->jobs[i].name, c->jobs[i].name) == 0;
+    c->jobs_mtime = same_names ? prev_c->jobs_mtime : observed_at;
+    return 0;
 }
 
 static int build_cluster(struct snap_cluster *c, const struct desired_cluster *dc,
@@ -100,7 +153,8 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
             c->n_nodes = i + 1;
             if (render_node(&oc->nodes[i], obs->observed_at, &c->nodes[i]) != 0)
                 return -1;
-            keep_node_mtimes(&c->nodes[i], prev_c);
+            keep_dir_mtimes(&c->nodes[i],
+                            prev_c ? snap_cluster_find_node(prev_c, c->nodes[i].name) : NULL);
         }
     }
     /* A directory's time moves only when its names do, so the kernel's
@@ -109,7 +163,7 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
     for (size_t i = 0; same_names && i < c->n_nodes; i++)
         same_names = strcmp(prev_c->nodes[i].name, c->nodes[i].name) == 0;
     c->nodes_mtime = same_names ? prev_c->nodes_mtime : obs->observed_at;
-    return 0;
+    return build_jobs(c, oc, obs->observed_at, prev_c);
 }
 
 /* A cluster whose state could not be rendered says so in its own
@@ -204,6 +258,22 @@ const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, con
         int r = strcmp(name, c->nodes[mid].name);
         if (r == 0)
             return &c->nodes[mid];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct snap_node *snap_cluster_find_job(const struct snap_cluster *c, const char *id)
+{
+    size_t lo = 0, hi = c->n_jobs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(id, c->jobs[mid].name);
+        if (r == 0)
+            return &c->jobs[mid];
         if (r < 0)
             hi = mid;
         else

@@ -38,7 +38,15 @@ struct snap_cluster {
     struct snap_node *nodes;               /* sorted by name */
     size_t n_nodes;
     time_t nodes_mtime; /* when the set of node names last changed: nodes/'s mtime */
+    /* jobs/<id>/: Slurm's jobs from the head's published view, each a
+     * directory of one-value files as a node is; sorted by name (strcmp),
+     * the newest SNAP_JOBS_MAX ids when Slurm holds more. */
+    struct snap_node *jobs;
+    size_t n_jobs;
+    time_t jobs_mtime;
 };
+
+#define SNAP_JOBS_MAX 1000
 
 struct snapshot {
     atomic_int refs;
@@ -64,6 +72,7 @@ struct snapshot *snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);
 const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *name);
 const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name);
+const struct snap_node *snap_cluster_find_job(const struct snap_cluster *c, const char *id);
 const struct snap_file *snap_node_find_file(const struct snap_node *n, const char *name);
 
 /* Told of every swap, after it (old and next are valid during the call):

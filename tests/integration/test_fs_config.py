@@ -72,7 +72,7 @@ def test_sed_in_place_commits_on_rename(cluster, good):
     assert r.returncode == 0, r.stderr
     assert "max_queue_size = 5\n" in (cluster / "config").read_text()
     # sed's temporary file does not linger
-    assert sorted(os.listdir(cluster)) == ["config", "events", "hooks", "nodes", "status",
+    assert sorted(os.listdir(cluster)) == ["config", "events", "hooks", "jobs", "nodes", "status",
                                            "status.json"]
 
 

@@ -69,7 +69,7 @@ def test_an_interrupted_walk_leaves_the_cluster_whole(cluster, good):
     assert r.returncode == 0, r.stderr
     assert (cluster / "config").read_text() == good
     assert (cluster / "status").read_text() != "DELETE_IN_PROGRESS\n"
-    assert sorted(os.listdir(cluster)) == ["config", "events", "hooks", "nodes", "status",
+    assert sorted(os.listdir(cluster)) == ["config", "events", "hooks", "jobs", "nodes", "status",
                                            "status.json"]
     assert (cluster / "hooks" / "pre" / "10-a.sh").read_text() == "echo a\n"
     # Removing a hook stays a real removal, walk or not.

@@ -23,7 +23,8 @@ def test_empty_mount_lists_nothing(mount):
 def test_mkdir_makes_a_cluster_with_the_whole_tree(mount):
     d = mount / "lab3"
     d.mkdir()
-    assert sorted(os.listdir(d)) == ["config", "events", "hooks", "nodes", "status", "status.json"]
+    assert sorted(os.listdir(d)) == ["config", "events", "hooks", "jobs", "nodes", "status",
+                                     "status.json"]
     assert sorted(os.listdir(d / "hooks")) == ["post", "pre"]
     assert os.listdir(d / "nodes") == []
     assert (d / "status").read_text() == "NO_CONFIG\n"

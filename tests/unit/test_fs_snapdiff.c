@@ -8,6 +8,7 @@
 #include "fs/model/snapdiff.h"
 #include "fs/model/snapshot.h"
 #include "fs/store/store.h"
+#include "slurm/slurmrest.h"
 #include "tests/unit/check.h"
 
 struct seen {
@@ -125,8 +126,104 @@ static void unchanged_files_keep_their_mtime(void)
     st.ops->destroy(st.impl);
 }
 
+/* Gives cluster "a" of obs the jobs ids[0..n) in states states[]. */
+static void with_jobs(struct observed_state *obs, const int64_t *ids, const char *const *states,
+                      size_t n)
+{
+    struct slurmrest_job_list *l = calloc(1, sizeof(*l));
+    l->jobs = calloc(n ? n : 1, sizeof(*l->jobs));
+    l->count = n;
+    for (size_t i = 0; i < n; i++) {
+        struct slurmrest_job *j = &l->jobs[i];
+        j->job_id = ids[i];
+        j->name = strdup("train.sh");
+        j->user = strdup("ec2-user");
+        j->state = strdup(states[i]);
+        j->reason = strdup(strcmp(states[i], "PENDING") == 0 ? "Resources" : "None");
+        j->nodes = strdup(strcmp(states[i], "PENDING") == 0 ? "" : "compute-st-t2micro-[1-2]");
+        j->partition = strdup("compute");
+        j->exit_code = strcmp(states[i], "FAILED") == 0 ? 3 : 0;
+        j->cpus = 2;
+        j->node_count = 2;
+        j->submit_time = 1700000000;
+    }
+    obs->clusters[0].jobs = l;
+}
+
+static const char *file_text(const struct snap_node *dir, const char *name)
+{
+    const struct snap_file *f = dir ? snap_node_find_file(dir, name) : NULL;
+    static char buf[256];
+    snprintf(buf, sizeof(buf), "%.*s", f ? (int)f->content->len : 0, f ? f->content->data : "");
+    return buf;
+}
+
+/* jobs/<id>/ as Slurm's view lists them: one-value files, an exit code
+ * only once the job has ended, sorted by name, and a swap invalidates a
+ * job whose state changed and jobs/ when the set of ids did. */
+static void jobs_show_slurms_view(void)
+{
+    struct store st;
+    char err[128];
+    CHECK_INT(store_mem_open(&st), 0);
+    CHECK_INT(st.ops->create_cluster(st.impl, "a", 1, err, sizeof(err)), 0);
+    struct observed_state *o1 = observe(100, "running"), *o2 = observe(110, "running"),
+                          *o3 = observe(120, "running");
+    const int64_t ids1[] = {9, 10}, ids3[] = {9, 10, 11};
+    const char *const st1[] = {"RUNNING", "PENDING"}, *const st2[] = {"RUNNING", "RUNNING"},
+                      *const st3[] = {"COMPLETED", "FAILED", "PENDING"};
+    with_jobs(o1, ids1, st1, 2);
+    free(o1->clusters[0].jobs->jobs[0].name); /* a job's name is its submitter's words */
+    o1->clusters[0].jobs->jobs[0].name = strdup("\x1b]0;owned\x07ok\x1b[2J");
+    with_jobs(o2, ids1, st2, 2);
+    free(o2->clusters[0].jobs->jobs[0].name);
+    o2->clusters[0].jobs->jobs[0].name = strdup("\x1b]0;owned\x07ok\x1b[2J");
+    with_jobs(o3, ids3, st3, 3);
+    struct snapshot *s1 = build(&st, o1, NULL);
+    const struct snap_cluster *a1 = snapshot_find(s1, "a");
+    CHECK_INT((int)a1->n_jobs, 2);
+    CHECK_STR(a1->jobs[0].name, "10"); /* by name, as lookups expect */
+    CHECK_STR(file_text(snap_cluster_find_job(a1, "9"), "state"), "RUNNING\n");
+    CHECK_STR(file_text(snap_cluster_find_job(a1, "9"), "exit_code"), "");
+    CHECK_STR(file_text(snap_cluster_find_job(a1, "10"), "reason"), "Resources\n");
+    CHECK_STR(file_text(snap_cluster_find_job(a1, "10"), "nodes"), "");
+    CHECK(strstr(file_text(snap_cluster_find_job(a1, "9"), "job.json"), "\"exitCode\": null"));
+    CHECK(snap_cluster_find_job(a1, "11") == NULL);
+    CHECK_STR(file_text(snap_cluster_find_job(a1, "9"), "name"), "ok\n");
+
+    struct snapshot *s2 = build(&st, o2, s1);
+    struct seen d2 = {0};
+    snapdiff(s1, s2, collect, &d2);
+    CHECK(!has(&d2, "/a/jobs")); /* same ids: the listing stays cached */
+    CHECK(has(&d2, "/a/jobs/10/state"));
+    CHECK(!has(&d2, "/a/jobs/9/state"));
+    CHECK(!has(&d2, "/a/jobs/9"));
+    CHECK_INT(snapshot_find(s2, "a")->jobs_mtime, 100);
+
+    struct snapshot *s3 = build(&st, o3, s2);
+    struct seen d3 = {0};
+    snapdiff(s2, s3, collect, &d3);
+    CHECK(has(&d3, "/a/jobs"));
+    CHECK(has(&d3, "/a/jobs/11"));
+    CHECK(has(&d3, "/a/jobs/9/exit_code"));
+    const struct snap_cluster *a3 = snapshot_find(s3, "a");
+    CHECK_STR(file_text(snap_cluster_find_job(a3, "9"), "exit_code"), "0\n");
+    CHECK_STR(file_text(snap_cluster_find_job(a3, "10"), "exit_code"), "3\n");
+    CHECK_STR(file_text(snap_cluster_find_job(a3, "10"), "state"), "FAILED\n");
+    CHECK(strstr(file_text(snap_cluster_find_job(a3, "10"), "job.json"), "\"exitCode\": 3"));
+
+    snapshot_unref(s1);
+    snapshot_unref(s2);
+    snapshot_unref(s3);
+    observed_free(o1);
+    observed_free(o2);
+    observed_free(o3);
+    st.ops->destroy(st.impl);
+}
+
 int main(void)
 {
     RUN(unchanged_files_keep_their_mtime);
+    RUN(jobs_show_slurms_view);
     return check_finish();
 }

@@ -167,7 +167,45 @@ static void test_jobs_all_versions(void)
             CHECK_INT(l->jobs[0].node_count, 1);
             CHECK(l->jobs[0].start_time >= l->jobs[0].submit_time);
             CHECK(l->jobs[0].submit_time > 1700000000);
+            CHECK_STR(l->jobs[0].reason, "None");
+            CHECK_INT(l->jobs[0].exit_code, 0);
+            CHECK_INT(l->jobs[0].exit_signal, 0);
         }
+        slurmrest_job_list_free(l);
+    }
+}
+
+/* The exit code in both generations' forms: a wait status (v0.0.38) and
+ * {"return_code", "signal"} with unset numbers while the job runs. */
+static void test_job_exit_codes(void)
+{
+    static const struct {
+        const char *exit_code;
+        int64_t code, signal;
+    } cases[] = {
+        {"768", 3, 0},
+        {"9", 0, 9},
+        {"-1", -1, 0},
+        {"{\"return_code\": {\"set\": true, \"infinite\": false, \"number\": 2}, "
+         "\"signal\": {\"id\": {\"set\": false, \"number\": 0}}}", 2, 0},
+        {"{\"return_code\": {\"set\": false, \"number\": 0}}", -1, 0},
+        {"{\"return_code\": 0, \"signal\": {\"id\": 15}}", 0, 15},
+        {"\"weird\"", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf,
+                 "{\"jobs\": [{\"job_id\": 7, \"job_state\": \"FAILED\", "
+                 "\"state_reason\": \"NonZeroExitCode\", \"exit_code\": %s}]}",
+                 cases[i].exit_code);
+        struct slurmrest_job_list *l = NULL;
+        char msg[256];
+        CHECK_INT(slurm_parse_jobs(buf, strlen(buf), &l, msg, sizeof msg), 0);
+        if (!l)
+            continue;
+        CHECK_STR(l->jobs[0].reason, "NonZeroExitCode");
+        CHECK_INT(l->jobs[0].exit_code, cases[i].code);
+        CHECK_INT(l->jobs[0].exit_signal, cases[i].signal);
         slurmrest_job_list_free(l);
     }
 }
@@ -307,6 +345,7 @@ int main(void)
     RUN(test_nodes_all_versions);
     RUN(test_partitions_all_versions);
     RUN(test_jobs_all_versions);
+    RUN(test_job_exit_codes);
     RUN(test_ping_all_versions);
     RUN(test_versions);
     RUN(test_errors);
