@@ -525,9 +525,12 @@ start_slurmd() {
   # slurmd 22.05 gives up at once when slurmctld does not answer, and a
   # compute node may be launched as soon as the head's address is known:
   # try again until the head serves its configuration.
+  # slurmd caches the configuration it fetches (conf-cache) with the umask
+  # it starts with: users' srun and sbatch on the node must read it, so not
+  # the bootstrap's 077.
   local end=$((SECONDS + HEAD_WAIT)) tries=0
-  until slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem" -N "$NODE" \
-          --conf-server "$HEAD_ADDRESS" 2> "$D/slurmd.err"; do
+  until (umask 022 && exec slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem" -N "$NODE" \
+          --conf-server "$HEAD_ADDRESS") 2> "$D/slurmd.err"; do
     tries=$((tries + 1))
     if [ $((tries % 12)) -eq 1 ]; then
       cat "$D/slurmd.err"

@@ -92,7 +92,9 @@ fi
 # real images: the launch's key pair in its authorized_keys, sudo without a
 # password.
 if [ -n "$U" ]; then
-  id "$U" >/dev/null 2>&1 || useradd -m -U -s /bin/bash "$U" || fail "useradd $U"
+  # one uid on every node, as one image gives (instances.py's default_uid)
+  UU=$(cat "$L/default_uid" 2>/dev/null)
+  id "$U" >/dev/null 2>&1 || useradd -m -U ${UU:+-u "$UU"} -s /bin/bash "$U" || fail "useradd $U"
   UH=$(getent passwd "$U" | cut -d: -f6)
   if [ -s "$L/authorized_keys" ]; then
     install -d -m 700 -o "$U" -g "$U" "$UH/.ssh" &&

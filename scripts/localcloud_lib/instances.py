@@ -13,6 +13,7 @@ start at its boot, as Slurm's power saving expects of a resumed node).
 Killing the PID namespace's first process ends every process in it."""
 import hashlib
 import os
+import pwd
 import signal
 import subprocess
 import threading
@@ -167,6 +168,23 @@ class Launcher:
             netfilter.set_ingress(self.net, addresses.values(),
                                   src.sgs.ingress_rules(addresses))
 
+    def default_uid(self):
+        """The uid of every instance's default user. A real image makes it
+        the same on every node (1000: cloud-init's first user); here the image
+        is the host seen through an overlay, whose next free uid moves as the
+        host gains users, so the local cloud picks one at its start, above
+        where the host's own users go, and every instance takes it."""
+        if getattr(self, "_default_uid", None) is None:
+            uid = 10000
+            while True:
+                try:
+                    pwd.getpwuid(uid)
+                except KeyError:
+                    break
+                uid += 1
+            self._default_uid = uid
+        return self._default_uid
+
     def cpu_list(self, inst):
         """The host CPUs an instance may use: as many as its type's vCPUs,
         starting at a CPU that rotates with its address (spreads the load)."""
@@ -219,6 +237,7 @@ class Launcher:
                                ("imds", (self.imds_endpoint or "") + "\n"),
                                ("cpus", self.cpu_list(inst) + "\n"),
                                ("default_user", inst.get("default_user", "ec2-user") + "\n"),
+                               ("default_uid", "%d\n" % self.default_uid()),
                                ("user-data", user_data), ("authorized_keys",
                                                           (public_key + "\n") if public_key else "")):
                 fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
