@@ -38,7 +38,9 @@ def prepare_spool(path=SPOOL, group="slurm"):
     directory, since then someone else may have placed requests in it."""
     gid = grp.getgrnam(group).gr_gid
     parent = os.path.dirname(path)
-    os.makedirs(parent, mode=0o755, exist_ok=True)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+        os.chmod(parent, 0o755)   # the agent's umask (077) must not lock SlurmUser out
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
