@@ -11,7 +11,10 @@ order, carries each new item out once:
           script is a file <name> (so Slurm's job name is the name) in a
           fresh 0700 directory of that user's under jobs_dir, removed once
           sbatch copied it; the job starts in the user's home
-  cancel  scancel <jobid>, as the same user (so only that user's jobs)
+  cancel  scancel -v <jobid>, as the same user (so only that user's jobs);
+          done when Slurm cancelled it or it had already ended, failed
+          with scancel's error otherwise (another user's job, a job id
+          Slurm does not know)
 and acknowledges it under head/acks/jobs/<name>: {"format", "name",
 "outcome": "submitted"|"failed", "job_id", "user", "message", "done_at"},
 or head/acks/cancel/<jobid>: {"format", "job_id", "outcome":
@@ -332,19 +335,22 @@ class Jobs(object):
         if pw is None:
             rec = self._cancel_record(False, why)
         else:
+            # -v: without it scancel exits 0 in silence for a job that has
+            # ended or that Slurm does not know (22.05), so say which.
             try:
-                rc, out, err = self.run(pw, [self.scancel, job_id], SCANCEL_TIMEOUT)
+                rc, out, err = self.run(pw, [self.scancel, "-v", job_id], SCANCEL_TIMEOUT)
             except subprocess.TimeoutExpired:
                 rc, out, err = None, "", "scancel did not answer in %d s" % SCANCEL_TIMEOUT
             except (OSError, subprocess.SubprocessError) as e:
                 rc, out, err = None, "", "cannot run scancel as %s: %s" % (pw.pw_name, e)
-            said = one_line(err or out)
-            if rc == 0:
-                rec = self._cancel_record(True, "Slurm cancelled job %s%s" % (
-                    job_id, " (scancel: %s)" % said if said else ""))
-            elif rc is not None and "already completing or completed" in said:
+            errors = [ln for ln in (err + "\n" + out).splitlines() if "error" in ln.lower()]
+            said = one_line(" ".join(errors) if errors else (err or out))
+            if any("already completing or completed" in ln for ln in errors) and \
+                    rc is not None and (rc == 0 or len(errors) == 1):
                 rec = self._cancel_record(True, "job %s had already ended (scancel: %s)" % (
                     job_id, said))
+            elif rc == 0 and not errors:
+                rec = self._cancel_record(True, "Slurm cancelled job %s" % job_id)
             else:
                 rec = self._cancel_record(False, said or "scancel exited with %s" % rc)
         self.log("cancel %s: %s: %s" % (job_id, rec["outcome"], rec["message"]))
