@@ -20,7 +20,9 @@ and acknowledges it under head/acks/jobs/<name>: {"format", "name",
 or head/acks/cancel/<jobid>: {"format", "job_id", "outcome":
 "done"|"failed", "message", "done_at"}. What it did is remembered in the
 root-only state dir (jobs.json) before the ack is written, so a restart
-neither submits again nor loses an ack; a submission is marked as started
+neither submits again nor loses an ack (and a new name whose ack is in the
+bucket already, its state lost or the head replaced, is not done again); a
+submission is marked as started
 before sbatch runs, so an agent stopped during sbatch acknowledges it as
 failed (it may have been submitted) rather than submitting it twice. Names
 no longer listed (the workstation removes them once it told the ack) are
@@ -203,6 +205,11 @@ class Jobs(object):
         for name in sorted(subs):
             rec = sdone.get(name)
             if rec is None:
+                rec = self._acked_before(submit_ack_key(self.cluster, name))
+                if rec is not None:
+                    sdone[name] = rec
+                    self._save()
+            if rec is None:
                 rec = self._submit(name, subs[name])
             elif rec.get("outcome") == "started":    # the agent stopped during sbatch
                 rec = self._record(rec.get("user"), None, "the head's agent stopped while "
@@ -222,7 +229,8 @@ class Jobs(object):
         for job_id in sorted(cancels, key=int):
             rec = cdone.get(job_id)
             if rec is None:
-                rec = self._cancel(job_id)
+                rec = self._acked_before(cancel_ack_key(self.cluster, job_id)) or \
+                    self._cancel(job_id)
                 cdone[job_id] = rec
                 self._save()
             if not rec.get("acked"):
@@ -234,6 +242,25 @@ class Jobs(object):
                 self._save()
                 acked.append("cancel/" + job_id)
         return acked
+
+    def _acked_before(self, key):
+        """A record of the ack already at key (an agent whose state was lost,
+        or a head replaced, does not submit or cancel again), else None."""
+        try:
+            doc = json.loads(self.s3.get(key).body.decode("utf-8"))
+        except agent_aws.AwsError as e:
+            if e.code in ("NoSuchKey", "HTTP404"):
+                return None
+            raise
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            doc = {}
+        if not isinstance(doc, dict):
+            doc = {}
+        self.log("jobs: %s is acknowledged already: not done again" % key)
+        return {"outcome": doc.get("outcome") or "failed", "job_id": doc.get("job_id"),
+                "user": doc.get("user"), "message": doc.get("message") or "",
+                "done_at": doc.get("done_at") or agent_publish.iso(self.clock()),
+                "acked": True}
 
     # --- submissions
 
@@ -294,6 +321,7 @@ class Jobs(object):
                 self.dir_ready = True
             d = tempfile.mkdtemp(prefix="job.", dir=self.jobs_dir)
         except OSError as e:
+            self.dir_ready = False
             return self._record(user, None, "cannot prepare the script's directory: %s" % e)
         try:
             path = os.path.join(d, name)

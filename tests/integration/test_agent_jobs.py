@@ -267,3 +267,104 @@ def test_cancels(jenv, tmp_path):
     # Nothing is done twice.
     clock.t += 1
     assert a.cycle() == []
+
+
+def test_an_agent_stopped_during_sbatch_does_not_submit_again(jenv, tmp_path):
+    env = jenv
+    submit(env, "interrupted", b"#!/bin/sh\ntrue\n")
+    state = tmp_path / "state"
+    os.makedirs(str(state), mode=0o700)
+    # What the agent left when it stopped while sbatch ran.
+    load("agent_publish").write_state(str(state / "jobs.json"), {"submit": {"interrupted": {
+        "outcome": "started", "user": env.user, "acked": False}}, "cancel": {}})
+    run = Recorder()
+    a = agent(env, state, run=run)
+    assert a.cycle() == ["submit/interrupted"] and run.calls == []
+    got = ack(env, "interrupted")
+    assert got["outcome"] == "failed" and got["job_id"] is None and got["user"] == env.user
+    assert "may have been submitted" in got["message"] and "interrupted" in got["message"]
+
+
+def test_an_ack_in_the_bucket_is_never_done_again(jenv, tmp_path):
+    """State lost, or a new head: a name whose ack is there is not submitted,
+    a job id whose cancel ack is there is not cancelled."""
+    env = jenv
+    submit(env, "once", b"#!/bin/sh\ntrue\n")
+    a = agent(env, tmp_path / "state")
+    assert a.cycle() == ["submit/once"]
+    got = ack(env, "once")
+    assert got["outcome"] == "submitted"
+    env.s3.put("clusters/%s/jobs/cancel/%d" % (env.cluster, got["job_id"]), b"")
+    env.s3.put("clusters/%s/head/acks/cancel/%d" % (env.cluster, got["job_id"]),
+               json.dumps({"format": 1, "job_id": got["job_id"], "outcome": "done",
+                           "message": "earlier", "done_at": "2026-12-02T00:00:00Z"}).encode())
+    run = Recorder()
+    b = agent(env, tmp_path / "fresh", run=run)
+    assert b.cycle() == [] and run.calls == []
+    assert ack(env, "once") == got
+    assert cancel_ack(env, got["job_id"])["message"] == "earlier"
+    assert len([ln for ln in user_jobs(env) if ln.endswith(" once")]) == 1
+    saved = json.load(open(tmp_path / "fresh" / "jobs.json"))
+    assert saved["submit"]["once"]["job_id"] == got["job_id"]
+    assert saved["cancel"][str(got["job_id"])]["acked"] is True
+
+
+def test_the_user_jobs_run_as(jenv, tmp_path, monkeypatch):
+    env = jenv
+    jobs = load("agent_jobs")
+    monkeypatch.setattr(jobs, "DEFAULT_USERS", ("pcfs-no-such-1", env.user, "root"))
+    a = jobs.Jobs(env.s3, env.cluster, str(tmp_path / "s"), jobs_dir=env.jobs_dir)
+    pw, why = a._user()
+    assert pw.pw_name == env.user and why is None      # the first that exists
+    monkeypatch.setattr(jobs, "DEFAULT_USERS", ("pcfs-no-such-1", "pcfs-no-such-2"))
+    pw, why = a._user()
+    assert pw is None and "none of pcfs-no-such-1, pcfs-no-such-2 exists" in why
+    a.job_user = "root"
+    pw, why = a._user()
+    assert pw is None and "never submitted as root" in why
+    # Through a round: a failed ack naming why, and no sbatch.
+    submit(env, "by-root", b"#!/bin/sh\nid\n")
+    run = Recorder()
+    a.run = run
+    assert a.cycle() == ["submit/by-root"] and run.calls == []
+    got = ack(env, "by-root")
+    assert got["outcome"] == "failed" and "never submitted as root" in got["message"], got
+
+
+class CountingS3:
+    def __init__(self, s3):
+        self.s3, self.lists = s3, 0
+
+    def list(self, prefix):
+        self.lists += 1
+        return self.s3.list(prefix)
+
+    def __getattr__(self, name):
+        return getattr(self.s3, name)
+
+
+def test_an_idle_agent_lists_every_idle_interval_only(jenv, tmp_path):
+    env = jenv
+    clock = Clock()
+    s3 = CountingS3(env.s3)
+    jobs = load("agent_jobs")
+    a = jobs.Jobs(s3, env.cluster, str(tmp_path / "s"), jobs_dir=env.jobs_dir,
+                  job_user=env.user, clock=clock)
+    for _ in range(18):            # three minutes of 10 s rounds, nothing to do
+        a.cycle()
+        clock.t += 10
+    assert s3.lists == 2 * (3 * 60 // a.idle_interval), s3.lists   # two prefixes, 3 a minute
+    # New work makes it list every round for busy_for, then idle again.
+    env.s3.put("clusters/%s/jobs/cancel/99999998" % env.cluster, b"")
+    clock.t += a.idle_interval
+    assert a.cycle() == ["cancel/99999998"]
+    s3.lists = 0
+    for _ in range(a.busy_for // 10):
+        clock.t += 10
+        a.cycle()
+    assert s3.lists == 2 * (a.busy_for // 10)
+    s3.lists = 0
+    for _ in range(6):
+        clock.t += 10
+        a.cycle()
+    assert s3.lists == 2 * 3
