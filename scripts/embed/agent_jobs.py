@@ -83,17 +83,28 @@ def one_line(text, limit=MESSAGE_MAX):
 
 
 def prepare_jobs_dir(path):
-    """Makes path root's 0711 directory (parents 0755 as made) and checks
-    that every user can pass through it and its parents; removes what a
-    stopped agent left in it."""
-    parent = os.path.dirname(path.rstrip("/"))
-    os.makedirs(parent, mode=0o755, exist_ok=True)
-    os.makedirs(path, mode=0o711, exist_ok=True)
+    """Makes path root's 0711 directory (parents it makes 0755, whatever the
+    agent's umask) and checks that every user can pass through it and its
+    parents; removes what a stopped agent left in it."""
+    path = os.path.abspath(path)
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = os.path.dirname(p)
+    for p in reversed(missing):
+        try:
+            os.mkdir(p, 0o700)
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(p, 0o711 if p == path else 0o755)
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
         raise OSError("%s is not a directory of the agent's" % path)
-    os.chmod(path, 0o711)
-    p = os.path.dirname(os.path.abspath(path))
+    if stat.S_IMODE(st.st_mode) != 0o711:
+        os.chmod(path, 0o711)
+    p = os.path.dirname(path)
     while True:
         if not os.stat(p).st_mode & stat.S_IXOTH:
             raise OSError("users cannot pass through %s to reach %s" % (p, path))

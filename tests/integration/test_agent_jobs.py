@@ -368,3 +368,47 @@ def test_an_idle_agent_lists_every_idle_interval_only(jenv, tmp_path):
         clock.t += 10
         a.cycle()
     assert s3.lists == 2 * 3
+
+
+def test_the_agent_program_submits_in_its_round(jenv, tmp_path):
+    """agent.sh CONFIG --once, as the head runs it: the jobs step is part of
+    its round (agent_main.py), with job_user and jobs_dir from its config."""
+    env = jenv
+    from agent_modules import EMBED
+    cfg = tmp_path / "agent.json"
+    cfg.write_text(json.dumps({
+        "cluster": env.cluster, "bucket": env.s3.bucket, "bucket_owner": env.account_id,
+        "region": env.region, "state_dir": str(tmp_path / "state"),
+        "instance_id": "i-0123456789abcdef0", "slurmrestd": env.cl.rest_url,
+        "jwt_key_file": env.cl.write_client_key(), "job_user": env.user,
+        "jobs_dir": env.jobs_dir}))
+    penv = {k: v for k, v in env.client_env().items()
+            if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    penv["SLURM_CONF"] = env.cl.h("slurm.conf")
+    # The round also takes gone nodes out of Slurm (agent_gone) and keeps
+    # /etc/hosts: give the module's nodes live instances, and it a file of
+    # its own.
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    conf = json.loads(cfg.read_text())
+    conf["hosts_file"] = str(hosts)
+    cfg.write_text(json.dumps(conf))
+    aws = load("agent_aws")
+    ec2 = load("agent_ec2").Ec2(aws.Client("ec2", env.region, env.s3.client.credentials,
+                                           endpoint=env.endpoint, backoff=0.01))
+    for n in env.cl.node_names:
+        ec2.run_instance(env.image_id(), "t2.micro", "jobs-" + secrets.token_hex(6),
+                         {"pclusterfs:cluster": env.cluster, "pclusterfs:node": n,
+                          "pclusterfs:owner": env.s3.bucket, "pclusterfs:node-type": "Compute"},
+                         subnet_id=env.subnet_id)
+    submit(env, "from-agent.sh", b"#!/bin/sh\nid -un\n")
+    r = subprocess.run(["sh", os.path.join(EMBED, "agent.sh"), str(cfg), "--once"], env=penv,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = ack(env, "from-agent.sh")
+    assert got["outcome"] == "submitted" and got["user"] == env.user, (got, r.stderr)
+    assert "job from-agent.sh: submitted as %d" % got["job_id"] in r.stderr
+    assert "from Slurm" not in r.stderr, r.stderr
+    out = os.path.join(env.home, "slurm-%d.out" % got["job_id"])
+    wait_for(lambda: os.path.exists(out) and open(out).read().strip(), 30, "the job's output")
+    assert open(out).read().split() == [env.user]
