@@ -20,13 +20,12 @@ and acknowledges it under head/acks/jobs/<name>: {"format", "name",
 or head/acks/cancel/<jobid>: {"format", "job_id", "outcome":
 "done"|"failed", "message", "done_at"}. What it did is remembered in the
 root-only state dir (jobs.json) before the ack is written, so a restart
-neither submits again nor loses an ack (and a new name whose ack is in the
-bucket already, its state lost or the head replaced, is not done again); a
-submission is marked as started
-before sbatch runs, so an agent stopped during sbatch acknowledges it as
-failed (it may have been submitted) rather than submitting it twice. Names
-no longer listed (the workstation removes them once it told the ack) are
-forgotten. Python 3 standard library only, Python 3.6 syntax.
+neither submits again nor loses an ack, and a new name whose ack is in the
+bucket already (its state lost, the head replaced) is not done again. A
+submission is marked as started before sbatch runs, so an agent stopped
+during sbatch acknowledges it as failed (it may have been submitted) rather
+than submitting it twice. Names no longer listed (the workstation removes
+them once it told the ack) are forgotten. Python 3 standard library only, Python 3.6 syntax.
 """
 import json
 import os
@@ -338,7 +337,9 @@ class Jobs(object):
             path = os.path.join(d, name)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:
-                os.write(fd, body)
+                view = memoryview(body)
+                while view:
+                    view = view[os.write(fd, view):]
                 os.fchown(fd, pw.pw_uid, pw.pw_gid)
             finally:
                 os.close(fd)
