@@ -3,8 +3,9 @@
 Runs as root on the head node with the head's role (credentials from the
 IMDS). It publishes Slurm's view through the bucket (agent_publish),
 follows the compute fleet's spec, acknowledging what it applied (agent_spec),
-carries out node commands from nodes/<n>/ctl (agent_ctl) and takes gone
-compute nodes out of Slurm (agent_gone);
+carries out node commands from nodes/<n>/ctl (agent_ctl), submits and
+cancels the batch jobs of <cluster>/jobs/ as the image's default user
+(agent_jobs) and takes gone compute nodes out of Slurm (agent_gone);
 managing the compute fleet comes next. CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
   bucket_region  the bucket's region (default: region)
@@ -18,6 +19,11 @@ managing the compute fleet comes next. CONFIG is a JSON file (root only):
   interval       seconds between rounds (default 10)
   heartbeat      seconds between heartbeats of an unchanged view (default 60)
   scontrol       default /opt/slurm/bin/scontrol, else the one on PATH
+  sbatch, scancel  likewise
+  job_user       the user jobs run as (default: the first of ec2-user,
+                 centos, ubuntu that exists; never root)
+  jobs_dir       where scripts wait for sbatch (default
+                 /var/spool/pclusterfs/jobs)
 The IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT, as the SDKs read it. --once runs one round and exits 0 when it published
 what it had to. Python 3 standard library only, Python 3.6 syntax.
 """
@@ -33,6 +39,7 @@ import agent_aws  # noqa: E402
 import agent_creds  # noqa: E402
 import agent_ctl  # noqa: E402
 import agent_gone  # noqa: E402
+import agent_jobs  # noqa: E402
 import agent_publish  # noqa: E402
 import agent_s3  # noqa: E402
 import agent_slurm  # noqa: E402
@@ -107,6 +114,7 @@ def main(argv):
         publisher = make_publisher(cfg)
         follower = make_spec_follower(cfg, publisher)
         commands = agent_ctl.make(cfg, publisher.s3, publisher.s3.client.credentials, log)
+        jobs = agent_jobs.make(cfg, publisher.s3, log)
     except (OSError, ValueError, agent_creds.CredentialsError) as e:
         log("cannot start: %s" % e)
         return 1
@@ -114,6 +122,7 @@ def main(argv):
         ok = run_round("publishing Slurm's view", publisher.cycle)
         ok = run_round("following the fleet spec", follower.cycle) and ok
         ok = run_round("node commands", commands.cycle) and ok
+        ok = run_round("jobs", jobs.cycle) and ok
         agent_gone.run_round(cfg, log)   # gone compute nodes out of Slurm (agent_gone.py)
         if len(argv) == 3:
             return 0 if ok else 1
