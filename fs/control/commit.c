@@ -14,6 +14,7 @@
 #include "fs/config/config.h"
 #include "fs/store/events.h"
 #include "fs/fuse/names.h"
+#include "fs/model/jobscript.h"
 #include "fs/model/nodectl.h"
 #include "fs/model/timefmt.h"
 #include "fs/model/sanitize.h"
@@ -441,6 +442,101 @@ int commit_node_command(struct pcfs *fs, const char *cluster, const char *node,
     begin_commit(fs);
     struct snapshot *snap = snapshot_holder_get(&fs->snaps);
     int rc = commit_node_command_locked(fs, snap, cluster, node, data, len);
+    snapshot_unref(snap);
+    end_commit(fs);
+    return rc;
+}
+
+/* Whether the cluster's head runs jobs now: once created, and through
+ * updates (a failed update leaves the cluster running). */
+static bool takes_jobs(enum cluster_status st)
+{
+    return st == ST_CREATE_COMPLETE || st == ST_UPDATE_IN_PROGRESS ||
+           st == ST_UPDATE_COMPLETE || st == ST_UPDATE_FAILED;
+}
+
+static int commit_job_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
+                             const char *name, const char *data, size_t len)
+{
+    const struct snap_cluster *c;
+    int rc = find_cluster(snap, cluster, &c);
+    if (rc)
+        return rc;
+    char msg[MSG_MAX];
+    struct jobscript_info info;
+    if (jobscript_check(data, len, &info, msg, sizeof(msg)) != 0)
+        return fail(fs, cluster, -EINVAL, "jobs/%s: %s; not submitted", name, msg);
+    if (!takes_jobs(c->status))
+        return fail(fs, cluster, -EINVAL,
+                    "jobs/%s: the cluster is %s: jobs are taken from CREATE_COMPLETE on; "
+                    "not submitted",
+                    name, status_name(c->status));
+    rc = fs->store.ops->put_job_object(fs->store.impl, cluster, LAYOUT_JOB_SUBMIT, name, data,
+                                       len, msg, sizeof(msg));
+    if (rc == -EEXIST)
+        return fail(fs, cluster, -EEXIST,
+                    "jobs/%s was submitted already; to submit it again, copy it under a new name",
+                    name);
+    if (rc)
+        return fail(fs, cluster, rc == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO,
+                    "jobs/%s: not submitted: %s", name, msg);
+    char ignored[160] = "";
+    if (info.ignored_directives)
+        snprintf(ignored, sizeof(ignored),
+                 "; %u #SBATCH line%s from line %u on come after the first command, and "
+                 "Slurm ignores them",
+                 info.ignored_directives, info.ignored_directives == 1 ? "" : "s",
+                 info.first_ignored_line);
+    events_append(&fs->store, cluster, "info", "jobs/%s: sent to the head (%u #SBATCH line%s)%s",
+                  name, info.directives, info.directives == 1 ? "" : "s", ignored);
+    publish(fs);
+    return 0;
+}
+
+int commit_job(struct pcfs *fs, const char *cluster, const char *name, const char *data,
+               size_t len)
+{
+    begin_commit(fs);
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    int rc = commit_job_locked(fs, snap, cluster, name, data, len);
+    snapshot_unref(snap);
+    end_commit(fs);
+    return rc;
+}
+
+static int commit_cancel_job_locked(struct pcfs *fs, struct snapshot *snap, const char *cluster,
+                                    const char *id)
+{
+    const struct snap_cluster *c;
+    int rc = find_cluster(snap, cluster, &c);
+    if (rc)
+        return rc;
+    const struct snap_node *job = snap_cluster_find_job(c, id);
+    if (!job)
+        return -ENOENT;
+    const struct snap_file *state = snap_node_find_file(job, "state");
+    char word[32] = "";
+    if (state && state->content->len)
+        snprintf(word, sizeof(word), "%.*s", (int)state->content->len - 1, state->content->data);
+    char msg[MSG_MAX];
+    rc = fs->store.ops->put_job_object(fs->store.impl, cluster, LAYOUT_JOB_CANCEL, id, "", 0, msg,
+                                       sizeof(msg));
+    if (rc == -EEXIST) /* another workstation, or an earlier rmdir: it is on its way */
+        return 0;
+    if (rc)
+        return fail(fs, cluster, rc == -EOPNOTSUPP ? -EOPNOTSUPP : -EIO,
+                    "jobs/%s: the cancel was not sent: %s", id, msg);
+    events_append(&fs->store, cluster, "info", "jobs/%s: %s job: cancel sent to the head; it "
+                  "leaves jobs/ once Slurm says it ended", id, word[0] ? word : "a");
+    publish(fs);
+    return 0;
+}
+
+int commit_cancel_job(struct pcfs *fs, const char *cluster, const char *id)
+{
+    begin_commit(fs);
+    struct snapshot *snap = snapshot_holder_get(&fs->snaps);
+    int rc = commit_cancel_job_locked(fs, snap, cluster, id);
     snapshot_unref(snap);
     end_commit(fs);
     return rc;

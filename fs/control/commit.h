@@ -28,5 +28,16 @@ int commit_delete_cluster(struct pcfs *fs, const char *cluster);
  * reaches events later (the controller's ack reader). */
 int commit_node_command(struct pcfs *fs, const char *cluster, const char *node,
                         const char *data, size_t len);
+/* A batch script written into jobs/<name> (fs/model/jobscript.h):
+ * validated (the script, the cluster's state: -EINVAL with why in events),
+ * then stored once for the head's agent, which submits it as the image's
+ * default user: -EEXIST when the name was submitted before. Returns once
+ * the bucket holds it; the head's answer reaches jobs/<name> and events. */
+int commit_job(struct pcfs *fs, const char *cluster, const char *name, const char *data,
+               size_t len);
+/* rmdir jobs/<id>: a cancel for the head (a job already ended just leaves
+ * the listing); -ENOENT when jobs/ shows no such job. Sending it twice (two
+ * workstations) is no error. */
+int commit_cancel_job(struct pcfs *fs, const char *cluster, const char *id);
 
 #endif

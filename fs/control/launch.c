@@ -151,7 +151,7 @@ static int presign_existing(struct cloud *cl, char *key, long seconds, char **ur
 static const char *const AGENT_FILES[] = {
     "agent.sh",   "agent_main.py",    "agent_aws.py", "agent_creds.py", "agent_ec2.py",
     "agent_jwt.py", "agent_publish.py", "agent_s3.py",  "agent_sigv4.py", "agent_slurm.py",
-    "agent_ctl.py", "agent_gone.py", "agent_spec.py"};
+    "agent_ctl.py", "agent_gone.py", "agent_spec.py", "agent_jobs.py"};
 
 /* Sets key to the URL of service's endpoint when it is a custom one (the
  * workstation's AWS_ENDPOINT_URL*): the head reaches the cloud where the

@@ -7,14 +7,13 @@
 
 #include "fs/control/launch.h"
 #include "fs/control/plan.h"
+#include "fs/control/job_acks.h"
 #include "fs/model/fleet_ack.h"
 #include "fs/store/layout.h"
 #include "slurm/view.h"
 
-/* The bytes of clusters/<dc>/<rest>, an object this pass's listing showed
- * (-ENOENT when it did not): from the object cache while its ETag stays. */
-static int listed_object(struct reconcile_ctx *rc, const struct desired_cluster *dc,
-                         const char *rest, struct blob **out)
+int observe_listed_object(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const char *rest, struct blob **out)
 {
     *out = NULL;
     const struct desired_object *o = desired_find_object(dc, rest);
@@ -84,7 +83,7 @@ static int read_report(struct reconcile_ctx *rc, const struct desired_cluster *d
     char rest[300], why[1536] = "";
     struct blob *b = NULL;
     bool got = layout_report_rest(n->name, rest, sizeof(rest)) &&
-               listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, out) == 0;
+               observe_listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, out) == 0;
     blob_unref(b);
     if (got && strcmp(out->state, "failed") == 0)
         report_failure_reason(out, n->name, why, sizeof(why));
@@ -109,7 +108,7 @@ bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster
     struct blob *key = NULL;
     char jwt_rest[64];
     layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
-    if (listed_object(rc, dc, jwt_rest, &key) == 0) {
+    if (observe_listed_object(rc, dc, jwt_rest, &key) == 0) {
         jwt = malloc(key->len ? key->len : 1);
         if (jwt) {
             memcpy(jwt, key->data, key->len);
@@ -161,7 +160,7 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
     struct blob *b = NULL;
     layout_head_slurm_rest(LAYOUT_HEAD_SLURM_VIEW, view_rest, sizeof(view_rest));
     layout_head_slurm_rest(LAYOUT_HEAD_SLURM_HEARTBEAT, beat_rest, sizeof(beat_rest));
-    int r = listed_object(rc, dc, view_rest, &b);
+    int r = observe_listed_object(rc, dc, view_rest, &b);
     if (r == -ENOENT)
         return -ENOENT;
     struct slurm_view view;
@@ -175,7 +174,7 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
     const char *head_id = head->instance_id ? head->instance_id : "";
     int64_t fresh = view.observed_at;
     struct slurm_heartbeat beat = {0};
-    if (listed_object(rc, dc, beat_rest, &b) == 0 &&
+    if (observe_listed_object(rc, dc, beat_rest, &b) == 0 &&
         slurm_heartbeat_parse(b->data, b->len, &beat, msg, sizeof(msg)) == 0 &&
         strcmp(beat.instance_id, head_id) == 0 && beat.observed_at > fresh)
         fresh = beat.observed_at;
@@ -255,7 +254,7 @@ static int read_fleet_ack(struct reconcile_ctx *rc, const struct desired_cluster
     if (!oc || !plan_alive(head) || !head->instance_id ||
         !layout_head_ack_rest(LAYOUT_HEAD_ACK_FLEET, rest, sizeof(rest)))
         return 0;
-    int r = listed_object(rc, dc, rest, &b);
+    int r = observe_listed_object(rc, dc, rest, &b);
     if (r == -ENOMEM)
         return r;
     struct fleet_ack ack;
@@ -299,6 +298,8 @@ int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
     if (head_done && !v->slurm_up && slurm_unknown(oc, slurm_why) != 0)
         nomem = -ENOMEM;
     if (read_fleet_ack(rc, dc, head, oc) != 0)
+        nomem = -ENOMEM;
+    if (oc && job_acks_read(rc, dc, oc) != 0)
         nomem = -ENOMEM;
     return nomem;
 }

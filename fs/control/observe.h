@@ -45,6 +45,10 @@ int observe_reported_nodes(struct observed_state *obs, const struct desired_clus
 int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                     struct observed_cluster *oc, struct cluster_view *v);
 void cluster_view_free(struct cluster_view *v);
+/* The bytes of clusters/<dc>/<rest>, an object this pass's listing showed
+ * (-ENOENT when it did not): from the object cache while its ETag stays. */
+int observe_listed_object(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                          const char *rest, struct blob **out);
 /* Brings the listed reports that changed into the object cache at once. */
 void observe_prefetch(struct reconcile_ctx *rc, const struct desired_state *ds);
 

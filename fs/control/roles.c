@@ -20,7 +20,7 @@ static const char *const launch_tag_keys[] = {CLUSTER_TAG,           "pclusterfs
 
 /* Whether the head may read the objects of a row of layout_writers: its
  * cluster's config and generation, the fleet spec, hooks, generated files, node
- * commands, what nodes and it wrote; not the workstation's bookkeeping (launch intents with their
+ * commands, job submissions and cancels, what nodes and it wrote; not the workstation's bookkeeping (launch intents with their
  * presigned URLs, events, verdicts, locks). */
 static bool head_reads(const struct layout_entry *row)
 {
@@ -28,7 +28,10 @@ static bool head_reads(const struct layout_entry *row)
     enum hook_stage stage;
     const char *name;
     /* ctl/: the node commands its agent carries out (read, never written) */
-    return strcmp(row->rest, layout_nodectl_rest()) == 0 || row->writer != LAYOUT_BY_WORKSTATION ||
+    return strcmp(row->rest, layout_nodectl_rest()) == 0 ||
+           strcmp(row->rest, layout_job_rest(LAYOUT_JOB_SUBMIT)) == 0 ||
+           strcmp(row->rest, layout_job_rest(LAYOUT_JOB_CANCEL)) == 0 ||
+           row->writer != LAYOUT_BY_WORKSTATION ||
            strcmp(row->rest, layout_object_rest(LAYOUT_CONFIG)) == 0 ||
            strcmp(row->rest, layout_object_rest(LAYOUT_GENERATION)) == 0 ||
            strcmp(row->rest, LAYOUT_FLEET_SPEC_REST) == 0 ||

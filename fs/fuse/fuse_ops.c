@@ -12,6 +12,7 @@
 #include "fs/errors.h"
 #include "fs/fuse/edit_state.h"
 #include "fs/fuse/names.h"
+#include "fs/model/jobscript.h"
 #include "fs/model/nodectl.h"
 #include "fs/pcfs.h"
 #include "fs/model/snapdiff.h"
@@ -58,6 +59,7 @@ struct handle {
     struct memfile *buf;   /* H_EDIT: detached copy; H_MEM: table entry */
     bool edit_is_config;   /* H_EDIT: config, else the hook (stage, name) */
     bool edit_is_ctl;      /* H_EDIT: nodes/<name>/ctl, a command for the head */
+    bool is_job;           /* a batch script written into jobs/: each commit submits */
     enum hook_stage stage;
     char *name;
     size_t limit;          /* largest size a write may reach */
@@ -350,6 +352,13 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
             fill_dir(fs, &st, c->jobs[i].mtime);
             filler(buf, c->jobs[i].name, &st, 0, FUSE_FILL_DIR_PLUS);
         }
+        for (size_t i = 0; i < c->n_job_records; i++) {
+            const struct snap_file *f = &c->job_records[i];
+            struct stat st = {0};
+            fill_file(fs, &st, 0444, f->content->len, f->mtime);
+            filler(buf, f->name, &st, 0, FUSE_FILL_DIR_PLUS);
+        }
+        memfile_list(&fs->memfiles, c->name, MEMDIR_JOBS, fill_name, &f);
         break;
     case T_NODE:
     case T_JOB:
@@ -418,9 +427,18 @@ static int op_rmdir(const char *path)
         return rc;
     enum tree_kind kind = e.kind;
     bool walk = e.cluster && removing_tree(fs, e.cluster);
+    char job_id[32] = "", cluster[NAME_MAX + 1] = "";
+    if (kind == T_JOB) {
+        snprintf(job_id, sizeof(job_id), "%s", e.node->name);
+        snprintf(cluster, sizeof(cluster), "%s", e.cluster->name);
+    }
     lookup_done(fs, snap, &e);
     if (kind == T_ROOT)
         return -EBUSY;
+    /* A job's directory cancels it, within a walk too: `rm -r jobs/12`
+     * means it, and removing the cluster ends its jobs anyway. */
+    if (kind == T_JOB)
+        return commit_cancel_job(fs, cluster, job_id);
     if (kind != T_CLUSTER) {
         if (!is_dir(kind))
             return -ENOTDIR;
@@ -503,7 +521,10 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     h->buf = e->mem;
     e->mem = NULL; /* the handle owns the reference now */
     h->stage = e->stage;
-    h->limit = h->buf->pending ? HOOK_MAX_BYTES : SCRATCH_MAX_BYTES;
+    h->is_job = h->buf->dir == MEMDIR_JOBS;
+    h->limit = h->is_job ? JOBSCRIPT_MAX_BYTES
+             : h->buf->pending            ? HOOK_MAX_BYTES
+                                          : SCRATCH_MAX_BYTES;
     h->name = strdup(h->buf->name);
     if (!h->name) {
         handle_free(fs, h);
@@ -531,6 +552,12 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         return rc;
     switch (e.kind) {
     case T_GENERATED:
+        if ((wants_write(fi->flags) || (fi->flags & O_TRUNC)) && e.job_record) {
+            rc = refuse_path(fs, path, -EEXIST,
+                             "was submitted already and stays as its record; to submit the "
+                             "script again, copy it under a new name");
+            break;
+        }
         if (wants_write(fi->flags) || (fi->flags & O_TRUNC)) {
             rc = refuse_path(fs, path, -EACCES, "read-only, written by pclusterfs; not changed");
             break;
@@ -599,9 +626,14 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
             rc = commit_refuse(fs, e.cluster->name, -ENOSPC,
                                "hooks/%s already holds %d scripts, the limit; remove one first",
                                st, HOOKS_PER_STAGE_MAX);
+    } else if (e.kind == T_JOBS) {
+        rc = names_check_job(name, msg, sizeof(msg));
+        pending = true;
+        if (rc)
+            commit_refuse(fs, e.cluster->name, rc, "jobs/: %s; not submitted", msg);
     } else { /* nodes/ and hooks/ themselves are read-only */
         rc = refuse_path(fs, path, -EACCES,
-                         "cannot be created; only hooks/pre and hooks/post take new files");
+                         "cannot be created; only hooks/pre, hooks/post and jobs take new files");
     }
     if (rc == 0 && e.cluster->desired->deleting)
         rc = -EBUSY;
@@ -683,6 +715,8 @@ static int commit_handle(struct pcfs *fs, struct handle *h)
         rc = commit_node_command(fs, h->cluster, h->name, data, len);
     else if (h->kind == H_EDIT && h->edit_is_config)
         rc = commit_config(fs, h->cluster, data, len);
+    else if (h->is_job)
+        rc = commit_job(fs, h->cluster, h->name, data, len);
     else
         rc = commit_hook(fs, h->cluster, h->stage, h->name, data, len);
     free(data);
@@ -712,6 +746,11 @@ static int commit_dirty(struct pcfs *fs, struct handle *h, enum edit_action act)
                           "config: writing past %zu bytes, the limit, was refused; nothing was "
                           "committed and the previous config stays",
                           h->limit);
+        else if (h->is_job)
+            commit_refuse(fs, h->cluster, -EFBIG,
+                          "jobs/%s: writing past %zu bytes, the limit, was refused; the script "
+                          "was not submitted",
+                          h->name, h->limit);
         else
             commit_refuse(fs, h->cluster, -EFBIG,
                           "hooks/%s/%s: writing past %zu bytes, the limit, was refused; the "

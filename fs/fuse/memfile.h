@@ -11,7 +11,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-enum memdir { MEMDIR_CLUSTER = 0, MEMDIR_PRE = 1, MEMDIR_POST = 2 };
+enum memdir { MEMDIR_CLUSTER = 0, MEMDIR_PRE = 1, MEMDIR_POST = 2, MEMDIR_JOBS = 3 };
 
 struct memfile {
     struct memfile *next;

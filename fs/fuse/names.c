@@ -147,3 +147,27 @@ bool names_is_cluster_entry(const char *name)
             return true;
     return false;
 }
+
+int names_check_job(const char *name, char *msg, size_t msglen)
+{
+    static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
+    char q[96];
+    size_t n = strlen(name);
+    names_quote(name, q, sizeof(q));
+    if (n > FILE_NAME_MAX)
+        return -ENAMETOOLONG;
+    if (n == 0 || n > JOB_NAME_MAX || !strchr(first, name[0]) ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-") != n) {
+        snprintf(msg, msglen,
+                 "%s is no job name: use up to %d letters, digits, '_', '.', '+', '-', "
+                 "starting with a letter, digit or '_'",
+                 q, JOB_NAME_MAX);
+        return -EINVAL;
+    }
+    if (strspn(name, "0123456789") == n) {
+        snprintf(msg, msglen, "%s is all digits, the names of the jobs' directories; "
+                 "name the script otherwise", q);
+        return -EINVAL;
+    }
+    return 0;
+}

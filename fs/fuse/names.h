@@ -18,6 +18,13 @@ int names_check_cluster(const char *name, char *msg, size_t msglen);
  * or "..". -ENAMETOOLONG / -EINVAL with the reason in msg. */
 int names_check_file(const char *name, char *msg, size_t msglen);
 
+/* 0 if name can be a job's submission in jobs/: it matches
+ * ^[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}$ (what the head's agent takes) and is
+ * not all digits (those are the job ids' directories). -ENAMETOOLONG /
+ * -EINVAL with the reason in msg. */
+#define JOB_NAME_MAX 128
+int names_check_job(const char *name, char *msg, size_t msglen);
+
 /* The name for a message or a log line, in double quotes: printable ASCII
  * as is, '"' and '\\' escaped, every other byte as \n, \t or \xNN, so a
  * name can neither break a line nor reach a terminal as an escape; cut with

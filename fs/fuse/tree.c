@@ -63,6 +63,23 @@ static int resolve_in_stage(struct memfile_table *mem, const struct snap_cluster
     return 0;
 }
 
+/* jobs/<name> that is no job id: a submission's record, or one being written. */
+static int resolve_job_file(struct memfile_table *mem, const struct snap_cluster *c,
+                            const char *name, struct tree_entry *out)
+{
+    out->file = snap_cluster_find_job_record(c, name);
+    if (out->file) {
+        out->kind = T_GENERATED;
+        out->job_record = true;
+        return 0;
+    }
+    out->mem = memfile_get(mem, c->name, MEMDIR_JOBS, name);
+    if (!out->mem)
+        return -ENOENT;
+    out->kind = T_MEMFILE;
+    return 0;
+}
+
 bool tree_node_has_ctl(const struct snap_node *n)
 {
     return strcmp(n->name, "head") != 0;
@@ -115,11 +132,14 @@ int tree_resolve(struct snapshot *snap, struct memfile_table *mem, const char *p
         return 0;
     }
     if (strcmp(p[1], "jobs") == 0) {
+        out->memdir = MEMDIR_JOBS;
         if (n == 2) {
             out->kind = T_JOBS;
             return 0;
         }
         out->node = snap_cluster_find_job(c, p[2]);
+        if (!out->node && n == 3)
+            return resolve_job_file(mem, c, p[2], out);
         if (!out->node)
             return -ENOENT;
         if (n == 3) {

@@ -29,6 +29,7 @@ struct tree_entry {
     const struct snap_file *file;     /* T_GENERATED */
     const struct desired_hook *hook;  /* T_HOOK */
     struct memfile *mem;              /* T_MEMFILE: a reference, put it with tree_entry_done */
+    bool job_record;                  /* T_GENERATED: jobs/<name>, a submission's record */
     enum hook_stage stage;            /* T_STAGE, T_HOOK */
     enum memdir memdir;               /* where a memfile would live (T_CLUSTER, T_STAGE parents) */
 };

@@ -99,6 +99,11 @@ void observed_free(struct observed_state *os)
         free(os->clusters[i].action_error);
         free(os->clusters[i].fleet_spec_applied);
         slurmrest_job_list_free(os->clusters[i].jobs);
+        for (size_t k = 0; k < os->clusters[i].n_job_acks; k++) {
+            free(os->clusters[i].job_acks[k].name);
+            free(os->clusters[i].job_acks[k].message);
+        }
+        free(os->clusters[i].job_acks);
         free(os->clusters[i].name);
     }
     free(os->clusters);

@@ -64,6 +64,20 @@ struct observed_cluster {
      * pending, and finished ones Slurm still holds, MinJobAge); NULL when
      * no view was used this pass. Owned. */
     struct slurmrest_job_list *jobs;
+    /* The head's answers for jobs/ (head/acks/jobs/, head/acks/cancel/),
+     * as listed this pass; owned. */
+    struct observed_job_ack *job_acks;
+    size_t n_job_acks;
+};
+
+/* One answer of the head for jobs/: to the submission of a name, or to
+ * the cancel of a job id (name holds the id then). */
+struct observed_job_ack {
+    char *name;
+    bool cancel;
+    bool ok;
+    long long job_id;
+    char *message; /* sanitized */
 };
 
 struct slurmrest_job_list;

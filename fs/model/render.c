@@ -258,7 +258,6 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
     return rc;
 }
 
-/* Slurm's words for a job that has ended: its exit code is known then. */
 static bool job_finished(const char *state)
 {
     static const char *const ended[] = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE",
@@ -268,6 +267,11 @@ static bool job_finished(const char *state)
         if (strcmp(state, ended[i]) == 0)
             return true;
     return false;
+}
+
+bool render_job_ended(const struct slurmrest_job *j)
+{
+    return job_finished(j->state);
 }
 
 int render_job(const struct slurmrest_job *j, time_t observed_at, struct snap_node *dir)

@@ -36,4 +36,8 @@ int render_node(const struct observed_node *on, time_t observed_at, struct snap_
 struct slurmrest_job;
 int render_job(const struct slurmrest_job *j, time_t observed_at, struct snap_node *dir);
 
+/* Whether Slurm's state word for j says it has ended (COMPLETED, FAILED,
+ * CANCELLED, TIMEOUT...): its exit code is known then. */
+bool render_job_ended(const struct slurmrest_job *j);
+
 #endif

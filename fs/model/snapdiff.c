@@ -77,6 +77,25 @@ static void diff_dirs(struct walk *w, size_t at, const char *dir, bool names_cha
     w->path[at] = '\0';
 }
 
+/* jobs/<name>, the records of submissions: each that differs or came or went. */
+static void diff_records(struct walk *w, size_t at, const struct snap_cluster *a,
+                         const struct snap_cluster *b)
+{
+    size_t here = push(w, at, "jobs");
+    const struct snap_cluster *sides[2] = {a, b};
+    for (int s = 0; s < 2; s++) {
+        const struct snap_cluster *mine = sides[s], *other = sides[1 - s];
+        for (size_t i = 0; mine && i < mine->n_job_records; i++) {
+            const struct snap_file *f = &mine->job_records[i];
+            const struct snap_file *o =
+                other ? snap_cluster_find_job_record(other, f->name) : NULL;
+            if ((s == 0 || !o) && file_differs(f, o))
+                emit(w, here, f->name);
+        }
+    }
+    w->path[at] = '\0';
+}
+
 static void diff_hooks(struct walk *w, size_t at, const struct desired_cluster *a,
                        const struct desired_cluster *b)
 {
@@ -122,6 +141,7 @@ static void diff_cluster(struct walk *w, const struct snap_cluster *a,
               a ? a->n_nodes : 0, b ? b->nodes : NULL, b ? b->n_nodes : 0);
     diff_dirs(w, here, "jobs", whole || a->jobs_mtime != b->jobs_mtime, a ? a->jobs : NULL,
               a ? a->n_jobs : 0, b ? b->jobs : NULL, b ? b->n_jobs : 0);
+    diff_records(w, here, a, b);
     size_t hooks = push(w, here, "hooks");
     emit(w, hooks, NULL);
     diff_hooks(w, hooks, a ? a->desired : NULL, b ? b->desired : NULL);

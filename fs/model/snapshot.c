@@ -6,6 +6,7 @@
 
 #include "fs/config/config.h"
 #include "fs/model/render.h"
+#include "fs/store/layout.h"
 #include "slurm/slurmrest.h"
 
 static void node_clear(struct snap_node *n)
@@ -27,6 +28,9 @@ static void cluster_clear(struct snap_cluster *c)
     for (size_t i = 0; i < c->n_jobs; i++)
         node_clear(&c->jobs[i]);
     free(c->jobs);
+    for (size_t i = 0; i < c->n_job_records; i++)
+        blob_unref(c->job_records[i].content);
+    free(c->job_records);
 }
 
 static void snapshot_free(struct snapshot *s)
@@ -79,21 +83,79 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct snap_node *)a)->name, ((const struct snap_node *)b)->name);
 }
 
-/* jobs/: the newest SNAP_JOBS_MAX of the jobs Slurm lists, by name. */
-static int build_jobs(struct snap_cluster *c, const struct observed_cluster *oc,
-                      time_t observed_at, const struct snap_cluster *prev_c)
+/* Whether the job has ended and someone removed its directory since
+ * (rmdir stores a cancel for it): then jobs/ no longer lists it. */
+static bool job_dismissed(const struct desired_cluster *dc, const struct slurmrest_job *j)
 {
-    size_t n = oc && oc->jobs ? oc->jobs->count : 0;
-    if (n) {
-        const struct slurmrest_job **order = malloc(n * sizeof(*order));
+    char id[24], rest[64];
+    snprintf(id, sizeof(id), "%lld", (long long)j->job_id);
+    snprintf(rest, sizeof(rest), "%s%s", layout_job_rest(LAYOUT_JOB_CANCEL), id);
+    return render_job_ended(j) && desired_find_object(dc, rest) != NULL;
+}
+
+/* What became of submission `name`: the head's answer, if any. */
+static struct blob *job_record(const struct observed_cluster *oc, const char *name)
+{
+    char line[700];
+    snprintf(line, sizeof(line), "waiting for the head to submit it\n");
+    for (size_t i = 0; oc && i < oc->n_job_acks; i++) {
+        const struct observed_job_ack *a = &oc->job_acks[i];
+        if (a->cancel || strcmp(a->name, name) != 0)
+            continue;
+        if (a->ok)
+            snprintf(line, sizeof(line), "job %lld\n", a->job_id);
+        else
+            snprintf(line, sizeof(line), "not submitted: %s\n", a->message);
+    }
+    return blob_from_str(line);
+}
+
+/* jobs/<name>: a record per submission the listing shows. */
+static int build_job_records(struct snap_cluster *c, const struct desired_cluster *dc,
+                             const struct observed_cluster *oc, time_t observed_at,
+                             const struct snap_cluster *prev_c)
+{
+    const char *prefix = layout_job_rest(LAYOUT_JOB_SUBMIT);
+    size_t plen = strlen(prefix), n = 0;
+    for (size_t i = 0; i < dc->n_objects; i++)
+        n += strncmp(dc->objects[i].rest, prefix, plen) == 0 && dc->objects[i].rest[plen];
+    if (!n)
+        return 0;
+    if (!(c->job_records = calloc(n, sizeof(*c->job_records))))
+        return -1;
+    for (size_t i = 0; i < dc->n_objects; i++) {
+        const char *rest = dc->objects[i].rest;
+        if (strncmp(rest, prefix, plen) != 0 || !rest[plen])
+            continue;
+        struct snap_file *f = &c->job_records[c->n_job_records++];
+        *f = (struct snap_file){rest + plen, job_record(oc, rest + plen), observed_at};
+        if (!f->content)
+            return -1;
+        keep_mtime(f, prev_c ? snap_cluster_find_job_record(prev_c, f->name) : NULL);
+    }
+    /* the listing is in key order, which is byte order: sorted already */
+    return 0;
+}
+
+/* jobs/: the newest SNAP_JOBS_MAX of the jobs Slurm lists, by name. */
+static int build_jobs(struct snap_cluster *c, const struct desired_cluster *dc,
+                      const struct observed_cluster *oc, time_t observed_at,
+                      const struct snap_cluster *prev_c)
+{
+    if (build_job_records(c, dc, oc, observed_at, prev_c) != 0)
+        return -1;
+    size_t n = 0, listed = oc && oc->jobs ? oc->jobs->count : 0;
+    if (listed) {
+        const struct slurmrest_job **order = malloc(listed * sizeof(*order));
         if (!order)
             return -1;
-        for (size_t i = 0; i < n; i++)
-            order[i] = &oc->jobs->jobs[i];
+        for (size_t i = 0; i < listed; i++)
+            if (!job_dismissed(dc, &oc->jobs->jobs[i]))
+                order[n++] = &oc->jobs->jobs[i];
         qsort(order, n, sizeof(*order), by_job_id_desc);
         if (n > SNAP_JOBS_MAX)
             n = SNAP_JOBS_MAX;
-        c->jobs = calloc(n, sizeof(*c->jobs));
+        c->jobs = calloc(n ? n : 1, sizeof(*c->jobs));
         int rc = c->jobs ? 0 : -1;
         for (size_t i = 0; rc == 0 && i < n; i++) {
             c->n_jobs = i + 1;
@@ -107,9 +169,12 @@ static int build_jobs(struct snap_cluster *c, const struct observed_cluster *oc,
             keep_dir_mtimes(&c->jobs[i], prev_c ? snap_cluster_find_job(prev_c, c->jobs[i].name)
                                                 : NULL);
     }
-    bool same_names = prev_c && prev_c->n_jobs == c->n_jobs;
+    bool same_names = prev_c && prev_c->n_jobs == c->n_jobs &&
+                      prev_c->n_job_records == c->n_job_records;
     for (size_t i = 0; same_names && i < c->n_jobs; i++)
         same_names = strcmp(prev_c->jobs[i].name, c->jobs[i].name) == 0;
+    for (size_t i = 0; same_names && i < c->n_job_records; i++)
+        same_names = strcmp(prev_c->job_records[i].name, c->job_records[i].name) == 0;
     c->jobs_mtime = same_names ? prev_c->jobs_mtime : observed_at;
     return 0;
 }
@@ -163,7 +228,7 @@ static int build_cluster(struct snap_cluster *c, const struct desired_cluster *d
     for (size_t i = 0; same_names && i < c->n_nodes; i++)
         same_names = strcmp(prev_c->nodes[i].name, c->nodes[i].name) == 0;
     c->nodes_mtime = same_names ? prev_c->nodes_mtime : obs->observed_at;
-    return build_jobs(c, oc, obs->observed_at, prev_c);
+    return build_jobs(c, dc, oc, obs->observed_at, prev_c);
 }
 
 /* A cluster whose state could not be rendered says so in its own
@@ -279,6 +344,15 @@ const struct snap_node *snap_cluster_find_job(const struct snap_cluster *c, cons
         else
             lo = mid + 1;
     }
+    return NULL;
+}
+
+const struct snap_file *snap_cluster_find_job_record(const struct snap_cluster *c,
+                                                   const char *name)
+{
+    for (size_t i = 0; i < c->n_job_records; i++)
+        if (strcmp(c->job_records[i].name, name) == 0)
+            return &c->job_records[i];
     return NULL;
 }
 

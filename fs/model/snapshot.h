@@ -44,6 +44,10 @@ struct snap_cluster {
     struct snap_node *jobs;
     size_t n_jobs;
     time_t jobs_mtime;
+    /* jobs/<name>: the read-only record of each submission, saying what
+     * became of it (names point into desired's objects); by name. */
+    struct snap_file *job_records;
+    size_t n_job_records;
 };
 
 #define SNAP_JOBS_MAX 1000
@@ -73,6 +77,8 @@ void snapshot_unref(struct snapshot *s);
 const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *name);
 const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name);
 const struct snap_node *snap_cluster_find_job(const struct snap_cluster *c, const char *id);
+const struct snap_file *snap_cluster_find_job_record(const struct snap_cluster *c,
+                                                   const char *name);
 const struct snap_file *snap_node_find_file(const struct snap_node *n, const char *name);
 
 /* Told of every swap, after it (old and next are valid during the call):

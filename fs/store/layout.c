@@ -34,6 +34,8 @@ const struct layout_entry layout_writers[] = {
     {"launch/", LAYOUT_BY_WORKSTATION, "launch intents and manifests"},
     {CTL, LAYOUT_BY_WORKSTATION, "node commands (nodes/<n>/ctl) for the head, one object each"},
     {"fleet/spec.json", LAYOUT_BY_WORKSTATION, "the compute fleet's spec for the head's agent"},
+    {"jobs/submit/", LAYOUT_BY_WORKSTATION, "batch scripts from jobs/ for the head to submit"},
+    {"jobs/cancel/", LAYOUT_BY_WORKSTATION, "jobs to cancel (rmdir jobs/<id>), for the head"},
     {"reports/", LAYOUT_BY_NODE, "a node's bootstrap report (presigned PUT)"},
     {"head/slurm/", LAYOUT_BY_HEAD, "the head's published Slurm view"},
     {"head/acks/", LAYOUT_BY_HEAD, "the head's acknowledgements"},
@@ -282,4 +284,38 @@ bool layout_nodectl_of(const char *rest, char *node, size_t nodelen, char *id, s
 bool layout_nodectl_ack_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen)
 {
     return split_node_id(rest, CTL_ACKS, node, nodelen, id, idlen);
+}
+
+static const char *const job_rests[LAYOUT_JOB_KINDS] = {
+    [LAYOUT_JOB_SUBMIT] = "jobs/submit/",
+    [LAYOUT_JOB_CANCEL] = "jobs/cancel/",
+    [LAYOUT_JOB_ACK] = "head/acks/jobs/",
+    [LAYOUT_JOB_CANCEL_ACK] = "head/acks/cancel/",
+};
+
+const char *layout_job_rest(enum layout_job kind)
+{
+    return kind >= 0 && kind < LAYOUT_JOB_KINDS ? job_rests[kind] : NULL;
+}
+
+char *layout_job_key(const char *cluster, enum layout_job kind, const char *name)
+{
+    const char *rest = layout_job_rest(kind);
+    return rest ? cluster_keyf(cluster, "%s%s", rest, name) : NULL;
+}
+
+bool layout_job_of(const char *rest, enum layout_job *kind, char *name, size_t namelen)
+{
+    for (int k = 0; k < LAYOUT_JOB_KINDS; k++) {
+        size_t n = strlen(job_rests[k]);
+        if (strncmp(rest, job_rests[k], n) != 0)
+            continue;
+        const char *tail = rest + n;
+        if (!*tail || strchr(tail, '/') || strlen(tail) >= namelen)
+            return false;
+        strcpy(name, tail);
+        *kind = (enum layout_job)k;
+        return true;
+    }
+    return false;
 }

@@ -124,4 +124,17 @@ char *layout_nodectl_ack_key(const char *cluster, const char *node, const char *
 bool layout_nodectl_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen);
 bool layout_nodectl_ack_of(const char *rest, char *node, size_t nodelen, char *id, size_t idlen);
 
+/* jobs/ (issue 19), one object per name, each written once (If-None-Match):
+ *   jobs/submit/<name>        a batch script from jobs/<name>, for the head;
+ *   jobs/cancel/<jobid>       rmdir jobs/<jobid>: cancel it (or, ended, hide it);
+ *   head/acks/jobs/<name>     the head's answer: Slurm's job id, or why not;
+ *   head/acks/cancel/<jobid>  the head's answer to a cancel.
+ * The head's agent (scripts/embed/agent_jobs.py) reads the first two. */
+#define LAYOUT_JOB_KINDS 4
+const char *layout_job_rest(enum layout_job kind); /* "jobs/submit/" ... */
+char *layout_job_key(const char *cluster, enum layout_job kind, const char *name);
+/* The kind and name of a jobs rest; false when it is none (or the name does
+ * not fit, or holds a '/'). */
+bool layout_job_of(const char *rest, enum layout_job *kind, char *name, size_t namelen);
+
 #endif

@@ -16,6 +16,8 @@
 #include "fs/model/blob.h"
 
 enum hook_stage { HOOK_PRE = 0, HOOK_POST = 1, HOOK_STAGES = 2 };
+/* The objects of jobs/ (their keys: fs/store/layout.h). */
+enum layout_job { LAYOUT_JOB_SUBMIT, LAYOUT_JOB_CANCEL, LAYOUT_JOB_ACK, LAYOUT_JOB_CANCEL_ACK };
 
 struct desired_hook {
     char *name;
@@ -104,6 +106,12 @@ struct store_ops {
      * has the id. -EOPNOTSUPP where no head can read it (-o memory). */
     int (*put_node_command)(void *impl, const char *cluster, const char *node, const char *id,
                             const char *body, size_t len, char *err, size_t errlen);
+    /* Stores one of jobs/'s objects for the head (a submission or a
+     * cancel, fs/store/layout.h), never over an existing one: -EEXIST when
+     * the name has one. -EOPNOTSUPP where no head can read it (-o memory). */
+    int (*put_job_object)(void *impl, const char *cluster, enum layout_job kind,
+                          const char *name, const char *body, size_t len, char *err,
+                          size_t errlen);
     /* A time limit (CLOCK_MONOTONIC) for this thread's calls until cleared
      * with NULL: a commit answers in bounded time when the bucket hangs. A
      * write whose outcome is unknown is undone once the bucket answers; a

@@ -298,6 +298,15 @@ static int mem_put_node_command(void *impl, const char *cluster, const char *nod
     return -EOPNOTSUPP;
 }
 
+static int mem_put_job_object(void *impl, const char *cluster, enum layout_job kind,
+                              const char *name, const char *body, size_t len, char *err,
+                              size_t errlen)
+{
+    (void)impl, (void)cluster, (void)kind, (void)name, (void)body, (void)len;
+    snprintf(err, errlen, "no head node runs jobs when state lives in memory");
+    return -EOPNOTSUPP;
+}
+
 static const struct store_ops mem_ops = {
     .load = mem_load,
     .create_cluster = mem_create_cluster,
@@ -305,6 +314,7 @@ static const struct store_ops mem_ops = {
     .set_deadline = mem_set_deadline,
     .put_hook = mem_put_hook,
     .put_node_command = mem_put_node_command,
+    .put_job_object = mem_put_job_object,
     .delete_hook = mem_delete_hook,
     .mark_deleting = mem_mark_deleting,
     .remove_cluster = mem_remove_cluster,

@@ -300,10 +300,12 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     layout_generated_rest(LAYOUT_JWT_KEY, jwt_rest, sizeof(jwt_rest));
     char node[256], id[128];
     char ack_rest[64];
+    enum layout_job job_kind;
     layout_head_ack_rest(LAYOUT_HEAD_ACK_FLEET, ack_rest, sizeof(ack_rest));
+    /* and jobs/'s objects: their names are what jobs/ lists */
     if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest) ||
         layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)) ||
-        strcmp(rest, ack_rest) == 0)
+        strcmp(rest, ack_rest) == 0 || layout_job_of(rest, &job_kind, id, sizeof(id)))
         return add_object(dc, rest, o->etag, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */
@@ -624,6 +626,23 @@ static int s3_put_node_command(void *impl, const char *cluster, const char *node
     return rc;
 }
 
+static int s3_put_job_object(void *impl, const char *cluster, enum layout_job kind,
+                             const char *name, const char *body, size_t len, char *err,
+                             size_t errlen)
+{
+    struct store_s3 *s = impl;
+    char *key = layout_job_key(cluster, kind, name);
+    struct aws_s3_put_options only_new = {.content_type = "application/octet-stream",
+                                          .if_none_match = true};
+    int rc = key ? put(s, key, body, len, &only_new, NULL, err, errlen) : -ENOMEM;
+    if (rc == AWS_ERR_PRECONDITION) {
+        snprintf(err, errlen, "%s%s exists already", layout_job_rest(kind), name);
+        rc = -EEXIST;
+    }
+    free(key);
+    return rc;
+}
+
 static int s3_delete_hook(void *impl, const char *cluster, enum hook_stage stage,
                           const char *name, time_t now, char *err, size_t errlen)
 {
@@ -915,6 +934,7 @@ static const struct store_ops s3_ops = {
     .put_config = s3_put_config,
     .put_hook = s3_put_hook,
     .put_node_command = s3_put_node_command,
+    .put_job_object = s3_put_job_object,
     .delete_hook = s3_delete_hook,
     .mark_deleting = s3_mark_deleting,
     .remove_cluster = s3_remove_cluster,

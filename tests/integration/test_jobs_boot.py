@@ -1,11 +1,15 @@
 """jobs/ on a booted cluster in the local cloud's isolated mode (the
-workstation cannot reach any instance): jobs submitted on the head as the
-image's default user show up under jobs/<id>/ from the Slurm view the
-head's agent publishes through the bucket, and follow Slurm: a two-node job
-goes PENDING or RUNNING then COMPLETED with exit_code 0 on two distinct
-nodes; a failing script ends FAILED with its exit code; a cancelled one
-CANCELLED."""
+workstation cannot reach any instance): `cp job.sh jobs/` submits through
+the bucket to the head's agent, which runs sbatch as the image's default
+user and answers with the job id, which jobs/job.sh then names; jobs/<id>/
+follows Slurm from the view the agent publishes: a two-node job goes
+PENDING or RUNNING then COMPLETED with exit_code 0 on two distinct nodes, a
+failing script ends FAILED with its exit code, and `rmdir jobs/<id>` of a
+running one cancels it (CANCELLED), after which jobs/ stops listing it.
+Copying the same name again is EEXIST, not a second job."""
+import errno
 import json
+import subprocess
 import time
 
 import pytest
@@ -38,14 +42,15 @@ def job_file(c, job_id, name):
         return None
 
 
-def submit(lc, head, name):
-    """sbatch on the head as the default user, as a user logged in would."""
-    script = SCRIPTS[name]
-    r = lc.in_instance(head, "cd /home/ec2-user && cat > %s <<'EOF'\n%sEOF\n"
-                       "chown ec2-user %s && runuser -u ec2-user -- sbatch --parsable %s"
-                       % (name, script, name, name))
-    assert r.returncode == 0, r.stdout + r.stderr
-    return r.stdout.strip().split(";")[0]
+def submit(c, tmp_path, name):
+    """cp name jobs/, then the job id once jobs/name names it."""
+    src = tmp_path / name
+    src.write_text(SCRIPTS[name])
+    r = subprocess.run(["cp", str(src), str(c / "jobs" / name)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: (c / "jobs" / name).read_text().startswith("job "), timeout=60), \
+        ((c / "jobs" / name).read_text(), (c / "events").read_text()[-1500:])
+    return (c / "jobs" / name).read_text().split()[1]
 
 
 def test_jobs_follow_slurm_through_the_bucket(tmp_path, lc):
@@ -63,7 +68,8 @@ def test_jobs_follow_slurm_through_the_bucket(tmp_path, lc):
         head = node_file(c, "head", "instance_id")
 
         t0 = time.time()
-        two = submit(lc, head, "two.sh")
+        two = submit(c, tmp_path, "two.sh")
+        acked_s = time.time() - t0
         assert wait_for(lambda: job_file(c, two, "state") is not None, timeout=60), \
             sorted(p.name for p in (c / "jobs").iterdir())
         seen_s = time.time() - t0
@@ -84,19 +90,30 @@ def test_jobs_follow_slurm_through_the_bucket(tmp_path, lc):
                              "cat /home/ec2-user/two.out").stdout.split()
         assert sorted(out) == COMPUTE, out
 
-        fails = submit(lc, head, "fails.sh")
+        # the same name again is the record's: EEXIST, no second job
+        r = subprocess.run(["cp", str(tmp_path / "two.sh"), str(c / "jobs" / "two.sh")],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and "File exists" in r.stderr, r.stderr
+        assert "jobs/two.sh: the head submitted it to Slurm as job %s" % two in \
+            (c / "events").read_text()
+
+        fails = submit(c, tmp_path, "fails.sh")
         assert wait_for(lambda: job_file(c, fails, "state") == "FAILED", timeout=120), \
             job_file(c, fails, "job.json")
         assert job_file(c, fails, "exit_code") == "3"
 
-        sleeps = submit(lc, head, "sleeps.sh")
+        sleeps = submit(c, tmp_path, "sleeps.sh")
         assert wait_for(lambda: job_file(c, sleeps, "state") == "RUNNING", timeout=120)
         assert job_file(c, sleeps, "exit_code") == ""       # not ended: no exit code yet
-        r = lc.in_instance(head, "runuser -u ec2-user -- scancel %s" % sleeps)
-        assert r.returncode == 0, r.stderr
-        assert wait_for(lambda: job_file(c, sleeps, "state") == "CANCELLED", timeout=120)
-        assert sorted(p.name for p in (c / "jobs").iterdir()) == sorted([two, fails, sleeps])
-        print("\njobs: seen in jobs/ %.1f s after sbatch, COMPLETED shown %.1f s after"
-              % (seen_s, done_s))
+        (c / "jobs" / sleeps).rmdir()
+        assert wait_for(lambda: "jobs/%s: the head cancelled it" % sleeps in
+                        (c / "events").read_text(), timeout=120), (c / "events").read_text()
+        r = lc.in_instance(head, "scontrol show job %s" % sleeps)
+        assert "JobState=CANCELLED" in r.stdout, r.stdout
+        assert wait_for(lambda: not (c / "jobs" / sleeps).exists(), timeout=60)
+        assert sorted(p.name for p in (c / "jobs").iterdir()) == sorted(
+            [two, fails, "two.sh", "fails.sh", "sleeps.sh"])
+        print("\njobs: job id in jobs/<name> %.1f s after cp, jobs/<id>/ %.1f s, "
+              "COMPLETED shown %.1f s after cp" % (acked_s, seen_s, done_s))
     finally:
         assert m.stop() == 0, m.log_text()

@@ -102,11 +102,35 @@ static void sanitizing(void)
     CHECK_STR(out, "");
 }
 
+static void job_names(void)
+{
+    char msg[256];
+    CHECK_INT(names_check_job("train.sh", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_job("_run-2+b.sbatch", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_job("2024-run", msg, sizeof(msg)), 0);
+    CHECK_INT(names_check_job("12", msg, sizeof(msg)), -EINVAL);
+    CHECK_CONTAINS(msg, "all digits");
+    CHECK_INT(names_check_job(".hidden", msg, sizeof(msg)), -EINVAL);
+    CHECK_CONTAINS(msg, "is no job name");
+    CHECK_INT(names_check_job("-x", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_job("a b", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_job("caf\xc3\xa9", msg, sizeof(msg)), -EINVAL);
+    CHECK_INT(names_check_job("", msg, sizeof(msg)), -EINVAL);
+    char name[JOB_NAME_MAX + 2];
+    memset(name, 'a', sizeof(name) - 1);
+    name[JOB_NAME_MAX] = '\0';
+    CHECK_INT(names_check_job(name, msg, sizeof(msg)), 0);
+    name[JOB_NAME_MAX] = 'a';
+    name[JOB_NAME_MAX + 1] = '\0';
+    CHECK_INT(names_check_job(name, msg, sizeof(msg)), -EINVAL);
+}
+
 int main(void)
 {
     RUN(cluster_names);
     RUN(quoting);
     RUN(file_names);
+    RUN(job_names);
     RUN(scratch_names);
     RUN(sanitizing);
     return check_finish();

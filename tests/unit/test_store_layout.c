@@ -180,11 +180,37 @@ static void no_key_outside_layout(void)
     CHECK_INT(found, 0);
 }
 
+/* jobs/'s objects: keys, and rests read back with their kind and name. */
+static void job_keys(void)
+{
+    char *k = layout_job_key("lab", LAYOUT_JOB_SUBMIT, "train.sh");
+    CHECK_STR(k, "clusters/lab/jobs/submit/train.sh");
+    free(k);
+    k = layout_job_key("lab", LAYOUT_JOB_CANCEL_ACK, "12");
+    CHECK_STR(k, "clusters/lab/head/acks/cancel/12");
+    free(k);
+    enum layout_job kind;
+    char name[16];
+    CHECK(layout_job_of("jobs/cancel/12", &kind, name, sizeof(name)));
+    CHECK_INT(kind, LAYOUT_JOB_CANCEL);
+    CHECK_STR(name, "12");
+    CHECK(layout_job_of("head/acks/jobs/a.sh", &kind, name, sizeof(name)));
+    CHECK_INT(kind, LAYOUT_JOB_ACK);
+    CHECK(!layout_job_of("jobs/submit/", &kind, name, sizeof(name)));
+    CHECK(!layout_job_of("jobs/submit/a/b", &kind, name, sizeof(name)));
+    CHECK(!layout_job_of("jobs/submit/0123456789abcdef", &kind, name, sizeof(name)));
+    CHECK(!layout_job_of("jobs/other/x", &kind, name, sizeof(name)));
+    CHECK(layout_entry_of("jobs/submit/a.sh") != NULL);
+    CHECK_INT(layout_entry_of("jobs/cancel/1")->writer, LAYOUT_BY_WORKSTATION);
+    CHECK_INT(layout_entry_of("head/acks/jobs/a.sh")->writer, LAYOUT_BY_HEAD);
+}
+
 int main(void)
 {
     RUN(every_key);
     RUN(rests_parse_back);
     RUN(writers_disjoint);
     RUN(no_key_outside_layout);
+    RUN(job_keys);
     return check_finish();
 }
