@@ -315,14 +315,15 @@ const struct snap_cluster *snapshot_find(const struct snapshot *s, const char *n
     return NULL;
 }
 
-const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name)
+/* The directory called name among dirs (n of them, sorted by name). */
+static const struct snap_node *find_dir(const struct snap_node *dirs, size_t n, const char *name)
 {
-    size_t lo = 0, hi = c->n_nodes; /* nodes are sorted by name */
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(name, c->nodes[mid].name);
+        int r = strcmp(name, dirs[mid].name);
         if (r == 0)
-            return &c->nodes[mid];
+            return &dirs[mid];
         if (r < 0)
             hi = mid;
         else
@@ -331,20 +332,14 @@ const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, con
     return NULL;
 }
 
+const struct snap_node *snap_cluster_find_node(const struct snap_cluster *c, const char *name)
+{
+    return find_dir(c->nodes, c->n_nodes, name);
+}
+
 const struct snap_node *snap_cluster_find_job(const struct snap_cluster *c, const char *id)
 {
-    size_t lo = 0, hi = c->n_jobs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(id, c->jobs[mid].name);
-        if (r == 0)
-            return &c->jobs[mid];
-        if (r < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    return find_dir(c->jobs, c->n_jobs, id);
 }
 
 const struct snap_file *snap_cluster_find_job_record(const struct snap_cluster *c,
