@@ -5,6 +5,7 @@ breaks, lacks #!, is over 1 MiB or names --uid; a cluster that is not
 running yet), and jobs/ on a memory mount, where no head runs jobs."""
 import errno
 import os
+import subprocess
 
 import pytest
 
@@ -75,6 +76,14 @@ def test_refusals_name_their_reason_and_store_nothing(world):
     big = b"#!/bin/sh\n" + b"#" * (1024 * 1024)
     assert copy_in(jobs / "big.sh", big) == errno.EFBIG
     assert "jobs/big.sh: writing past 1048576 bytes" in events(m)
+    # the shell's `>` (open, dup, close the first descriptor, then write):
+    # one commit, of the whole script, not a refusal of an empty one first
+    before = events(m).count("jobs/shell.sh")
+    r = subprocess.run(["sh", "-c", "printf '#!/bin/sh\\nhostname\\n' > %s" % (jobs / "shell.sh")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr      # sh ignores what close() says: events tell it
+    told = [ln for ln in events(m).splitlines() if "jobs/shell.sh" in ln][before:]
+    assert len(told) == 1 and "CREATE_IN_PROGRESS" in told[0], told
     assert submitted(m) == []
     assert sorted(os.listdir(jobs)) == []     # nothing half-made stays
     # jobs/ takes no directories; rmdir of a job that jobs/ does not show
