@@ -89,7 +89,10 @@ static void list_reports(struct world *w, struct desired_cluster *dc)
     size_t n = cloud_mem_keys(&w->cloud, prefix, keys, 64);
     for (size_t i = 0; i < n; i++) {
         const char *rest = keys[i] + strlen(prefix);
-        if (!layout_report_node(rest) && strcmp(rest, "head/acks/fleet.json") != 0)
+        enum layout_job kind;
+        char job[64];
+        if (!layout_report_node(rest) && strcmp(rest, "head/acks/fleet.json") != 0 &&
+            !layout_job_of(rest, &kind, job, sizeof(job)))
             continue;
         char etag[32];
         cloud_mem_etag(&w->cloud, keys[i], etag, sizeof(etag));
@@ -822,6 +825,51 @@ static void fleet_ack_shown_once(void)
     world_free(&w);
 }
 
+static void put_object(struct world *w, const char *key, const char *body)
+{
+    char err[256];
+    CHECK_INT(cloud_put(&w->cloud, key, body, strlen(body), NULL, err, sizeof(err)), 0);
+}
+
+/* The head's answers for jobs/ are told once each in events, by the lease
+ * holder only, a remount (no cache) included; one that does not parse is
+ * told as a failure. */
+static void job_answers_told_once(void)
+{
+    struct world w;
+    world_init(&w, 1);
+    w.objects = objcache_new();
+    bring_up(&w, 1);
+    put_object(&w, "clusters/c/jobs/submit/a.sh", "#!/bin/sh\nhostname\n");
+    put_object(&w, "clusters/c/head/acks/jobs/a.sh",
+               "{\"format\": 1, \"name\": \"a.sh\", \"outcome\": \"submitted\", "
+               "\"job_id\": 12, \"user\": \"ec2-user\", \"message\": \"\"}");
+    put_object(&w, "clusters/c/head/acks/jobs/b.sh",
+               "{\"format\": 1, \"name\": \"b.sh\", \"outcome\": \"failed\", "
+               "\"job_id\": null, \"user\": \"ec2-user\", "
+               "\"message\": \"sbatch: error: Invalid node count specification\"}");
+    put_object(&w, "clusters/c/head/acks/jobs/c.sh", "{\"format\": 7}");
+    put_object(&w, "clusters/c/head/acks/cancel/12",
+               "{\"format\": 1, \"job_id\": 12, \"outcome\": \"done\", \"message\": \"\"}");
+    pass_as(&w, false);
+    CHECK(strstr(w.events, "jobs/a.sh") == NULL); /* not the lease holder: reads, tells nothing */
+    pass(&w);
+    const char *want = "jobs/a.sh: the head submitted it to Slurm as job 12 (jobs/12/)";
+    CHECK_CONTAINS(w.events, want);
+    CHECK_CONTAINS(w.events,
+                   "jobs/b.sh: not submitted: sbatch: error: Invalid node count specification");
+    CHECK_CONTAINS(w.events, "jobs/c.sh: not submitted: the head's answer for a job: format");
+    CHECK_CONTAINS(w.events, "jobs/12: the head cancelled it");
+    pass(&w);
+    objcache_free(w.objects);
+    w.objects = objcache_new();
+    pass(&w);
+    const char *first = strstr(w.events, want);
+    CHECK(first && !strstr(first + 1, want));
+    objcache_free(w.objects);
+    world_free(&w);
+}
+
 int main(void)
 {
     RUN(launch_order);
@@ -845,5 +893,6 @@ int main(void)
     RUN(roles_put_right_once_per_config);
     RUN(fleet_spec_published);
     RUN(fleet_ack_shown_once);
+    RUN(job_answers_told_once);
     return check_finish();
 }
