@@ -521,7 +521,7 @@ static int open_memfile(struct pcfs *fs, struct tree_entry *e, struct fuse_file_
     h->buf = e->mem;
     e->mem = NULL; /* the handle owns the reference now */
     h->stage = e->stage;
-    h->is_job = h->buf->dir == MEMDIR_JOBS;
+    h->is_job = h->buf->dir == MEMDIR_JOBS && h->buf->pending;
     h->limit = h->is_job ? JOBSCRIPT_MAX_BYTES
              : h->buf->pending            ? HOOK_MAX_BYTES
                                           : SCRATCH_MAX_BYTES;
@@ -627,8 +627,11 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
                                "hooks/%s already holds %d scripts, the limit; remove one first",
                                st, HOOKS_PER_STAGE_MAX);
     } else if (e.kind == T_JOBS) {
-        rc = names_check_job(name, msg, sizeof(msg));
-        pending = true;
+        /* editor and tool scratch (Ansible's copy writes one, then renames
+         * it onto the real name) stays in memory as in hooks/ */
+        pending = !names_is_hook_scratch(name);
+        rc = pending ? names_check_job(name, msg, sizeof(msg))
+                     : names_check_file(name, msg, sizeof(msg));
         if (rc)
             commit_refuse(fs, e.cluster->name, rc, "jobs/: %s; not submitted", msg);
     } else { /* nodes/ and hooks/ themselves are read-only */
@@ -982,6 +985,9 @@ static int rename_into(struct pcfs *fs, struct tree_entry *src, const struct tre
     if (dir->kind == T_CLUSTER && !to_config && names_is_cluster_entry(name))
         return -EPERM;
     bool to_scratch = dir->kind == T_CLUSTER ? !to_config : names_is_hook_scratch(name);
+    bool to_job = dir->kind == T_JOBS && !to_scratch;
+    if (to_job && (rc = names_check_job(name, msg, sizeof(msg))) != 0)
+        return commit_refuse(fs, dir->cluster->name, rc, "jobs/: %s; not submitted", msg);
     if (!to_config && (rc = names_check_file(name, msg, sizeof(msg))) != 0)
         return commit_refuse(fs, dir->cluster->name, rc, "%s%s%s%s",
                              dir->kind == T_STAGE ? "hooks/" : "",
@@ -992,7 +998,7 @@ static int rename_into(struct pcfs *fs, struct tree_entry *src, const struct tre
         struct snapshot *snap = snapshot_holder_get(&fs->snaps);
         char path[4096];
         snprintf(path, sizeof(path), "/%s/%s%s%s", dir->cluster->name,
-                 dir->kind == T_STAGE ? "hooks/" : "",
+                 dir->kind == T_STAGE ? "hooks/" : dir->kind == T_JOBS ? "jobs/" : "",
                  dir->kind == T_STAGE ? hook_stage_name(dir->stage) : "",
                  dir->kind == T_STAGE ? "/" : "");
         strncat(path, name, sizeof(path) - strlen(path) - 1);
@@ -1026,6 +1032,8 @@ static int rename_into(struct pcfs *fs, struct tree_entry *src, const struct tre
         }
     } else if (to_config) {
         rc = commit_config(fs, dir->cluster->name, data, len);
+    } else if (to_job) {
+        rc = commit_job(fs, dir->cluster->name, name, data, len);
     } else {
         rc = commit_hook(fs, dir->cluster->name, dir->stage, name, data, len);
     }
@@ -1057,7 +1065,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
     if (rc == 0) {
         if (src.kind != T_MEMFILE && src.kind != T_HOOK) /* config, generated, dirs */
             rc = refuse_path(fs, from, -EPERM, "cannot be renamed; it stays where it is");
-        else if (dir.kind != T_CLUSTER && dir.kind != T_STAGE)
+        else if (dir.kind != T_CLUSTER && dir.kind != T_STAGE && dir.kind != T_JOBS)
             rc = is_dir(dir.kind) ? refuse_path(fs, to, -EACCES, "cannot be created here")
                                   : -ENOTDIR;
         else if (dir.cluster != src.cluster)

@@ -61,7 +61,7 @@ def test_refusals_name_their_reason_and_store_nothing(world):
     m, jobs = world, world.c / "jobs"
     assert sorted(os.listdir(jobs)) == []
     cases = [
-        (".hidden.sh", GOOD, "is no job name"),
+        ("-dash.sh", GOOD, "is no job name"),
         ("123", GOOD, "is all digits"),
         ("a b.sh", GOOD, "is no job name"),
         ("bin.sh", b"#!/bin/sh\n\x00\x01ELF", "line 2 holds a control character"),
@@ -84,6 +84,16 @@ def test_refusals_name_their_reason_and_store_nothing(world):
     assert r.returncode == 0, r.stderr      # sh ignores what close() says: events tell it
     told = [ln for ln in events(m).splitlines() if "jobs/shell.sh" in ln][before:]
     assert len(told) == 1 and "CREATE_IN_PROGRESS" in told[0], told
+    # a tool's scratch file renamed onto a job name is a submission too
+    (jobs / ".tmp-ansible").write_bytes(GOOD)
+    assert sorted(os.listdir(jobs)) == [".tmp-ansible"]
+    with pytest.raises(OSError) as e:
+        os.rename(jobs / ".tmp-ansible", jobs / "renamed.sh")
+    assert e.value.errno == errno.EINVAL and "jobs/renamed.sh: the cluster is" in events(m)
+    with pytest.raises(OSError) as e:
+        os.rename(jobs / ".tmp-ansible", jobs / "77")
+    assert e.value.errno == errno.EINVAL
+    os.unlink(jobs / ".tmp-ansible")
     assert submitted(m) == []
     assert sorted(os.listdir(jobs)) == []     # nothing half-made stays
     # jobs/ takes no directories; rmdir of a job that jobs/ does not show

@@ -9,6 +9,7 @@ running one cancels it (CANCELLED), after which jobs/ stops listing it.
 Copying the same name again is EEXIST, not a second job."""
 import errno
 import json
+import os
 import subprocess
 import time
 
@@ -97,6 +98,14 @@ def test_jobs_follow_slurm_through_the_bucket(tmp_path, lc):
         assert "jobs/two.sh: the head submitted it to Slurm as job %s" % two in \
             (c / "events").read_text()
 
+        # written under a scratch name and renamed, as Ansible's copy does
+        (c / "jobs" / ".renamed.sh.tmp").write_text(SCRIPTS["fails.sh"])
+        os.rename(c / "jobs" / ".renamed.sh.tmp", c / "jobs" / "renamed.sh")
+        assert wait_for(lambda: (c / "jobs" / "renamed.sh").read_text().startswith("job "),
+                        timeout=60), (c / "events").read_text()[-1500:]
+        assert not (c / "jobs" / ".renamed.sh.tmp").exists()
+        renamed = (c / "jobs" / "renamed.sh").read_text().split()[1]
+
         fails = submit(c, tmp_path, "fails.sh")
         assert wait_for(lambda: job_file(c, fails, "state") == "FAILED", timeout=120), \
             job_file(c, fails, "job.json")
@@ -111,8 +120,9 @@ def test_jobs_follow_slurm_through_the_bucket(tmp_path, lc):
         r = lc.in_instance(head, "scontrol show job %s" % sleeps)
         assert "JobState=CANCELLED" in r.stdout, r.stdout
         assert wait_for(lambda: not (c / "jobs" / sleeps).exists(), timeout=60)
+        assert wait_for(lambda: job_file(c, renamed, "state") == "FAILED", timeout=60)
         assert sorted(p.name for p in (c / "jobs").iterdir()) == sorted(
-            [two, fails, "two.sh", "fails.sh", "sleeps.sh"])
+            [two, fails, renamed, "two.sh", "fails.sh", "renamed.sh", "sleeps.sh"])
         print("\njobs: job id in jobs/<name> %.1f s after cp, jobs/<id>/ %.1f s, "
               "COMPLETED shown %.1f s after cp" % (acked_s, seen_s, done_s))
     finally:
