@@ -14,4 +14,15 @@ int job_acks_read(struct reconcile_ctx *rc, const struct desired_cluster *dc,
 void job_acks_tell(struct reconcile_ctx *rc, const struct desired_cluster *dc,
                    const struct observed_cluster *oc);
 
+/* How long jobs/<name> stays once the head answered (the listing keeps
+ * its records for a week), and a cancel once Slurm forgot its job. */
+#define JOB_RECORD_KEEP_S (7 * 24 * 3600)
+/* The lease holder's clean-up: a submission made more than
+ * JOB_RECORD_KEEP_S ago and answered goes with its answer (the submission first, so the
+ * agent, which forgets names no longer listed, never sees an answered name
+ * without its answer); a cancel goes with its answer once the head's view
+ * lists the job no more. */
+void job_acks_prune(struct reconcile_ctx *rc, const struct desired_cluster *dc,
+                    const struct observed_cluster *oc);
+
 #endif

@@ -99,6 +99,7 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
             fleet_publish(rc, t);
         fleet_tell_applied(rc, t);
         job_acks_tell(rc, t->dc, t->oc);
+        job_acks_prune(rc, t->dc, t->oc);
     }
     act_on_plan(rc, t, &p);
     plan_free(&p);

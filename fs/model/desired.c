@@ -72,6 +72,7 @@ static int copy_cluster(struct desired_cluster *dst, const struct desired_cluste
         for (size_t i = 0; i < src->n_objects; i++) {
             dst->objects[i].rest = strdup(src->objects[i].rest);
             dst->objects[i].etag = strdup(src->objects[i].etag);
+            dst->objects[i].mtime = src->objects[i].mtime;
             if (!dst->objects[i].rest || !dst->objects[i].etag)
                 return -ENOMEM;
         }

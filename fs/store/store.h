@@ -31,6 +31,7 @@ struct desired_hook {
 struct desired_object {
     char *rest; /* "reports/<node>", "generated/jwt.key" */
     char *etag;
+    time_t mtime; /* the listing's LastModified; 0 when unknown */
 };
 
 struct cluster_config;

@@ -181,7 +181,8 @@ static int add_hook(struct desired_cluster *dc, enum hook_stage stage, const cha
 }
 
 /* Remembers a listed object the store does not load, with its ETag. */
-static int add_object(struct desired_cluster *dc, const char *rest, const char *etag, size_t *cap)
+static int add_object(struct desired_cluster *dc, const char *rest, const char *etag,
+                      time_t mtime, size_t *cap)
 {
     if (dc->n_objects == *cap) {
         size_t ncap = *cap ? *cap * 2 : 8;
@@ -194,6 +195,7 @@ static int add_object(struct desired_cluster *dc, const char *rest, const char *
     struct desired_object *o = &dc->objects[dc->n_objects];
     o->rest = strdup(rest);
     o->etag = strdup(etag ? etag : "");
+    o->mtime = mtime;
     if (!o->rest || !o->etag) {
         free(o->rest);
         free(o->etag);
@@ -306,7 +308,7 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest) ||
         layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)) ||
         strcmp(rest, ack_rest) == 0 || layout_job_of(rest, &job_kind, id, sizeof(id)))
-        return add_object(dc, rest, o->etag, objects_cap);
+        return add_object(dc, rest, o->etag, mtime, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */
     struct blob *b;

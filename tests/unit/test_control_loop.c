@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fs/control/cloud_mem.h"
+#include "fs/control/job_acks.h"
 #include "fs/control/lease.h"
 #include "fs/control/observe_ec2.h"
 #include "fs/control/reconcile.h"
@@ -97,7 +98,8 @@ static void list_reports(struct world *w, struct desired_cluster *dc)
         char etag[32];
         cloud_mem_etag(&w->cloud, keys[i], etag, sizeof(etag));
         dc->objects = realloc(dc->objects, (dc->n_objects + 1) * sizeof(*dc->objects));
-        dc->objects[dc->n_objects++] = (struct desired_object){strdup(rest), strdup(etag)};
+        /* as a listing dates them: here, all were written at the start */
+        dc->objects[dc->n_objects++] = (struct desired_object){strdup(rest), strdup(etag), T0};
     }
     if (dc->n_objects > 1)
         qsort(dc->objects, dc->n_objects, sizeof(*dc->objects), by_rest);
@@ -866,6 +868,17 @@ static void job_answers_told_once(void)
     pass(&w);
     const char *first = strstr(w.events, want);
     CHECK(first && !strstr(first + 1, want));
+    /* A week on, the answered record goes, submission and answer; the
+     * answer without a submission and the cancel's (Slurm's jobs unknown
+     * here) stay. */
+    CHECK(cloud_mem_object(&w.cloud, "clusters/c/jobs/submit/a.sh", NULL) != NULL);
+    later(&w, JOB_RECORD_KEEP_S + 60);
+    pass(&w);
+    CHECK(cloud_mem_object(&w.cloud, "clusters/c/jobs/submit/a.sh", NULL) == NULL);
+    CHECK(cloud_mem_object(&w.cloud, "clusters/c/head/acks/jobs/a.sh", NULL) == NULL);
+    CHECK(cloud_mem_object(&w.cloud, "clusters/c/head/acks/jobs/b.sh", NULL) != NULL);
+    CHECK(cloud_mem_object(&w.cloud, "clusters/c/head/acks/cancel/12", NULL) != NULL);
+    CHECK_CONTAINS(w.events, "jobs/a.sh: its record is removed, 7 days after it was submitted");
     objcache_free(w.objects);
     world_free(&w);
 }
