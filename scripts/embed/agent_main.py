@@ -17,6 +17,7 @@ managing the compute fleet comes next. CONFIG is a JSON file (root only):
   jwt_key_file   default /var/spool/slurmctld/jwt_hs256.key
   slurm_user     default slurm
   interval       seconds between rounds (default 10)
+  busy_interval  seconds between rounds for a while after jobs/ had work (default 2)
   heartbeat      seconds between heartbeats of an unchanged view (default 60)
   scontrol       default /opt/slurm/bin/scontrol, else the one on PATH
   sbatch, scancel  likewise
@@ -51,6 +52,7 @@ DEFAULTS = {
     "jwt_key_file": "/var/spool/slurmctld/jwt_hs256.key",
     "slurm_user": "slurm",
     "interval": 10,
+    "busy_interval": 2,
     "heartbeat": 60,
 }
 REQUIRED = ("cluster", "bucket", "bucket_owner", "region")
@@ -126,7 +128,10 @@ def main(argv):
         agent_gone.run_round(cfg, log)   # gone compute nodes out of Slurm (agent_gone.py)
         if len(argv) == 3:
             return 0 if ok else 1
-        time.sleep(cfg["interval"])
+        # while jobs come and go, rounds come faster: a job's state
+        # reaches the bucket within busy_interval instead of interval
+        busy = getattr(jobs, "busy_until", 0) > time.time()
+        time.sleep(cfg["busy_interval"] if busy else cfg["interval"])
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ run, interleaved, as the median of N repetitions:
              agent's idle AWS requests a minute (the local cloud's audit of
              its role), and time from a config commit to status.json's
              fleetGenerationApplied showing the head acknowledged the spec.
+  jobs       (root, boot, isolated mode; not in the default parts) on an idle
+             cluster: `cp job.sh jobs/` returning -> jobs/<id>/state RUNNING,
+             split into the bucket hop (until jobs/job.sh names the job id)
+             and the rest (Slurm, and the view's way back); the job's end
+             (Slurm's EndTime) -> state COMPLETED; against sbatch on the head
+             -> squeue saying RUNNING, the same Slurm without the bucket.
 
   tests/bench/run.py [--parts reads,scale,freshness,commit] [--quick] [--bin PATH]
   BENCH_QUICK=1: fewer repetitions, no booted cluster, scale up to 100 clusters still.
@@ -672,6 +678,84 @@ def part_head(args, work, out):
         lc.release()
 
 
+def part_jobs(args, work, out):
+    """jobs/ latencies on an idle cluster (isolated mode), against sbatch
+    and squeue on the head itself."""
+    if os.geteuid() != 0:
+        out["jobs"] = {"error": "needs root (booted local cloud)"}
+        return
+    lc = LocalCloud(os.path.join(work, "lc-jobs"), boot=True, isolated=True)
+    lc.start()
+    m = None
+    script = "#!/bin/sh\nsleep 3\n"
+    try:
+        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
+        bucket = "pcfs-bench-jobs-" + uuid.uuid4().hex[:6]
+        m = new_mount(work, lc, bucket, refresh=2).start()
+        c = str(m.path / "bench")
+        os.mkdir(c)
+        with open(os.path.join(c, "config"), "w") as f:
+            f.write(config_text(lc, initial=1))
+        wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED"), 300, 1)
+        if status(c) != "CREATE_COMPLETE":
+            raise RuntimeError("bench cluster did not complete: %s" % status(c))
+        wait_for(lambda: node_file(c, "compute-st-t2micro-1", "slurm_state") == "idle", 120, 0.5)
+        head = node_file(c, "head", "instance_id")
+        src = os.path.join(work, "job.sh")
+        with open(src, "w") as f:
+            f.write(script)
+
+        def read(*parts):
+            try:
+                with open(os.path.join(c, "jobs", *parts)) as f:
+                    return f.read().strip()
+            except OSError:
+                return None
+        rows, base = [], []
+        for i in range(2 if args.quick else 4):
+            name = "bench-%d.sh" % i
+            t0 = now()
+            subprocess.run(["cp", src, os.path.join(c, "jobs", name)], check=True)
+            t_cp = now()
+            if not wait_for(lambda: (read(name) or "").startswith("job "), 120, 0.1):
+                raise RuntimeError("jobs/%s: %s" % (name, read(name)))
+            t_ack = now()
+            job = read(name).split()[1]
+            wait_for(lambda: read(job, "state") in ("RUNNING", "COMPLETING", "COMPLETED"), 120, 0.1)
+            t_run = now()
+            wait_for(lambda: read(job, "state") == "COMPLETED", 120, 0.1)
+            t_done = time.time()
+            end = json.loads(read(job, "job.json") or "{}").get("endTime")
+            ended = (datetime.datetime.strptime(end, "%Y-%m-%dT%H:%M:%SZ")
+                     .replace(tzinfo=datetime.timezone.utc).timestamp() if end else None)
+            rows.append({"cp_s": t_cp - t0, "bucket_hop_s": t_ack - t_cp,
+                         "cp_to_running_s": t_run - t_cp, "rest_s": t_run - t_ack,
+                         "end_to_completed_s": t_done - ended if ended else None})
+            # the same Slurm, asked on the head: sbatch -> squeue says RUNNING
+            r = lc.in_instance(head, "cd /home/ec2-user && printf '%s' > b.sh && chown ec2-user b.sh"
+                               " && runuser -u ec2-user -- sh -c 't0=$(date +%%s.%%N); "
+                               "id=$(sbatch --parsable b.sh); until squeue -h -j $id -o %%T | "
+                               "grep -q RUNNING; do sleep 0.05; done; t1=$(date +%%s.%%N); "
+                               "echo $t0 $t1'" % script.replace("\n", "\\n"))
+            if r.returncode == 0 and len(r.stdout.split()) == 2:
+                a, b = (float(x) for x in r.stdout.split())
+                base.append(b - a)
+            time.sleep(4)   # both jobs end: the cluster is idle for the next round
+
+        def med(key):
+            vals = [x[key] for x in rows if x[key] is not None]
+            return round(statistics.median(vals), 2) if vals else None
+        out["jobs"] = {"n": len(rows), "cp_s": med("cp_s"), "bucket_hop_s": med("bucket_hop_s"),
+                       "rest_s": med("rest_s"), "cp_to_running_s": med("cp_to_running_s"),
+                       "end_to_completed_s": med("end_to_completed_s"),
+                       "head_sbatch_to_running_s":
+                           round(statistics.median(base), 2) if base else None}
+    finally:
+        if m:
+            m.stop()
+        lc.release()
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -782,6 +866,25 @@ def render(out):
                 "%.1f s" % h["commit_to_ack_max_s"] if h["commit_to_ack_max_s"] else "-",
                 h["commit_to_ack_n"]))
         add("")
+    if "jobs" in out:
+        j = out["jobs"]
+        add("jobs/ (isolated mode, idle cluster; medians)")
+        add("")
+        if "error" in j:
+            add("not measured: %s" % j["error"])
+        else:
+            def s(v):
+                return "%.2f s" % v if v is not None else "-"
+            base = j["head_sbatch_to_running_s"]
+            ratio = ("%.0fx" % (j["cp_to_running_s"] / base)
+                     if base and j["cp_to_running_s"] else "-")
+            add("| cp returns | cp -> RUNNING | bucket hop | Slurm + view | end -> COMPLETED "
+                "| sbatch on the head -> RUNNING | ratio | n |")
+            add("|---|---|---|---|---|---|---|---|")
+            add("| %s | %s | %s | %s | %s | %s | %s | %d |" % (
+                s(j["cp_s"]), s(j["cp_to_running_s"]), s(j["bucket_hop_s"]), s(j["rest_s"]),
+                s(j["end_to_completed_s"]), s(base), ratio, j["n"]))
+        add("")
     return "\n".join(lines)
 
 
@@ -811,7 +914,7 @@ def main():
             last = json.load(f)
         keys = {"reads": ("reads", "reads_boot", "freshness_stable", "create_complete_seconds"),
                 "scale": ("scale",), "freshness": ("freshness_changing",),
-                "commit": ("commit",), "head": ("head",)}
+                "commit": ("commit",), "head": ("head",), "jobs": ("jobs",)}
         for p, ks in keys.items():
             if p not in parts:
                 for k in ks:
@@ -828,7 +931,7 @@ def main():
             t = now()
             print("== %s" % p, flush=True)
             {"reads": part_reads, "scale": part_scale, "freshness": part_freshness,
-             "commit": part_commit, "head": part_head}[p](args, work, out)
+             "commit": part_commit, "head": part_head, "jobs": part_jobs}[p](args, work, out)
             out.setdefault("seconds", {})[p] = round(now() - t, 1)
     finally:
         out["total_seconds"] = round(now() - t0, 1)
