@@ -29,9 +29,9 @@ static void reported_nodes_under_nomem(void)
 {
     /* Five reports, one already observed node: each strdup in turn fails. */
     struct desired_object objects[] = {
-        {"reports/compute-1", "\"1\""}, {"reports/compute-2", "\"2\""},
-        {"reports/compute-3", "\"3\""}, {"reports/head", "\"4\""},
-        {"reports/login", "\"5\""},
+        {"reports/compute-1", "\"1\"", 0}, {"reports/compute-2", "\"2\"", 0},
+        {"reports/compute-3", "\"3\"", 0}, {"reports/head", "\"4\"", 0},
+        {"reports/login", "\"5\"", 0},
     };
     struct desired_cluster dc = {.name = "c", .objects = objects, .n_objects = 5};
     int failed = 0, whole = 0;
