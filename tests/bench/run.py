@@ -32,6 +32,7 @@ run, interleaved, as the median of N repetitions:
 
 Results: a table on stdout, tests/bench/results/latest.json and latest.md."""
 import argparse
+import contextlib
 import datetime
 import json
 import mmap
@@ -627,19 +628,16 @@ def head_requests(lc, bucket, head_id, cluster):
     return [e for e in entries if e.get("instance") == head_id and e.get("role") == role]
 
 
-def part_head(args, work, out):
-    """The head's agent (isolated mode: the workstation reaches no
-    instance): idle AWS requests a minute, config commit -> the head's
-    acknowledgement of the new fleet spec seen in status.json."""
-    if os.geteuid() != 0:
-        out["head"] = {"error": "needs root (booted local cloud)"}
-        return
-    lc = LocalCloud(os.path.join(work, "lc-head"), boot=True, isolated=True)
+@contextlib.contextmanager
+def booted_cluster(work, part):
+    """A booted local cloud in isolated mode, a mount with refresh=2 and a
+    CREATE_COMPLETE cluster of one static node: (lc, bucket, cluster dir)."""
+    lc = LocalCloud(os.path.join(work, "lc-" + part), boot=True, isolated=True)
     lc.start()
     m = None
     try:
         lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
-        bucket = "pcfs-bench-head-" + uuid.uuid4().hex[:6]
+        bucket = "pcfs-bench-%s-%s" % (part, uuid.uuid4().hex[:6])
         m = new_mount(work, lc, bucket, refresh=2).start()
         c = str(m.path / "bench")
         os.mkdir(c)
@@ -648,7 +646,21 @@ def part_head(args, work, out):
         wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED"), 300, 1)
         if status(c) != "CREATE_COMPLETE":
             raise RuntimeError("bench cluster did not complete: %s" % status(c))
+        yield lc, bucket, c
+    finally:
+        if m:
+            m.stop()
+        lc.release()
 
+
+def part_head(args, work, out):
+    """The head's agent (isolated mode: the workstation reaches no
+    instance): idle AWS requests a minute, config commit -> the head's
+    acknowledgement of the new fleet spec seen in status.json."""
+    if os.geteuid() != 0:
+        out["head"] = {"error": "needs root (booted local cloud)"}
+        return
+    with booted_cluster(work, "head") as (lc, bucket, c):
         def applied():
             with open(os.path.join(c, "status.json")) as f:
                 return json.load(f).get("fleetGenerationApplied")
@@ -672,10 +684,6 @@ def part_head(args, work, out):
                        "commit_to_ack_n": len(good),
                        "commit_to_ack_median_s": statistics.median(good) if good else None,
                        "commit_to_ack_max_s": max(good) if good else None}
-    finally:
-        if m:
-            m.stop()
-        lc.release()
 
 
 def part_jobs(args, work, out):
@@ -684,21 +692,8 @@ def part_jobs(args, work, out):
     if os.geteuid() != 0:
         out["jobs"] = {"error": "needs root (booted local cloud)"}
         return
-    lc = LocalCloud(os.path.join(work, "lc-jobs"), boot=True, isolated=True)
-    lc.start()
-    m = None
     script = "#!/bin/sh\nsleep 3\n"
-    try:
-        lc.aws("ec2", "create-key-pair", "--key-name", "lab-3-your-key")
-        bucket = "pcfs-bench-jobs-" + uuid.uuid4().hex[:6]
-        m = new_mount(work, lc, bucket, refresh=2).start()
-        c = str(m.path / "bench")
-        os.mkdir(c)
-        with open(os.path.join(c, "config"), "w") as f:
-            f.write(config_text(lc, initial=1))
-        wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED"), 300, 1)
-        if status(c) != "CREATE_COMPLETE":
-            raise RuntimeError("bench cluster did not complete: %s" % status(c))
+    with booted_cluster(work, "jobs") as (lc, bucket, c):
         wait_for(lambda: node_file(c, "compute-st-t2micro-1", "slurm_state") == "idle", 120, 0.5)
         head = node_file(c, "head", "instance_id")
         src = os.path.join(work, "job.sh")
@@ -750,10 +745,6 @@ def part_jobs(args, work, out):
                        "end_to_completed_s": med("end_to_completed_s"),
                        "head_sbatch_to_running_s":
                            round(statistics.median(base), 2) if base else None}
-    finally:
-        if m:
-            m.stop()
-        lc.release()
 
 
 # ---------------------------------------------------------------- report
