@@ -228,13 +228,8 @@ class Jobs(object):
                 sdone[name] = rec
                 self._save()
             if not rec.get("acked"):
-                body = {"format": FORMAT, "name": name, "outcome": rec["outcome"],
-                        "job_id": rec.get("job_id"), "user": rec.get("user"),
-                        "message": rec["message"], "done_at": rec["done_at"]}
-                self.s3.put(submit_ack_key(self.cluster, name),
-                            json.dumps(body, sort_keys=True).encode("utf-8"), "application/json")
-                rec["acked"] = True
-                self._save()
+                self._ack(submit_ack_key(self.cluster, name), rec,
+                          {"name": name, "job_id": rec.get("job_id"), "user": rec.get("user")})
                 acked.append("submit/" + name)
         for job_id in sorted(cancels, key=int):
             rec = cdone.get(job_id)
@@ -244,14 +239,19 @@ class Jobs(object):
                 cdone[job_id] = rec
                 self._save()
             if not rec.get("acked"):
-                body = {"format": FORMAT, "job_id": int(job_id), "outcome": rec["outcome"],
-                        "message": rec["message"], "done_at": rec["done_at"]}
-                self.s3.put(cancel_ack_key(self.cluster, job_id),
-                            json.dumps(body, sort_keys=True).encode("utf-8"), "application/json")
-                rec["acked"] = True
-                self._save()
+                self._ack(cancel_ack_key(self.cluster, job_id), rec, {"job_id": int(job_id)})
                 acked.append("cancel/" + job_id)
         return acked
+
+    def _ack(self, key, rec, fields):
+        """Writes the ack of rec (its outcome, message and time, and fields)
+        at key, then remembers that it did."""
+        body = {"format": FORMAT, "outcome": rec["outcome"], "message": rec["message"],
+                "done_at": rec["done_at"]}
+        body.update(fields)
+        self.s3.put(key, json.dumps(body, sort_keys=True).encode("utf-8"), "application/json")
+        rec["acked"] = True
+        self._save()
 
     def _acked_before(self, key):
         """A record of the ack already at key (an agent whose state was lost,
