@@ -165,12 +165,19 @@ void config_free_node_names(char **names, size_t count)
     free(names);
 }
 
-int config_static_node_names(const struct cluster_config *cfg, char ***names, size_t *count)
+static int count_of(const struct config_compute_resource *r, const char *kind)
+{
+    return strcmp(kind, "st") == 0 ? r->static_count : r->dynamic_count;
+}
+
+/* The names of one kind ("st" or "dy"), queue by queue in config order. */
+static int node_names(const struct cluster_config *cfg, const char *kind, char ***names,
+                      size_t *count)
 {
     size_t total = 0;
     for (size_t i = 0; i < cfg->n_queues; i++)
         for (size_t j = 0; j < cfg->queues[i].n_resources; j++)
-            total += (size_t)cfg->queues[i].resources[j].static_count;
+            total += (size_t)count_of(&cfg->queues[i].resources[j], kind);
     *names = NULL;
     *count = 0;
     char **v = calloc(total ? total : 1, sizeof(*v));
@@ -181,9 +188,9 @@ int config_static_node_names(const struct cluster_config *cfg, char ***names, si
         const struct config_queue *q = &cfg->queues[i];
         for (size_t j = 0; j < q->n_resources; j++) {
             const struct config_compute_resource *r = &q->resources[j];
-            for (int n = 1; n <= r->static_count; n++) {
+            for (int n = 1; n <= count_of(r, kind); n++) {
                 char name[CONFIG_NODE_NAME_MAX];
-                if (config_node_name(name, sizeof(name), q->name, "st", r->name, n) != 0 ||
+                if (config_node_name(name, sizeof(name), q->name, kind, r->name, n) != 0 ||
                     !(v[k] = strdup(name))) {
                     config_free_node_names(v, k);
                     return -ENOMEM;
@@ -195,4 +202,33 @@ int config_static_node_names(const struct cluster_config *cfg, char ***names, si
     *names = v;
     *count = k;
     return 0;
+}
+
+int config_static_node_names(const struct cluster_config *cfg, char ***names, size_t *count)
+{
+    return node_names(cfg, "st", names, count);
+}
+
+int config_dynamic_node_names(const struct cluster_config *cfg, char ***names, size_t *count)
+{
+    return node_names(cfg, "dy", names, count);
+}
+
+bool config_is_dynamic_node(const struct cluster_config *cfg, const char *node)
+{
+    const struct config_queue *q = NULL;
+    const struct config_compute_resource *r = config_node_resource(cfg, node, &q);
+    if (!r)
+        return false;
+    char prefix[CONFIG_NODE_NAME_MAX];
+    int w = snprintf(prefix, sizeof(prefix), "%s-dy-%s-", q->name, r->name);
+    if (w <= 0 || (size_t)w >= sizeof(prefix) || strncmp(node, prefix, (size_t)w) != 0)
+        return false;
+    const char *num = node + w;
+    if (*num < '1' || *num > '9' || strlen(num) > 6)
+        return false;
+    for (const char *c = num; *c; c++)
+        if (*c < '0' || *c > '9')
+            return false;
+    return atoi(num) <= r->dynamic_count;
 }

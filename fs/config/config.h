@@ -66,11 +66,13 @@ struct config_compute_resource {
     int min_count;      /* v2 min_count: static nodes v2 always kept */
     int max_count;      /* v2 max_count */
     int initial_count;  /* v2 initial_count: nodes launched at creation */
-    /* Nodes pclusterfs launches and keeps: initial_count. v2 launched
-     * initial_count nodes and let those beyond min_count scale down when
-     * idle; pclusterfs has no scale-down yet, so every initial node is kept
-     * and named {queue}-st-{name}-{N}. */
+    /* Nodes the workstation launches and keeps: initial_count, named
+     * {queue}-st-{name}-{N}. v2 let the initial nodes beyond min_count
+     * scale down when idle; pclusterfs keeps them (README says so). */
     int static_count;
+    /* max_count - static_count nodes Slurm powers up when jobs wait and down
+     * after scaledown_idletime, named {queue}-dy-{name}-{N}. */
+    int dynamic_count;
     double spot_price;  /* 0 = on-demand price cap */
     bool disable_hyperthreading; /* from the queue, else the cluster */
 };
@@ -162,6 +164,12 @@ int config_check_update(const struct cluster_config *old, const struct cluster_c
  * with N from 1, queue by queue in config order. *names is a malloc'd array
  * of malloc'd strings (free with config_free_node_names). 0 or -ENOMEM. */
 int config_static_node_names(const struct cluster_config *cfg, char ***names, size_t *count);
+/* The same for dynamic nodes, {queue}-dy-{resource}-{N}, N = 1..dynamic_count:
+ * nodes that exist in Slurm powered down until jobs need them; the head's
+ * agent launches and stops their instances, never the workstation. */
+int config_dynamic_node_names(const struct cluster_config *cfg, char ***names, size_t *count);
+/* Whether node is one of cfg's dynamic nodes (a name of the list above). */
+bool config_is_dynamic_node(const struct cluster_config *cfg, const char *node);
 void config_free_node_names(char **names, size_t count);
 
 /* The compute resource (and its queue, if queue is not NULL) a node name

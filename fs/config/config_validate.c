@@ -545,6 +545,7 @@ static int fill_resource(struct ctx *c, struct config_queue *q, const struct con
         return -EINVAL;
     }
     r->static_count = r->initial_count;
+    r->dynamic_count = r->max_count - r->static_count;
     e = value_of(s, "spot_price");
     r->spot_price = e ? strtod(e->value, NULL) : 0;
     if (e && !q->spot)
@@ -669,6 +670,7 @@ static int fill_queue_single(struct ctx *c)
     r->initial_count = cfg->initial_queue_size;
     r->min_count = cfg->maintain_initial_size ? cfg->initial_queue_size : 0;
     r->static_count = r->initial_count;
+    r->dynamic_count = r->max_count - r->static_count;
     r->disable_hyperthreading = q->disable_hyperthreading;
     const struct config_entry *price = value_of(s, "spot_price");
     r->spot_price = price ? strtod(price->value, NULL) : 0;

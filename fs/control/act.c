@@ -12,6 +12,7 @@
 #include "fs/control/secgroups.h"
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
+#include "fs/store/objcache.h"
 
 #define URL_SECONDS (6 * 3600)
 
@@ -224,18 +225,36 @@ static int attempt_launched(struct reconcile_ctx *rc, const struct act_target *t
     return found;
 }
 
-/* Instance type facts for slurmd and slurm.conf. */
-static void type_facts(struct reconcile_ctx *rc, const char *region, const char *type, int *cpus,
-                       long *mem)
+void act_type_facts(struct reconcile_ctx *rc, const char *region, const char *type, int *cpus,
+                    long *mem)
 {
     *cpus = 1;
     *mem = 512;
+    char memo[160];
+    snprintf(memo, sizeof(memo), "type-facts:%s:%s", region, type);
+    struct blob *kept = rc->objects ? objcache_lookup(rc->objects, memo, "1") : NULL;
+    if (kept) {
+        char text[64];
+        snprintf(text, sizeof(text), "%.*s", (int)kept->len, kept->data);
+        blob_unref(kept);
+        if (sscanf(text, "%d %ld", cpus, mem) == 2)
+            return;
+        *cpus = 1;
+        *mem = 512;
+    }
     struct aws_ec2_instance_types types = {0};
     struct aws_error e = {0};
     const char *names[] = {type};
     if (cloud_instance_types(rc->cloud, region, names, 1, &types, &e) == 0 && types.n > 0) {
         *cpus = types.v[0].vcpus > 0 ? types.v[0].vcpus : 1;
         *mem = types.v[0].memory_mib > 0 ? types.v[0].memory_mib : 512;
+        /* An instance type's facts never change: asked once per mount. */
+        char text[64];
+        int n = snprintf(text, sizeof(text), "%d %ld", *cpus, *mem);
+        struct blob *b = rc->objects ? blob_new(text, (size_t)n) : NULL;
+        if (b)
+            objcache_keep(rc->objects, memo, "1", b);
+        blob_unref(b);
     }
     aws_ec2_instance_types_free(&types);
 }
@@ -320,7 +339,7 @@ static bool launch(struct reconcile_ctx *rc, struct act_target *t, const char *n
                              .attempt = in.attempt,
                              .iam_profile = with_profile ? profile : NULL,
                              .url_seconds = URL_SECONDS};
-    type_facts(rc, t->region, type, &lp.cpus, &lp.memory_mib);
+    act_type_facts(rc, t->region, type, &lp.cpus, &lp.memory_mib);
     char sg_ids[SECGROUPS_LAUNCH_MAX][SECGROUPS_ID_MAX];
     const char *sgs[SECGROUPS_LAUNCH_MAX];
     if (secgroups_launch_ids(rc->cloud, cluster, t->region, t->cfg, head, sg_ids,

@@ -30,6 +30,11 @@ bool act_roles_current(struct reconcile_ctx *rc, const struct desired_cluster *d
  * generation (the cache remembers; false after a restart). */
 bool act_secgroups_current(struct reconcile_ctx *rc, const struct desired_cluster *dc);
 /* Tells why nothing is done for the cluster (events, action_error, log). */
+/* An instance type's vCPUs and memory (MiB) for slurmd, Slurm's node
+ * records and the fleet spec: from EC2 once, then from rc's cache; 1 and
+ * 512 when EC2 cannot say. */
+void act_type_facts(struct reconcile_ctx *rc, const char *region, const char *type, int *cpus,
+                    long *mem);
 void act_held_back(struct reconcile_ctx *rc, struct act_target *t, const char *msg);
 
 /* A replace the administrator asked for (nodes/<n>/ctl) costs node no

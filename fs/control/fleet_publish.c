@@ -53,6 +53,10 @@ void fleet_publish(struct reconcile_ctx *rc, struct act_target *t)
                                  .region = t->region,
                                  .image_id = image,
                                  .instance_profile = with_profile ? profile : NULL};
+    for (size_t q = 0; q < t->cfg->n_queues; q++)
+        for (size_t r = 0; r < t->cfg->queues[q].n_resources; r++)
+            act_type_facts(rc, t->region, t->cfg->queues[q].resources[r].instance_type,
+                           &in.facts[q][r].vcpus, &in.facts[q][r].memory_mib);
     char *text = NULL, id[65];
     if (fleetspec_render(&in, &text, id) != 0) {
         act_held_back(rc, t, "not publishing the fleet spec: out of memory");

@@ -7,15 +7,18 @@
  *    "generation" (config commits), "specId" (hex SHA-256 of the document
  *    without it: it changes with any field, hooks included),
  *    "launch":{"image","subnets":[..],"securityGroups":[..],"keyName"|null,
- *              "files":{"stage2","mungeKey"} (bucket keys of what a compute
- *              node's manifest names),
+ *              "files":{"stage2","mungeKey","sshKey"} (bucket keys of what
+ *              a compute node's manifest names),
  *              "instanceProfile"|null,"maxNodes",
  *              "preInstall"|null,"postInstall"|null  ({"url","args"})},
  *    "hooks":{"pre":[{"name","key"}],"post":[..]}  (keys in the bucket),
  *    "queues":[{"name","market":"on-demand"|"spot","disableHyperthreading",
  *               "computeResources":[{"name","instanceType","minCount",
  *                 "maxCount","staticCount","spotPrice"|null,
- *                 "staticNodes":["q-st-r-1",..]}]}]}
+ *                 "vcpus","memoryMib" (the instance type's, for Slurm),
+ *                 "staticNodes":["q-st-r-1",..] (the workstation's),
+ *                 "dynamicNodes":["q-dy-r-1",..] (the head's: it creates
+ *                   them in Slurm, launches and stops their instances)}]}]}
  *
  * Keys sorted, compact, so equal inputs give equal bytes. The controller
  * (act.c) writes it to the bucket (layout_fleet_spec_key) when it changes. */
@@ -33,6 +36,11 @@ struct fleetspec_input {
     const char *region;
     const char *image_id;         /* resolved from base_os or custom_ami */
     const char *instance_profile; /* the compute nodes'; NULL: none */
+    /* Per queue and resource, in config order; 0: unknown (1 vCPU, 512 MiB) */
+    struct fleetspec_type_facts {
+        int vcpus;
+        long memory_mib;
+    } facts[CONFIG_MAX_QUEUES][CONFIG_MAX_RESOURCES];
 };
 
 /* 0 and *text (malloc'd JSON) with its specId in id, or -ENOMEM. */

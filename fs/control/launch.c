@@ -151,7 +151,11 @@ static int presign_existing(struct cloud *cl, char *key, long seconds, char **ur
 static const char *const AGENT_FILES[] = {
     "agent.sh",   "agent_main.py",    "agent_aws.py", "agent_creds.py", "agent_ec2.py",
     "agent_jwt.py", "agent_publish.py", "agent_s3.py",  "agent_sigv4.py", "agent_slurm.py",
-    "agent_ctl.py", "agent_gone.py", "agent_spec.py", "agent_jobs.py"};
+    "agent_ctl.py", "agent_gone.py", "agent_spec.py", "agent_jobs.py", "agent_power.py",
+    "agent_fleet.py",
+    /* Slurm's power-saving programs (bootstrap.sh installs them for
+     * SlurmUser) and the user data the agent launches dynamic nodes with */
+    "slurm_power.sh", "userdata.sh.in"};
 
 /* Sets key to the URL of service's endpoint when it is a custom one (the
  * workstation's AWS_ENDPOINT_URL*): the head reaches the cloud where the
@@ -242,14 +246,19 @@ static int write_manifest(struct cloud *cl, const struct launch_plan *p, char **
     free(url);
     url = NULL;
     if (rc == 0 && head) {
-        char max_nodes[16];
+        char max_nodes[16], suspend_time[24];
         snprintf(max_nodes, sizeof(max_nodes), "%d", p->max_nodes);
+        /* [scaling] scaledown_idletime is in minutes, as v2 had it */
+        snprintf(suspend_time, sizeof(suspend_time), "%ld",
+                 60L * (p->cfg && p->cfg->scaledown_idletime > 0 ? p->cfg->scaledown_idletime
+                                                                 : 10));
         /* @HEAD_ADDRESS@ stays: the head's address is not known before it
          * runs, and its bootstrap puts it in. */
         const char *const vars[][2] = {{"@CLUSTER_NAME@", cluster},
                                        {"@HEAD_HOSTNAME@", "head"},
-                                       {"@MAX_NODES@", max_nodes}};
-        char *text = render((const char *)conf->data, vars, 3);
+                                       {"@MAX_NODES@", max_nodes},
+                                       {"@SUSPEND_TIME@", suspend_time}};
+        char *text = render((const char *)conf->data, vars, 4);
         rc = text ? put_generated(cl, cluster, "slurm.conf", text, strlen(text), ttl, &url, err,
                                   errlen)
                   : -ENOMEM;

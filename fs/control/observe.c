@@ -132,8 +132,39 @@ bool observe_slurm_access(struct reconcile_ctx *rc, const struct desired_cluster
     return true;
 }
 
+static int by_node_name(const void *a, const void *b)
+{
+    return strcmp(((const struct observed_node *)a)->name, ((const struct observed_node *)b)->name);
+}
+
+/* A dynamic node of the config that Slurm lists and EC2 showed no instance
+ * of (powered down, most of the time) into v->dynamic, to join the
+ * cluster's nodes once the observation is done (join_dynamic_nodes). */
+static int keep_dynamic_node(const struct desired_cluster *dc, const struct observed_cluster *oc,
+                             const struct slurmrest_node *sn, struct cluster_view *v)
+{
+    const struct cluster_config *cfg = dc->parsed ? dc->parsed->cfg : NULL;
+    struct observed_node probe = {.name = sn->name};
+    if (!cfg || !config_is_dynamic_node(cfg, sn->name) ||
+        (oc->n_nodes && bsearch(&probe, oc->nodes, oc->n_nodes, sizeof(*oc->nodes), by_node_name)))
+        return 0;
+    struct observed_node *grown = realloc(v->dynamic, (v->n_dynamic + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    v->dynamic = grown;
+    struct observed_node *n = &grown[v->n_dynamic];
+    *n = (struct observed_node){.name = strdup(sn->name), .ec2_state = strdup("none")};
+    if (!n->name || !n->ec2_state || observed_node_set_slurm(n, sn) != 0) {
+        observed_node_clear(n);
+        return -ENOMEM;
+    }
+    v->n_dynamic++;
+    return 0;
+}
+
 /* Slurm's nodes into the cluster's nodes, and the names Slurm lists. */
-static int take_slurm_nodes(const struct slurmrest_node_list *nodes,
+static int take_slurm_nodes(const struct desired_cluster *dc,
+                            const struct slurmrest_node_list *nodes,
                             struct observed_cluster *oc, struct cluster_view *v)
 {
     int rc = 0;
@@ -142,9 +173,46 @@ static int take_slurm_nodes(const struct slurmrest_node_list *nodes,
                                     slurmrest_node_find(nodes, oc->nodes[i].name)) != 0)
             rc = -ENOMEM;
     for (size_t i = 0; i < nodes->count; i++)
-        if (push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name) != 0)
+        if (push(&v->slurm_listed, &v->n_slurm_listed, nodes->nodes[i].name) != 0 ||
+            keep_dynamic_node(dc, oc, &nodes->nodes[i], v) != 0)
             rc = -ENOMEM;
     return rc;
+}
+
+/* v->dynamic joins oc->nodes, both sorted by name, merged so that
+ * v->node_failures stays parallel to oc->nodes. */
+static int join_dynamic_nodes(struct observed_cluster *oc, struct cluster_view *v)
+{
+    if (!v->n_dynamic)
+        return 0;
+    size_t total = oc->n_nodes + v->n_dynamic;
+    struct observed_node *nodes = calloc(total, sizeof(*nodes));
+    char **failures = calloc(total, sizeof(*failures));
+    if (!nodes || !failures) {
+        free(nodes);
+        free(failures);
+        return -ENOMEM;
+    }
+    qsort(v->dynamic, v->n_dynamic, sizeof(*v->dynamic), by_node_name);
+    size_t a = 0, b = 0;
+    for (size_t k = 0; k < total; k++) {
+        if (b == v->n_dynamic ||
+            (a < oc->n_nodes && strcmp(oc->nodes[a].name, v->dynamic[b].name) < 0)) {
+            failures[k] = v->node_failures ? v->node_failures[a] : NULL;
+            nodes[k] = oc->nodes[a++];
+        } else {
+            nodes[k] = v->dynamic[b++];
+        }
+    }
+    free(oc->nodes);
+    free(v->node_failures);
+    free(v->dynamic);
+    oc->nodes = nodes;
+    oc->n_nodes = total;
+    v->node_failures = failures;
+    v->dynamic = NULL;
+    v->n_dynamic = 0;
+    return 0;
 }
 
 /* The head's published Slurm view (and its heartbeat, whichever is newer,
@@ -192,7 +260,7 @@ static int read_published(struct reconcile_ctx *rc, const struct desired_cluster
         snprintf(why, whylen, "the head's agent cannot read Slurm: %s", beat.error);
     else
         used = 1;
-    if (used && take_slurm_nodes(view.nodes, oc, v) != 0)
+    if (used && take_slurm_nodes(dc, view.nodes, oc, v) != 0)
         *nomem = -ENOMEM;
     if (used) { /* jobs/ shows them: the view's list moves into the cluster */
         slurmrest_job_list_free(oc->jobs);
@@ -220,7 +288,7 @@ static bool read_slurm(struct reconcile_ctx *rc, const struct desired_cluster *d
         return false;
     struct slurmrest_node_list *nodes = NULL;
     bool up = cloud_slurm_nodes(rc->cloud, &access, &nodes, why, whylen);
-    if (up && take_slurm_nodes(nodes, oc, v) != 0)
+    if (up && take_slurm_nodes(dc, nodes, oc, v) != 0)
         *nomem = -ENOMEM;
     if (nodes)
         cloud_slurm_release(rc->cloud, nodes);
@@ -301,6 +369,8 @@ int observe_cluster(struct reconcile_ctx *rc, const struct desired_cluster *dc,
         nomem = -ENOMEM;
     if (oc && job_acks_read(rc, dc, oc) != 0)
         nomem = -ENOMEM;
+    if (oc && join_dynamic_nodes(oc, v) != 0) /* last: head points into oc->nodes */
+        nomem = -ENOMEM;
     return nomem;
 }
 
@@ -315,13 +385,36 @@ void cluster_view_free(struct cluster_view *v)
     for (size_t i = 0; i < v->n_slurm_listed; i++)
         free(v->slurm_listed[i]);
     free(v->slurm_listed);
+    for (size_t i = 0; i < v->n_dynamic; i++)
+        observed_node_clear(&v->dynamic[i]);
+    free(v->dynamic);
     report_free(&v->head_report);
     memset(v, 0, sizeof(*v));
 }
 
-static int by_node_name(const void *a, const void *b)
+/* Adds a node of name with ec2_state and slurm_state none, unless one of
+ * oc->nodes[0..sorted) has it (sorted by name: a binary search keeps this
+ * linear in the nodes of big clusters). */
+static int add_absent_node(struct observed_cluster *oc, size_t sorted, const char *name)
 {
-    return strcmp(((const struct observed_node *)a)->name, ((const struct observed_node *)b)->name);
+    struct observed_node probe = {.name = (char *)name};
+    if (sorted && bsearch(&probe, oc->nodes, sorted, sizeof(*oc->nodes), by_node_name))
+        return 0;
+    struct observed_node *nodes = realloc(oc->nodes, (oc->n_nodes + 1) * sizeof(*nodes));
+    if (!nodes)
+        return -ENOMEM;
+    oc->nodes = nodes;
+    struct observed_node *n = &nodes[oc->n_nodes];
+    memset(n, 0, sizeof(*n));
+    n->name = strdup(name);
+    n->ec2_state = strdup("none");
+    n->slurm_state = strdup("none");
+    if (!n->name || !n->ec2_state || !n->slurm_state) {
+        observed_node_clear(n); /* never listed: sorting needs its name */
+        return -ENOMEM;
+    }
+    oc->n_nodes++;
+    return 0;
 }
 
 int observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
@@ -335,43 +428,20 @@ int observe_reported_nodes(struct observed_state *obs, const struct desired_clus
     struct observed_cluster *oc = *ocp;
     if (!oc) {
         struct observed_cluster *grown = realloc(obs->clusters, (obs->n + 1) * sizeof(*grown));
-        if (!grown)
+        if (grown)
+            obs->clusters = grown;
+        char *name = grown ? strdup(dc->name) : NULL;
+        if (!name)
             return -ENOMEM;
-        obs->clusters = grown;
-        oc = &grown[obs->n];
-        memset(oc, 0, sizeof(*oc));
-        if (!(oc->name = strdup(dc->name)))
-            return -ENOMEM;
-        obs->n++;
+        oc = &grown[obs->n++];
+        *oc = (struct observed_cluster){.name = name};
     }
     int rc = 0;
     size_t before = oc->n_nodes;
-    for (size_t i = 0; i < dc->n_objects; i++) {
+    for (size_t i = 0; rc == 0 && i < dc->n_objects; i++) {
         const char *node = layout_report_node(dc->objects[i].rest);
-        if (!node)
-            continue;
-        /* oc->nodes[0..before) is sorted by name: a binary search keeps
-         * this linear in the nodes of big clusters. */
-        struct observed_node probe = {.name = (char *)node};
-        if (before && bsearch(&probe, oc->nodes, before, sizeof(*oc->nodes), by_node_name))
-            continue;
-        struct observed_node *nodes = realloc(oc->nodes, (oc->n_nodes + 1) * sizeof(*nodes));
-        if (!nodes) {
-            rc = -ENOMEM;
-            break;
-        }
-        oc->nodes = nodes;
-        struct observed_node *n = &nodes[oc->n_nodes];
-        memset(n, 0, sizeof(*n));
-        n->name = strdup(node);
-        n->ec2_state = strdup("none");
-        n->slurm_state = strdup("none");
-        if (!n->name || !n->ec2_state || !n->slurm_state) {
-            observed_node_clear(n); /* never listed: sorting needs its name */
-            rc = -ENOMEM;
-            break;
-        }
-        oc->n_nodes++;
+        if (node)
+            rc = add_absent_node(oc, before, node);
     }
     if (oc->n_nodes > before && oc->n_nodes > 1)
         qsort(oc->nodes, oc->n_nodes, sizeof(*oc->nodes), by_node_name);

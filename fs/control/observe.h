@@ -25,6 +25,10 @@ struct cluster_view {
     bool slurm_up;
     char **slurm_listed;
     size_t n_slurm_listed;
+    /* the config's dynamic nodes Slurm lists without an instance, until
+     * they join oc->nodes at the end of observe_cluster */
+    struct observed_node *dynamic;
+    size_t n_dynamic;
 };
 
 /* Judges node n's report r (parsed when got): it counts only for the
@@ -37,7 +41,8 @@ bool observe_node_report(struct observed_node *n, struct node_report *r, bool go
 
 /* Nodes whose instance is gone but whose report is kept stay listed, with
  * ec2_state none, so bootstrap.log can be read; *ocp may be made. 0, or
- * -ENOMEM (some may be missing). */
+ * -ENOMEM (some may be missing). (The config's dynamic nodes without an
+ * instance are listed as Slurm lists them, by observe_cluster.) */
 int observe_reported_nodes(struct observed_state *obs, const struct desired_cluster *dc,
                            struct observed_cluster **ocp);
 /* Reports and Slurm of one cluster into v (cluster_view_free, even on

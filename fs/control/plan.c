@@ -171,12 +171,16 @@ int plan_compute_fleet(const struct plan_input *in, struct plan *out)
         }
     }
     /* Nodes no longer wanted (a smaller queue, another instance type): their
-     * report, intent and manifest go too, as the node is not coming back. */
+     * report, intent and manifest go too, as the node is not coming back.
+     * The config's dynamic nodes are the head's: their instances come and
+     * go with Slurm's power saving, never by the workstation's hand. */
     for (size_t i = 0; oc && i < oc->n_nodes; i++) {
         const struct observed_node *n = &oc->nodes[i];
         bool wanted = strcmp(n->name, "head") == 0;
         for (size_t k = 0; k < in->n_wanted && !wanted; k++)
             wanted = strcmp(in->wanted[k], n->name) == 0;
+        for (size_t k = 0; k < in->n_dynamic && !wanted; k++)
+            wanted = strcmp(in->dynamic[k], n->name) == 0;
         if (wanted || !plan_alive(n))
             continue;
         struct plan_action a = {.kind = PLAN_TERMINATE, .group = PLAN_GROUP_DROPPED,

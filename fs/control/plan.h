@@ -72,6 +72,10 @@ struct plan_input {
     const char *const *wanted;          /* static compute nodes, in config order */
     const char *const *wanted_types;
     size_t n_wanted;
+    /* dynamic compute nodes: the head's agent launches and stops their
+     * instances; the workstation leaves them alone */
+    const char *const *dynamic;
+    size_t n_dynamic;
     const struct observed_cluster *oc;  /* NULL when EC2 showed nothing of it */
     const struct node_report *head_report; /* the head's report if it counts, else zeroed */
     const char *const *node_failures;   /* per oc->nodes[i]: why its bootstrap failed, or "" */

@@ -13,17 +13,22 @@
 #include "fs/control/observe.h"
 #include "fs/control/plan.h"
 
-/* The static compute nodes the config wants, with their instance types. */
+/* The static compute nodes the config wants, with their instance types,
+ * and its dynamic nodes (the head's to launch and stop). */
 struct wanted {
     char **names;
     const char **types;
     size_t n;
+    char **dynamic;
+    size_t n_dynamic;
 };
 
 static int wanted_nodes(const struct cluster_config *cfg, struct wanted *w)
 {
     memset(w, 0, sizeof(*w));
     int rc = config_static_node_names(cfg, &w->names, &w->n);
+    if (rc == 0)
+        rc = config_dynamic_node_names(cfg, &w->dynamic, &w->n_dynamic);
     if (rc)
         return rc;
     w->types = calloc(w->n + 1, sizeof(*w->types));
@@ -40,6 +45,7 @@ static int wanted_nodes(const struct cluster_config *cfg, struct wanted *w)
 static void wanted_free(struct wanted *w)
 {
     config_free_node_names(w->names, w->n);
+    config_free_node_names(w->dynamic, w->n_dynamic);
     free(w->types);
 }
 
@@ -72,6 +78,8 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
                             .wanted = (const char *const *)w.names,
                             .wanted_types = w.types,
                             .n_wanted = w.n,
+                            .dynamic = (const char *const *)w.dynamic,
+                            .n_dynamic = w.n_dynamic,
                             .oc = t->oc,
                             .head_report = &v.head_report,
                             .node_failures = (const char *const *)v.node_failures,

@@ -40,6 +40,9 @@ const struct layout_entry layout_writers[] = {
     {"head/slurm/", LAYOUT_BY_HEAD, "the head's published Slurm view"},
     {"head/acks/", LAYOUT_BY_HEAD, "the head's acknowledgements"},
     {"head/events", LAYOUT_BY_HEAD, "the head's events"},
+    {"head/launch/", LAYOUT_BY_HEAD, "the head's launch manifests of dynamic nodes"},
+    {"head/reports/", LAYOUT_BY_HEAD,
+     "dynamic nodes' bootstrap reports (a PUT presigned by the head)"},
 };
 const size_t layout_n_writers = sizeof(layout_writers) / sizeof(layout_writers[0]);
 

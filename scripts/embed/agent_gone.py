@@ -20,6 +20,7 @@ addresses, in a block of their own, rewritten only when it changes, so
 Python 3 standard library only, Python 3.6 syntax."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -29,6 +30,9 @@ import agent_creds
 import agent_ec2
 
 ALIVE = ("pending", "running")
+# {queue}-dy-{resource}-{N}: Slurm keeps these powered down without an
+# instance; their instances and their Slurm records are agent_dynamic's.
+DYNAMIC = re.compile(r"-dy-[A-Za-z0-9_]+-[0-9]+$")
 SLURM_CONFS = ("/opt/slurm/etc/slurm.conf", "/etc/slurm/slurm.conf")
 
 
@@ -97,7 +101,7 @@ class GoneNodes(object):
                 alive.add((i.get("Tags") or {}).get("pclusterfs:node"))
         removed = []
         for name in sorted(nodes):
-            if name in alive:
+            if name in alive or DYNAMIC.search(name):
                 continue
             try:
                 self.remove(name)

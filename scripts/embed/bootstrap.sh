@@ -79,7 +79,8 @@ while IFS=' ' read -r -a f || [ ${#f[@]} -gt 0 ]; do
     report) REPORT_URL=$v1 ;;
     file)
       if [ "$v1" = agent ]; then
-        [[ $v2 =~ ^agent[a-z0-9_]*\.(py|sh)$ ]] && is_url "$v3" || BAD="file agent: bad name or URL"
+        [[ $v2 =~ ^(agent[a-z0-9_]*\.(py|sh)|slurm_power\.sh|userdata\.sh\.in)$ ]] && is_url "$v3" ||
+          BAD="file agent: bad name or URL"
         AGENT_NAMES+=("$v2") AGENT_URLS+=("$v3")
         continue
       fi
@@ -460,6 +461,24 @@ write_head_files() {
   chmod 644 "$CONF_DIR/cgroup.conf"
 }
 
+# Slurm's power-saving programs (slurm_power.sh under three names, as
+# slurm.conf names them), readable and runnable by SlurmUser, and the spool
+# they leave requests in for the root agent: root:slurm 0730, so SlurmUser
+# may add requests but not read them, and no one else may do anything.
+POWER_DIR=/opt/pclusterfs/power POWER_SPOOL=/var/spool/pclusterfs/power
+install_power() {
+  local p
+  mkdir -p "$POWER_DIR" /var/spool/pclusterfs || return 1
+  chown root:root /opt/pclusterfs "$POWER_DIR" /var/spool/pclusterfs &&
+    chmod 755 /opt/pclusterfs "$POWER_DIR" /var/spool/pclusterfs || return 1
+  install -m 755 -o root -g root "$D/files/agent/slurm_power.sh" "$POWER_DIR/slurm_power.sh" ||
+    return 1
+  for p in slurm_resume slurm_suspend slurm_resume_fail; do
+    ln -sfn slurm_power.sh "$POWER_DIR/$p" || return 1
+  done
+  mkdir -p "$POWER_SPOOL" && chown root:slurm "$POWER_SPOOL" && chmod 730 "$POWER_SPOOL"
+}
+
 ctld_up() { SLURM_CONF=$CONF_DIR/slurm.conf scontrol ping 2>/dev/null | grep -q 'is UP'; }
 start_slurmctld() {
   slurmctld -f "$CONF_DIR/slurm.conf" || return 1
@@ -494,7 +513,8 @@ start_slurmrestd() {
 AGENT_DIR=/opt/pclusterfs/agent AGENT_LOG=/var/log/pclusterfs-agent.log
 start_agent() {
   local f
-  mkdir -p "$AGENT_DIR" && chmod 700 /opt/pclusterfs "$AGENT_DIR" || return 1
+  # /opt/pclusterfs holds power/ for SlurmUser too; the agent's dir is root's
+  mkdir -p "$AGENT_DIR" && chmod 755 /opt/pclusterfs && chmod 700 "$AGENT_DIR" || return 1
   chown root:root /opt/pclusterfs "$AGENT_DIR" || return 1
   for f in "${AGENT_NAMES[@]}"; do
     chmod 600 "$D/files/agent/$f" && mv -f "$D/files/agent/$f" "$AGENT_DIR/$f" || return 1
@@ -529,7 +549,12 @@ start_slurmd() {
   # it starts with: users' srun and sbatch on the node must read it, so not
   # the bootstrap's 077.
   local end=$((SECONDS + HEAD_WAIT)) tries=0
-  until (umask 022 && exec slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem" -N "$NODE" \
+  # Static nodes carry the feature of the head's never-suspended partition
+  # (slurm.conf.in); a dynamic node attaches to the CLOUD node the head's
+  # agent created under its name, with the features given there.
+  local features=''
+  case $NODE in *-st-*) features=' Feature=pcfs-static' ;; esac
+  until (umask 022 && exec slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem$features" -N "$NODE" \
           --conf-server "$HEAD_ADDRESS") 2> "$D/slurmd.err"; do
     tries=$((tries + 1))
     if [ $((tries % 12)) -eq 1 ]; then
@@ -564,6 +589,9 @@ step ssh_key install_ssh_key
 step munged start_munge
 if [ "$NODE_TYPE" = HeadNode ]; then
   step slurm.conf write_head_files
+  if [[ " ${AGENT_NAMES[*]+${AGENT_NAMES[*]}} " == *" slurm_power.sh "* ]]; then
+    step power install_power
+  fi
   step slurmctld start_slurmctld
   step slurmrestd start_slurmrestd
   [ -z "$AGENT_CONFIG" ] || step agent start_agent

@@ -49,7 +49,9 @@ def test_gone_nodes_removed_live_kept_few_requests(cloud, tmp_path):
     lc.ec2.terminate_instances([dead])
     path = str(tmp_path / "view.json")
     view(path, {"compute-st-t2micro-1": "IDLE", "compute-st-t2micro-2": "IDLE",
-                "compute-st-t2micro-3": "IDLE", "compute-st-t2micro-4": "DOWN"})
+                "compute-st-t2micro-3": "IDLE", "compute-st-t2micro-4": "DOWN",
+                # a dynamic node powered down has no instance: it stays
+                "compute-dy-t2micro-1": "IDLE+CLOUD+POWERED_DOWN"})
     removed, logs, clock = [], [], [1000.0]
     g = gone_mod.GoneNodes(lc.ec2.describe_instances, "lab3", owner, path,
                            remove=removed.append, clock=lambda: clock[0], log=logs.append)

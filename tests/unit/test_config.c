@@ -154,6 +154,15 @@ static void test_v2_defaults(void)
     CHECK_INT(r->initial_count, 0);
     CHECK_INT(r->static_count, 0);
     CHECK_INT(r->max_count, 10);
+    CHECK_INT(r->dynamic_count, 10); /* the guide's cluster scales from nothing */
+    CHECK(config_is_dynamic_node(cfg, "compute-dy-t2micro-1"));
+    CHECK(config_is_dynamic_node(cfg, "compute-dy-t2micro-10"));
+    CHECK(!config_is_dynamic_node(cfg, "compute-dy-t2micro-11"));
+    CHECK(!config_is_dynamic_node(cfg, "compute-dy-t2micro-0"));
+    CHECK(!config_is_dynamic_node(cfg, "compute-dy-t2micro-01"));
+    CHECK(!config_is_dynamic_node(cfg, "compute-dy-t2micro-1x"));
+    CHECK(!config_is_dynamic_node(cfg, "compute-st-t2micro-1"));
+    CHECK(!config_is_dynamic_node(cfg, "head"));
     CHECK_INT(cfg->max_instances_needed, 11);
     config_free(cfg);
 }
@@ -957,6 +966,16 @@ static void test_queue_settings(void)
         CHECK_STR(names[1], "spot-st-c5xlarge-2");
         CHECK_STR(names[2], "ondemand-st-t3micro-1");
         CHECK_STR(names[3], "ondemand-st-t3micro-2");
+    }
+    config_free_node_names(names, n);
+    /* max_count beyond the static nodes: dynamic ones, v2's names */
+    CHECK_INT(config_dynamic_node_names(cfg, &names, &n), 0);
+    CHECK_INT(n, 8 + 10 + 3);
+    if (n == 21) {
+        CHECK_STR(names[0], "spot-dy-c5xlarge-1");
+        CHECK_STR(names[7], "spot-dy-c5xlarge-8");
+        CHECK_STR(names[8], "spot-dy-t3micro-1");
+        CHECK_STR(names[20], "ondemand-dy-t3micro-3");
     }
     config_free_node_names(names, n);
     config_free(cfg);

@@ -52,6 +52,8 @@ static void fixture_init(struct fixture *f)
                                      .region = "eu-west-1",
                                      .image_id = "ami-0123456789abcdef0",
                                      .instance_profile = "pcfs-lab3-x-compute"};
+    f->in.facts[0][0] = (struct fleetspec_type_facts){.memory_mib = 1024};
+    f->in.facts[0][1] = (struct fleetspec_type_facts){.vcpus = 2};
 }
 
 static json_t *render(const struct fleetspec_input *in, char **text, char id[65])
@@ -97,6 +99,7 @@ static void renders_the_fleet(void)
               "clusters/lab3/generated/bootstrap.sh");
     CHECK_STR(json_string_value(json_object_get(files, "mungeKey")),
               "clusters/lab3/generated/munge.key");
+    CHECK(json_string_value(json_object_get(files, "sshKey")) != NULL);
     CHECK(json_is_null(json_object_get(launch, "preInstall")));
     CHECK_STR(json_string_value(json_object_get(json_object_get(launch, "postInstall"), "url")),
               "s3://b/post.sh");
@@ -118,9 +121,21 @@ static void renders_the_fleet(void)
     json_t *nodes = json_object_get(small, "staticNodes");
     CHECK_INT(json_array_size(nodes), 2);
     CHECK_STR(json_string_value(json_array_get(nodes, 1)), "q1-st-t2micro-2");
+    /* min_count 2 of max_count 4: two static nodes, two dynamic ones */
+    nodes = json_object_get(small, "dynamicNodes");
+    CHECK_INT(json_array_size(nodes), 2);
+    CHECK_STR(json_string_value(json_array_get(nodes, 0)), "q1-dy-t2micro-1");
+    CHECK_STR(json_string_value(json_array_get(nodes, 1)), "q1-dy-t2micro-2");
+    /* the instance type's facts as EC2 gave them, else 1 vCPU, 512 MiB */
+    CHECK_INT(json_integer_value(json_object_get(small, "vcpus")), 1);
+    CHECK_INT(json_integer_value(json_object_get(small, "memoryMib")), 1024);
     json_t *big = json_array_get(json_object_get(q1, "computeResources"), 1);
     CHECK_INT(json_array_size(json_object_get(big, "staticNodes")), 0);
+    CHECK_INT(json_array_size(json_object_get(big, "dynamicNodes")), 2);
+    CHECK_INT(json_integer_value(json_object_get(big, "vcpus")), 2);
+    CHECK_INT(json_integer_value(json_object_get(big, "memoryMib")), 512);
     json_t *spotty = json_array_get(json_object_get(q2, "computeResources"), 0);
+    CHECK_INT(json_array_size(json_object_get(spotty, "dynamicNodes")), 0);
     CHECK(json_real_value(json_object_get(spotty, "spotPrice")) == 0.25);
     CHECK(json_is_null(json_object_get(small, "spotPrice")));
     /* The id is the hash of the document without it. */

@@ -114,8 +114,9 @@ static struct desired_state *load(struct world *w)
     return ds;
 }
 
-/* One controller pass; act: this mount holds the lease. */
-static void pass_as(struct world *w, bool act)
+/* One controller pass; act: this mount holds the lease; nodes (when not
+ * NULL, of len bytes) gets the observed nodes, "name ec2 slurm" a line. */
+static void pass_seeing(struct world *w, bool act, char *nodes, size_t len)
 {
     struct desired_state *ds = load(w);
     if (!ds)
@@ -135,6 +136,13 @@ static void pass_as(struct world *w, bool act)
                                .objects = w->objects};
     if (obs)
         reconcile(&rc, ds, obs);
+    for (size_t i = 0, at = 0; nodes && obs && i < obs->n; i++)
+        for (size_t k = 0; k < obs->clusters[i].n_nodes && at < len; k++) {
+            const struct observed_node *n = &obs->clusters[i].nodes[k];
+            int wrote = snprintf(nodes + at, len - at, "%s %s %s\n", n->name, n->ec2_state,
+                                 n->slurm_state ? n->slurm_state : "-");
+            at += wrote > 0 ? (size_t)wrote : 0;
+        }
     observed_free(obs);
     desired_state_free(ds);
     /* The events so far, for the checks. */
@@ -143,6 +151,11 @@ static void pass_as(struct world *w, bool act)
     snprintf(w->events, sizeof(w->events), "%.*s", dc ? (int)dc->events->len : 0,
              dc ? dc->events->data : "");
     desired_state_free(ds);
+}
+
+static void pass_as(struct world *w, bool act)
+{
+    pass_seeing(w, act, NULL, 0);
 }
 
 static void pass(struct world *w)
@@ -827,6 +840,29 @@ static void fleet_ack_shown_once(void)
     world_free(&w);
 }
 
+/* v2's defaults, initial_queue_size 0: the head alone completes the
+ * cluster; the dynamic nodes Slurm lists join the nodes without an
+ * instance, and the workstation launches none of them. */
+static void dynamic_nodes_listed_as_slurm_has_them(void)
+{
+    struct world w;
+    world_init(&w, 0); /* max_queue_size 2: compute-dy-t2micro-1 and -2 */
+    bring_up(&w, 0);
+    CHECK(first_complete(&w) > 0);
+    cloud_mem_slurm_add(&w.cloud, "compute-dy-t2micro-1");
+    cloud_mem_slurm_add(&w.cloud, "compute-dy-t2micro-9"); /* no node of the config */
+    char nodes[1024] = "";
+    pass_seeing(&w, true, nodes, sizeof(nodes));
+    CHECK_CONTAINS(nodes, "compute-dy-t2micro-1 none ");
+    CHECK(strstr(nodes, "compute-dy-t2micro-2") == NULL); /* Slurm does not list it */
+    CHECK(strstr(nodes, "compute-dy-t2micro-9") == NULL);
+    CHECK_CONTAINS(nodes, "head running ");
+    const char *id = NULL;
+    CHECK_INT(cloud_mem_live(&w.cloud, "compute-dy-t2micro-1", &id), 0);
+    CHECK_INT(cloud_mem_runs(&w.cloud), 1); /* the head alone */
+    world_free(&w);
+}
+
 static void put_object(struct world *w, const char *key, const char *body)
 {
     char err[256];
@@ -907,5 +943,6 @@ int main(void)
     RUN(fleet_spec_published);
     RUN(fleet_ack_shown_once);
     RUN(job_answers_told_once);
+    RUN(dynamic_nodes_listed_as_slurm_has_them);
     return check_finish();
 }

@@ -42,6 +42,7 @@ struct plan_case {
 
 static const char *const WANTED[] = {"compute-st-t2micro-1", "compute-st-t2micro-2"};
 static const char *const TYPES[] = {"t2.micro", "t2.micro"};
+static const char *const DYNAMIC[] = {"compute-dy-t2micro-1", "compute-dy-t2micro-2"};
 #define ST1 "compute-st-t2micro-1"
 #define ST2 "compute-st-t2micro-2"
 
@@ -161,6 +162,8 @@ static struct plan run_case(const struct plan_case *c)
                             .wanted = WANTED,
                             .wanted_types = TYPES,
                             .n_wanted = 2,
+                            .dynamic = DYNAMIC,
+                            .n_dynamic = 2,
                             .oc = oc,
                             .head_report = &head,
                             .node_failures = failures,
@@ -316,6 +319,19 @@ static const struct plan_case cases[] = {
      .slurm_up = true,
      .want = "terminate i-compute-st-t2micro-3: no longer in the config\n"
              "forget-node compute-st-t2micro-3\nforget-launch compute-st-t2micro-3/4\n",
+     .converged = true},
+    {.rule = "dynamic nodes' instances are the head's: running or failed, never touched",
+     .lease_held = true,
+     .first_complete = 1,
+     .nodes = {HEAD_DONE, {ST1, "running", "done", "idle", 1, true, NOW, NULL},
+               {ST2, "running", "done", "idle", 1, true, NOW, NULL},
+               {"compute-dy-t2micro-1", "running", NULL, "allocated", 0, false, NOW, NULL},
+               {"compute-dy-t2micro-2", "pending", "failed", "none", 0, false, NOW, "x"},
+               {"compute-dy-t2micro-3", "running", NULL, "idle", 0, false, NOW, NULL}},
+     .head_state = "done",
+     .slurm_up = true,
+     .want = "terminate i-compute-dy-t2micro-3: no longer in the config\n"
+             "forget-node compute-dy-t2micro-3\nforget-launch compute-dy-t2micro-3/0\n",
      .converged = true},
     {.rule = "converged: Slurm answers and every static node is done and in Slurm: completed",
      .lease_held = true,

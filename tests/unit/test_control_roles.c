@@ -108,7 +108,9 @@ static void head_policy(void)
     /* The fleet spec, exactly that key: not the folder it is in. */
     CHECK_CONTAINS(reads, "arn:aws:s3:::state/clusters/lab3/fleet/spec.json\"");
     CHECK(strstr(reads, "fleet/*") == NULL);
-    CHECK(strstr(reads, "launch/") == NULL && strstr(reads, "/lab3/*") == NULL);
+    /* the workstation's launch intents (presigned URLs) stay unread */
+    CHECK(strstr(reads, "/lab3/launch/") == NULL && strstr(reads, "/lab3/*") == NULL);
+    CHECK_CONTAINS(reads, "arn:aws:s3:::state/clusters/lab3/head/reports/*");
     free(reads);
     /* No IAM action but PassRole, no wildcard action but Describe. */
     json_t *s;
