@@ -7,6 +7,7 @@
 
 #include "fs/config/config.h"
 #include "fs/control/act.h"
+#include "fs/control/head_events.h"
 #include "fs/control/job_acks.h"
 #include "fs/control/nodectl_acks.h"
 #include "fs/control/fleet_publish.h"
@@ -107,6 +108,7 @@ static void reconcile_cluster(struct reconcile_ctx *rc, struct act_target *t)
             fleet_publish(rc, t);
         fleet_tell_applied(rc, t);
         job_acks_tell(rc, t->dc, t->oc);
+        head_events_tell(rc, t->dc);
         job_acks_prune(rc, t->dc, t->oc);
     }
     act_on_plan(rc, t, &p);

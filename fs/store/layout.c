@@ -234,9 +234,14 @@ char *layout_events_parts_prefix(const char *cluster)
     return cluster_keyf(cluster, "%s.", object_rest[LAYOUT_EVENTS]);
 }
 
+const char *layout_head_events_rest(void)
+{
+    return "head/events";
+}
+
 char *layout_head_events_key(const char *cluster)
 {
-    return cluster_keyf(cluster, "%s", "head/events");
+    return cluster_keyf(cluster, "%s", layout_head_events_rest());
 }
 
 

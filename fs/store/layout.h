@@ -105,6 +105,8 @@ bool layout_head_ack_rest(const char *name, char *buf, size_t len);
  * workstation's hand-over to the head's agent, which reads it. */
 #define LAYOUT_FLEET_SPEC_REST "fleet/spec.json"
 char *layout_fleet_spec_key(const char *cluster);
+/* head/events: what the head's agent did by itself (fs/model/head_event.h) */
+const char *layout_head_events_rest(void);
 char *layout_head_events_key(const char *cluster);
 /* The events object's rolled parts: clusters/<c>/events.<num>, and the
  * prefix they share (events_part_number reads a part's number back). */

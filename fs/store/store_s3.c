@@ -307,7 +307,8 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     /* and jobs/'s objects: their names are what jobs/ lists */
     if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest) ||
         layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)) ||
-        strcmp(rest, ack_rest) == 0 || layout_job_of(rest, &job_kind, id, sizeof(id)))
+        strcmp(rest, ack_rest) == 0 || layout_job_of(rest, &job_kind, id, sizeof(id)) ||
+        strcmp(rest, layout_head_events_rest()) == 0)
         return add_object(dc, rest, o->etag, mtime, objects_cap);
     if (!wanted)
         return 0; /* other generated files, intents: not desired state */

@@ -93,7 +93,8 @@ static void list_reports(struct world *w, struct desired_cluster *dc)
         enum layout_job kind;
         char job[64];
         if (!layout_report_node(rest) && strcmp(rest, "head/acks/fleet.json") != 0 &&
-            !layout_job_of(rest, &kind, job, sizeof(job)))
+            !layout_job_of(rest, &kind, job, sizeof(job)) &&
+            strcmp(rest, layout_head_events_rest()) != 0)
             continue;
         char etag[32];
         cloud_mem_etag(&w->cloud, keys[i], etag, sizeof(etag));
@@ -843,6 +844,46 @@ static void fleet_ack_shown_once(void)
 /* v2's defaults, initial_queue_size 0: the head alone completes the
  * cluster; the dynamic nodes Slurm lists join the nodes without an
  * instance, and the workstation launches none of them. */
+static void put_object(struct world *w, const char *key, const char *body)
+{
+    char err[256];
+    CHECK_INT(cloud_put(&w->cloud, key, body, strlen(body), NULL, err, sizeof(err)), 0);
+}
+
+/* What the head did alone (its events) is told once in the cluster's
+ * events, by the lease holder, across remounts; junk lines are not. */
+static void head_events_told_once(void)
+{
+    struct world w;
+    world_init(&w, 0);
+    w.objects = objcache_new();
+    bring_up(&w, 0);
+    put_object(&w, "clusters/c/head/events",
+               "2026-12-02T16:50:00Z info launched compute-dy-t2micro-1 (i-1)\n"
+               "rm -rf /\n"
+               "2026-12-02T16:52:00Z error compute-dy-t2micro-2 failed to resume\n");
+    pass_as(&w, false);
+    CHECK(strstr(w.events, "launched compute-dy") == NULL); /* not the lease holder */
+    pass(&w);
+    const char *want = "info head: launched compute-dy-t2micro-1 (i-1) (at 2026-12-02T16:50:00Z)";
+    CHECK_CONTAINS(w.events, want);
+    CHECK_CONTAINS(w.events, "error head: compute-dy-t2micro-2 failed to resume (at ");
+    CHECK(strstr(w.events, "rm -rf") == NULL);
+    put_object(&w, "clusters/c/head/events",
+               "2026-12-02T16:50:00Z info launched compute-dy-t2micro-1 (i-1)\n"
+               "2026-12-02T16:52:00Z error compute-dy-t2micro-2 failed to resume\n"
+               "2026-12-02T16:58:00Z info stopped compute-dy-t2micro-1 (i-1): idle\n");
+    pass(&w);
+    objcache_free(w.objects);
+    w.objects = objcache_new(); /* a remount */
+    pass(&w);
+    const char *first = strstr(w.events, want);
+    CHECK(first && !strstr(first + 1, want));
+    CHECK_CONTAINS(w.events, "head: stopped compute-dy-t2micro-1 (i-1): idle");
+    objcache_free(w.objects);
+    world_free(&w);
+}
+
 static void dynamic_nodes_listed_as_slurm_has_them(void)
 {
     struct world w;
@@ -861,12 +902,6 @@ static void dynamic_nodes_listed_as_slurm_has_them(void)
     CHECK_INT(cloud_mem_live(&w.cloud, "compute-dy-t2micro-1", &id), 0);
     CHECK_INT(cloud_mem_runs(&w.cloud), 1); /* the head alone */
     world_free(&w);
-}
-
-static void put_object(struct world *w, const char *key, const char *body)
-{
-    char err[256];
-    CHECK_INT(cloud_put(&w->cloud, key, body, strlen(body), NULL, err, sizeof(err)), 0);
 }
 
 /* The head's answers for jobs/ are told once each in events, by the lease
@@ -944,5 +979,6 @@ int main(void)
     RUN(fleet_ack_shown_once);
     RUN(job_answers_told_once);
     RUN(dynamic_nodes_listed_as_slurm_has_them);
+    RUN(head_events_told_once);
     return check_finish();
 }
