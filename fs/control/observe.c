@@ -82,7 +82,11 @@ static int read_report(struct reconcile_ctx *rc, const struct desired_cluster *d
     memset(out, 0, sizeof(*out));
     char rest[300], why[1536] = "";
     struct blob *b = NULL;
-    bool got = layout_report_rest(n->name, rest, sizeof(rest)) &&
+    /* a dynamic node reports where the head that launched it may let it */
+    const struct cluster_config *cfg = dc->parsed ? dc->parsed->cfg : NULL;
+    bool dynamic = cfg && config_is_dynamic_node(cfg, n->name);
+    bool got = (dynamic ? layout_head_report_rest(n->name, rest, sizeof(rest))
+                        : layout_report_rest(n->name, rest, sizeof(rest))) &&
                observe_listed_object(rc, dc, rest, &b) == 0 && report_parse(b->data, b->len, out) == 0;
     blob_unref(b);
     if (got && strcmp(out->state, "failed") == 0)

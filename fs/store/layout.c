@@ -181,6 +181,25 @@ bool layout_report_rest(const char *node, char *buf, size_t len)
     return n >= 0 && (size_t)n < len;
 }
 
+#define HEAD_REPORTS "head/reports/"
+
+bool layout_head_report_rest(const char *node, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, HEAD_REPORTS "%s", node);
+    return n >= 0 && (size_t)n < len;
+}
+
+char *layout_head_report_key(const char *cluster, const char *node)
+{
+    return cluster_keyf(cluster, HEAD_REPORTS "%s", node);
+}
+
+bool layout_is_head_report(const char *rest)
+{
+    size_t n = strlen(HEAD_REPORTS);
+    return strncmp(rest, HEAD_REPORTS, n) == 0 && rest[n] && !strchr(rest + n, '/');
+}
+
 const char *layout_report_node(const char *rest)
 {
     size_t n = strlen(REPORTS);

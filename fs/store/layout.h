@@ -86,6 +86,11 @@ char *layout_report_key(const char *cluster, const char *node);
 bool layout_report_rest(const char *node, char *buf, size_t len);
 /* The node a report's rest names, or NULL when rest is no report. */
 const char *layout_report_node(const char *rest);
+/* head/reports/<node>: a dynamic node's bootstrap report, through a PUT URL
+ * the head's agent presigned (it launched the node). */
+bool layout_head_report_rest(const char *node, char *buf, size_t len);
+char *layout_head_report_key(const char *cluster, const char *node);
+bool layout_is_head_report(const char *rest);
 
 /* head/...: what the head node's agent writes. Its Slurm view
  * (head/slurm/view.json) and the view's heartbeat (head/slurm/heartbeat)

@@ -305,7 +305,8 @@ static int apply_object(struct store_s3 *s, struct desired_cluster *dc, const ch
     enum layout_job job_kind;
     layout_head_ack_rest(LAYOUT_HEAD_ACK_FLEET, ack_rest, sizeof(ack_rest));
     /* and jobs/'s objects: their names are what jobs/ lists */
-    if (layout_report_node(rest) || strcmp(rest, jwt_rest) == 0 || layout_is_head_slurm(rest) ||
+    if (layout_report_node(rest) || layout_is_head_report(rest) || strcmp(rest, jwt_rest) == 0 ||
+        layout_is_head_slurm(rest) ||
         layout_nodectl_ack_of(rest, node, sizeof(node), id, sizeof(id)) ||
         strcmp(rest, ack_rest) == 0 || layout_job_of(rest, &job_kind, id, sizeof(id)) ||
         strcmp(rest, layout_head_events_rest()) == 0)

@@ -47,6 +47,12 @@ static void every_key(void)
               LAYOUT_BY_HEAD);
     check_key(layout_head_ack_key(c, "7"), "clusters/c1/head/acks/7", LAYOUT_BY_HEAD);
     check_key(layout_head_events_key(c), "clusters/c1/head/events", LAYOUT_BY_HEAD);
+    check_key(layout_head_report_key(c, "q-dy-r-1"), "clusters/c1/head/reports/q-dy-r-1",
+              LAYOUT_BY_HEAD);
+    CHECK(layout_is_head_report("head/reports/q-dy-r-1"));
+    CHECK(!layout_is_head_report("head/reports/"));
+    CHECK(!layout_is_head_report("head/reports/a/b"));
+    CHECK(!layout_is_head_report("reports/q-dy-r-1"));
     check_key(layout_nodectl_key(c, "q-st-t-1", "20261202T000000.000Z-0a"),
               "clusters/c1/ctl/q-st-t-1/20261202T000000.000Z-0a", ws);
     check_key(layout_nodectl_ack_key(c, "q-st-t-1", "x1"), "clusters/c1/head/acks/ctl/q-st-t-1/x1",
