@@ -146,20 +146,28 @@ class Fleet(object):
         if not ok:
             return None
         self.intents.put(node, intent)       # the intent first: a crash retries the token
-        token = client_token(self.bucket, self.cluster, inc, node, intent["attempt"])
+        return self.run_attempt(spec, node, r, intent["attempt"])
+
+    def run_attempt(self, spec, node, r, attempt):
+        """RunInstances of node's attempt, whose intent is stored: the same
+        attempt gives back the same instance (its ClientToken)."""
+        token = client_token(self.bucket, self.cluster, spec.get("incarnation") or 0, node,
+                             attempt)
         launch = spec["launch"]
         tags = {"pclusterfs:cluster": self.cluster, "pclusterfs:node": node,
                 "pclusterfs:node-type": "Compute", "pclusterfs:owner": self.bucket,
-                "pclusterfs:attempt": str(intent["attempt"]),
+                "pclusterfs:attempt": str(attempt),
                 "Name": "%s-%s" % (self.cluster, node)}
+        profile = launch.get("instanceProfile")
         inst = self.ec2.run_instance(
             launch["image"], r["instanceType"], token, tags,
             subnet_id=(launch.get("subnets") or [None])[0],
             security_group_ids=launch.get("securityGroups") or (),
             key_name=launch.get("keyName"),
-            user_data=self.user_data(node, intent["attempt"], r))
+            user_data=self.user_data(node, attempt, r),
+            instance_profile_arn=profile if profile and profile.startswith("arn:") else None)
         self.log("launched %s %s (%s, attempt %d)" % (node, inst["InstanceId"],
-                                                       r["instanceType"], intent["attempt"]))
+                                                       r["instanceType"], attempt))
         return inst
 
     def apply(self, spec, failed=()):
@@ -221,7 +229,10 @@ def manifest_key(cluster, node, attempt):
 
 
 def report_key(cluster, node):
-    return "clusters/%s/reports/%s" % (cluster, node)
+    """clusters/<c>/head/reports/<node>: a node the head launches reports
+    through a URL the head's role signs, and that role writes only under
+    head/ (fs/store/layout.c's head/reports/ row)."""
+    return "clusters/%s/head/reports/%s" % (cluster, node)
 
 
 def b64(s):
