@@ -524,6 +524,8 @@ class Dynamic(object):
         nodes = self.slurm_nodes()
         self._sync_slurm(spec, want, nodes)
         try:
+            if self.spool is None:
+                raise OSError("the spool was refused")
             reqs = agent_power.pending(self.spool, run=self.run)
         except OSError as e:
             self._once("spool", "power requests cannot be read (%s): dynamic nodes are "
@@ -583,11 +585,13 @@ def make(cfg, s3, spec, log=None, credentials=None):
     ec2 = agent_ec2.Ec2(agent_aws.Client("ec2", cfg["region"], credentials,
                                          endpoint=cfg.get("endpoint_ec2")))
     spool = cfg.get("power_spool", agent_power.SPOOL)
-    try:
-        agent_power.prepare_spool(spool, cfg.get("slurm_user", "slurm"))
-    except (OSError, KeyError, agent_power.SpoolError) as e:
-        if log:
-            log("the power spool %s: %s" % (spool, e))
+    if os.path.isdir(spool):       # made by bootstrap.sh before slurmctld starts
+        try:
+            agent_power.prepare_spool(spool, cfg.get("slurm_user", "slurm"))
+        except (OSError, KeyError, agent_power.SpoolError) as e:
+            if log:
+                log("the power spool %s is refused: %s" % (spool, e))
+            spool = None           # never read requests anyone else could place
     template_path = cfg.get("userdata_template", TEMPLATE)
     try:
         with open(template_path) as f:

@@ -5,8 +5,9 @@ IMDS). It publishes Slurm's view through the bucket (agent_publish),
 follows the compute fleet's spec, acknowledging what it applied (agent_spec),
 carries out node commands from nodes/<n>/ctl (agent_ctl), submits and
 cancels the batch jobs of <cluster>/jobs/ as the image's default user
-(agent_jobs) and takes gone compute nodes out of Slurm (agent_gone);
-managing the compute fleet comes next. CONFIG is a JSON file (root only):
+(agent_jobs), takes gone compute nodes out of Slurm (agent_gone) and runs
+the dynamic nodes: creates them in Slurm, launches and stops their
+instances as Slurm's power saving asks (agent_dynamic). CONFIG is a JSON file (root only):
   cluster, bucket, bucket_owner, region   the cluster and its state bucket
   bucket_region  the bucket's region (default: region)
   endpoint_ec2, endpoint_s3   custom endpoints (default: AWS's, or the
@@ -25,6 +26,12 @@ managing the compute fleet comes next. CONFIG is a JSON file (root only):
                  centos, ubuntu that exists; never root)
   jobs_dir       where scripts wait for sbatch (default
                  /var/spool/pclusterfs/jobs)
+  power_spool    where slurm_power.sh leaves Slurm's power requests
+                 (default /var/spool/pclusterfs/power)
+  userdata_template  compute nodes' user data (default
+                 /opt/pclusterfs/agent/userdata.sh.in)
+  head_address   the address compute nodes reach slurmctld at (default:
+                 slurm.conf's SlurmctldHost address, else the IMDS's)
 The IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT, as the SDKs read it. --once runs one round and exits 0 when it published
 what it had to. Python 3 standard library only, Python 3.6 syntax.
 """
@@ -39,6 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agent_aws  # noqa: E402
 import agent_creds  # noqa: E402
 import agent_ctl  # noqa: E402
+import agent_dynamic  # noqa: E402
 import agent_gone  # noqa: E402
 import agent_jobs  # noqa: E402
 import agent_publish  # noqa: E402
@@ -94,6 +102,47 @@ def make_spec_follower(cfg, publisher):
                                    publisher.instance_id, cfg["state_dir"], log=log)
 
 
+class GoneButDynamic(agent_gone.GoneNodes):
+    """agent_gone takes a Slurm node with no live instance for a gone one;
+    a powered-down dynamic node has none by design: the head's dynamic
+    nodes are left to agent_dynamic (which deletes those the spec drops)."""
+
+    def __init__(self, keep, *args, **kwargs):
+        agent_gone.GoneNodes.__init__(self, *args, **kwargs)
+        self.keep = keep
+
+    def _view(self):
+        view = agent_gone.GoneNodes._view(self)
+        doc = (view or {}).get("nodes")
+        if isinstance(doc, dict) and isinstance(doc.get("nodes"), list):
+            view = dict(view, nodes=dict(doc, nodes=[
+                n for n in doc["nodes"]
+                if not (isinstance(n, dict) and self.keep(str(n.get("name"))))]))
+        return view
+
+
+def keep_dynamic_nodes(cfg, dyn):
+    """agent_gone's round (made on its first use) made here instead, with
+    dyn's nodes left out of it."""
+    view = os.path.join(cfg["state_dir"], "view.json")
+    agent_gone._gone[:] = [
+        GoneButDynamic(dyn.owns, dyn.ec2.describe_instances, cfg["cluster"], cfg["bucket"],
+                       view, every=cfg.get("gone_every", 60), log=log),
+        agent_gone.HostsFile(view, cfg.get("hosts_file", "/etc/hosts"))]
+
+
+def make_dynamic(cfg, publisher, follower):
+    """agent_dynamic's Dynamic on the follower's spec, or None (told) when
+    it cannot be made: the other rounds run without it."""
+    try:
+        dyn = agent_dynamic.make(cfg, publisher.s3, lambda: follower.spec, log)
+        keep_dynamic_nodes(cfg, dyn)
+        return dyn
+    except (OSError, ValueError, agent_creds.CredentialsError) as e:
+        log("dynamic nodes: cannot start: %s" % e)
+        return None
+
+
 def run_round(name, step):
     """One step of a round; False (logged) when it failed."""
     try:
@@ -117,6 +166,7 @@ def main(argv):
         follower = make_spec_follower(cfg, publisher)
         commands = agent_ctl.make(cfg, publisher.s3, publisher.s3.client.credentials, log)
         jobs = agent_jobs.make(cfg, publisher.s3, log)
+        dyn = make_dynamic(cfg, publisher, follower)
     except (OSError, ValueError, agent_creds.CredentialsError) as e:
         log("cannot start: %s" % e)
         return 1
@@ -125,12 +175,15 @@ def main(argv):
         ok = run_round("following the fleet spec", follower.cycle) and ok
         ok = run_round("node commands", commands.cycle) and ok
         ok = run_round("jobs", jobs.cycle) and ok
+        if dyn is not None:
+            ok = run_round("dynamic nodes", dyn.cycle) and ok
         agent_gone.run_round(cfg, log)   # gone compute nodes out of Slurm (agent_gone.py)
         if len(argv) == 3:
             return 0 if ok else 1
-        # while jobs come and go, rounds come faster: a job's state
-        # reaches the bucket within busy_interval instead of interval
-        busy = getattr(jobs, "busy_until", 0) > time.time()
+        # while jobs come and go, or dynamic nodes are asked for and boot,
+        # rounds come faster: a job's state reaches the bucket, and a
+        # resume request EC2, within busy_interval instead of interval
+        busy = max(getattr(jobs, "busy_until", 0), getattr(dyn, "busy_until", 0)) > time.time()
         time.sleep(cfg["busy_interval"] if busy else cfg["interval"])
 
 

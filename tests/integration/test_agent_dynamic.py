@@ -482,3 +482,17 @@ def test_launch_against_the_local_cloud_once_and_a_report_through_its_url(  # no
     assert len(live) == 1 and live[0]["InstanceId"] != inst["InstanceId"]
     assert live[0]["Tags"]["pclusterfs:attempt"] == "2"
     json.dumps(d.state)
+
+
+def test_the_agents_gone_nodes_round_leaves_dynamic_nodes_alone(tmp_path):
+    """agent_gone removes Slurm nodes that have no live instance; a
+    powered-down dynamic node never has one: agent_main leaves them out."""
+    main = load("agent_main")
+    view = tmp_path / "view.json"
+    view.write_text(json.dumps({"nodes": {"nodes": [
+        {"name": "q-dy-r-1", "state": ["IDLE", "POWERED_DOWN"]},
+        {"name": "q-st-r-1", "state": ["IDLE"]}]}}))
+    removed = []
+    g = main.GoneButDynamic(lambda n: "-dy-" in n, lambda filters: [], "dyn", "bkt",
+                            str(view), remove=removed.append)
+    assert g.cycle() == ["q-st-r-1"] and removed == ["q-st-r-1"]
