@@ -212,7 +212,7 @@ class Dynamic(object):
 
     def __init__(self, spec, ec2, s3, cluster, bucket, state_dir, user_data=None,
                  scontrol=None, run=run_full, spool=agent_power.SPOOL, clock=time.time,
-                 log=None, events=None, every=300, busy_for=60):
+                 log=None, events=None, every=300, busy_for=60, revive_after=600):
         self.spec_of = spec
         self.ec2, self.s3, self.cluster, self.bucket = ec2, s3, cluster, bucket
         self.state_dir = private_dir(state_dir)
@@ -221,13 +221,14 @@ class Dynamic(object):
         self.run, self.spool, self.clock = run, spool, clock
         self.log = log or (lambda msg: None)
         self.events = events
-        self.every, self.busy_for = every, busy_for
+        self.every, self.busy_for, self.revive_after = every, busy_for, revive_after
         self._spec = None
         self.fleet = agent_fleet.Fleet(ec2, bucket, cluster, state_dir,
                                        self._user_data, log=self.log)
         self.state_path = os.path.join(self.state_dir, "dynamic.json")
         s = read_state(self.state_path)
-        self.state = {"nodes": s.get("nodes") if isinstance(s.get("nodes"), dict) else {}}
+        self.state = {"nodes": s.get("nodes") if isinstance(s.get("nodes"), dict) else {},
+                      "failed": s.get("failed") if isinstance(s.get("failed"), dict) else {}}
         self.busy_until = 0
         self.last_describe = None
         self.told = set()        # things logged once
@@ -418,6 +419,7 @@ class Dynamic(object):
         reason = (rec or {}).get("Reason") or "it did not come up within ResumeTimeout"
         reason = re.sub(r" \[[^\]]*@[^\]]*\]$", "", reason)
         self._down(node, "failed to resume: " + reason, rec)
+        self._failed(node)
         self._event("error", "%s failed to resume: %s%s" % (
             node, reason, ("; terminated " + ", ".join(ids)) if ids else ""))
 
@@ -426,8 +428,38 @@ class Dynamic(object):
         ids = self._terminate(node, insts.get(node, []) if insts else [], reason)
         self._end(node)
         self._down(node, reason, None)
+        self._failed(node)
         self._event("error", "%s failed to resume: %s%s" % (
             node, reason, ("; terminated " + ", ".join(ids)) if ids else ""))
+
+    def _failed(self, node):
+        self.state["failed"].setdefault(node, self.clock())
+        self._save()
+
+    def _revive(self, want, nodes):
+        """A node that failed stays DOWN with its reason for revive_after
+        seconds (node.json and sinfo show why), then is made usable again
+        (powered down, idle) so that failures do not use the queue up. Only
+        the nodes this agent failed: a DOWN an admin set stays."""
+        now = self.clock()
+        for node, since in sorted(self.state["failed"].items()):
+            rec = nodes.get(node)
+            fl = flags(rec)
+            if node not in want or rec is None or "DOWN" not in fl:
+                del self.state["failed"][node]      # gone, or resumed by someone
+                self._save()
+                continue
+            if "POWERED_DOWN" not in fl or fl & {"POWERING_UP", "POWERING_DOWN"} or \
+                    now - since < self.revive_after:
+                continue
+            ok, out = self._scontrol("update", "NodeName=" + node, "State=RESUME")
+            if ok:
+                del self.state["failed"][node]
+                self._save()
+                self._event("info", "%s may be started again (it failed %d s ago: %s)" % (
+                    node, int(now - since), rec.get("Reason", "")))
+            else:
+                self._once("revive:" + node, "resuming %s: %s" % (node, one_line(out)))
 
     def _report(self, node, rec):
         """The node's bootstrap report for its attempt and instance, or None."""
@@ -560,6 +592,8 @@ class Dynamic(object):
         self._watch(nodes, insts)
         if insts is not None:
             self._orphans(want, nodes, insts)
+        if self.state["failed"]:
+            self._revive(want, nodes)
         if busy or any(r.get("booting") for r in self.state["nodes"].values()):
             self.busy_until = self.clock() + self.busy_for
         if self.events is not None:
@@ -614,4 +648,5 @@ def make(cfg, s3, spec, log=None, credentials=None):
     return Dynamic(spec, ec2, s3, cfg["cluster"], cfg["bucket"], cfg["state_dir"],
                    user_data=user_data if template is not None else None,
                    scontrol=cfg.get("scontrol"), spool=spool, log=log, events=events,
-                   busy_for=cfg.get("dynamic_busy_for", 60))
+                   busy_for=cfg.get("dynamic_busy_for", 60),
+                   revive_after=cfg.get("dynamic_revive_after", 600))

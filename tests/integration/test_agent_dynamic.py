@@ -21,7 +21,7 @@ import pytest
 
 from agent_modules import EMBED, load
 from fixture_slurm import SlurmCluster, free_port, parse_scontrol_line, wait_for
-from test_agent_localcloud import cloud  # noqa: F401  (the fixture)
+from test_agent_localcloud import cloud  # noqa: F401,F811  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -233,6 +233,11 @@ def dynamic(cl, ec2, state, s3=None, the_spec=None, logs=None, **kw):
                        events=events, every=kw.pop("every", 300), **kw)
 
 
+def states(rec):
+    """A node's state flags (POWERED_DOWN is not DOWN)."""
+    return set(rec.get("State", "").split("+"))
+
+
 def job_state(cl, name):
     out = cl.run("scontrol", "-o", "show", "job", check=False)
     for rec in out.splitlines():
@@ -304,6 +309,7 @@ def test_a_job_resumes_a_node_launched_once_and_idle_it_is_stopped(dyn_cluster, 
     assert any(f"stopped {node} (idle)" in ln for ln in logs), logs
     assert "POWER" in cl.node(node)["State"], cl.node(node)
     # The static node was never asked to power down.
+    assert not any(STATIC in ln for ln in logs), logs
     st = cl.node(STATIC)["State"]
     assert st.startswith("IDLE") and "POWER" not in st, st
     assert not load("agent_power").pending(cl.spool)
@@ -327,10 +333,19 @@ def test_a_node_that_never_comes_up_is_terminated_and_down(dyn_cluster, tmp_path
     # Past ResumeTimeout (20 s), ResumeFailProgram: terminated, DOWN, said.
     cycle_until(d, lambda: not ec2.live(node), 90, "resume_fail", cl)
     rec = cl.node(node)
-    assert "DOWN" in rec["State"] and rec.get("Reason"), rec
+    assert "DOWN" in states(rec) and rec.get("Reason"), rec
     assert any(f"{node} failed to resume" in ln for ln in logs), logs
     assert any(" error %s failed to resume" % node in e for e in d.events.lines)
     cl.run("scancel", "-n", "never", check=False)
+    # It stays DOWN for revive_after, then may be started again: powered
+    # down and idle, not DOWN.
+    d.cycle()
+    assert "DOWN" in states(cl.node(node))
+    d.revive_after = 0
+    cycle_until(d, lambda: "DOWN" not in states(cl.node(node)), 60, "revived", cl)
+    rec = cl.node(node)
+    assert rec["State"].startswith("IDLE") and "POWERED_DOWN" in rec["State"], rec
+    assert any(f"{node} may be started again" in ln for ln in logs), logs
 
 
 def test_a_bootstrap_failure_report_fails_the_node_at_once(dyn_cluster, tmp_path):
@@ -355,7 +370,7 @@ def test_a_bootstrap_failure_report_fails_the_node_at_once(dyn_cluster, tmp_path
     d.cycle()
     assert not ec2.live(node)
     rec = cl.node(node)
-    assert "DOWN" in rec["State"], rec
+    assert "DOWN" in states(rec), rec
     assert "pre hook 10-setup.sh exited 3" in rec["Reason"] and "no space left" in rec["Reason"]
     assert time.monotonic() - t0 < 10        # not ResumeTimeout's 20 s
     # The job does not stay on the failed node.
@@ -374,7 +389,7 @@ def test_an_instance_gone_while_the_node_boots_fails_it(dyn_cluster, tmp_path):
     ec2.live(node)[0].update(State="terminated", StateReason="Server.SpotInstanceTermination")
     d.cycle()
     rec = cl.node(node)
-    assert "DOWN" in rec["State"] and "SpotInstanceTermination" in rec["Reason"], rec
+    assert "DOWN" in states(rec) and "SpotInstanceTermination" in rec["Reason"], rec
     cl.run("scancel", "-n", "lost", check=False)
 
 
