@@ -415,6 +415,8 @@ class Dynamic(object):
     def _resume_fail(self, node, insts, nodes):
         ids = self._terminate(node, insts.get(node, []), "it failed to resume")
         self._end(node)
+        if node in self.state["failed"] and not ids:
+            return          # failed by the agent already (report, lost instance): told
         rec = nodes.get(node)
         reason = (rec or {}).get("Reason") or "it did not come up within ResumeTimeout"
         reason = re.sub(r" \[[^\]]*@[^\]]*\]$", "", reason)

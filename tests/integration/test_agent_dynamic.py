@@ -511,3 +511,16 @@ def test_the_agents_gone_nodes_round_leaves_dynamic_nodes_alone(tmp_path):
     g = main.GoneButDynamic(lambda n: "-dy-" in n, lambda filters: [], "dyn", "bkt",
                             str(view), remove=removed.append)
     assert g.cycle() == ["q-st-r-1"] and removed == ["q-st-r-1"]
+
+
+def test_the_heads_address_and_a_reports_reason(tmp_path):
+    mod = load("agent_dynamic")
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("ClusterName=c\nSlurmctldHost=head(10.1.2.3)\nSlurmctldPort=6817\n")
+    assert mod.head_address(None, [str(conf)]) == "10.1.2.3"
+    conf.write_text("SlurmctldHost=head(@HEAD_ADDRESS@)\n")
+    assert mod.head_address(None, [str(conf)]) is None
+    rep = mod.parse_report("state failed\nstep post\nexit 2\nattempt 1\ninstance i-1\n--\n"
+                           "a\nb\n")
+    assert (rep["state"], rep["attempt"], rep["instance"]) == ("failed", "1", "i-1")
+    assert mod.report_reason(rep, "n") == "post exited 2 on n: a | b"
