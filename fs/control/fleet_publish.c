@@ -1,5 +1,6 @@
 #include "fs/control/fleet_publish.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "fs/control/cloudcheck.h"
 #include "fs/control/fleetspec.h"
 #include "fs/control/roles.h"
+#include "fs/control/secgroups.h"
 #include "fs/store/events.h"
 #include "fs/store/layout.h"
 #include "fs/store/objcache.h"
@@ -36,6 +38,43 @@ static bool image_of(struct reconcile_ctx *rc, struct act_target *t, char *image
     return true;
 }
 
+/* The security groups a compute node launches with, as the workstation's
+ * launches use them: from the cache, else from EC2 (then kept for this
+ * generation). 0, or -ENOENT while they are not made yet (before the head's
+ * launch makes them), or another errno with err. */
+static int groups_of(struct reconcile_ctx *rc, struct act_target *t,
+                      char ids[][SECGROUPS_ID_MAX], size_t *n, char *err, size_t errlen)
+{
+    char memo[128], which[64];
+    snprintf(memo, sizeof(memo), "fleet-groups:%s", t->dc->name);
+    snprintf(which, sizeof(which), "%lld/%d", (long long)t->dc->created_at, t->dc->generation);
+    struct blob *kept = rc->objects ? objcache_lookup(rc->objects, memo, which) : NULL;
+    *n = 0;
+    if (kept) {
+        for (size_t at = 0; at < kept->len && *n < SECGROUPS_LAUNCH_MAX;) {
+            const char *end = memchr(kept->data + at, '\n', kept->len - at);
+            size_t len = end ? (size_t)(end - (kept->data + at)) : kept->len - at;
+            snprintf(ids[(*n)++], SECGROUPS_ID_MAX, "%.*s", (int)len, kept->data + at);
+            at += len + 1;
+        }
+        blob_unref(kept);
+        return 0;
+    }
+    int rcode = secgroups_launch_ids(rc->cloud, t->dc->name, t->region, t->cfg, false, ids, n,
+                                     err, errlen);
+    if (rcode != 0)
+        return rcode;
+    char text[SECGROUPS_LAUNCH_MAX * (SECGROUPS_ID_MAX + 1)] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < *n; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? "\n" : "", ids[i]);
+    struct blob *b = rc->objects ? blob_new(text, len) : NULL;
+    if (b)
+        objcache_keep(rc->objects, memo, which, b);
+    blob_unref(b);
+    return 0;
+}
+
 void fleet_publish(struct reconcile_ctx *rc, struct act_target *t)
 {
     char image[64], err[1024], msg[1200];
@@ -45,6 +84,20 @@ void fleet_publish(struct reconcile_ctx *rc, struct act_target *t)
         act_held_back(rc, t, msg);
         return;
     }
+    char groups[SECGROUPS_LAUNCH_MAX][SECGROUPS_ID_MAX];
+    const char *group_ids[SECGROUPS_LAUNCH_MAX];
+    size_t n_groups = 0;
+    int found = groups_of(rc, t, groups, &n_groups, err, sizeof(err));
+    if (found == -ENOENT)
+        return; /* made with the head's launch: the next pass publishes */
+    if (found != 0) {
+        snprintf(msg, sizeof(msg), "not publishing the fleet spec: the compute nodes' security "
+                                   "groups: %s", err);
+        act_held_back(rc, t, msg);
+        return;
+    }
+    for (size_t g = 0; g < n_groups; g++)
+        group_ids[g] = groups[g];
     char profile[ROLES_NAME_MAX + 1];
     bool with_profile = roles_profile_for(rc->cloud->bucket, t->dc->name, t->cfg, false, profile);
     struct fleetspec_input in = {.bucket = rc->cloud->bucket,
@@ -52,7 +105,9 @@ void fleet_publish(struct reconcile_ctx *rc, struct act_target *t)
                                  .cfg = t->cfg,
                                  .region = t->region,
                                  .image_id = image,
-                                 .instance_profile = with_profile ? profile : NULL};
+                                 .instance_profile = with_profile ? profile : NULL,
+                                 .security_groups = group_ids,
+                                 .n_security_groups = n_groups};
     for (size_t q = 0; q < t->cfg->n_queues; q++)
         for (size_t r = 0; r < t->cfg->queues[q].n_resources; r++)
             act_type_facts(rc, t->region, t->cfg->queues[q].resources[r].instance_type,

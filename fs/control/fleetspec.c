@@ -22,9 +22,11 @@ static json_t *launch_params(const struct fleetspec_input *in)
 {
     const struct cluster_config *cfg = in->cfg;
     json_t *sgs = json_array();
-    if (cfg->vpc_security_group_id[0])
+    for (size_t i = 0; i < in->n_security_groups; i++)
+        json_array_append_new(sgs, json_string(in->security_groups[i]));
+    if (!in->n_security_groups && cfg->vpc_security_group_id[0])
         json_array_append_new(sgs, json_string(cfg->vpc_security_group_id));
-    if (cfg->additional_sg[0])
+    if (!in->n_security_groups && cfg->additional_sg[0])
         json_array_append_new(sgs, json_string(cfg->additional_sg));
     int max_nodes = 1;
     for (size_t q = 0; q < cfg->n_queues; q++)

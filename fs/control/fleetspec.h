@@ -36,6 +36,11 @@ struct fleetspec_input {
     const char *region;
     const char *image_id;         /* resolved from base_os or custom_ami */
     const char *instance_profile; /* the compute nodes'; NULL: none */
+    /* the groups a compute node launches with (secgroups_launch_ids: the
+     * cluster's own, or vpc_security_group_id, and additional_sg); none
+     * given: the config's vpc_security_group_id and additional_sg */
+    const char *const *security_groups;
+    size_t n_security_groups;
     /* Per queue and resource, in config order; 0: unknown (1 vCPU, 512 MiB) */
     struct fleetspec_type_facts {
         int vcpus;

@@ -152,7 +152,7 @@ static const char *const AGENT_FILES[] = {
     "agent.sh",   "agent_main.py",    "agent_aws.py", "agent_creds.py", "agent_ec2.py",
     "agent_jwt.py", "agent_publish.py", "agent_s3.py",  "agent_sigv4.py", "agent_slurm.py",
     "agent_ctl.py", "agent_gone.py", "agent_spec.py", "agent_jobs.py", "agent_power.py",
-    "agent_fleet.py", "agent_events.py",
+    "agent_fleet.py", "agent_events.py", "agent_dynamic.py",
     /* Slurm's power-saving programs (bootstrap.sh installs them for
      * SlurmUser) and the user data the agent launches dynamic nodes with */
     "slurm_power.sh", "userdata.sh.in"};

@@ -38,9 +38,10 @@ import subprocess
 import time
 
 import agent_aws
+import agent_events
 import agent_fleet
 import agent_power
-from agent_publish import iso, private_dir, read_state, write_state
+from agent_publish import private_dir, read_state, write_state
 
 FEATURE = "pcfs-dynamic"
 ALIVE = ("pending", "running")
@@ -50,14 +51,8 @@ BUSY_STATES = ("ALLOCATED", "MIXED", "COMPLETING")
 SLURM_CONFS = ("/opt/slurm/etc/slurm.conf", "/etc/slurm/slurm.conf")
 TEMPLATE = "/opt/pclusterfs/agent/userdata.sh.in"
 REASON_MAX = 200
-EVENTS_MAX = 200
 GRACE = 60          # seconds an instance may take to show in DescribeInstances
 IPV4 = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$")
-
-
-def events_key(cluster):
-    """clusters/<cluster>/head/events, as fs/store/layout.c builds it."""
-    return "clusters/%s/head/events" % cluster
 
 
 def find_scontrol():
@@ -150,33 +145,6 @@ def head_address(credentials=None, paths=None):
     no request), else the IMDS's local-ipv4."""
     return conf_head_address(paths) or (imds_head_address(credentials)
                                          if credentials is not None else None)
-
-
-class HeadEvents(object):
-    """What the head did by itself, in head/events (fs/model/head_event.h)."""
-
-    def __init__(self, s3, cluster, state_dir, clock=time.time, keep=EVENTS_MAX):
-        self.s3, self.key, self.clock, self.keep = s3, events_key(cluster), clock, keep
-        self.path = os.path.join(private_dir(state_dir), "events.json")
-        s = read_state(self.path)
-        self.lines = s.get("lines") if isinstance(s.get("lines"), list) else []
-        self.unsent = bool(s.get("unsent"))
-
-    def add(self, level, message):
-        self.lines.append("%s %s %s" % (iso(self.clock()), level, one_line(message, 400)))
-        self.lines = self.lines[-self.keep:]
-        self.unsent = True
-        write_state(self.path, {"lines": self.lines, "unsent": True})
-
-    def flush(self):
-        """PUTs the events when some are new; raises AwsError (kept for the
-        next round)."""
-        if not self.unsent:
-            return False
-        self.s3.put(self.key, ("\n".join(self.lines) + "\n").encode("utf-8"), "text/plain")
-        self.unsent = False
-        write_state(self.path, {"lines": self.lines, "unsent": False})
-        return True
 
 
 def parse_report(text):
@@ -646,7 +614,7 @@ def make(cfg, s3, spec, log=None, credentials=None):
             addr.append(a)
         return agent_fleet.make_user_data(s3, spec, template, addr[0])
 
-    events = HeadEvents(s3, cfg["cluster"], cfg["state_dir"])
+    events = agent_events.HeadEvents(s3, cfg["cluster"], cfg["state_dir"])
     return Dynamic(spec, ec2, s3, cfg["cluster"], cfg["bucket"], cfg["state_dir"],
                    user_data=user_data if template is not None else None,
                    scontrol=cfg.get("scontrol"), spool=spool, log=log, events=events,

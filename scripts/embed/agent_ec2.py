@@ -80,7 +80,10 @@ class Ec2(object):
             raw = user_data if isinstance(user_data, bytes) else user_data.encode("utf-8")
             p.append(("UserData", base64.b64encode(raw).decode("ascii")))
         if instance_profile_arn:
-            p.append(("IamInstanceProfile.Arn", instance_profile_arn))
+            # the fleet spec names the profile as the workstation made it
+            # (a name); an ARN is taken too
+            p.append(("IamInstanceProfile.Arn" if instance_profile_arn.startswith("arn:")
+                      else "IamInstanceProfile.Name", instance_profile_arn))
         for s, rtype in enumerate(("instance", "volume"), 1):
             p.append(("TagSpecification.%d.ResourceType" % s, rtype))
             for t, key in enumerate(sorted(tags), 1):

@@ -165,7 +165,7 @@ class Fleet(object):
             security_group_ids=launch.get("securityGroups") or (),
             key_name=launch.get("keyName"),
             user_data=self.user_data(node, attempt, r),
-            instance_profile_arn=profile if profile and profile.startswith("arn:") else None)
+            instance_profile_arn=profile or None)
         self.log("launched %s %s (%s, attempt %d)" % (node, inst["InstanceId"],
                                                        r["instanceType"], attempt))
         return inst

@@ -102,42 +102,11 @@ def make_spec_follower(cfg, publisher):
                                    publisher.instance_id, cfg["state_dir"], log=log)
 
 
-class GoneButDynamic(agent_gone.GoneNodes):
-    """agent_gone takes a Slurm node with no live instance for a gone one;
-    a powered-down dynamic node has none by design: the head's dynamic
-    nodes are left to agent_dynamic (which deletes those the spec drops)."""
-
-    def __init__(self, keep, *args, **kwargs):
-        agent_gone.GoneNodes.__init__(self, *args, **kwargs)
-        self.keep = keep
-
-    def _view(self):
-        view = agent_gone.GoneNodes._view(self)
-        doc = (view or {}).get("nodes")
-        if isinstance(doc, dict) and isinstance(doc.get("nodes"), list):
-            view = dict(view, nodes=dict(doc, nodes=[
-                n for n in doc["nodes"]
-                if not (isinstance(n, dict) and self.keep(str(n.get("name"))))]))
-        return view
-
-
-def keep_dynamic_nodes(cfg, dyn):
-    """agent_gone's round (made on its first use) made here instead, with
-    dyn's nodes left out of it."""
-    view = os.path.join(cfg["state_dir"], "view.json")
-    agent_gone._gone[:] = [
-        GoneButDynamic(dyn.owns, dyn.ec2.describe_instances, cfg["cluster"], cfg["bucket"],
-                       view, every=cfg.get("gone_every", 60), log=log),
-        agent_gone.HostsFile(view, cfg.get("hosts_file", "/etc/hosts"))]
-
-
 def make_dynamic(cfg, publisher, follower):
     """agent_dynamic's Dynamic on the follower's spec, or None (told) when
     it cannot be made: the other rounds run without it."""
     try:
-        dyn = agent_dynamic.make(cfg, publisher.s3, lambda: follower.spec, log)
-        keep_dynamic_nodes(cfg, dyn)
-        return dyn
+        return agent_dynamic.make(cfg, publisher.s3, lambda: follower.spec, log)
     except (OSError, ValueError, agent_creds.CredentialsError) as e:
         log("dynamic nodes: cannot start: %s" % e)
         return None

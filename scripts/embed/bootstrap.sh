@@ -549,12 +549,9 @@ start_slurmd() {
   # it starts with: users' srun and sbatch on the node must read it, so not
   # the bootstrap's 077.
   local end=$((SECONDS + HEAD_WAIT)) tries=0
-  # Static nodes carry the feature of the head's never-suspended partition
-  # (slurm.conf.in); a dynamic node attaches to the CLOUD node the head's
-  # agent created under its name, with the features given there.
-  local features=''
-  case $NODE in *-st-*) features=' Feature=pcfs-static' ;; esac
-  until (umask 022 && exec slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem$features" -N "$NODE" \
+  # (A dynamic node attaches to the CLOUD node the head's agent created
+  # under its name, keeping the features given there.)
+  until (umask 022 && exec slurmd -Z --conf "CPUs=$CPUS RealMemory=$mem" -N "$NODE" \
           --conf-server "$HEAD_ADDRESS") 2> "$D/slurmd.err"; do
     tries=$((tries + 1))
     if [ $((tries % 12)) -eq 1 ]; then

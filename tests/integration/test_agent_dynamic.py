@@ -225,7 +225,7 @@ def dynamic(cl, ec2, state, s3=None, the_spec=None, logs=None, **kw):
     s3 = s3 or FakeS3()
     the_spec = the_spec or spec()
     logs = logs if logs is not None else []
-    events = mod.HeadEvents(s3, the_spec["cluster"], str(state))
+    events = load("agent_events").HeadEvents(s3, the_spec["cluster"], str(state))
     return mod.Dynamic(lambda: the_spec, ec2, s3, the_spec["cluster"], the_spec["owner"],
                        str(state), user_data=kw.pop("user_data", lambda s: (
                            lambda n, a, r: b"#!/bin/sh\n")),
@@ -501,15 +501,15 @@ def test_launch_against_the_local_cloud_once_and_a_report_through_its_url(  # no
 
 def test_the_agents_gone_nodes_round_leaves_dynamic_nodes_alone(tmp_path):
     """agent_gone removes Slurm nodes that have no live instance; a
-    powered-down dynamic node never has one: agent_main leaves them out."""
-    main = load("agent_main")
+    powered-down dynamic node never has one: agent_gone leaves them to
+    agent_dynamic."""
+    gone = load("agent_gone")
     view = tmp_path / "view.json"
     view.write_text(json.dumps({"nodes": {"nodes": [
         {"name": "q-dy-r-1", "state": ["IDLE", "POWERED_DOWN"]},
         {"name": "q-st-r-1", "state": ["IDLE"]}]}}))
     removed = []
-    g = main.GoneButDynamic(lambda n: "-dy-" in n, lambda filters: [], "dyn", "bkt",
-                            str(view), remove=removed.append)
+    g = gone.GoneNodes(lambda filters: [], "dyn", "bkt", str(view), remove=removed.append)
     assert g.cycle() == ["q-st-r-1"] and removed == ["q-st-r-1"]
 
 
