@@ -115,6 +115,12 @@ int config_check_update(const struct cluster_config *old, const struct cluster_c
     changed(&l, "vpc_id", old->vpc_id, new->vpc_id);
     changed(&l, "master_subnet_id", old->master_subnet_id, new->master_subnet_id);
     changed(&l, "compute_subnet_id", old->compute_subnet_id, new->compute_subnet_id);
+    /* slurm.conf's idle time for the dynamic nodes is set at the head's
+     * launch, and changing it needs slurmctld restarted */
+    char old_idle[16], new_idle[16];
+    snprintf(old_idle, sizeof(old_idle), "%d", old->scaledown_idletime);
+    snprintf(new_idle, sizeof(new_idle), "%d", new->scaledown_idletime);
+    changed(&l, "scaledown_idletime", old_idle, new_idle);
     if (l.n == 0) {
         if (err && errlen)
             err[0] = '\0';

@@ -155,7 +155,8 @@ void config_free(struct cluster_config *cfg);
 
 /* An update of a live cluster from old to new: 0 if allowed, else -EINVAL
  * with a message naming every field that cannot change (region, base_os,
- * key_name, vpc and subnets, head node type, scheduler, custom_ami). Queue
+ * key_name, vpc and subnets, head node type, scheduler, custom_ami,
+ * scaledown_idletime). Queue
  * sizes and compute instance types may change. */
 int config_check_update(const struct cluster_config *old, const struct cluster_config *new,
                         char *err, size_t errlen);

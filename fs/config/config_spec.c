@@ -81,7 +81,7 @@ static const struct config_key_spec cluster_keys[] = {
     ENUM("cluster_type", CS_IMPLEMENTED, "ondemand", ondemand_spot),
     { .name = "spot_price", .type = CT_FLOAT, .support = CS_IMPLEMENTED, .def = "0", .min = 0 },
     /* accepted, not implemented yet */
-    REF("scaling_settings", CS_WARN, "scaling"),
+    REF("scaling_settings", CS_IMPLEMENTED, "scaling"), /* scaledown_idletime */
     KEYD("disable_hyperthreading", CT_BOOL, CS_WARN, "false"),
     REFS("ebs_settings", CS_WARN, "ebs", 5),
     REF("efs_settings", CS_WARN, "efs"),
@@ -168,7 +168,7 @@ static const struct config_key_spec compute_resource_keys[] = {
 };
 
 static const struct config_key_spec scaling_keys[] = {
-    INT("scaledown_idletime", CS_WARN, "10", 1, 100000),
+    INT("scaledown_idletime", CS_IMPLEMENTED, "10", 1, 100000),
     END,
 };
 

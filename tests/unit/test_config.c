@@ -1372,7 +1372,6 @@ static void test_warnings(void)
         "config:2: sanity_check = false is accepted, but pclusterfs checks every config anyway",
         "config:4: ssh is accepted but not implemented yet; ignored",
         "config:10: ebs_settings is accepted but not implemented yet; ignored",
-        "config:11: scaling_settings is accepted but not implemented yet; ignored",
         "config:12: master_root_volume_size is accepted but not implemented yet; ignored",
         "config:17: use_public_ips is accepted but not implemented yet; ignored",
     };
@@ -1446,6 +1445,10 @@ static void test_update_rules(void)
     CHECK_INT(config_check_update(a, &b, err, sizeof(err)), -EINVAL);
     CHECK_STR(err, "config: this field cannot change on a live cluster: base_os ('alinux2' -> "
                    "'centos7'); put it back, or delete the cluster and create it again");
+    b = *a;
+    b.scaledown_idletime = 5; /* in the head's slurm.conf since its launch */
+    CHECK_INT(config_check_update(a, &b, err, sizeof(err)), -EINVAL);
+    CHECK_CONTAINS(err, "scaledown_idletime ('10' -> '5')");
 out:
     config_free(a);
     config_free(same);
