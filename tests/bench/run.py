@@ -26,6 +26,10 @@ run, interleaved, as the median of N repetitions:
              and the rest (Slurm, and the view's way back); the job's end
              (Slurm's EndTime) -> state COMPLETED; against sbatch on the head
              -> squeue saying RUNNING, the same Slurm without the bucket.
+  dynamic    (root, boot, isolated mode; not in the default parts) srun on
+             the head on a powered-down dynamic node -> its output, split
+             into Slurm's resume call, the agent's RunInstances, the boot
+             and the registration with the job.
 
   tests/bench/run.py [--parts reads,scale,freshness,commit] [--quick] [--bin PATH]
   BENCH_QUICK=1: fewer repetitions, no booted cluster, scale up to 100 clusters still.
@@ -629,9 +633,10 @@ def head_requests(lc, bucket, head_id, cluster):
 
 
 @contextlib.contextmanager
-def booted_cluster(work, part):
+def booted_cluster(work, part, text=None):
     """A booted local cloud in isolated mode, a mount with refresh=2 and a
-    CREATE_COMPLETE cluster of one static node: (lc, bucket, cluster dir)."""
+    CREATE_COMPLETE cluster (of one static node, or of text(lc)'s config):
+    (lc, bucket, cluster dir)."""
     lc = LocalCloud(os.path.join(work, "lc-" + part), boot=True, isolated=True)
     lc.start()
     m = None
@@ -642,7 +647,7 @@ def booted_cluster(work, part):
         c = str(m.path / "bench")
         os.mkdir(c)
         with open(os.path.join(c, "config"), "w") as f:
-            f.write(config_text(lc, initial=1))
+            f.write(text(lc) if text else config_text(lc, initial=1))
         wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED"), 300, 1)
         if status(c) != "CREATE_COMPLETE":
             raise RuntimeError("bench cluster did not complete: %s" % status(c))
@@ -745,6 +750,75 @@ def part_jobs(args, work, out):
                        "end_to_completed_s": med("end_to_completed_s"),
                        "head_sbatch_to_running_s":
                            round(statistics.median(base), 2) if base else None}
+
+
+SLURM_LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\] (.*)$")
+
+
+def slurm_log_times(text, needle, after):
+    """Times (epoch s, the instances' clock is UTC) of Slurm log lines
+    holding needle, at or after `after`."""
+    out = []
+    for line in text.splitlines():
+        m = SLURM_LOG_TIME.match(line)
+        if m and needle in m.group(2):
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            if t >= after - 0.001:
+                out.append(t)
+    return out
+
+
+def part_dynamic(args, work, out):
+    """From `srun -w <powered-down dynamic node> hostname` on the head to
+    its output (isolated mode, the guide's cluster), split into Slurm's
+    resume call (srun -> slurmctld's power_save waking the node), the
+    agent (-> RunInstances, from the local cloud's audit), the boot
+    (-> the node's slurmd starting) and the registration and the job (->
+    srun returning). The local cloud's EC2 boot is a namespace's start, so
+    all of it is pclusterfs's and Slurm's own."""
+    if os.geteuid() != 0:
+        out["dynamic"] = {"error": "needs root (booted local cloud)"}
+        return
+
+    def text(lc):
+        return config_text(lc, initial=0).replace(
+            "scheduler = slurm\n", "scheduler = slurm\nscaling_settings = quick\n") + \
+            "\n[scaling quick]\nscaledown_idletime = 1\n"
+    rows = []
+    with booted_cluster(work, "dynamic", text) as (lc, bucket, c):
+        head = node_file(c, "head", "instance_id")
+        wait_for(lambda: node_file(c, "compute-dy-t2micro-2", "slurm_state") == "powered_down",
+                 120, 0.5)
+        for i in range(1 if args.quick else 3):
+            node = "compute-dy-t2micro-%d" % (i + 1)
+            t0 = time.time()
+            r = lc.in_instance(head, "cd /tmp && su ec2-user -c 'timeout 120 srun -w %s "
+                               "hostname'" % node, timeout=150)
+            t_end = time.time()
+            if r.returncode != 0 or r.stdout.strip() != node:
+                raise RuntimeError("srun on %s: %s %s" % (node, r.stdout, r.stderr))
+            ctld = lc.in_instance(head, "cat /var/log/slurm/slurmctld.log").stdout
+            woke = slurm_log_times(ctld, "waking nodes %s" % node, t0)
+            runs = [e["time"] for e in head_requests(lc, bucket, head, "bench")
+                    if e.get("action") == "RunInstances" and e["time"] >= t0]
+            iid = [i["InstanceId"] for res in lc.aws_json(
+                "ec2", "describe-instances", "--filters",
+                "Name=tag:pclusterfs:node,Values=" + node,
+                "Name=instance-state-name,Values=pending,running")["Reservations"]
+                for i in res["Instances"]]
+            slurmd = lc.in_instance(iid[0], "cat /var/log/slurm/slurmd.log").stdout if iid else ""
+            started = slurm_log_times(slurmd, "started", t0)
+            if not (woke and runs and started):
+                raise RuntimeError("%s: no times (woke %s, runs %s, slurmd %s)" % (
+                    node, woke, runs, started))
+            rows.append({"total_s": t_end - t0, "resume_call_s": woke[0] - t0,
+                         "agent_s": runs[0] - woke[0], "boot_s": started[0] - runs[0],
+                         "registration_and_job_s": t_end - started[0]})
+
+    def med(key):
+        return round(statistics.median(x[key] for x in rows), 2)
+    out["dynamic"] = {"n": len(rows), **{k: med(k) for k in rows[0]}}
 
 
 # ---------------------------------------------------------------- report
@@ -876,6 +950,24 @@ def render(out):
                 s(j["cp_s"]), s(j["cp_to_running_s"]), s(j["bucket_hop_s"]), s(j["rest_s"]),
                 s(j["end_to_completed_s"]), s(base), ratio, j["n"]))
         add("")
+    if "dynamic" in out:
+        d = out["dynamic"]
+        add("A job on a powered-down dynamic node (isolated mode, the guide's cluster; medians)")
+        add("")
+        if "error" in d:
+            add("not measured: %s" % d["error"])
+        else:
+            add("| srun -> output | Slurm's resume call | agent -> RunInstances | boot -> slurmd "
+                "| registration + job | n |")
+            add("|---|---|---|---|---|---|")
+            add("| %.2f s | %.2f s | %.2f s | %.2f s | %.2f s | %d |" % (
+                d["total_s"], d["resume_call_s"], d["agent_s"], d["boot_s"],
+                d["registration_and_job_s"], d["n"]))
+            add("")
+            add("ParallelCluster users report 4 to 5 minutes on EC2 (aws-parallelcluster issue "
+                "6479); the local cloud's instance boot is a namespace's start, so all of the "
+                "total here is pclusterfs's and Slurm's own (goal: under 10 s).")
+        add("")
     return "\n".join(lines)
 
 
@@ -905,7 +997,8 @@ def main():
             last = json.load(f)
         keys = {"reads": ("reads", "reads_boot", "freshness_stable", "create_complete_seconds"),
                 "scale": ("scale",), "freshness": ("freshness_changing",),
-                "commit": ("commit",), "head": ("head",), "jobs": ("jobs",)}
+                "commit": ("commit",), "head": ("head",), "jobs": ("jobs",),
+                "dynamic": ("dynamic",)}
         for p, ks in keys.items():
             if p not in parts:
                 for k in ks:
@@ -922,7 +1015,8 @@ def main():
             t = now()
             print("== %s" % p, flush=True)
             {"reads": part_reads, "scale": part_scale, "freshness": part_freshness,
-             "commit": part_commit, "head": part_head, "jobs": part_jobs}[p](args, work, out)
+             "commit": part_commit, "head": part_head, "jobs": part_jobs,
+             "dynamic": part_dynamic}[p](args, work, out)
             out.setdefault("seconds", {})[p] = round(now() - t, 1)
     finally:
         out["total_seconds"] = round(now() - t0, 1)

@@ -254,7 +254,7 @@ def cluster(tmp_path_factory):
         time.sleep(6)
         c.put("slurm.conf", render(open(os.path.join(EMBED, "slurm.conf.in")).read(),
                                    CLUSTER_NAME=CLUSTER, HEAD_HOSTNAME="head",
-                                   HEAD_ADDRESS=head["ip"], MAX_NODES="16"))
+                                   HEAD_ADDRESS=head["ip"], MAX_NODES="16", SUSPEND_TIME="600"))
         c.write_manifest("head")
         yield c
     finally:

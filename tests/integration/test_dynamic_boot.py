@@ -114,3 +114,67 @@ def test_the_guides_cluster_scales_from_nothing_and_back(tmp_path, lc):
     finally:
         if mounted:
             assert m.stop() == 0, m.log_text()
+
+
+MULTI = """
+[queue compute]
+compute_resource_settings = micro
+
+[compute_resource micro]
+instance_type = t2.micro
+min_count = 1
+max_count = 3
+"""
+# fails the bootstrap of compute-dy-t2micro-1 only, as a bad image would
+FAIL_ONE = "#!/bin/sh\ncase \"$(hostname)\" in compute-dy-t2micro-1) echo no good >&2; exit 7;; esac\n"
+
+
+def test_a_failed_dynamic_node_is_down_and_the_job_runs_on_another(tmp_path, lc):
+    """min_count 1, max_count 3: one static node, two dynamic ones. A job on
+    two nodes resumes compute-dy-t2micro-1, whose bootstrap fails: the head
+    marks it down with the reason at once and terminates its instance, and
+    Slurm runs the requeued job on the static node and compute-dy-t2micro-2."""
+    m = bucket_mount(tmp_path, lc, options=["refresh=2"]).start()
+    bucket = [o for o in m.options if o.startswith("bucket=")][0].split("=", 1)[1]
+    try:
+        c = m / "lab3"
+        c.mkdir()
+        (c / "hooks" / "post" / "fail-one.sh").write_text(FAIL_ONE)
+        (c / "config").write_text(config(lc, initial=0, extra="queue_settings = compute\n")
+                                  .replace("initial_queue_size = 0\n", "") + MULTI)
+        assert wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), \
+            (c / "events").read_text()
+        assert status(c) == "CREATE_COMPLETE", status_json(c)
+        assert wait_for(lambda: node_file(c, "compute-st-t2micro-1", "slurm_state") == "idle",
+                        timeout=120)
+        assert wait_for(lambda: node_file(c, "compute-dy-t2micro-2", "slurm_state") ==
+                        "powered_down", timeout=120)
+        assert len(compute_instances(lc, bucket)) == 1          # the static node alone
+        head = node_file(c, "head", "instance_id")
+        r = lc.in_instance(head, "cd /tmp && su ec2-user -c 'sbatch -N2 -o /tmp/two.out "
+                                 "--wrap \"srun hostname\"'")
+        assert r.returncode == 0, r.stderr
+        job = r.stdout.split()[-1]
+
+        def job_state():
+            out = lc.in_instance(head, "scontrol -o show job %s" % job).stdout
+            return out.split("JobState=")[1].split()[0] if "JobState=" in out else None
+        assert wait_for(lambda: job_state() == "COMPLETED", timeout=300), (
+            job_state(), diagnose(lc, bucket, head))
+        out = lc.in_instance(head, "scontrol -o show job %s" % job).stdout
+        ran_on = out.split(" NodeList=")[1].split()[0]
+        assert ran_on in ("compute-dy-t2micro-2,compute-st-t2micro-1",
+                          "compute-st-t2micro-1,compute-dy-t2micro-2"), out
+        # the failed node: down with the bootstrap's reason, instance gone
+        assert wait_for(lambda: "no good" in (json.loads(
+            node_file(c, "compute-dy-t2micro-1", "node.json") or "{}").get("reason") or ""),
+            timeout=90), node_file(c, "compute-dy-t2micro-1", "node.json")
+        assert node_file(c, "compute-dy-t2micro-1", "slurm_state") in ("down", "unknown"), \
+            node_file(c, "compute-dy-t2micro-1", "node.json")
+        assert not [i for i in compute_instances(lc, bucket) if {
+            t["Key"]: t["Value"] for t in i["Tags"]}["pclusterfs:node"] ==
+            "compute-dy-t2micro-1"]
+        assert wait_for(lambda: "compute-dy-t2micro-1 failed" in (c / "events").read_text(),
+                        timeout=60), (c / "events").read_text()[-2000:]
+    finally:
+        assert m.stop() == 0, m.log_text()
