@@ -82,12 +82,16 @@ def test_guide_flow_through_the_published_view(tmp_path, lc):
         view = json.loads(lc.aws("s3", "cp", "s3://%s/clusters/lab3/head/slurm/view.json" % bucket,
                                  "-").stdout)
         assert view["instance_id"] == head_id
-        assert sorted(n["name"] for n in view["nodes"]["nodes"]) == \
+        names = sorted(n["name"] for n in view["nodes"]["nodes"])
+        assert [n for n in names if "-dy-" not in n] == \
             ["compute-st-t2micro-1", "compute-st-t2micro-2"]
+        # max_queue_size 10: eight dynamic nodes, the head's agent made them
+        assert [n for n in names if "-dy-" in n] == sorted(
+            "compute-dy-t2micro-%d" % i for i in range(1, 9)), names
 
         # Every slurm_state as Slurm has it, node.json's Slurm fields filled.
         r = on_node(lc, head_id, "sinfo", "-h", "-N", "-o", "%N %T")
-        told = dict(ln.split() for ln in r.stdout.splitlines())
+        told = dict(ln.split() for ln in r.stdout.splitlines() if "-dy-" not in ln)
         assert set(told) == {"compute-st-t2micro-1", "compute-st-t2micro-2"}, r
         for n, state in told.items():
             assert node_file(c, n, "slurm_state") == state == "idle"

@@ -125,8 +125,10 @@ instance_type = t2.micro
 min_count = 1
 max_count = 3
 """
-# fails the bootstrap of compute-dy-t2micro-1 only, as a bad image would
-FAIL_ONE = "#!/bin/sh\ncase \"$(hostname)\" in compute-dy-t2micro-1) echo no good >&2; exit 7;; esac\n"
+# fails the bootstrap of compute-dy-t2micro-1 only, before its slurmd starts,
+# as a bad image would
+FAIL_ONE = ("#!/bin/sh\ncase \"$PCLUSTERFS_NODE_NAME\" in compute-dy-t2micro-1) "
+            "echo no good >&2; exit 7;; esac\n")
 
 
 def test_a_failed_dynamic_node_is_down_and_the_job_runs_on_another(tmp_path, lc):
@@ -139,7 +141,7 @@ def test_a_failed_dynamic_node_is_down_and_the_job_runs_on_another(tmp_path, lc)
     try:
         c = m / "lab3"
         c.mkdir()
-        (c / "hooks" / "post" / "fail-one.sh").write_text(FAIL_ONE)
+        (c / "hooks" / "pre" / "fail-one.sh").write_text(FAIL_ONE)   # before Slurm starts
         (c / "config").write_text(config(lc, initial=0, extra="queue_settings = compute\n")
                                   .replace("initial_queue_size = 0\n", "") + MULTI)
         assert wait_for(lambda: status(c) in ("CREATE_COMPLETE", "CREATE_FAILED")), \
